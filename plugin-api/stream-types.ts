@@ -1,0 +1,39 @@
+/**
+ * Stream types: the numbered, append-only list of what a record's payload is.
+ * docs/volume-format.md §Records is the normative table. A number, once
+ * published, is never reused or redefined; retired numbers stay listed.
+ */
+export const StreamType = {
+  /** File attributes (kind, stat, path bytes, link target, agent identity). One per file, first. */
+  ATTRIBUTES: 1,
+  /** File data, stored plain. Payload is the bytes. */
+  DATA: 2,
+  /** File data, one zstd frame per record; decompresses to the next bytes of the stream. */
+  DATA_ZSTD: 3,
+  /** Reserved: encrypted data (client-side encryption, a later issue). */
+  DATA_ENCRYPTED: 4,
+  /** Sparse data, plain: u64 BE offset then the bytes to write at that offset. */
+  SPARSE_DATA: 5,
+  /** Sparse data, zstd: u64 BE offset then one zstd frame. */
+  SPARSE_DATA_ZSTD: 6,
+  /** Extended attributes / ACLs (reserved for the native xattr work). */
+  XATTRS: 7,
+  /** SHA-256 of one stream's logical bytes (32 bytes), after its last data record. */
+  DIGEST_SHA256: 8,
+  /** Agent identity, version and options (JSON), once per agent per session, file index 0. */
+  AGENT: 9,
+  /** Agent state returned by endBackup (JSON), file index 0. */
+  AGENT_STATE: 10,
+  /** An object an agent asks to have handed back before restore (reserved). */
+  RESTORE_OBJECT: 11,
+  /** End of one stream: u64 BE logical length (lets restore check size and truncate sparse files). */
+  STREAM_END: 12,
+} as const;
+
+export type StreamTypeName = keyof typeof StreamType;
+export type StreamTypeNumber = (typeof StreamType)[StreamTypeName];
+
+export function streamTypeName(n: number): string {
+  for (const [k, v] of Object.entries(StreamType)) if (v === n) return k;
+  return `UNKNOWN(${n})`;
+}

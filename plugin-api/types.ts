@@ -1,0 +1,238 @@
+/**
+ * Plugin API v1: the types an agent author works with.
+ * docs/plugin-api.md is the normative text; this file must agree with it.
+ */
+import type { ApiVersion } from './version.js';
+import type { PlatformFileServices } from './platform.js';
+
+/** Backup levels, as in Bacula: Full, Incremental (since the last good backup of any level), Differential (since the last good Full). */
+export type Level = 'full' | 'incremental' | 'differential';
+
+/** What an entry is. `deleted` marks a path present in the base job and gone now. */
+export type FileKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'fifo' | 'chardev' | 'blockdev' | 'socket' | 'deleted';
+
+/** lstat-like attributes. Times are nanoseconds since the epoch. */
+export interface FileStat {
+  /** Full st_mode: type bits and permission bits including setuid/setgid/sticky. */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtimeNs: bigint;
+  atimeNs: bigint;
+  ctimeNs: bigint;
+  dev: bigint;
+  ino: bigint;
+  nlink: number;
+  /** Device number for char/block devices, else 0. */
+  rdev: number;
+}
+
+/** How a stream's bytes are laid out. `sparse` streams yield chunks with offsets. */
+export type StreamLayout = 'sequential' | 'sparse';
+
+export interface StreamDesc {
+  /** Index of the stream within the file (0, 1, …); records carry it. */
+  readonly index: number;
+  /** A short name the agent picks ("data", "xattrs", "dump"); restore hands it back. */
+  readonly name: string;
+  readonly layout: StreamLayout;
+  /** Logical size in bytes when known in advance (for progress and for sparse truncation). */
+  readonly size?: number;
+}
+
+/** One entry an agent reports in nextFile(). */
+export interface FileEntry {
+  /** Path as raw bytes (never assumed UTF-8). Absolute for fs; a virtual path for others. */
+  path: Uint8Array;
+  kind: FileKind;
+  stat: FileStat;
+  /** Symlink target bytes (kind 'symlink'). */
+  linkTarget?: Uint8Array;
+  /** Path of the first member of a hard-link group whose data is stored once (kind 'hardlink'). */
+  hardlinkTarget?: Uint8Array;
+  /** Streams to read with readData, in order. Empty for dirs, links, fifos, deletions. */
+  streams: StreamDesc[];
+  /** Small JSON-able facts the agent wants back at restore (e.g. database name). */
+  meta?: Record<string, unknown>;
+}
+
+/** A chunk of a sparse stream: bytes to place at `offset`. Sequential streams yield plain Uint8Array. */
+export interface SparseChunk {
+  offset: number;
+  data: Uint8Array;
+}
+
+export type DataChunk = Uint8Array | SparseChunk;
+
+export function isSparseChunk(c: DataChunk): c is SparseChunk {
+  return !(c instanceof Uint8Array);
+}
+
+/** JSON value an agent keeps between its backups (durable agent state). */
+export type AgentState = null | boolean | number | string | AgentState[] | { [k: string]: AgentState };
+
+/** One file of the base job, as the catalog knows it, handed to agents in tree order. */
+export interface BaseFile {
+  path: Uint8Array;
+  kind: FileKind;
+  size: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+  dev: bigint;
+  mode: number;
+}
+
+/** The base job an Incremental or Differential compares against. */
+export interface BaseJob {
+  readonly jobId: number;
+  readonly level: Level;
+  /** When the base job started (the Director's clock; agents should prefer their own state). */
+  readonly startedAt: Date;
+  /**
+   * The base tree for this agent, in tree order (see comparePathsTreeOrder):
+   * the state as at the base job, deletions applied. Streamed from the
+   * catalog: iterate once, in bounded memory.
+   */
+  files(): AsyncIterable<BaseFile>;
+}
+
+export interface BackupJob {
+  readonly jobId: number;
+  readonly jobName: string;
+  readonly level: Level;
+  /** Present for Incremental/Differential when a base job exists; absent for Full. */
+  readonly base?: BaseJob;
+  /** The agent's state from its base job (see docs/plugin-api.md §State), or null. */
+  readonly state: AgentState;
+  /** Agent options from the fileset line, validated against the manifest's schema. */
+  readonly options: Record<string, unknown>;
+  /** Include roots from the fileset (agents that walk paths use these). */
+  readonly include: readonly string[];
+  /** Exclude globs from the fileset. */
+  readonly exclude: readonly string[];
+}
+
+/** How restore treats an existing file at the target. */
+export type ReplacePolicy = 'always' | 'never' | 'ifnewer' | 'ifolder';
+
+export interface RestoreJob {
+  readonly jobId: number;
+  /** Directory to restore under ("where"); absent to restore in place. */
+  readonly where?: string;
+  readonly replace: ReplacePolicy;
+  readonly options: Record<string, unknown>;
+}
+
+/** What createFile decided. */
+export type CreateResult =
+  /** The host will call writeData for each stream then endFile. */
+  | 'extract'
+  /** Nothing to write (replace policy, excluded…); the host skips the file's data. */
+  | 'skip'
+  /** The agent made the file completely (dirs, links, fifos); endFile still follows. */
+  | 'created';
+
+export type JobStatus = 'ok' | 'warning' | 'error' | 'cancelled';
+
+export interface EndBackupResult {
+  /** New durable state; saved only if the job ends ok/warning. */
+  state: AgentState;
+  /** Paths deleted since the base that were not reported through nextFile. */
+  deletions?: Uint8Array[];
+}
+
+/** Logger stamped with the agent's name and the job id. */
+export interface AgentLogger {
+  debug(msg: string, facts?: Record<string, unknown>): void;
+  info(msg: string, facts?: Record<string, unknown>): void;
+  warn(msg: string, facts?: Record<string, unknown>): void;
+  error(msg: string, facts?: Record<string, unknown>): void;
+}
+
+export type JobMessageLevel = 'info' | 'warning' | 'error';
+
+export interface Progress {
+  /** Reports bytes processed by the agent (added to the job's counters). */
+  bytes(n: number): void;
+  /** Reports that the agent moved on to a file. */
+  file(path: Uint8Array): void;
+}
+
+/** What the host gives each agent. Never host objects: only these. */
+export interface AgentContext {
+  readonly agent: { readonly name: string; readonly version: string };
+  /** The negotiated plugin API version. */
+  readonly api: ApiVersion;
+  /** The host's name and version ("cairn-fd 0.1.0"). */
+  readonly host: { readonly name: string; readonly version: string };
+  readonly log: AgentLogger;
+  /**
+   * A message that goes into the job report. `warning` for a file marks the
+   * job "OK with warnings" and lists the file (vanished, unreadable…).
+   */
+  jobMessage(level: JobMessageLevel, text: string, facts?: { path?: Uint8Array; code?: string }): void;
+  readonly progress: Progress;
+  /** Fires when the job is cancelled or a hook timed out. Pass it to I/O. */
+  readonly signal: AbortSignal;
+  /** True when the fileset's include/exclude rules select this path (bytes or string). */
+  isIncluded(path: Uint8Array | string): boolean;
+  /** Platform file services Node lacks (nanosecond utimes, mkfifo, SEEK_DATA…). */
+  readonly platform: PlatformFileServices;
+}
+
+/** The hooks an agent implements. All async; required ones are not optional. */
+export interface Agent {
+  // backup
+  prepareBackup(job: BackupJob): Promise<void>;
+  /** Next entry, or null at the end. */
+  nextFile(): Promise<FileEntry | null>;
+  readData(file: FileEntry, stream: StreamDesc): AsyncIterable<DataChunk>;
+  endBackup(): Promise<EndBackupResult>;
+  /** Final outcome after the SD's close reply and the catalog commit. */
+  jobEnded?(status: JobStatus): Promise<void>;
+  // restore
+  prepareRestore(job: RestoreJob): Promise<void>;
+  createFile(file: FileEntry): Promise<CreateResult>;
+  writeData(file: FileEntry, stream: StreamDesc, chunk: DataChunk): Promise<void>;
+  /** Set attributes, close handles, rename into place. `ok` false when a stream failed. */
+  endFile(file: FileEntry, ok: boolean): Promise<void>;
+  endRestore(): Promise<void>;
+  // optional
+  /** Estimated totals without reading data. */
+  estimate?(job: BackupJob): Promise<{ files: number; bytes: number }>;
+  /** Accurate mode: true when the file, as the catalog knows it, is unchanged. */
+  checkFile?(file: BaseFile): Promise<boolean>;
+}
+
+/** JSON Schema (draft 2020-12 subset) for an agent's options. */
+export interface OptionSchema {
+  type: 'object';
+  properties?: Record<string, Record<string, unknown>>;
+  required?: string[];
+  additionalProperties?: boolean;
+}
+
+export interface AgentManifest {
+  /** Unique agent name, lowercase: `fs`, `pgsql`, `acme-mail`. */
+  readonly name: string;
+  /** The agent's own version (semver). */
+  readonly version: string;
+  /** Plugin API range the agent speaks, e.g. `>=1 <2`. */
+  readonly api: string;
+  /** Major version of the agent's stored format; restore routes by name + formatMajor. */
+  readonly formatMajor: number;
+  readonly description?: string;
+  readonly options?: OptionSchema;
+  /** `files` (restores file by file) or `log` (restores a chain up to a point in time). */
+  readonly restoreKind?: 'files' | 'log';
+}
+
+/** What an agent module exports (named exports `manifest` and `createAgent`, or a default of this shape). */
+export interface AgentModule {
+  readonly manifest: AgentManifest;
+  createAgent(ctx: AgentContext): Agent | Promise<Agent>;
+}
+
+export type { ApiVersion };
