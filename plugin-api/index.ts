@@ -13,3 +13,4 @@ export * from './stream-types.js';
 export * from './hooks.js';
 export * from './paths.js';
 export type { PlatformFileServices } from './platform.js';
+export * from './hook-runner.js';
