@@ -50,9 +50,10 @@ export class HookRunner {
     if (this.controller.signal.aborted) throw this.abortedError(hook, path);
     this.inFlight = { hook, path, since: Date.now() };
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     try {
       const timeoutMs = this.timeoutOf(hook);
-      const timeout = new Promise<never>((_, reject) => {
+      const guard = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           const err = new CairnError(
             'CAIRN_E_AGENT_TIMEOUT',
@@ -64,18 +65,15 @@ export class HookRunner {
           reject(err);
         }, timeoutMs);
         timer.unref?.();
-      });
-      const aborted = new Promise<never>((_, reject) => {
-        const onAbort = () => reject(this.abortedError(hook, path));
+        onAbort = () => reject(this.abortedError(hook, path));
         this.controller.signal.addEventListener('abort', onAbort, { once: true });
-        timeout.catch(() => undefined).finally(() => this.controller.signal.removeEventListener('abort', onAbort));
       });
-      aborted.catch(() => undefined);
-      return await Promise.race([Promise.resolve().then(fn), timeout, aborted]);
+      return await Promise.race([Promise.resolve().then(fn), guard]);
     } catch (err) {
       throw this.wrap(err, hook, path);
     } finally {
       clearTimeout(timer);
+      if (onAbort) this.controller.signal.removeEventListener('abort', onAbort);
       this.inFlight = null;
     }
   }
