@@ -1,0 +1,98 @@
+/**
+ * cairn/native — platform file services Node lacks, from the C++ addon
+ * (native/src/, built into native/build/Release/cairn_native.node).
+ *
+ * Owns: loading the addon, the real PlatformFileServices over it
+ * (nanosecond utimensat, mkfifo, mknod, SEEK_DATA/SEEK_HOLE data regions,
+ * directory fsync), the degraded node:fs fallback when the addon is missing
+ * or unloadable, and the one loud warning that says so. Tape operations will
+ * join here later. Imports no other part of Cairn (it is a leaf).
+ *
+ * Does not promise: anything on Windows; regions finer than the
+ * filesystem's allocation unit; that fd offsets are untouched *during* a
+ * dataRegions call (they are restored afterwards).
+ */
+import { loadBinding, type BindingLoad } from './binding.js';
+import { NativeError } from './errors.js';
+import { degradedFileServices, nativeFileServices, type FileServices } from './file-services.js';
+
+export { NATIVE_ERRORS, NativeError, type NativeErrorCode, type NativeErrorSpec } from './errors.js';
+export type { FileServices } from './file-services.js';
+
+/** What is lost without the addon, in the words the warning uses. */
+export const DEGRADED_SERVICES = ['nanosecond times', 'fifos/devices', 'sparse detection', 'directory fsync'] as const;
+
+export interface NativeStatus {
+  readonly loaded: boolean;
+  /** Why the addon did not load (absent when loaded). */
+  readonly error?: string;
+  /** Services running degraded; empty when everything is native. */
+  readonly degraded: string[];
+}
+
+export interface PlatformFileServicesOptions {
+  /** Where the one degraded-mode warning goes (default: stderr). */
+  readonly warn?: (message: string) => void;
+  /** Test hook: hand out the degraded implementation even if the addon loaded. */
+  readonly forceDegraded?: boolean;
+}
+
+let cached: BindingLoad | undefined;
+let warned = false;
+
+function load(): BindingLoad {
+  cached ??= loadBinding();
+  return cached;
+}
+
+/** The state of the addon: loaded or not, why not, and what is degraded. */
+export function nativeStatus(): NativeStatus {
+  const l = load();
+  if (l.binding === undefined) return { loaded: false, error: l.reason, degraded: [...DEGRADED_SERVICES] };
+  return { loaded: true, degraded: l.binding.features.seekData ? [] : ['sparse detection'] };
+}
+
+/** The multi-line warning for running without the addon. */
+export function degradedWarning(reason: string): string {
+  return [
+    '*** WARNING: Cairn native addon not available — file services are DEGRADED ***',
+    `  why: ${reason}`,
+    '  degraded:',
+    '    - nanosecond times: restored atime/mtime are set to about a microsecond (fs.utimes)',
+    '    - fifos/devices: fifos and device nodes cannot be restored (CAIRN_E_PLATFORM_UNSUPPORTED)',
+    '    - sparse detection: holes are not detected; sparse files are read and stored in full',
+    '    - directory fsync: skipped, so a crash may lose newly created directory entries',
+    '  fix: run `npm run build:native` in the Cairn directory (needs python3, make and a C++ compiler),',
+    '       then restart this process.',
+  ].join('\n');
+}
+
+/**
+ * Throws CAIRN_E_NATIVE_LOAD unless the addon is loaded; for callers that
+ * cannot degrade (tape) and for checks such as CI.
+ */
+export function assertNativeLoaded(): void {
+  const l = load();
+  if (l.binding === undefined) {
+    throw new NativeError('CAIRN_E_NATIVE_LOAD', `Cairn native addon not available: ${l.reason}; run \`npm run build:native\``, { binary: l.binaryPath, reason: l.reason }, { cause: l.cause });
+  }
+}
+
+/**
+ * The platform file services for agents (AgentContext.platform): native when
+ * the addon loads, else degraded, in which case the first call in this
+ * process warns loudly (options.warn, else stderr). The result is assignable
+ * to plugin-api's PlatformFileServices.
+ */
+export function platformFileServices(options: PlatformFileServicesOptions = {}): FileServices {
+  const l = load();
+  if (l.binding !== undefined && options.forceDegraded !== true) return nativeFileServices(l.binding);
+  const reason = l.binding === undefined ? (l.reason ?? 'unknown') : 'degraded mode forced by the caller (forceDegraded)';
+  if (!warned) {
+    warned = true;
+    const message = degradedWarning(reason);
+    if (options.warn !== undefined) options.warn(message);
+    else process.stderr.write(`${message}\n`);
+  }
+  return degradedFileServices(reason);
+}

@@ -1,0 +1,20 @@
+// Entry of the cairn_native addon: registers each service family's
+// functions on the module's exports. File services now; tape (open/read/
+// write blocks, MTIOCTOP, MTIOCGET) registers here later from src/tape-*.cc.
+#include <napi.h>
+
+#include "file-services.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Bumped when the JS-visible surface of this binary changes, so the
+  // TypeScript loader can refuse a stale build with an actionable message.
+  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  cairn::InitFileServices(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(cairn_native, Init)
