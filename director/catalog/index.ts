@@ -1,0 +1,21 @@
+/**
+ * director/catalog — the Director's catalog: jobs, file versions, volumes,
+ * job media, job log and agent state, on SQLite (default) or, later,
+ * PostgreSQL behind the same CatalogDriver.
+ *
+ * Owns: schema and migrations, the SQL builder, durable job commits,
+ * restore-chain and tree-as-at selection, the VolumeCatalogPort served to the
+ * SD. Does not promise: scheduling, pruning/retention (later), or anything
+ * about media contents. docs/catalog.md describes schema and rules.
+ */
+export { Catalog } from './catalog.js';
+export type { LastSuccessfulQuery } from './job-chain.js';
+export { CATALOG_ERRORS, type CatalogErrorCode } from './errors.js';
+export { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate, readSchemaVersion, type Migration } from './migrations.js';
+export type { CatalogDriver, CatalogSession, Row, RunResult, TransactionOptions } from './driver.js';
+export { SqliteDriver, type SqliteDriverOptions } from './sqlite-driver.js';
+export { volumeCatalogPort, type VolumeCatalogPort, type VolumeInfo, type JobMediaRange } from './sd-port.js';
+export type { PoolSettings } from './volume-store.js';
+export { toBaseFile } from './base-file.js';
+export * from './types.js';
+export * as sql from './sql/index.js';

@@ -1,0 +1,74 @@
+/**
+ * Forward-only schema migrations, run at open. Each entry moves the catalog
+ * from version N-1 to N inside one transaction together with its
+ * schema_version row, so a failed migration leaves the previous version
+ * intact. A catalog whose version is above the last entry here was written
+ * by newer code and is refused (CAIRN_E_CATALOG_TOO_NEW). Rules: append
+ * only; never edit a published entry; docs/catalog.md §Migrations.
+ */
+import { CairnError } from '../../plugin-api/index.js';
+import type { CatalogDriver } from './driver.js';
+import { SCHEMA_VERSION_TABLE, TABLES_V1 } from './schema.js';
+import { createTableStatements } from './sql/ddl.js';
+import { type Dialect, dialectOf } from './sql/dialect.js';
+import { QueryBuilder } from './sql/query-builder.js';
+import { toNum } from './row-codec.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  /** Statements that move the schema from version - 1 to version. */
+  statements(dialect: Dialect): string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'schema v1: clients, filesets, pools, jobs, job_log, files, volumes, job_media, agent_state',
+    statements: (d) => TABLES_V1.flatMap((t) => createTableStatements(d, t)),
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/** The schema version recorded in the catalog (0 for an empty database). */
+export async function readSchemaVersion(driver: CatalogDriver): Promise<number> {
+  const qb = new QueryBuilder(driver.dialect);
+  const row = await driver.get(qb.select({ from: 'schema_version', columns: [{ fn: 'max', column: 'version', as: 'v' }] }));
+  return row?.v == null ? 0 : toNum(row.v);
+}
+
+/**
+ * Brings the catalog to LATEST_SCHEMA_VERSION, or refuses a newer one.
+ * Returns the version now in force. `migrations` is overridable for tests.
+ */
+export async function migrate(driver: CatalogDriver, migrations: readonly Migration[] = MIGRATIONS, now: () => number = Date.now): Promise<number> {
+  const dialect = dialectOf(driver.dialect);
+  const qb = new QueryBuilder(dialect);
+  const latest = migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
+  return driver.transaction(
+    async (tx) => {
+      for (const s of createTableStatements(dialect, SCHEMA_VERSION_TABLE, { ifNotExists: true })) await tx.exec(s);
+      const row = await tx.get(qb.select({ from: 'schema_version', columns: [{ fn: 'max', column: 'version', as: 'v' }] }));
+      const current = row?.v == null ? 0 : toNum(row.v);
+      if (current > latest) {
+        throw new CairnError(
+          'CAIRN_E_CATALOG_TOO_NEW',
+          `the catalog has schema version ${current} but this Cairn knows only up to ${latest}; upgrade Cairn or use a catalog backup made by this version`,
+          { catalogVersion: current, supportedVersion: latest },
+        );
+      }
+      for (const m of migrations) {
+        if (m.version <= current) continue;
+        try {
+          for (const s of m.statements(dialect)) await tx.exec(s);
+          await tx.run(qb.insert({ into: 'schema_version', values: { version: m.version, applied_at: now() } }));
+        } catch (err) {
+          throw new CairnError('CAIRN_E_CATALOG_MIGRATION', `catalog migration to version ${m.version} (${m.description}) failed; the catalog stays at version ${current}`, { fromVersion: current, toVersion: m.version }, { cause: err });
+        }
+      }
+      return Math.max(current, latest);
+    },
+    { durable: true },
+  );
+}

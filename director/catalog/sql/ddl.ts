@@ -1,0 +1,45 @@
+/**
+ * Table definitions as data, rendered to CREATE TABLE / CREATE INDEX for
+ * either dialect. The schema is written once (schema.ts) in these terms.
+ */
+import type { ColumnType, Dialect } from './dialect.js';
+
+export interface ColumnDef {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly notNull?: boolean;
+  readonly default?: string | number | boolean;
+}
+
+export interface IndexDef {
+  readonly name: string;
+  readonly columns: readonly string[];
+  readonly unique?: boolean;
+}
+
+export interface TableDef {
+  readonly name: string;
+  readonly columns: readonly ColumnDef[];
+  /** Composite primary key (a single `id` column carries its own). */
+  readonly primaryKey?: readonly string[];
+  readonly unique?: ReadonlyArray<readonly string[]>;
+  readonly indexes?: readonly IndexDef[];
+}
+
+export function createTableStatements(dialect: Dialect, table: TableDef, opts: { ifNotExists?: boolean } = {}): string[] {
+  const q = (s: string): string => dialect.quote(s);
+  const lines = table.columns.map((c) => {
+    let line = `${q(c.name)} ${dialect.columnType(c.type)}`;
+    if (c.notNull === true && c.type !== 'id') line += ' NOT NULL';
+    if (c.default !== undefined) line += ` DEFAULT ${dialect.literal(c.type, c.default)}`;
+    return line;
+  });
+  if (table.primaryKey !== undefined) lines.push(`PRIMARY KEY (${table.primaryKey.map(q).join(', ')})`);
+  for (const u of table.unique ?? []) lines.push(`UNIQUE (${u.map(q).join(', ')})`);
+  const ine = opts.ifNotExists === true ? 'IF NOT EXISTS ' : '';
+  const out = [`CREATE TABLE ${ine}${q(table.name)} (\n  ${lines.join(',\n  ')}\n)`];
+  for (const ix of table.indexes ?? []) {
+    out.push(`CREATE ${ix.unique === true ? 'UNIQUE ' : ''}INDEX ${ine}${q(ix.name)} ON ${q(table.name)} (${ix.columns.map(q).join(', ')})`);
+  }
+  return out;
+}

@@ -1,0 +1,47 @@
+/**
+ * Builds the query behind Catalog.treeAsAt: one job reads straight off the
+ * (job_id, tree_key, agent) index; a chain uses the window query. Also the
+ * byte-prefix range on tree_key.
+ */
+import { Buffer } from 'node:buffer';
+import { treeKey } from '../../plugin-api/index.js';
+import { and, type Condition, eq, ge, lt } from './sql/conditions.js';
+import type { Dialect } from './sql/dialect.js';
+import { QueryBuilder, type Sql } from './sql/query-builder.js';
+import { latestVersionsSql } from './sql/window-queries.js';
+import type { TreeOptions } from './types.js';
+
+/** The smallest key greater than every key starting with `prefix`, or null when none exists (all 0xff). */
+export function prefixUpperBound(prefix: Uint8Array): Buffer | null {
+  const b = Buffer.from(prefix);
+  let n = b.length;
+  while (n > 0 && b[n - 1] === 0xff) n--;
+  if (n === 0) return null;
+  const out = Buffer.from(b.subarray(0, n));
+  out[n - 1]++;
+  return out;
+}
+
+export function treeFilter(opts: TreeOptions): Condition | undefined {
+  const parts: Condition[] = [];
+  if (opts.agent !== undefined) parts.push(eq('agent', opts.agent));
+  if (opts.prefix !== undefined && opts.prefix.length > 0) {
+    const lo = treeKey(opts.prefix);
+    parts.push(ge('tree_key', lo));
+    const hi = prefixUpperBound(lo);
+    if (hi !== null) parts.push(lt('tree_key', hi));
+  }
+  return parts.length === 0 ? undefined : and(...parts);
+}
+
+export function treeAsAtSql(dialect: Dialect, jobIds: readonly number[], opts: TreeOptions = {}): Sql {
+  const filter = treeFilter(opts);
+  if (jobIds.length === 1) {
+    return new QueryBuilder(dialect).select({
+      from: 'files',
+      where: and(eq('job_id', jobIds[0]), eq('deleted', false), filter),
+      orderBy: ['tree_key', 'agent'],
+    });
+  }
+  return latestVersionsSql(dialect, jobIds, filter);
+}
