@@ -20,8 +20,9 @@ export function latestVersionsSql(dialect: Dialect, jobIds: readonly number[], f
   if (jobIds.length === 0) throw new TypeError('latestVersionsSql needs at least one job id');
   const q = (s: string): string => dialect.quote(s);
   const p = new ParamList(dialect);
-  const ids = jobIds.map((id) => p.add(id)).join(', ');
+  // Parameters are added in the order they appear in the text (SQLite's `?` binds by position).
   const rank = `CASE ${q('job_id')} ${jobIds.map((id, i) => `WHEN ${p.add(id)} THEN ${i}`).join(' ')} END`;
+  const ids = jobIds.map((id) => p.add(id)).join(', ');
   const extra = filter === undefined ? '' : ` AND (${renderCondition(filter, dialect, p)})`;
   const notDeleted = p.add(false);
   const text =

@@ -1,0 +1,212 @@
+/**
+ * Drives the agents of one backup job and turns what they report into
+ * records, in session order: per agent line an AGENT record; per file its
+ * ATTRIBUTES, then per stream its data records (zstd or plain, one frame per
+ * chunk), DIGEST_SHA256 and STREAM_END; per agent line an AGENT_STATE record.
+ * Every agent call goes through the plugin-api HookRunner.
+ */
+import { createHash } from 'node:crypto';
+import { Buffer } from 'node:buffer';
+import type { Logger } from 'pino';
+import {
+  HookRunner,
+  StreamType,
+  isSparseChunk,
+  type Agent,
+  type AgentState,
+  type BaseJob,
+  type DataChunk,
+  type FileEntry,
+  type Level,
+  type PlatformFileServices,
+  type StreamDesc,
+} from '../plugin-api/index.js';
+import type { DataRecord } from '../sd/index.js';
+import { makeAgentContext, type JobMessage } from './agent-context.js';
+import { validateAgentOptions, type LoadedAgent } from './agent-loader.js';
+import { encodeAttributes } from './attributes.js';
+import type { CompressPool } from './compress-pool.js';
+import type { AgentLine, FilesetOptions } from './fileset.js';
+import { RecordPipe } from './record-pipe.js';
+
+/** What the Director hands for one agent line: its base job and state (per the level rules). */
+export interface AgentBase {
+  base?: BaseJob;
+  state: AgentState;
+}
+
+export interface BackupLine {
+  line: AgentLine;
+  loaded: LoadedAgent;
+  /** Stable key for agent state: `name#n` where n counts lines of the same agent. */
+  key: string;
+  base: AgentBase;
+}
+
+export interface BackupCounters {
+  files: number;
+  /** Logical bytes read from agents. */
+  bytes: number;
+  /** Payload bytes handed to the SD. */
+  storedBytes: number;
+  deleted: number;
+}
+
+export interface BackupSessionResult {
+  counters: BackupCounters;
+  messages: JobMessage[];
+  states: Array<{ key: string; agent: string; state: AgentState }>;
+  /** Agents kept alive until jobEnded. */
+  agents: Array<{ runner: HookRunner; agent: Agent }>;
+}
+
+export interface BackupSessionArgs {
+  jobId: number;
+  jobName: string;
+  level: Level;
+  lines: BackupLine[];
+  options: FilesetOptions;
+  pool: CompressPool | null;
+  sink: (rec: DataRecord) => Promise<void> | void;
+  logger: Logger;
+  platform: PlatformFileServices;
+  controller: AbortController;
+  onProgress?: (c: BackupCounters) => void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSessionResult> {
+  const counters: BackupCounters = { files: 0, bytes: 0, storedBytes: 0, deleted: 0 };
+  const messages: JobMessage[] = [];
+  const states: BackupSessionResult['states'] = [];
+  const agents: BackupSessionResult['agents'] = [];
+  const pool = a.options.compression === 'zstd' ? a.pool : null;
+  const pipe = new RecordPipe(
+    (rec) => {
+      counters.storedBytes += rec.payload.byteLength;
+      return a.sink(rec);
+    },
+    () => pool?.flush(),
+  );
+  let fileIndex = 0;
+  const push = (rec: DataRecord) => pipe.push(rec, rec.payload.byteLength);
+
+  for (const bl of a.lines) {
+    const man = bl.loaded.module.manifest;
+    const runner = new HookRunner(man.name, man.version, { controller: a.controller });
+    const options = validateAgentOptions(bl.loaded.module, bl.line.options);
+    const ctx = makeAgentContext({
+      manifest: man,
+      api: bl.loaded.api,
+      jobId: a.jobId,
+      logger: a.logger,
+      signal: a.controller.signal,
+      platform: a.platform,
+      include: bl.line.include,
+      exclude: bl.line.exclude,
+      sinks: {
+        message: (m) => messages.push(m),
+        bytes: () => undefined,
+        file: () => undefined,
+      },
+    });
+    const agent = await runner.call('prepareBackup', () => bl.loaded.module.createAgent(ctx));
+    agents.push({ runner, agent });
+    await push({
+      fileIndex: 0,
+      streamType: StreamType.AGENT,
+      streamNo: 0,
+      payload: Buffer.from(JSON.stringify({ key: bl.key, name: man.name, version: man.version, formatMajor: man.formatMajor, api: bl.loaded.api, options })),
+    });
+    await runner.call('prepareBackup', () =>
+      agent.prepareBackup({
+        jobId: a.jobId,
+        jobName: a.jobName,
+        level: a.level,
+        base: bl.base.base,
+        state: bl.base.state,
+        options,
+        include: bl.line.include,
+        exclude: bl.line.exclude,
+      }),
+    );
+    for (;;) {
+      const entry = await runner.call('nextFile', () => agent.nextFile());
+      if (!entry) break;
+      fileIndex++;
+      await sendFile(entry, fileIndex);
+    }
+    const end = await runner.call('endBackup', () => agent.endBackup());
+    for (const path of end.deletions ?? []) {
+      fileIndex++;
+      await sendFile(deletedEntry(path), fileIndex);
+    }
+    states.push({ key: bl.key, agent: bl.loaded.identity, state: end.state ?? null });
+    await push({ fileIndex: 0, streamType: StreamType.AGENT_STATE, streamNo: 0, payload: Buffer.from(JSON.stringify({ key: bl.key, state: end.state ?? null })) });
+
+    async function sendFile(entry: FileEntry, index: number): Promise<void> {
+      await push({ fileIndex: index, streamType: StreamType.ATTRIBUTES, streamNo: 0, payload: encodeAttributes(entry, bl.loaded.identity) });
+      if (entry.kind === 'deleted') counters.deleted++;
+      else counters.files++;
+      for (const stream of entry.streams) await sendStream(entry, stream, index);
+      a.onProgress?.(counters);
+    }
+
+    async function sendStream(entry: FileEntry, stream: StreamDesc, index: number): Promise<void> {
+      const hash = createHash('sha256');
+      let length = 0;
+      const chunks = runner.iterate('readData', () => agent.readData(entry, stream), { path: entry.path });
+      for await (const chunk of chunks) {
+        length = await sendChunk(chunk, hash, index, stream.index, length);
+      }
+      await push({ fileIndex: index, streamType: StreamType.DIGEST_SHA256, streamNo: stream.index, payload: hash.digest() });
+      const end = Buffer.allocUnsafe(8);
+      end.writeBigUInt64BE(BigInt(length));
+      await push({ fileIndex: index, streamType: StreamType.STREAM_END, streamNo: stream.index, payload: end });
+    }
+  }
+
+  async function sendChunk(chunk: DataChunk, hash: ReturnType<typeof createHash>, index: number, streamNo: number, length: number): Promise<number> {
+    let data: Uint8Array;
+    let prefix = EMPTY;
+    if (isSparseChunk(chunk)) {
+      data = chunk.data;
+      prefix = Buffer.allocUnsafe(16);
+      prefix.writeBigUInt64BE(BigInt(chunk.offset), 0);
+      prefix.writeBigUInt64BE(BigInt(data.byteLength), 8);
+      hash.update(prefix);
+      prefix = prefix.subarray(0, 8);
+      length = Math.max(length, chunk.offset + data.byteLength);
+    } else {
+      data = chunk;
+      length += data.byteLength;
+    }
+    if (data.byteLength === 0) return length;
+    hash.update(data);
+    counters.bytes += data.byteLength;
+    const sparse = prefix.length > 0;
+    if (!pool) {
+      await push({ fileIndex: index, streamType: sparse ? StreamType.SPARSE_DATA : StreamType.DATA, streamNo, payload: sparse ? Buffer.concat([prefix, data]) : data });
+      return length;
+    }
+    const rec = pool.compress(data).then((piece): DataRecord => {
+      const type = sparse ? (piece.compressed ? StreamType.SPARSE_DATA_ZSTD : StreamType.SPARSE_DATA) : piece.compressed ? StreamType.DATA_ZSTD : StreamType.DATA;
+      return { fileIndex: index, streamType: type, streamNo, payload: sparse ? Buffer.concat([prefix, piece.data]) : piece.data };
+    });
+    await pipe.push(rec, data.byteLength);
+    return length;
+  }
+
+  await pipe.finish();
+  return { counters, messages, states, agents };
+}
+
+function deletedEntry(path: Uint8Array): FileEntry {
+  return {
+    path,
+    kind: 'deleted',
+    stat: { mode: 0, uid: 0, gid: 0, size: 0, mtimeNs: 0n, atimeNs: 0n, ctimeNs: 0n, dev: 0n, ino: 0n, nlink: 0, rdev: 0 },
+    streams: [],
+  };
+}

@@ -1,0 +1,12 @@
+/**
+ * Error catalogue of the File Daemon (core/): plugin host, pipelines.
+ */
+import type { ErrorSpec } from '../plugin-api/index.js';
+
+export const CORE_ERRORS = {
+  CAIRN_E_FILESET_INVALID: { exitCode: 2, retryable: false, summary: 'The fileset is malformed: a key is unknown, missing or of the wrong type.' },
+  CAIRN_E_RECORD_CORRUPT: { exitCode: 3, retryable: false, summary: 'A record could not be decoded (bad attributes, bad zstd frame, out-of-order stream).' },
+  CAIRN_E_DIGEST_MISMATCH: { exitCode: 3, retryable: false, summary: "A stream's SHA-256 does not match the digest recorded at backup time." },
+  CAIRN_E_FILE_INCOMPLETE: { exitCode: 3, retryable: false, summary: 'A file selected for restore or verify did not arrive whole (damaged or missing blocks).' },
+  CAIRN_E_FD_PIPELINE: { exitCode: 3, retryable: false, summary: 'The data pipeline failed (compression worker, SD connection).' },
+} as const satisfies Record<string, ErrorSpec>;

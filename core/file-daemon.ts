@@ -1,0 +1,197 @@
+/**
+ * The File Daemon: hosts agents and runs the data pipelines for the jobs the
+ * Director orders. It talks to the SD through an SdSessionClient (the real
+ * protocol over whatever duplex the caller connected: TCP, stdio, or an
+ * in-memory pair in local mode).
+ */
+import type { Logger } from 'pino';
+import { CairnError, isCairnError, type AgentState, type BaseJob, type JobStatus, type Level, type PlatformFileServices, type ReplacePolicy } from '../plugin-api/index.js';
+import type { SdSessionClient, SessionCloseReport } from '../sd/index.js';
+import type { JobMessage } from './agent-context.js';
+import { loadAgent, type AgentPolicy } from './agent-loader.js';
+import { runBackupSession, type AgentBase, type BackupCounters, type BackupLine, type BackupSessionResult } from './backup-session.js';
+import { CompressPool } from './compress-pool.js';
+import type { Fileset } from './fileset.js';
+import { RestoreRun, type RestoreProblem } from './restore-session.js';
+
+export interface FdSettings {
+  policy: AgentPolicy;
+  platform: PlatformFileServices;
+  logger: Logger;
+  /** Compression threads; default: the machine's cores. */
+  threads?: number;
+}
+
+export interface BackupOrder {
+  jobId: number;
+  jobName: string;
+  level: Level;
+  fileset: Fileset;
+  ticket: string;
+  /** Base job and agent state for an agent line (by state key `name#n`), per the level rules. */
+  baseFor(key: string): Promise<AgentBase>;
+  signal?: AbortSignal;
+  onProgress?: (c: BackupCounters) => void;
+}
+
+export interface BackupOutcome {
+  status: Exclude<JobStatus, 'ok'> | 'ok';
+  counters: BackupCounters;
+  messages: JobMessage[];
+  states: Array<{ key: string; agent: string; state: AgentState }>;
+  close?: SessionCloseReport;
+  error?: CairnError;
+}
+
+export interface RestoreOrder {
+  mode: 'restore' | 'verify';
+  where?: string;
+  replace: ReplacePolicy;
+  /** One read session per job of the chain, oldest first. */
+  sessions: Array<{ jobId: number; ticket: string; sd: SdSessionClient }>;
+  catalogDigest?: (jobId: number, fileIndex: number) => Buffer | undefined;
+  signal?: AbortSignal;
+  onFile?: (path: string, bytes: number) => void;
+}
+
+export interface RestoreOutcome {
+  files: number;
+  bytes: number;
+  completed: Set<string>;
+  problems: RestoreProblem[];
+  messages: JobMessage[];
+  error?: CairnError;
+}
+
+export class FileDaemon {
+  private pool: CompressPool | null = null;
+  private poolLevel = 0;
+  private readonly pendingEnds = new Map<number, BackupSessionResult['agents']>();
+
+  constructor(private readonly settings: FdSettings) {}
+
+  /** Loads and admits the agents a fileset names, assigning state keys. Fails before any data moves. */
+  async admit(fileset: Fileset): Promise<Array<Omit<BackupLine, 'base'>>> {
+    const seen = new Map<string, number>();
+    const lines: Array<Omit<BackupLine, 'base'>> = [];
+    for (const line of fileset.agents) {
+      const loaded = await loadAgent(line.agent, this.settings.policy);
+      const name = loaded.module.manifest.name;
+      const n = seen.get(name) ?? 0;
+      seen.set(name, n + 1);
+      lines.push({ line, loaded, key: `${name}#${n}` });
+    }
+    return lines;
+  }
+
+  async backup(order: BackupOrder, sd: SdSessionClient): Promise<BackupOutcome> {
+    const log = this.settings.logger.child({ jobId: order.jobId });
+    const controller = new AbortController();
+    const onCancel = () => controller.abort(new CairnError('CAIRN_E_AGENT_ABORTED', 'job cancelled', { jobId: order.jobId }));
+    order.signal?.addEventListener('abort', onCancel, { once: true });
+    let result: BackupSessionResult | null = null;
+    const counters: BackupCounters = { files: 0, bytes: 0, storedBytes: 0, deleted: 0 };
+    let opened = false;
+    try {
+      const admitted = await this.admit(order.fileset);
+      const lines: BackupLine[] = [];
+      for (const l of admitted) lines.push({ ...l, base: await order.baseFor(l.key) });
+      await sd.appendOpen(order.ticket);
+      opened = true;
+      result = await runBackupSession({
+        jobId: order.jobId,
+        jobName: order.jobName,
+        level: order.level,
+        lines,
+        options: order.fileset.options,
+        pool: order.fileset.options.compression === 'zstd' ? this.compressPool(order.fileset.options.level) : null,
+        sink: (rec) => sd.writeRecord(rec),
+        logger: log,
+        platform: this.settings.platform,
+        controller,
+        onProgress: order.onProgress,
+      });
+      await sd.appendEnd();
+      const close = await sd.appendClose();
+      this.pendingEnds.set(order.jobId, result.agents);
+      const warned = result.messages.some((m) => m.level !== 'info');
+      return { status: warned ? 'warning' : 'ok', counters: result.counters, messages: result.messages, states: result.states, close };
+    } catch (err) {
+      const error = isCairnError(err) ? err : new CairnError('CAIRN_E_FD_PIPELINE', `backup failed: ${(err as Error).message}`, { jobId: order.jobId }, { cause: err });
+      controller.abort(error);
+      if (opened) await sd.appendAbort().catch(() => undefined);
+      const cancelled = order.signal?.aborted === true;
+      log.error({ err: error, code: error.code }, 'backup failed');
+      return { status: cancelled ? 'cancelled' : 'error', counters: result?.counters ?? counters, messages: result?.messages ?? [], states: [], error };
+    } finally {
+      order.signal?.removeEventListener('abort', onCancel);
+    }
+  }
+
+  /**
+   * Tells the job's agents its final outcome: called by the Director only
+   * after the SD's close reply and the catalog commit (or after a failure).
+   */
+  async jobEnded(jobId: number, status: JobStatus): Promise<void> {
+    const agents = this.pendingEnds.get(jobId) ?? [];
+    this.pendingEnds.delete(jobId);
+    for (const { runner, agent } of agents) {
+      if (!agent.jobEnded) continue;
+      try {
+        await runner.call('jobEnded', () => agent.jobEnded!(status));
+      } catch (err) {
+        this.settings.logger.warn({ err, jobId }, 'agent failed in jobEnded');
+      }
+    }
+  }
+
+  async restore(order: RestoreOrder): Promise<RestoreOutcome> {
+    const controller = new AbortController();
+    const onCancel = () => controller.abort(new CairnError('CAIRN_E_AGENT_ABORTED', 'restore cancelled', {}));
+    order.signal?.addEventListener('abort', onCancel, { once: true });
+    const run = new RestoreRun({
+      mode: order.mode,
+      where: order.where,
+      replace: order.replace,
+      policy: this.settings.policy,
+      platform: this.settings.platform,
+      logger: this.settings.logger,
+      controller,
+      catalogDigest: order.catalogDigest,
+      onFile: order.onFile,
+    });
+    let error: CairnError | undefined;
+    try {
+      for (const s of order.sessions) {
+        await s.sd.readOpen(s.ticket);
+        try {
+          await run.consume(s.jobId, s.sd.readData());
+        } finally {
+          await s.sd.readClose().catch(() => undefined);
+        }
+      }
+      if (order.mode === 'restore') await run.finish();
+    } catch (err) {
+      error = isCairnError(err) ? err : new CairnError('CAIRN_E_FD_PIPELINE', `restore failed: ${(err as Error).message}`, {}, { cause: err });
+    } finally {
+      order.signal?.removeEventListener('abort', onCancel);
+    }
+    return { files: run.files, bytes: run.bytes, completed: run.completed, problems: run.problems, messages: run.messages, error };
+  }
+
+  private compressPool(level: number): CompressPool {
+    if (!this.pool || this.poolLevel !== level) {
+      void this.pool?.close();
+      this.pool = new CompressPool({ level, threads: this.settings.threads });
+      this.poolLevel = level;
+    }
+    return this.pool;
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = null;
+  }
+}
+
+export type { BaseJob };

@@ -1,0 +1,19 @@
+/**
+ * cairn/core — the File Daemon.
+ *
+ * Owns: the plugin host (finding, admitting and guarding agents), filesets,
+ * the backup pipeline (agent data → digest → zstd on a worker pool → ordered
+ * records to the SD, with back-pressure) and the restore/verify pipeline
+ * (records → decode → check digests → agent), and the attributes record codec.
+ * Does not own: where records land (sd/), which jobs run or what the catalog
+ * says (director/).
+ */
+export { FileDaemon, type FdSettings, type BackupOrder, type BackupOutcome, type RestoreOrder, type RestoreOutcome } from './file-daemon.js';
+export { loadAgent, admitModule, validateAgentOptions, type AgentPolicy, type LoadedAgent } from './agent-loader.js';
+export { parseFileset, filesetFromObject, filesetFingerprint, DEFAULT_FILESET_OPTIONS, type Fileset, type AgentLine, type FilesetOptions } from './fileset.js';
+export { encodeAttributes, decodeAttributes, KINDS, type FileAttributes } from './attributes.js';
+export type { JobMessage } from './agent-context.js';
+export type { AgentBase, BackupCounters } from './backup-session.js';
+export type { RestoreProblem } from './restore-session.js';
+export { HOST_NAME, HOST_VERSION } from './host-info.js';
+export { CORE_ERRORS } from './errors.js';

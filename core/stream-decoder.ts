@@ -1,0 +1,69 @@
+/**
+ * Turns data records back into the chunks an agent wrote: zstd frames are
+ * decompressed, sparse records split into offset and bytes. Keeps the running
+ * SHA-256 and logical length of one stream, computed exactly as the backup
+ * side did (docs/volume-format.md §Digests).
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Buffer } from 'node:buffer';
+import { Decompressor } from 'zstd-napi';
+import { CairnError, StreamType, type DataChunk } from '../plugin-api/index.js';
+
+let decompressor: Decompressor | null = null;
+
+function unzstd(frame: Uint8Array): Buffer {
+  decompressor ??= new Decompressor();
+  try {
+    return decompressor.decompress(frame);
+  } catch (err) {
+    throw new CairnError('CAIRN_E_RECORD_CORRUPT', `a zstd frame cannot be decompressed: ${(err as Error).message}`, {}, { cause: err });
+  }
+}
+
+export function isDataStream(type: number): boolean {
+  return type === StreamType.DATA || type === StreamType.DATA_ZSTD || type === StreamType.SPARSE_DATA || type === StreamType.SPARSE_DATA_ZSTD;
+}
+
+export class StreamDecoder {
+  private hash: Hash = createHash('sha256');
+  length = 0;
+
+  /** Decodes one data record into the chunk to hand to the agent, updating the digest. */
+  decode(type: number, payload: Uint8Array): DataChunk {
+    const p = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    switch (type) {
+      case StreamType.DATA:
+        this.addSequential(p);
+        return p;
+      case StreamType.DATA_ZSTD: {
+        const d = unzstd(p);
+        this.addSequential(d);
+        return d;
+      }
+      case StreamType.SPARSE_DATA:
+      case StreamType.SPARSE_DATA_ZSTD: {
+        if (p.length < 8) throw new CairnError('CAIRN_E_RECORD_CORRUPT', 'sparse record shorter than its offset', {});
+        const offset = Number(p.readBigUInt64BE(0));
+        const data = type === StreamType.SPARSE_DATA ? p.subarray(8) : unzstd(p.subarray(8));
+        const head = Buffer.allocUnsafe(16);
+        head.writeBigUInt64BE(BigInt(offset), 0);
+        head.writeBigUInt64BE(BigInt(data.length), 8);
+        this.hash.update(head);
+        this.hash.update(data);
+        this.length = Math.max(this.length, offset + data.length);
+        return { offset, data };
+      }
+      default:
+        throw new CairnError('CAIRN_E_RECORD_CORRUPT', `stream type ${type} is not data`, { streamType: type });
+    }
+  }
+
+  private addSequential(d: Buffer): void {
+    this.hash.update(d);
+    this.length += d.length;
+  }
+
+  digest(): Buffer {
+    return this.hash.digest();
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The local-mode console commands. Each opens the repository, takes the
+ * write lock where it writes, runs one job and prints its report.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CairnError, displayPath, pathBytes, type Level, type ReplacePolicy } from '../../plugin-api/index.js';
+import { parseFileset, filesetFromObject, type Fileset } from '../../core/index.js';
+import { LocalRepository, defaultRepoPath, initRepository } from '../local/repository.js';
+import { RepoLock } from '../local/repo-lock.js';
+import { runBackupJob } from '../jobs/backup-job.js';
+import { runRestoreJob, runVerifyJob } from '../jobs/restore-job.js';
+import { resolveBackupJob } from '../jobs/resolve-job.js';
+import type { JobReport } from '../jobs/job-report.js';
+import { humanBytes, type Output } from './output.js';
+
+export interface CommonArgs {
+  repo?: string;
+  json: boolean;
+  wait: boolean;
+}
+
+async function withRepo<T>(args: CommonArgs, command: string, write: boolean, out: Output, fn: (repo: LocalRepository) => Promise<T>): Promise<T> {
+  const path = defaultRepoPath(args.repo);
+  const lock = write
+    ? await RepoLock.acquire(path, command, { wait: args.wait, onWait: (h) => !args.json && process.stderr.write(`cairn: waiting for pid ${h.pid} (${h.command}) to release ${path}\n`) })
+    : null;
+  try {
+    const repo = await LocalRepository.open(path, { create: command === 'backup' });
+    try {
+      return await fn(repo);
+    } finally {
+      await repo.close();
+    }
+  } finally {
+    lock?.release();
+    out.endProgress();
+  }
+}
+
+function cancelSignal(): AbortSignal {
+  const c = new AbortController();
+  const onSig = () => c.abort(new CairnError('CAIRN_E_JOB_CANCELLED', 'cancelled by signal', {}));
+  process.once('SIGINT', onSig);
+  process.once('SIGTERM', onSig);
+  return c.signal;
+}
+
+export async function cmdInit(args: CommonArgs, out: Output): Promise<number> {
+  const path = defaultRepoPath(args.repo);
+  const { created } = initRepository(path);
+  const repo = await LocalRepository.open(path);
+  await repo.close();
+  out.data({ repo: path, created }, () => (created ? `created repository ${path}` : `repository ${path} already exists`));
+  return 0;
+}
+
+export async function cmdBackup(args: CommonArgs & { paths: string[]; fileset?: string; level: Level; name?: string }, out: Output): Promise<number> {
+  let fileset: Fileset;
+  if (args.fileset) {
+    fileset = parseFileset(readFileSync(args.fileset, 'utf8'), args.fileset);
+    if (args.paths.length) throw new CairnError('CAIRN_E_USAGE', 'give either PATHs or --fileset, not both', {});
+  } else {
+    if (!args.paths.length) throw new CairnError('CAIRN_E_USAGE', 'nothing to back up: give one or more PATHs or --fileset FILE', {});
+    const include = args.paths.map((p) => resolve(p));
+    fileset = filesetFromObject({ name: `paths-${createHash('sha256').update(include.join('\0')).digest('hex').slice(0, 8)}`, include }, 'command line');
+  }
+  const jobName = args.name ?? fileset.name;
+  const started = Date.now();
+  const report = await withRepo(args, 'backup', true, out, (repo) =>
+    runBackupJob(repo, {
+      fileset,
+      jobName,
+      level: args.level,
+      signal: cancelSignal(),
+      onProgress: (c) => {
+        const secs = (Date.now() - started) / 1000;
+        out.progress(`backup: ${c.files} files, ${humanBytes(c.bytes)} (${humanBytes(c.bytes / Math.max(secs, 0.001))}/s)`);
+      },
+    }),
+  );
+  out.endProgress();
+  out.report(report);
+  return report.exitCode;
+}
+
+export async function cmdJobs(args: CommonArgs & { limit: number }, out: Output): Promise<number> {
+  return withRepo(args, 'jobs', false, out, async (repo) => {
+    const jobs = await repo.catalog.listJobs({ limit: args.limit });
+    out.data(jobs.map((j) => ({ ...j, report: undefined })), () =>
+      [
+        'JobId  Name                  Type     Level         Status    Files      Bytes        Started',
+        ...jobs.map((j) =>
+          `${String(j.id).padEnd(6)} ${j.name.slice(0, 21).padEnd(21)} ${j.type.padEnd(8)} ${(j.level ?? '-').padEnd(13)} ${j.status.padEnd(9)} ${String(j.files).padEnd(10)} ${humanBytes(j.bytes).padEnd(12)} ${j.startedAt.toISOString()}`,
+        ),
+      ].join('\n'),
+    );
+    return 0;
+  });
+}
+
+export async function cmdLs(args: CommonArgs & { job: string; path?: string; asAt?: string }, out: Output): Promise<number> {
+  return withRepo(args, 'ls', false, out, async (repo) => {
+    const job = await resolveBackupJob(repo.catalog, args.job, { asAt: args.asAt ? parseTime(args.asAt) : undefined });
+    const chain = (await repo.catalog.restoreChain(job)).map((j) => j.id);
+    const prefix = args.path ? pathBytes(args.path.length > 1 ? args.path.replace(/\/+$/, '') : args.path) : undefined;
+    const rows = [];
+    for await (const r of repo.catalog.treeAsAt(chain, prefix ? { prefix } : {})) {
+      const entry = { path: displayPath(r.path), kind: r.kind, size: r.stat.size, mode: r.stat.mode, mtime: new Date(Number(r.stat.mtimeNs / 1_000_000n)).toISOString(), jobId: r.jobId };
+      if (args.json) rows.push(entry);
+      else process.stdout.write(`${modeString(r.kind, r.stat.mode)} ${String(r.stat.size).padStart(12)} ${entry.mtime} ${entry.path}${r.linkTarget ? ` -> ${displayPath(r.linkTarget)}` : ''}\n`);
+    }
+    if (args.json) process.stdout.write(JSON.stringify({ jobId: job.id, chain, files: rows }) + '\n');
+    return 0;
+  });
+}
+
+export async function cmdRestore(args: CommonArgs & { job: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; dryRun: boolean }, out: Output): Promise<number> {
+  const started = Date.now();
+  const report: JobReport = await withRepo(args, 'restore', !args.dryRun, out, async (repo) => {
+    const job = await resolveBackupJob(repo.catalog, args.job, { asAt: args.asAt ? parseTime(args.asAt) : undefined });
+    return runRestoreJob(repo, {
+      job,
+      to: args.to,
+      paths: args.paths,
+      replace: args.replace,
+      dryRun: args.dryRun,
+      onListEntry: args.json ? undefined : (r) => process.stdout.write(`${displayPath(r.path)}\n`),
+      signal: cancelSignal(),
+      onFile: (_p, bytes) => out.progress(`restore: ${humanBytes(bytes)} (${humanBytes(bytes / Math.max((Date.now() - started) / 1000, 0.001))}/s)`),
+    });
+  });
+  out.endProgress();
+  out.report(report);
+  return report.exitCode;
+}
+
+export async function cmdVerify(args: CommonArgs & { job: string }, out: Output): Promise<number> {
+  const report = await withRepo(args, 'verify', false, out, async (repo) => {
+    const job = await resolveBackupJob(repo.catalog, args.job);
+    return runVerifyJob(repo, job, cancelSignal());
+  });
+  out.report(report);
+  return report.exitCode;
+}
+
+function parseTime(s: string): Date {
+  const d = /^\d+$/.test(s) ? new Date(Number(s) * 1000) : new Date(s);
+  if (Number.isNaN(d.getTime())) throw new CairnError('CAIRN_E_USAGE', `--as-at "${s}" is not a time (use ISO 8601, e.g. 2026-11-22T10:00:00Z, or epoch seconds)`, { asAt: s });
+  return d;
+}
+
+function modeString(kind: string, mode: number): string {
+  const t = { file: '-', dir: 'd', symlink: 'l', hardlink: 'h', fifo: 'p', chardev: 'c', blockdev: 'b', socket: 's', deleted: 'D' }[kind] ?? '?';
+  const rwx = (m: number) => `${m & 4 ? 'r' : '-'}${m & 2 ? 'w' : '-'}${m & 1 ? 'x' : '-'}`;
+  return t + rwx(mode >> 6) + rwx(mode >> 3) + rwx(mode);
+}

@@ -1,0 +1,83 @@
+/**
+ * Console output sinks: the text report and progress line for a terminal,
+ * or JSON on stdout with --json. Errors are printed with their code and the
+ * process exits with the code's exit status.
+ */
+import { isCairnError } from '../../plugin-api/index.js';
+import { AGENT_ERRORS } from '../../plugin-api/index.js';
+import { CORE_ERRORS } from '../../core/index.js';
+import { SD_ERRORS } from '../../sd/index.js';
+import { CATALOG_ERRORS } from '../catalog/index.js';
+import { DIRECTOR_ERRORS } from '../errors.js';
+import { formatReport, type JobReport } from '../jobs/job-report.js';
+
+const CATALOGUES: Array<Record<string, { exitCode: number }>> = [AGENT_ERRORS, CORE_ERRORS, SD_ERRORS, CATALOG_ERRORS, DIRECTOR_ERRORS];
+
+export function exitCodeOf(code: string): number {
+  for (const c of CATALOGUES) if (Object.hasOwn(c, code)) return c[code].exitCode;
+  return 3;
+}
+
+export interface Output {
+  json: boolean;
+  report(r: JobReport): void;
+  data(value: unknown, text: () => string): void;
+  progress(line: string): void;
+  endProgress(): void;
+  fail(err: unknown): number;
+}
+
+/** Minimum time between progress repaints (ms): a terminal does not need more. */
+const PROGRESS_INTERVAL_MS = 250;
+
+export function makeOutput(json: boolean): Output {
+  const tty = !json && process.stderr.isTTY === true;
+  let last = 0;
+  let shown = false;
+  return {
+    json,
+    report(r) {
+      if (json) process.stdout.write(JSON.stringify(r) + '\n');
+      else process.stdout.write(formatReport(r) + '\n');
+    },
+    data(value, text) {
+      if (json) process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+      else process.stdout.write(text() + '\n');
+    },
+    progress(line) {
+      if (!tty) return;
+      const now = Date.now();
+      if (now - last < PROGRESS_INTERVAL_MS) return;
+      last = now;
+      shown = true;
+      process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 100) - 1)}`);
+    },
+    endProgress() {
+      if (shown) process.stderr.write('\r\x1b[K');
+      shown = false;
+    },
+    fail(err) {
+      this.endProgress();
+      if (isCairnError(err)) {
+        const exit = exitCodeOf(err.code);
+        if (json) process.stdout.write(JSON.stringify({ error: { code: err.code, message: err.message, ...err.fields } }) + '\n');
+        else process.stderr.write(`cairn: ${err.message} [${err.code}]\n`);
+        return exit;
+      }
+      const e = err as Error;
+      if (json) process.stdout.write(JSON.stringify({ error: { code: 'CAIRN_E_INTERNAL', message: e?.message ?? String(err) } }) + '\n');
+      else process.stderr.write(`cairn: internal error: ${e?.stack ?? String(err)}\n`);
+      return 70;
+    },
+  };
+}
+
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}

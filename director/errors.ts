@@ -1,0 +1,17 @@
+/**
+ * Error catalogue of the Director and console (job control, local mode, CLI).
+ */
+import type { ErrorSpec } from '../plugin-api/index.js';
+
+export const DIRECTOR_ERRORS = {
+  CAIRN_E_USAGE: { exitCode: 2, retryable: false, summary: 'The command line is wrong: an unknown option, a missing argument, a bad value.' },
+  CAIRN_E_REPO_NOT_FOUND: { exitCode: 2, retryable: false, summary: 'No Cairn repository at the given path (run `cairn init` or pass --repo).' },
+  CAIRN_E_REPO_INVALID: { exitCode: 2, retryable: false, summary: 'The folder is not a Cairn repository of a format this version reads.' },
+  CAIRN_E_REPO_LOCKED: { exitCode: 5, retryable: true, summary: 'Another process holds the repository lock (its pid and command are named); use --wait to queue.' },
+  CAIRN_E_JOB_NOT_FOUND: { exitCode: 2, retryable: false, summary: 'No job matches the id, name or time given.' },
+  CAIRN_E_RESTORE_TARGET: { exitCode: 2, retryable: false, summary: 'The restore target cannot be used (not a directory, not writable).' },
+  CAIRN_E_RESTORE_INCOMPLETE: { exitCode: 3, retryable: false, summary: 'Some selected files were not restored whole; they are listed in the report.' },
+  CAIRN_E_VERIFY_FAILED: { exitCode: 3, retryable: false, summary: 'Verify found damaged blocks, digest mismatches or missing files; they are listed with volume and block.' },
+  CAIRN_E_JOB_FAILED: { exitCode: 3, retryable: false, summary: 'The job ended in error; the report names the cause.' },
+  CAIRN_E_JOB_CANCELLED: { exitCode: 4, retryable: false, summary: 'The job was cancelled.' },
+} as const satisfies Record<string, ErrorSpec>;

@@ -1,0 +1,142 @@
+/**
+ * Job control for Restore and Verify. Restore: the chain of the chosen job,
+ * the selection as at it, a bootstrap and a read session per job, the FD
+ * routing each file to its agent; files that did not come back whole are
+ * named. Verify: one read session over the job's own blocks, every block
+ * checksum and stream digest checked against the volume and the catalog,
+ * nothing written.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { Buffer } from 'node:buffer';
+import { CairnError, isCairnError, type ReplacePolicy } from '../../plugin-api/index.js';
+import type { RestoreOutcome } from '../../core/index.js';
+import type { SdSessionClient } from '../../sd/index.js';
+import type { CatalogJob, CatalogTreeRow } from '../catalog/index.js';
+import type { LocalRepository } from '../local/repository.js';
+import { EXIT_CODES, type JobReport, type ReportProblem } from './job-report.js';
+import { bootstrapFor, selectFiles } from './selection.js';
+
+export interface RestoreRequest {
+  job: CatalogJob;
+  to: string;
+  paths: string[];
+  replace: ReplacePolicy;
+  dryRun?: boolean;
+  onListEntry?: (row: CatalogTreeRow) => void;
+  signal?: AbortSignal;
+  onFile?: (path: string, bytes: number) => void;
+}
+
+export async function runRestoreJob(repo: LocalRepository, req: RestoreRequest): Promise<JobReport> {
+  const catalog = repo.catalog;
+  const started = new Date();
+  const chain = await catalog.restoreChain(req.job);
+  const chainIds = chain.map((j) => j.id);
+  const selection = await selectFiles(catalog, chainIds, req.paths, req.dryRun ? req.onListEntry : undefined);
+  const where = resolve(req.to);
+  if (req.dryRun) {
+    const ended = new Date();
+    return {
+      jobId: 0, name: req.job.name, type: 'restore', status: 'ok', exitCode: 0, startedAt: started.toISOString(), endedAt: ended.toISOString(),
+      durationMs: ended.getTime() - started.getTime(), files: selection.count, bytes: selection.bytes, rate: 0, chain: chainIds, where, warnings: [], problems: [],
+    };
+  }
+  prepareTarget(where);
+  const jobId = await catalog.createJob({ name: req.job.name, type: 'restore', level: null, client: hostname(), startedAt: started });
+  const outcome = await readSessions(repo, 'restore', chain, selection.perJob, { where, replace: req.replace, signal: req.signal, onFile: req.onFile });
+  return finish(repo, 'restore', jobId, req.job, started, outcome, selection.names, { where, chain: chainIds });
+}
+
+export async function runVerifyJob(repo: LocalRepository, job: CatalogJob, signal?: AbortSignal): Promise<JobReport> {
+  const catalog = repo.catalog;
+  const started = new Date();
+  const digests = new Map<number, Buffer>();
+  const names = new Map<string, string>();
+  const indexes: number[] = [];
+  for await (const f of catalog.filesOfJob(job.id)) {
+    if (f.kind === 'deleted') continue;
+    indexes.push(f.fileIndex);
+    names.set(`${job.id}:${f.fileIndex}`, Buffer.from(f.path).toString('utf8'));
+    if (f.digest) digests.set(f.fileIndex, Buffer.from(f.digest));
+  }
+  const jobId = await catalog.createJob({ name: job.name, type: 'verify', level: null, client: hostname(), startedAt: started });
+  const outcome = await readSessions(repo, 'verify', [job], new Map([[job.id, indexes]]), {
+    replace: 'never',
+    signal,
+    catalogDigest: (jid, fi) => (jid === job.id ? digests.get(fi) : undefined),
+  });
+  return finish(repo, 'verify', jobId, job, started, outcome, names, { chain: [job.id] });
+}
+
+function prepareTarget(where: string): void {
+  try {
+    mkdirSync(where, { recursive: true });
+    if (!statSync(where).isDirectory()) throw new Error('not a directory');
+  } catch (err) {
+    throw new CairnError('CAIRN_E_RESTORE_TARGET', `cannot restore into ${where}: ${(err as Error).message}`, { where }, { cause: err });
+  }
+}
+
+async function readSessions(
+  repo: LocalRepository,
+  mode: 'restore' | 'verify',
+  jobs: CatalogJob[],
+  perJob: Map<number, number[]>,
+  opts: { where?: string; replace: ReplacePolicy; signal?: AbortSignal; onFile?: (p: string, b: number) => void; catalogDigest?: (j: number, f: number) => Buffer | undefined },
+): Promise<RestoreOutcome> {
+  const clients: SdSessionClient[] = [];
+  try {
+    const sessions = [];
+    for (const job of jobs) {
+      const indexes = perJob.get(job.id);
+      if (!indexes || indexes.length === 0) continue;
+      const media = await repo.catalog.jobMedia(job.id);
+      const { ticket } = await repo.director.openReadSession(bootstrapFor(media, indexes));
+      const sd = repo.connectFd();
+      clients.push(sd);
+      sessions.push({ jobId: job.id, ticket, sd });
+    }
+    return await repo.fd.restore({ mode, where: opts.where, replace: opts.replace, sessions, catalogDigest: opts.catalogDigest, signal: opts.signal, onFile: opts.onFile });
+  } finally {
+    for (const c of clients) await c.close().catch(() => undefined);
+  }
+}
+
+async function finish(
+  repo: LocalRepository,
+  type: 'restore' | 'verify',
+  jobId: number,
+  job: CatalogJob,
+  started: Date,
+  outcome: RestoreOutcome,
+  names: Map<string, string>,
+  extra: { where?: string; chain: number[] },
+): Promise<JobReport> {
+  const problems: ReportProblem[] = outcome.problems.map((p) => ({ path: p.path ?? names.get(`${p.jobId}:${p.fileIndex}`), code: p.code, text: p.text, volume: p.volume, block: p.block }));
+  const named = new Set(problems.map((p) => p.path));
+  for (const [key, path] of names) {
+    if (outcome.completed.has(key) || named.has(path)) continue;
+    problems.push({ path, code: 'CAIRN_E_FILE_INCOMPLETE', text: type === 'restore' ? 'not restored: its records were not found on the volumes' : 'its records were not found on the volumes' });
+  }
+  const warnings: ReportProblem[] = outcome.messages.filter((m) => m.level !== 'info').map((m) => ({ path: m.path, code: m.code ?? 'CAIRN_W_AGENT', text: m.text }));
+  const status = outcome.error || problems.length ? 'error' : warnings.length ? 'warning' : 'ok';
+  const failureCode = type === 'restore' ? 'CAIRN_E_RESTORE_INCOMPLETE' : 'CAIRN_E_VERIFY_FAILED';
+  const error = outcome.error
+    ? { code: outcome.error.code, message: outcome.error.message }
+    : problems.length
+      ? { code: failureCode, message: `${problems.length} file(s) ${type === 'restore' ? 'not restored whole' : 'failed verification'}` }
+      : undefined;
+  const ended = new Date();
+  const durationMs = Math.max(1, ended.getTime() - started.getTime());
+  const report: JobReport = {
+    jobId, name: job.name, type, status, exitCode: EXIT_CODES[status], startedAt: started.toISOString(), endedAt: ended.toISOString(), durationMs,
+    files: outcome.files, bytes: outcome.bytes, rate: Math.round((outcome.bytes * 1000) / durationMs), baseJobId: job.id, ...extra, warnings, problems, error,
+  };
+  for (const p of problems.slice(0, 1000)) await repo.catalog.addJobLog(jobId, { level: 'error', code: p.code, path: p.path ? Buffer.from(p.path) : undefined, text: p.text });
+  await repo.catalog.finishJob(jobId, { status, endedAt: ended, files: outcome.files, bytes: outcome.bytes, errors: problems.length, report: report as unknown as Record<string, unknown> });
+  return report;
+}
+
+export { isCairnError };

@@ -1,0 +1,129 @@
+/**
+ * A local-mode repository: one folder holding the catalog (catalog.db), the
+ * file volumes (volumes/), logs and a small format file (cairn-repo.json).
+ * Opening one wires Director, FD and SD in this process; they talk the real
+ * SD protocol over in-memory duplex pairs (sd/ duplexPair), the same code
+ * the daemons run over TCP.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { CairnError } from '../../plugin-api/index.js';
+import { FileDaemon } from '../../core/index.js';
+import { platformFileServices, nativeStatus } from '../../native/index.js';
+import { SdDirectorClient, SdSessionClient, StorageDaemon, duplexPair, type SdNotification } from '../../sd/index.js';
+import { Catalog, volumeCatalogPort } from '../catalog/index.js';
+
+export const REPO_FORMAT = 1;
+export const REPO_FILE = 'cairn-repo.json';
+
+export interface RepoSettings {
+  /** Bytes after which a file volume is closed and the next one labelled. */
+  maxVolumeBytes: number;
+  /** Jobs after which a file volume is closed. */
+  maxVolumeJobs: number;
+  /** Block size of file volumes. */
+  blockSize: number;
+  pool: string;
+}
+
+export const DEFAULT_REPO_SETTINGS: RepoSettings = {
+  // 4 GiB: large enough that a laptop backup fits on few volumes, small enough to copy to FAT32-less media in pieces.
+  maxVolumeBytes: 4 * 1024 ** 3,
+  maxVolumeJobs: 0,
+  // 1 MiB blocks: one block per 1 MiB data record, few headers, large sequential writes.
+  blockSize: 1 << 20,
+  pool: 'Default',
+};
+
+/** The repository path from --repo, then CAIRN_REPO, then the user's data directory. */
+export function defaultRepoPath(flag?: string): string {
+  if (flag) return resolve(flag);
+  if (process.env.CAIRN_REPO) return resolve(process.env.CAIRN_REPO);
+  const data = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(data, 'cairn', 'repo');
+}
+
+export function initRepository(path: string, settings: Partial<RepoSettings> = {}): { created: boolean } {
+  const file = join(path, REPO_FILE);
+  if (existsSync(file)) return { created: false };
+  mkdirSync(join(path, 'volumes'), { recursive: true });
+  mkdirSync(join(path, 'logs'), { recursive: true });
+  const meta = { format: REPO_FORMAT, created: new Date().toISOString(), settings: { ...DEFAULT_REPO_SETTINGS, ...settings } };
+  writeFileSync(file, JSON.stringify(meta, null, 2) + '\n', { mode: 0o644 });
+  return { created: true };
+}
+
+export class LocalRepository {
+  readonly notifications = new Map<number, (n: SdNotification) => void>();
+
+  private constructor(
+    readonly path: string,
+    readonly settings: RepoSettings,
+    readonly catalog: Catalog,
+    readonly sd: StorageDaemon,
+    readonly director: SdDirectorClient,
+    readonly fd: FileDaemon,
+    readonly logger: Logger,
+  ) {}
+
+  static async open(path: string, opts: { create?: boolean; logger?: Logger } = {}): Promise<LocalRepository> {
+    const file = join(path, REPO_FILE);
+    if (!existsSync(file)) {
+      if (!opts.create) {
+        throw new CairnError('CAIRN_E_REPO_NOT_FOUND', `no Cairn repository at ${path} (create one with \`cairn init --repo ${path}\`, or pass --repo / set CAIRN_REPO)`, { repo: path });
+      }
+      initRepository(path);
+    }
+    let meta: { format: number; settings?: Partial<RepoSettings> };
+    try {
+      meta = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new CairnError('CAIRN_E_REPO_INVALID', `${file} is not readable JSON: ${(err as Error).message}`, { repo: path }, { cause: err });
+    }
+    if (meta.format !== REPO_FORMAT) {
+      throw new CairnError('CAIRN_E_REPO_INVALID', `repository ${path} has format ${meta.format}; this cairn reads format ${REPO_FORMAT}`, { repo: path, format: meta.format });
+    }
+    const settings = { ...DEFAULT_REPO_SETTINGS, ...meta.settings };
+    mkdirSync(join(path, 'logs'), { recursive: true });
+    const logger = opts.logger ?? pino({ level: process.env.CAIRN_LOG_LEVEL ?? 'info' }, pino.destination({ dest: join(path, 'logs', 'cairn.log'), sync: false, mkdir: true }));
+    const status = nativeStatus();
+    if (!status.loaded) logger.warn({ degraded: status.degraded, error: status.error }, 'native addon not loaded: running degraded');
+    const catalog = await Catalog.open(join(path, 'catalog.db'));
+    const sd = new StorageDaemon({
+      volumeDir: join(path, 'volumes'),
+      blockSize: settings.blockSize,
+      maxVolumeBytes: settings.maxVolumeBytes,
+      maxVolumeJobs: settings.maxVolumeJobs,
+      catalog: volumeCatalogPort(catalog),
+      logger: logger.child({ part: 'sd' }),
+    });
+    const [dirEnd, sdEnd] = duplexPair();
+    sd.handleConnection(sdEnd);
+    const director = new SdDirectorClient(dirEnd);
+    const fd = new FileDaemon({
+      policy: { pluginDirs: [join(path, 'plugins')], allow: [] },
+      platform: platformFileServices(),
+      logger: logger.child({ part: 'fd' }),
+    });
+    const repo = new LocalRepository(path, settings, catalog, sd, director, fd, logger);
+    director.onNotification((n) => repo.notifications.get(n.jobId)?.(n));
+    return repo;
+  }
+
+  /** A fresh FD→SD connection (one per job, as a remote FD would open). */
+  connectFd(): SdSessionClient {
+    const [fdEnd, sdEnd] = duplexPair();
+    this.sd.handleConnection(sdEnd);
+    return new SdSessionClient(fdEnd);
+  }
+
+  async close(): Promise<void> {
+    await this.fd.close();
+    await this.director.close();
+    await this.sd.close();
+    await this.catalog.close();
+    await new Promise<void>((r) => this.logger.flush(() => r()));
+  }
+}
