@@ -78,7 +78,7 @@ export function loadBinding(binaryPath: string | undefined = defaultBinaryPath()
     binding = createRequire(import.meta.url)(binaryPath) as RawBinding;
   } catch (cause) {
     const line = firstLine(cause);
-    const foreign = /NODE_MODULE_VERSION|ELF|wrong architecture|undefined symbol|incompatible/i.test(line);
+    const foreign = /NODE_MODULE_VERSION|\bELF\b|wrong architecture|incompatible|undefined symbol|did not self-register/.test(line);
     const reason = foreign
       ? `the addon was built for another Node version or platform and cannot be loaded by Node ${process.version} on ${process.platform}-${process.arch} (${line})`
       : `the addon binary ${binaryPath} cannot be loaded (${line})`;
