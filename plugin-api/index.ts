@@ -14,3 +14,5 @@ export * from './hooks.js';
 export * from './paths.js';
 export type { PlatformFileServices } from './platform.js';
 export * from './hook-runner.js';
+export * from './glob.js';
+export * from './conformance/index.js';

@@ -1,0 +1,157 @@
+/**
+ * Reading file data for backup. Small files are read whole, ahead of time
+ * (one fresh buffer each); large and sparse files are opened ahead (so a file
+ * that vanished or cannot be opened is skipped before it is reported) and
+ * streamed in chunks of at most 1 MiB, each a fresh buffer the host owns.
+ * A file whose size, mtime, ctime or inode differ after the read from the
+ * walk's lstat "changed while being read".
+ */
+import fs from 'node:fs';
+import type { BigIntStats } from 'node:fs';
+import type { DataChunk, PlatformFileServices } from '../../plugin-api/index.js';
+import { close, errnoCode, fstat, open, read } from './fs-calls.js';
+
+/** Files below this are read whole by the read-ahead window. */
+export const SMALL_FILE_LIMIT = 256 * 1024;
+/** Largest chunk readData yields (the host's record payload limit is larger). */
+export const CHUNK_SIZE = 1024 * 1024;
+
+/** O_NOFOLLOW: a path swapped for a symlink after the walk is not followed. O_NONBLOCK: a path swapped for a fifo does not hang open(). */
+const READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+
+export interface Skip {
+  readonly skip: true;
+  readonly code: string;
+  readonly text: string;
+}
+
+function skipFor(err: unknown, what: string): Skip {
+  const errno = errnoCode(err);
+  if (errno === 'ENOENT') return { skip: true, code: 'CAIRN_E_FS_VANISHED', text: `file vanished before it could be ${what}` };
+  if (errno === 'ELOOP') return { skip: true, code: 'CAIRN_E_FS_FILE_CHANGED', text: `file was replaced by a symlink before it could be ${what}` };
+  return { skip: true, code: 'CAIRN_E_FS_UNREADABLE', text: `file could not be ${what} (${errno ?? String(err)})` };
+}
+
+export function sameFile(a: BigIntStats, b: BigIntStats): boolean {
+  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+}
+
+const CHANGED: Skip = { skip: true, code: 'CAIRN_E_FS_FILE_CHANGED', text: 'file changed while it was being read; skipped (it will be picked up by the next backup)' };
+
+/** Reads a small file whole into a fresh buffer, checking it did not change meanwhile. */
+export async function readSmall(path: Buffer, st: BigIntStats): Promise<{ data: Buffer } | Skip> {
+  const size = Number(st.size);
+  let fd: number;
+  try {
+    fd = await open(path, READ_FLAGS);
+  } catch (err) {
+    return skipFor(err, 'opened');
+  }
+  try {
+    // One byte more than expected: reading it means the file grew.
+    const buf = Buffer.allocUnsafeSlow(size + 1);
+    let got = 0;
+    for (;;) {
+      const n = await read(fd, buf, got, buf.length - got, got);
+      if (n === 0) break;
+      got += n;
+      if (got === buf.length) break;
+    }
+    const after = await fstat(fd);
+    if (got !== size || !sameFile(st, after)) return CHANGED;
+    return { data: buf.subarray(0, size) };
+  } catch (err) {
+    return skipFor(err, 'read');
+  } finally {
+    await close(fd);
+  }
+}
+
+/** Opens a large or sparse file for later streaming; checks it is still the file the walk saw. */
+export async function openLarge(path: Buffer, st: BigIntStats): Promise<{ fd: number } | Skip> {
+  let fd: number;
+  try {
+    fd = await open(path, READ_FLAGS);
+  } catch (err) {
+    return skipFor(err, 'opened');
+  }
+  try {
+    const now = await fstat(fd);
+    if (!sameFile(st, now)) {
+      await close(fd);
+      return CHANGED;
+    }
+    return { fd };
+  } catch (err) {
+    await close(fd);
+    return skipFor(err, 'examined');
+  }
+}
+
+export interface StreamReport {
+  /** Called once when the read fails or the file changed under it. */
+  problem(code: string, text: string): void;
+  bytes(n: number): void;
+}
+
+/** Reads [offset, offset+length) of fd in fresh chunks of at most CHUNK_SIZE. */
+async function* readRange(fd: number, offset: number, length: number, signal: AbortSignal): AsyncGenerator<Buffer> {
+  let pos = offset;
+  const end = offset + length;
+  while (pos < end) {
+    if (signal.aborted) return;
+    const want = Math.min(CHUNK_SIZE, end - pos);
+    const buf = Buffer.allocUnsafeSlow(want);
+    let got = 0;
+    while (got < want) {
+      const n = await read(fd, buf, got, want - got, pos + got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got === 0) return;
+    yield got === want ? buf : buf.subarray(0, got);
+    pos += got;
+    if (got < want) return; // shorter than it was: the final check reports it
+  }
+}
+
+/**
+ * Streams an opened file (sequential or sparse) and closes it. Read errors
+ * end the stream early with a warning rather than failing the job; a change
+ * seen at the end is reported the same way (the data already went out).
+ */
+export async function* streamFile(
+  fd: number,
+  st: BigIntStats,
+  sparse: boolean,
+  platform: PlatformFileServices,
+  signal: AbortSignal,
+  report: StreamReport,
+): AsyncGenerator<DataChunk> {
+  const size = Number(st.size);
+  try {
+    if (sparse) {
+      const regions = await platform.dataRegions(fd, size);
+      for (const [offset, length] of regions) {
+        let at = offset;
+        for await (const data of readRange(fd, offset, Math.min(length, size - offset), signal)) {
+          report.bytes(data.length);
+          yield { offset: at, data };
+          at += data.length;
+        }
+      }
+    } else {
+      for await (const data of readRange(fd, 0, size, signal)) {
+        report.bytes(data.length);
+        yield data;
+      }
+    }
+    if (signal.aborted) return;
+    const after = await fstat(fd);
+    if (!sameFile(st, after)) report.problem('CAIRN_E_FS_FILE_CHANGED', 'file changed while it was being read; the stored copy may be inconsistent');
+  } catch (err) {
+    report.problem('CAIRN_E_FS_UNREADABLE', `reading stopped early (${errnoCode(err) ?? String(err)}); the stored copy is incomplete`);
+  } finally {
+    await close(fd);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The fs agent's manifest: identity, API range, stored format and options.
+ */
+import type { AgentManifest } from '../../plugin-api/index.js';
+
+export const manifest: AgentManifest = {
+  name: 'fs',
+  version: '1.0.0',
+  api: '>=1 <2',
+  formatMajor: 1,
+  restoreKind: 'files',
+  description: 'Filesystem agent: backs up and restores files, directories, links, fifos and devices.',
+  options: {
+    type: 'object',
+    properties: {
+      oneFileSystem: { type: 'boolean', default: true, description: 'Do not descend into directories on another filesystem than their include root.' },
+      sparse: { type: 'boolean', default: true, description: 'Store files with holes as sparse streams (data regions only).' },
+      restoreOwnership: { type: 'boolean', default: true, description: 'When running as root, restore uid/gid.' },
+    },
+    additionalProperties: false,
+  },
+};
+
+/** Options after defaults. */
+export interface FsOptions {
+  oneFileSystem: boolean;
+  sparse: boolean;
+  restoreOwnership: boolean;
+}
+
+export function fsOptions(raw: Record<string, unknown>): FsOptions {
+  return {
+    oneFileSystem: raw.oneFileSystem !== false,
+    sparse: raw.sparse !== false,
+    restoreOwnership: raw.restoreOwnership !== false,
+  };
+}

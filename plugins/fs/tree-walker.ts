@@ -1,0 +1,153 @@
+/**
+ * Depth-first traversal of the include roots in TREE ORDER (plugin-api
+ * paths.ts): a directory's entries sorted by their name bytes, each
+ * directory's contents right after it. Names are raw bytes. A directory's
+ * entries are lstat'ed concurrently (bounded) before the walk goes on, so the
+ * walk waits on one batch per directory rather than one syscall per file.
+ *
+ * The walk yields entries and "prunes": a prune says "this path (and what is
+ * under it) was not looked at" — excluded, unreadable, or on another
+ * filesystem — so the incremental merge does not take it for deleted.
+ */
+import fs from 'node:fs';
+import type { BigIntStats } from 'node:fs';
+import type { GlobSet } from './glob.js';
+import { errnoCode, joinPath, lstat } from './fs-calls.js';
+
+export interface WalkEntry {
+  readonly type: 'entry';
+  readonly path: Buffer;
+  readonly stat: BigIntStats;
+  /** The directory's contents were not walked (other filesystem, unreadable). */
+  readonly pruneChildren: boolean;
+}
+
+export interface WalkPrune {
+  readonly type: 'prune';
+  /** The path and its subtree were not walked (excluded or could not be lstat'ed). */
+  readonly path: Buffer;
+}
+
+export type WalkItem = WalkEntry | WalkPrune;
+
+export interface WalkRoot {
+  readonly path: Buffer;
+  readonly stat: BigIntStats;
+}
+
+export interface WalkOptions {
+  /** Roots in tree order, none under another. */
+  readonly roots: readonly WalkRoot[];
+  readonly exclude: GlobSet;
+  readonly oneFileSystem: boolean;
+  readonly signal: AbortSignal;
+  /** Per-path problems the walk skips over (vanished, unreadable). */
+  warn(text: string, path: Buffer, code: string): void;
+  /** How many lstat calls of one directory run at once. */
+  readonly statConcurrency?: number;
+}
+
+/** lstat calls in flight per directory: enough to keep libuv's pool busy, few enough to bound memory. */
+const DEFAULT_STAT_CONCURRENCY = 64;
+
+interface Child {
+  path: Buffer;
+  stat?: BigIntStats;
+  error?: unknown;
+}
+
+interface Frame {
+  children: Child[];
+  next: number;
+  rootDev: bigint;
+}
+
+function readdirBytes(dir: Buffer): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => fs.readdir(dir, { encoding: 'buffer' }, (err, names) => (err ? reject(err) : resolve(names))));
+}
+
+/** Runs fn over items with at most `limit` in flight; results keep input order. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export async function* walkTree(opts: WalkOptions): AsyncGenerator<WalkItem> {
+  const concurrency = opts.statConcurrency ?? DEFAULT_STAT_CONCURRENCY;
+
+  /** Lists and lstat's a directory's children in name-byte order, or null when it cannot be read. */
+  const list = async (dir: Buffer): Promise<Child[] | null> => {
+    let names: Buffer[];
+    try {
+      names = await readdirBytes(dir);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT') opts.warn(`directory vanished before it could be listed (${code})`, dir, 'CAIRN_E_FS_VANISHED');
+      else opts.warn(`directory could not be listed (${code ?? String(err)}); its contents are skipped`, dir, 'CAIRN_E_FS_UNREADABLE');
+      return null;
+    }
+    names.sort(Buffer.compare);
+    return mapBounded(names, concurrency, async (name): Promise<Child> => {
+      const path = joinPath(dir, name);
+      try {
+        return { path, stat: await lstat(path) };
+      } catch (error) {
+        return { path, error };
+      }
+    });
+  };
+
+  /** What to do with one lstat'ed path: the item to yield and the frame to descend into. */
+  const visit = async (path: Buffer, stat: BigIntStats, rootDev: bigint): Promise<{ item: WalkItem; frame?: Frame }> => {
+    if (!stat.isDirectory()) return { item: { type: 'entry', path, stat, pruneChildren: false } };
+    if (opts.oneFileSystem && stat.dev !== rootDev) return { item: { type: 'entry', path, stat, pruneChildren: true } };
+    const children = await list(path);
+    if (children === null) return { item: { type: 'entry', path, stat, pruneChildren: true } };
+    return { item: { type: 'entry', path, stat, pruneChildren: false }, frame: { children, next: 0, rootDev } };
+  };
+
+  for (const root of opts.roots) {
+    if (opts.exclude.matches(root.path)) {
+      yield { type: 'prune', path: root.path };
+      continue;
+    }
+    const first = await visit(root.path, root.stat, root.stat.dev);
+    yield first.item;
+    const stack: Frame[] = first.frame ? [first.frame] : [];
+    while (stack.length > 0) {
+      if (opts.signal.aborted) return;
+      const top = stack[stack.length - 1];
+      if (top.next >= top.children.length) {
+        stack.pop();
+        continue;
+      }
+      const child = top.children[top.next];
+      top.children[top.next++] = undefined as unknown as Child; // let the listing shrink as we go
+      if (opts.exclude.matches(child.path)) {
+        yield { type: 'prune', path: child.path };
+        continue;
+      }
+      if (child.error !== undefined) {
+        const code = errnoCode(child.error);
+        if (code === 'ENOENT') {
+          opts.warn('file vanished before it could be backed up', child.path, 'CAIRN_E_FS_VANISHED');
+        } else {
+          opts.warn(`file could not be examined (${code ?? String(child.error)})`, child.path, 'CAIRN_E_FS_UNREADABLE');
+          yield { type: 'prune', path: child.path };
+        }
+        continue;
+      }
+      const { item, frame } = await visit(child.path, child.stat!, top.rootDev);
+      yield item;
+      if (frame) stack.push(frame);
+    }
+  }
+}
