@@ -84,6 +84,10 @@ export class SqliteDriver implements CatalogDriver {
         throw new Error(`journal_mode WAL refused (got ${String(mode)})`);
       }
       db.pragma('synchronous = NORMAL');
+      // 64 MiB page cache: file-row inserts touch two indexes; the 2 MiB default thrashes at 100k rows per job.
+      db.pragma('cache_size = -65536');
+      // Checkpoint every ~40 MiB of WAL instead of ~4 MiB: each checkpoint fsyncs, and batch inserts halve in time.
+      db.pragma('wal_autocheckpoint = 10000');
       db.pragma('foreign_keys = OFF');
     } catch (err) {
       if (tempDir !== null) fs.rmSync(tempDir, { recursive: true, force: true });
