@@ -1,0 +1,27 @@
+/**
+ * Every tunable number of the SD in one place, with the reason for it.
+ */
+
+/** Block size of new file volumes: big enough for one sequential write per block to be cheap, small enough that a bad block loses little. */
+export const DEFAULT_BLOCK_SIZE = 256 * 1024;
+/** Smallest and largest block size accepted (the header must fit with room for fragments; a block must stay well under a frame). */
+export const MIN_BLOCK_SIZE = 4096;
+export const MAX_BLOCK_SIZE = 64 * 1024 * 1024;
+/** A file volume is closed as Full when the next block would pass this size (session end labels may pass it by one block each). */
+export const DEFAULT_MAX_VOLUME_BYTES = 50 * 1024 * 1024 * 1024;
+/** 0 = no limit on the number of sessions (jobs) started on one volume. */
+export const DEFAULT_MAX_VOLUME_JOBS = 0;
+/** Largest frame payload either side accepts; a record travels whole in one frame, so this bounds a record's payload too. */
+export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** The session client sends a data frame once this many bytes of records are batched (amortises frame and syscall cost). */
+export const DATA_FRAME_TARGET_BYTES = 256 * 1024;
+/** Blocks one append session may have queued to the device before it stops reading from the FD (back-pressure; 8 × 256 KiB = 2 MiB). */
+export const SESSION_MAX_INFLIGHT_BLOCKS = 8;
+/** Blocks written to the device in one writev at most. */
+export const DEVICE_WRITE_BATCH_BLOCKS = 16;
+/** Blocks read from the device in one read by scanners. */
+export const READ_CHUNK_BLOCKS = 16;
+/** catalog-records notifications carry at most this many records (bounds one JSON message). */
+export const CATALOG_BATCH_RECORDS = 512;
+/** High-water mark of each side of duplexPair(): enough for a few data frames in flight. */
+export const DUPLEX_PAIR_HIGH_WATER_MARK = 1024 * 1024;

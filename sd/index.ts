@@ -1,0 +1,37 @@
+/**
+ * cairn/sd — the Storage Daemon core.
+ *
+ * Owns: the SD wire protocol (frames, control messages, data records,
+ * notifications), append and read sessions addressed by single-use tickets,
+ * the volume format v1 (labels, checksummed fixed-size blocks, fragments),
+ * devices (the file device; the Device interface others implement), volume
+ * selection, labelling, mount checks against the catalog and rollover, and
+ * the standalone volume scanner for bls/verify/bscan.
+ *
+ * Does not promise: transport or authentication (callers hand over a trusted
+ * Duplex), any catalog storage (it asks a VolumeCatalogPort), spooling, tape
+ * or vtape devices, or ordering of notifications across different sessions.
+ * It does promise, per session: every catalog-records notification reaches
+ * the Director before session-closed, and session-closed and the reply to
+ * `append close session` are sent only after the session's blocks are durable.
+ * docs/protocol.md and docs/volume-format.md are the normative texts.
+ */
+export * from './api.js';
+export { SD_ERRORS, type SdErrorCode } from './errors.js';
+export * as SD_DEFAULTS from './defaults.js';
+export { DEFAULT_BLOCK_SIZE, DEFAULT_MAX_VOLUME_BYTES, DEFAULT_MAX_VOLUME_JOBS, MAX_FRAME_BYTES } from './defaults.js';
+export { StorageDaemon, type StorageDaemonOptions } from './protocol/storage-daemon.js';
+export { SdDirectorClient } from './protocol/director-client.js';
+export { SdSessionClient } from './protocol/session-client.js';
+export { duplexPair } from './wire/duplex-pair.js';
+export { Status as SdStatus } from './wire/control-message.js';
+export { Signal as SdSignal } from './wire/frame.js';
+export { readVolume, type ScanItem, type ScanOptions } from './volume/read-volume.js';
+export type { VolumeLabel, SessionStartLabel, SessionEndLabel } from './volume/labels.js';
+export { FORMAT_VERSION as VOLUME_FORMAT_VERSION, BlockKind } from './volume/block.js';
+export type { Device, VolumeHandle } from './device/device.js';
+export { isEndOfMedium, isRetryable } from './device/device.js';
+export { DEVICE_TYPES, createDevice, type DeviceConfig } from './device/registry.js';
+export type { FileDeviceConfig } from './device/file-device.js';
+export type { SdLogger } from './session/logger.js';
+export { CATALOGED_STREAMS } from './session/append-session.js';

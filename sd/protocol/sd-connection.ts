@@ -1,0 +1,239 @@
+/**
+ * SdConnection: the SD's side of one connection. Reads one command frame at
+ * a time and answers it; `append data` and `read data` switch the connection
+ * to a stream of data frames until EOD. A connection that opened sessions as
+ * a Director receives their notifications (3201 frames).
+ */
+import type { Duplex } from 'node:stream';
+import { CairnError, isCairnError } from '../../plugin-api/index.js';
+import type { Bootstrap, ReadItem, SdNotification, SessionJobInfo } from '../api.js';
+import { DATA_FRAME_TARGET_BYTES } from '../defaults.js';
+import type { AppendSession } from '../session/append-session.js';
+import type { SdLogger } from '../session/logger.js';
+import type { ReadSession } from '../session/read-session.js';
+import { Status, errorBody, errorReply, formatMessage, parseRequest, type Request } from '../wire/control-message.js';
+import { parseDataFrame } from '../wire/data-record.js';
+import { Signal, joinChunks } from '../wire/frame.js';
+import { FrameReader } from '../wire/frame-reader.js';
+import { FrameWriter } from '../wire/frame-writer.js';
+import { READ_TAG, encodeJsonFrame, encodeRecordsFrame } from '../wire/read-frame.js';
+import { encodeNotification } from './notification-codec.js';
+import type { TicketBook } from './tickets.js';
+
+/** What a connection needs from the daemon. */
+export interface SdServices {
+  tickets: TicketBook;
+  log: SdLogger;
+  openAppend(job: SessionJobInfo, owner: SdConnection): Promise<{ ticket: string; sessionId: number }>;
+  openRead(bootstrap: Bootstrap, owner: SdConnection): { ticket: string };
+}
+
+export class SdConnection {
+  private readonly reader: FrameReader;
+  private readonly writer: FrameWriter;
+  private append: { ticket: string; session: AppendSession } | null = null;
+  private read: { ticket: string; session: ReadSession } | null = null;
+
+  constructor(
+    readonly stream: Duplex,
+    private readonly sd: SdServices,
+  ) {
+    this.reader = new FrameReader(stream);
+    this.writer = new FrameWriter(stream);
+    stream.on('error', (err) => sd.log.warn({ err: String(err) }, 'connection error'));
+  }
+
+  /** Sends a notification to this (Director) connection; dropped if it is gone. */
+  async notify(n: SdNotification): Promise<void> {
+    if (this.writer.closed) {
+      this.sd.log.warn({ type: n.type, jobId: n.jobId }, 'Director connection gone; notification dropped');
+      return;
+    }
+    await this.writer.writeFrame([formatMessage(`${Status.NOTIFICATION} notification ${n.type}`, encodeNotification(n))]);
+  }
+
+  async run(): Promise<void> {
+    try {
+      for (;;) {
+        const f = await this.reader.next();
+        if (!f) break;
+        if (f.kind === 'signal') {
+          if (f.signal === Signal.TERMINATE) break;
+          continue; // heartbeat, or a stray EOD after a refused `append data`
+        }
+        let req: Request;
+        try {
+          req = parseRequest(joinChunks(f.chunks, f.length));
+          await this.dispatch(req);
+        } catch (err) {
+          if (!isCairnError(err)) this.sd.log.error({ err: String(err), stack: (err as Error)?.stack }, 'command failed unexpectedly');
+          if (!this.writer.closed) await this.writer.writeFrame([errorReply(err)]);
+        }
+      }
+    } catch (err) {
+      this.sd.log.warn({ err: String(err) }, 'connection ended with an error');
+    } finally {
+      await this.cleanup();
+    }
+  }
+
+  private reply(text: string, body?: unknown, status: number = Status.OK): Promise<void> {
+    return this.writer.writeFrame([formatMessage(`${status} ${text}`, body)]);
+  }
+
+  private async dispatch(req: Request): Promise<void> {
+    const cmd = req.words.join(' ');
+    const ticket = req.args.ticket;
+    switch (cmd) {
+      case 'open append session': {
+        const r = await this.sd.openAppend(req.body as SessionJobInfo, this);
+        return this.reply(`OK append session Ticket=${r.ticket} SessionId=${r.sessionId}`, r);
+      }
+      case 'open read session': {
+        const r = this.sd.openRead(req.body as Bootstrap, this);
+        return this.reply(`OK read session Ticket=${r.ticket}`, r);
+      }
+      case 'cancel': {
+        const e = this.sd.tickets.get(ticket);
+        if (!e || e.owner !== this) throw new CairnError('CAIRN_E_SESSION_TICKET', 'No session with that ticket was opened on this connection.', { ticket: ticket ?? null });
+        if (e.kind === 'append') await e.session.abort('cancelled by the Director');
+        else await e.session.close();
+        return this.reply('OK cancelled');
+      }
+      case 'append open session': {
+        if (this.append || this.read) throw stateError('a session is already open on this connection', cmd);
+        const e = this.sd.tickets.bind(ticket, 'append', this);
+        e.session.assertActive();
+        this.append = { ticket: e.ticket, session: e.session };
+        await e.session.start();
+        return this.reply(`OK open session SessionId=${e.session.sessionId}`, { sessionId: e.session.sessionId });
+      }
+      case 'append data':
+        return this.appendData(ticket);
+      case 'append end session': {
+        await this.appendSession(cmd).end();
+        return this.reply('OK end session');
+      }
+      case 'append close session': {
+        const s = this.appendSession(cmd);
+        const report = await s.close();
+        this.sd.tickets.delete((this.append as { ticket: string }).ticket);
+        this.append = null;
+        const last = report.ranges[report.ranges.length - 1];
+        return this.reply(`OK close session SessionId=${report.sessionId} Volume=${last?.volume ?? ''} Records=${report.records}`, report);
+      }
+      case 'append abort session': {
+        const s = this.appendSession(cmd, true);
+        await s.abort('aborted by the File Daemon');
+        this.append = null;
+        return this.reply('OK abort session');
+      }
+      case 'read open session': {
+        if (this.append || this.read) throw stateError('a session is already open on this connection', cmd);
+        const e = this.sd.tickets.bind(ticket, 'read', this);
+        this.read = { ticket: e.ticket, session: e.session };
+        e.session.state = 'open';
+        return this.reply('OK read open session');
+      }
+      case 'read data':
+        return this.readData();
+      case 'read close session': {
+        if (!this.read) throw new CairnError('CAIRN_E_SESSION_NOT_FOUND', 'No read session is open on this connection.', { command: cmd });
+        await this.read.session.close();
+        this.sd.tickets.delete(this.read.ticket);
+        this.read = null;
+        return this.reply('OK read close session');
+      }
+      default:
+        throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `Unknown command "${req.line.slice(0, 80)}".`, { command: req.line.slice(0, 80) });
+    }
+  }
+
+  private appendSession(cmd: string, evenIfAborted = false): AppendSession {
+    if (!this.append) throw new CairnError('CAIRN_E_SESSION_NOT_FOUND', 'No append session is open on this connection.', { command: cmd });
+    if (!evenIfAborted) this.append.session.assertActive();
+    return this.append.session;
+  }
+
+  /** `append data`: data frames until EOD. After a failure the rest is read and dropped; the next command gets the error. */
+  private async appendData(ticket: string | undefined): Promise<void> {
+    const e = this.sd.tickets.bound(ticket, this);
+    if (e.kind !== 'append' || !this.append || this.append.session !== e.session) throw stateError('append data needs the ticket of the session opened here', 'append data');
+    const s = e.session;
+    s.assertActive();
+    if (s.state !== 'open') throw stateError(`session is ${s.state}`, 'append data');
+    await this.reply('OK data');
+    const sink = (h: Parameters<AppendSession['record']>[0], p: Buffer[]): Promise<void> => s.record(h, p);
+    for (;;) {
+      const f = await this.reader.next();
+      if (!f) throw new CairnError('CAIRN_E_PROTOCOL_CLOSED', 'Connection closed during append data.', { sessionId: s.sessionId });
+      if (f.kind === 'signal') {
+        if (f.signal === Signal.EOD) return;
+        if (f.signal === Signal.TERMINATE) throw new CairnError('CAIRN_E_PROTOCOL_CLOSED', 'Peer terminated during append data.', { sessionId: s.sessionId });
+        continue;
+      }
+      if (s.state !== 'open') continue;
+      try {
+        await s.exclusive(() => parseDataFrame(f.chunks, sink));
+      } catch (err) {
+        const ce = isCairnError(err) ? err : new CairnError('CAIRN_E_SD_INTERNAL', `Append failed: ${String(err)}`, { sessionId: s.sessionId }, { cause: err });
+        await s.abort(ce.message, ce);
+      }
+    }
+  }
+
+  private async readData(): Promise<void> {
+    const r = this.read;
+    if (!r) throw new CairnError('CAIRN_E_SESSION_NOT_FOUND', 'No read session is open on this connection.', { command: 'read data' });
+    if (r.session.state === 'done') return this.reply('end of data', undefined, Status.END_OF_DATA);
+    await this.reply('OK data');
+    r.session.state = 'reading';
+    let batch: Array<Extract<ReadItem, { kind: 'record' }>> = [];
+    let batchBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const parts = encodeRecordsFrame(batch[0].location, batch);
+      batch = [];
+      batchBytes = 0;
+      await this.writer.writeFrame(parts);
+    };
+    try {
+      for await (const it of r.session.items()) {
+        if (it.kind === 'record') {
+          const prev = batch[0]?.location;
+          if (prev && (prev.block !== it.location.block || prev.volume !== it.location.volume || prev.file !== it.location.file)) await flush();
+          else if (batchBytes + it.record.payload.length > DATA_FRAME_TARGET_BYTES) await flush();
+          batch.push(it);
+          batchBytes += it.record.payload.length + 12;
+          continue;
+        }
+        await flush();
+        const { kind, ...rest } = it;
+        await this.writer.writeFrame(encodeJsonFrame(kind === 'bad-block' ? READ_TAG.BAD_BLOCK : READ_TAG.VOLUME_END, rest));
+      }
+      await flush();
+    } catch (err) {
+      await flush().catch(() => undefined);
+      await this.writer.writeFrame(encodeJsonFrame(READ_TAG.ERROR, errorBody(err)));
+    }
+    r.session.state = 'done';
+    await this.writer.writeSignal(Signal.EOD);
+  }
+
+  private async cleanup(): Promise<void> {
+    if (this.append) {
+      const s = this.append.session;
+      if (s.state !== 'closed' && s.state !== 'aborted') await s.abort('the File Daemon connection was lost');
+      this.append = null;
+    }
+    if (this.read) {
+      await this.read.session.close().catch(() => undefined);
+      this.read = null;
+    }
+    if (!this.stream.destroyed) this.stream.end();
+  }
+}
+
+function stateError(why: string, command: string): CairnError {
+  return new CairnError('CAIRN_E_SESSION_STATE', `Command "${command}" not allowed: ${why}.`, { command, why });
+}

@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { isCairnError } from '../../plugin-api/index.js';
+import type { Bootstrap, DataRecord, ReadItem, SdNotification, SessionCloseReport } from '../api.js';
+import { collect, job, makeRecords, startSd, type Harness } from '../testing/harness.js';
+
+const BS = 64 * 1024;
+
+async function backup(h: Harness, jobId: number, records: DataRecord[], notes?: SdNotification[]): Promise<SessionCloseReport> {
+  const dir = h.director();
+  if (notes) dir.onNotification((n) => void notes.push(n));
+  const { ticket } = await dir.openAppendSession(job(jobId));
+  const s = h.session();
+  await s.appendOpen(ticket);
+  for (const r of records) await s.writeRecord(r);
+  await s.appendEnd();
+  const report = await s.appendClose();
+  await s.close();
+  return report;
+}
+
+function bootstrapOf(report: SessionCloseReport): Bootstrap {
+  return { entries: report.ranges.map((r) => ({ volume: r.volume, sessionId: r.sessionId, startFile: r.startFile, startBlock: r.startBlock, endFile: r.endFile, endBlock: r.endBlock })) };
+}
+
+async function restore(h: Harness, bootstrap: Bootstrap): Promise<ReadItem[]> {
+  const dir = h.director();
+  const { ticket } = await dir.openReadSession(bootstrap);
+  const s = h.session();
+  await s.readOpen(ticket);
+  const items = await collect(s.readData());
+  await s.readClose();
+  await s.close();
+  await dir.close();
+  return items;
+}
+
+function recordsOf(items: ReadItem[]): DataRecord[] {
+  return items.filter((i) => i.kind === 'record').map((i) => (i as Extract<ReadItem, { kind: 'record' }>).record);
+}
+
+function assertSameRecords(got: DataRecord[], want: DataRecord[]): void {
+  assert.equal(got.length, want.length, 'record count');
+  for (let i = 0; i < want.length; i++) {
+    assert.equal(got[i].fileIndex, want[i].fileIndex, `fileIndex of record ${i}`);
+    assert.equal(got[i].streamType, want[i].streamType, `streamType of record ${i}`);
+    assert.equal(got[i].streamNo, want[i].streamNo);
+    assert.ok(Buffer.from(got[i].payload).equals(Buffer.from(want[i].payload)), `payload of record ${i} (${want[i].payload.length} bytes)`);
+  }
+}
+
+test('round trip: records of random sizes (incl. larger than a block) come back byte-exact', async () => {
+  const h = startSd({ blockSize: BS });
+  try {
+    const records = makeRecords(42, 300, 3 * BS);
+    const notes: SdNotification[] = [];
+    const report = await backup(h, 1, records, notes);
+    assert.equal(report.records, records.length);
+    assert.equal(report.bytes, records.reduce((n, r) => n + r.payload.length, 0));
+    assert.equal(report.ranges.length, 1);
+    assert.equal(report.lastFileIndex, records[records.length - 1].fileIndex);
+    const items = await restore(h, bootstrapOf(report));
+    assertSameRecords(recordsOf(items), records);
+    const end = items[items.length - 1];
+    assert.equal(end.kind, 'volume-end');
+    // Durable and committed: the catalog's committed end covers the whole session.
+    const vol = await h.catalog.getVolume(report.ranges[0].volume);
+    assert.ok(vol && vol.committedBytes === fs.statSync(path.join(h.dir, vol.name)).size);
+    assert.equal(vol?.committedBytes, (report.ranges[0].endBlock + 1) * BS);
+    // Notifications: every catalog record (attributes here) before session-closed, and nothing after.
+    const closedAt = notes.findIndex((n) => n.type === 'session-closed');
+    assert.equal(closedAt, notes.length - 1);
+    const cataloged = notes.flatMap((n) => (n.type === 'catalog-records' ? n.records : []));
+    const attrs = records.filter((r) => r.streamType === 1);
+    assert.equal(cataloged.length, attrs.length);
+    for (let i = 0; i < attrs.length; i++) assert.ok(Buffer.from(cataloged[i].record.payload).equals(Buffer.from(attrs[i].payload)));
+    // Each notified location is where a read finds the record.
+    const byLoc = items.filter((i) => i.kind === 'record' && i.record.streamType === 1) as Array<Extract<ReadItem, { kind: 'record' }>>;
+    assert.deepEqual(cataloged.map((c) => c.location), byLoc.map((i) => i.location));
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('two concurrent sessions interleave on one volume and each reads back only its own records', async () => {
+  const h = startSd({ blockSize: BS });
+  try {
+    const a = makeRecords(1, 120, BS);
+    const b = makeRecords(2, 120, BS).map((r) => ({ ...r, streamNo: 1 }));
+    const dir = h.director();
+    const ta = await dir.openAppendSession(job(11));
+    const tb = await dir.openAppendSession(job(12));
+    const sa = h.session();
+    const sb = h.session();
+    await sa.appendOpen(ta.ticket);
+    await sb.appendOpen(tb.ticket);
+    // Alternate the two FDs so their blocks must interleave.
+    for (let i = 0; i < a.length; i++) {
+      await sa.writeRecord(a[i]);
+      await sa.flush();
+      await sb.writeRecord(b[i]);
+      await sb.flush();
+    }
+    const [ra, rb] = await Promise.all([sa.appendClose(), sb.appendClose()]);
+    await Promise.all([sa.close(), sb.close(), dir.close()]);
+    assert.equal(ra.ranges[0].volume, rb.ranges[0].volume, 'same volume');
+    assert.notEqual(ra.sessionId, rb.sessionId);
+    // Interleaved: the block ranges overlap.
+    assert.ok(ra.ranges[0].startBlock < rb.ranges[0].endBlock && rb.ranges[0].startBlock < ra.ranges[0].endBlock, 'ranges overlap');
+    assertSameRecords(recordsOf(await restore(h, bootstrapOf(ra))), a);
+    assertSameRecords(recordsOf(await restore(h, bootstrapOf(rb))), b);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('a flipped byte: the read yields bad-block naming volume and block, then resumes at the next good block', async () => {
+  const h = startSd({ blockSize: BS });
+  try {
+    const records = makeRecords(7, 200, BS / 3);
+    const report = await backup(h, 3, records);
+    const r = report.ranges[0];
+    const victim = r.startBlock + 3;
+    const file = path.join(h.dir, r.volume);
+    const fd = fs.openSync(file, 'r+');
+    const one = Buffer.alloc(1);
+    fs.readSync(fd, one, 0, 1, victim * BS + 1000);
+    one[0] ^= 0xff;
+    fs.writeSync(fd, one, 0, 1, victim * BS + 1000);
+    fs.closeSync(fd);
+    const items = await restore(h, bootstrapOf(report));
+    const bad = items.filter((i) => i.kind === 'bad-block');
+    assert.equal(bad.length, 1);
+    assert.deepEqual({ ...bad[0], reason: undefined }, { kind: 'bad-block', volume: r.volume, file: 0, block: victim, reason: undefined, code: 'CAIRN_E_VOLUME_BAD_BLOCK' });
+    const got = items.filter((i) => i.kind === 'record') as Array<Extract<ReadItem, { kind: 'record' }>>;
+    assert.ok(got.some((i) => i.location.block > victim), 'records after the bad block');
+    assert.ok(got.length < records.length && got.length > records.length / 2);
+    // Every record handed back is intact and in order (a subsequence of what was written).
+    let j = 0;
+    for (const g of got) {
+      while (j < records.length && !Buffer.from(records[j].payload).equals(Buffer.from(g.record.payload))) j++;
+      assert.ok(j < records.length, 'record found in order');
+      j++;
+    }
+    assert.ok(!got.some((i) => i.location.block === victim));
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('a volume cut mid-block reads up to its last whole block, then volume-end truncated', async () => {
+  const h = startSd({ blockSize: BS });
+  try {
+    const records = makeRecords(9, 150, BS / 2);
+    const report = await backup(h, 4, records);
+    const r = report.ranges[0];
+    const file = path.join(h.dir, r.volume);
+    const cutBlock = r.startBlock + 5;
+    fs.truncateSync(file, cutBlock * BS + 777);
+    const items = await restore(h, bootstrapOf(report));
+    const last = items[items.length - 1];
+    assert.deepEqual(last, { kind: 'volume-end', volume: r.volume, reason: 'truncated', block: cutBlock - 1 });
+    const got = items.filter((i) => i.kind === 'record') as Array<Extract<ReadItem, { kind: 'record' }>>;
+    assert.ok(got.length > 0 && got.every((i) => i.location.block < cutBlock));
+    assertSameRecords(got.map((g) => g.record), records.slice(0, got.length));
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('rollover at max volume size: two JobMediaRanges, reads back whole', async () => {
+  const h = startSd({ blockSize: BS, maxVolumeBytes: 20 * BS });
+  try {
+    const records = makeRecords(5, 120, BS / 2);
+    const report = await backup(h, 5, records);
+    assert.ok(report.ranges.length >= 2, `ranges: ${report.ranges.length}`);
+    assert.notEqual(report.ranges[0].volume, report.ranges[1].volume);
+    for (const r of report.ranges) assert.equal(r.sessionId, report.sessionId);
+    assert.ok(report.ranges[0].lastIndex <= report.ranges[1].firstIndex);
+    assert.equal((await h.catalog.getVolume(report.ranges[0].volume))?.status, 'full');
+    assert.ok(fs.statSync(path.join(h.dir, report.ranges[0].volume)).size <= 20 * BS);
+    assertSameRecords(recordsOf(await restore(h, bootstrapOf(report))), records);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('max volume jobs: the next session starts a new volume', async () => {
+  const h = startSd({ blockSize: BS, maxVolumeJobs: 1 });
+  try {
+    const r1 = await backup(h, 21, makeRecords(3, 5, 1000));
+    const r2 = await backup(h, 22, makeRecords(4, 5, 1000));
+    assert.notEqual(r1.ranges[0].volume, r2.ranges[0].volume);
+    assert.equal((await h.catalog.getVolume(r1.ranges[0].volume))?.status, 'used');
+  } finally {
+    await h.cleanup();
+  }
+});
+
+async function expectCode(p: Promise<unknown>, code: string, status?: number): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(isCairnError(err), String(err));
+    assert.equal(err.code, code);
+    if (status !== undefined) assert.equal(err.fields.status, status);
+    return true;
+  });
+}
+
+test('an invalid ticket is refused with 3504; a used ticket cannot be used again', async () => {
+  const h = startSd({ blockSize: BS });
+  try {
+    const s = h.session();
+    await expectCode(s.appendOpen('00'.repeat(16)), 'CAIRN_E_SESSION_TICKET', 3504);
+    const dir = h.director();
+    const { ticket } = await dir.openAppendSession(job(30));
+    await s.appendOpen(ticket);
+    const other = h.session();
+    await expectCode(other.appendOpen(ticket), 'CAIRN_E_SESSION_TICKET_USED', 3504);
+    await expectCode(other.readOpen(ticket), 'CAIRN_E_SESSION_TICKET', 3504);
+    await s.writeRecord({ fileIndex: 1, streamType: 1, streamNo: 0, payload: Buffer.from('x') });
+    await s.appendClose();
+    await expectCode(other.appendOpen(ticket), 'CAIRN_E_SESSION_TICKET', 3504);
+    await s.close();
+    await other.close();
+    await dir.close();
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('cancel by the Director: the FD gets 3505 session aborted and the Director a session-aborted notice', async () => {
+  const h = startSd({ blockSize: BS });
+  try {
+    const dir = h.director();
+    const notes: SdNotification[] = [];
+    dir.onNotification((n) => void notes.push(n));
+    const { ticket } = await dir.openAppendSession(job(40));
+    const s = h.session();
+    await s.appendOpen(ticket);
+    for (const r of makeRecords(8, 20, 5000)) await s.writeRecord(r);
+    await dir.cancel(ticket);
+    await expectCode(s.appendClose(), 'CAIRN_E_SESSION_ABORTED', 3505);
+    await s.close();
+    await dir.close();
+    assert.ok(notes.some((n) => n.type === 'session-aborted' && n.jobId === 40));
+    assert.ok(!notes.some((n) => n.type === 'session-closed'));
+  } finally {
+    await h.cleanup();
+  }
+});

@@ -1,0 +1,46 @@
+/**
+ * ReadSession: reads what a Bootstrap names, volume by volume, yielding only
+ * the named session's records (and file indexes), bad-block notices and a
+ * volume-end per volume. Labels are not handed to the client.
+ */
+import type { Bootstrap, ReadItem } from '../api.js';
+import type { Device } from '../device/device.js';
+import { ScanState, scanVolume } from '../volume/volume-scanner.js';
+
+export class ReadSession {
+  state: 'ticketed' | 'open' | 'reading' | 'done' | 'closed' = 'ticketed';
+  private iter: AsyncGenerator<ReadItem> | null = null;
+
+  constructor(
+    readonly bootstrap: Bootstrap,
+    private readonly device: Device,
+  ) {}
+
+  /** The session's items, produced lazily (one device read at a time). */
+  items(): AsyncGenerator<ReadItem> {
+    this.iter ??= this.generate();
+    return this.iter;
+  }
+
+  private async *generate(): AsyncGenerator<ReadItem> {
+    // One reassembly state per session id, so a record split across a rollover comes back whole.
+    const states = new Map<number, ScanState>();
+    for (const e of this.bootstrap.entries) {
+      let state = states.get(e.sessionId);
+      if (!state) states.set(e.sessionId, (state = new ScanState()));
+      const handle = await this.device.open(e.volume, 'read');
+      try {
+        for await (const it of scanVolume(handle, { startBlock: e.startBlock, endBlock: e.endBlock, sessionId: e.sessionId, fileIndexes: e.fileIndexes, state })) {
+          if (it.kind === 'record' || it.kind === 'bad-block' || it.kind === 'volume-end') yield it;
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.state = 'closed';
+    if (this.iter) await this.iter.return(undefined);
+  }
+}

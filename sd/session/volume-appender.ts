@@ -1,0 +1,131 @@
+/**
+ * VolumeAppender: one volume mounted for appending. Hands out block numbers
+ * (synchronously, so sessions interleave by block), writes queued blocks in
+ * order with big positional writev calls, and syncs. After sync() it tells
+ * the catalog the new committed end (never moving it backwards).
+ */
+import type { VolumeCatalogPort } from '../api.js';
+import { DEVICE_WRITE_BATCH_BLOCKS } from '../defaults.js';
+import type { VolumeHandle } from '../device/device.js';
+
+interface Pending {
+  block: Buffer;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+export class VolumeAppender {
+  /** Next block number to hand out. */
+  private nextBlock: number;
+  /** Blocks written to the device so far (the write frontier). */
+  private written: number;
+  /** Next block number write() expects (blocks are queued in reservation order). */
+  private queued: number;
+  private committedBlocks: number;
+  private readonly queue: Pending[] = [];
+  private pumping = false;
+  private failure: unknown = null;
+  private syncChain: Promise<unknown> = Promise.resolve();
+  /** Set when the volume is Full or retired: no more blocks of any kind. */
+  closedForAppend = false;
+  /** Sessions currently holding this appender. */
+  refs = 0;
+  /** Sessions started on this volume, as the catalog counts them. */
+  jobs: number;
+
+  constructor(
+    readonly handle: VolumeHandle,
+    readonly blockSize: number,
+    /** Blocks the volume may hold before it is Full (end labels may pass it). */
+    private readonly maxBlocks: number,
+    startBlocks: number,
+    jobs: number,
+    private readonly catalog: VolumeCatalogPort,
+  ) {
+    this.nextBlock = startBlocks;
+    this.written = startBlocks;
+    this.queued = startBlocks;
+    this.committedBlocks = startBlocks;
+    this.jobs = jobs;
+  }
+
+  get volume(): string {
+    return this.handle.volume;
+  }
+
+  get blocks(): number {
+    return this.nextBlock;
+  }
+
+  /** A block number for the next block, or null if the volume is full (end labels may pass the size limit). */
+  reserve(endLabel = false): number | null {
+    if (this.closedForAppend || this.failure) return null;
+    if (!endLabel && this.nextBlock >= this.maxBlocks) return null;
+    return this.nextBlock++;
+  }
+
+  /** Queues the block reserved as `blockNo`; blocks must be queued in reservation order. Resolves when written (not durable). */
+  write(blockNo: number, block: Buffer): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (blockNo !== this.queued) {
+      return Promise.reject(new Error(`internal: block ${blockNo} queued out of order on ${this.volume} (expected ${this.queued})`));
+    }
+    this.queued++;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ block, resolve, reject });
+      if (!this.pumping) void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, DEVICE_WRITE_BATCH_BLOCKS);
+      try {
+        await this.handle.writev(
+          batch.map((p) => p.block),
+          this.written * this.blockSize,
+        );
+        this.written += batch.length;
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        this.failure = err;
+        for (const p of batch) p.reject(err);
+        for (const p of this.queue.splice(0)) p.reject(err);
+      }
+    }
+    this.pumping = false;
+    this.idleWaiters.splice(0).forEach((f) => f());
+  }
+
+  private readonly idleWaiters: Array<() => void> = [];
+
+  private idle(): Promise<void> {
+    if (!this.pumping && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /**
+   * Waits for every block queued so far, fsyncs, and records the committed
+   * end in the catalog. Returns the committed block count.
+   */
+  sync(extra?: { status?: 'full' | 'used' }): Promise<number> {
+    const p = this.syncChain.then(async () => {
+      await this.idle();
+      if (this.failure) throw this.failure;
+      const blocks = this.written;
+      await this.handle.sync();
+      if (blocks > this.committedBlocks || extra?.status) {
+        this.committedBlocks = Math.max(blocks, this.committedBlocks);
+        await this.catalog.updateVolume(this.volume, {
+          committedBytes: this.committedBlocks * this.blockSize,
+          committedBlocks: this.committedBlocks,
+          ...(extra?.status ? { status: extra.status } : {}),
+        });
+      }
+      return this.committedBlocks;
+    });
+    this.syncChain = p.catch(() => undefined);
+    return p;
+  }
+}

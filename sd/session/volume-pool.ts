@@ -1,0 +1,140 @@
+/**
+ * VolumePool: which volume each pool appends to. Finds an appendable volume
+ * through the catalog (mounting it with the checks of volume-mount.ts) or
+ * labels a new one; rolls over to the next volume when one is Full; enforces
+ * the per-volume job limit; closes volumes no session holds any more.
+ */
+import type { VolumeCatalogPort } from '../api.js';
+import type { Device } from '../device/device.js';
+import { BlockKind } from '../volume/block.js';
+import { labelBlock, volumeLabelObject } from '../volume/labels.js';
+import type { SdLogger } from './logger.js';
+import { VolumeAppender } from './volume-appender.js';
+import { mountForAppend } from './volume-mount.js';
+
+export interface VolumePoolOptions {
+  device: Device;
+  catalog: VolumeCatalogPort;
+  blockSize: number;
+  maxVolumeBytes: number;
+  /** 0 = unlimited */
+  maxVolumeJobs: number;
+  log: SdLogger;
+}
+
+export class VolumePool {
+  private readonly current = new Map<string, VolumeAppender>();
+  private readonly opening = new Map<string, Promise<VolumeAppender>>();
+  private readonly rolling = new Map<VolumeAppender, Promise<VolumeAppender>>();
+  /** Volumes open for append anywhere in this SD (never mount one twice). */
+  private readonly open = new Map<string, VolumeAppender>();
+
+  constructor(private readonly o: VolumePoolOptions) {}
+
+  /** The appender a new session of `pool` starts on; counts the job on it. */
+  async acquireForNewSession(pool: string): Promise<VolumeAppender> {
+    const app = await this.currentFor(pool, true);
+    app.refs++;
+    app.jobs++;
+    await this.o.catalog.updateVolume(app.volume, { jobs: app.jobs });
+    return app;
+  }
+
+  /** The next volume after `full` (shared by every session that hits the same full volume). */
+  rollover(full: VolumeAppender, pool: string): Promise<VolumeAppender> {
+    let p = this.rolling.get(full);
+    if (!p) {
+      p = (async () => {
+        full.closedForAppend = true;
+        if (this.current.get(pool) === full) this.current.delete(pool);
+        await full.sync({ status: 'full' });
+        this.o.log.info({ volume: full.volume, blocks: full.blocks }, 'volume full, rolling over');
+        return this.currentFor(pool, false);
+      })();
+      this.rolling.set(full, p);
+    }
+    return p.then((app) => {
+      app.refs++;
+      return app;
+    });
+  }
+
+  /** A session no longer appends to `app`. */
+  async release(app: VolumeAppender): Promise<void> {
+    app.refs--;
+    if (app.refs <= 0 && app.closedForAppend) {
+      this.open.delete(app.volume);
+      this.rolling.delete(app);
+      await app.handle.close();
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    for (const app of this.open.values()) {
+      app.closedForAppend = true;
+      await app.sync().catch(() => undefined);
+      await app.handle.close().catch(() => undefined);
+    }
+    this.open.clear();
+    this.current.clear();
+  }
+
+  private async currentFor(pool: string, newJob: boolean): Promise<VolumeAppender> {
+    const cur = this.current.get(pool);
+    if (cur && !cur.closedForAppend && !(newJob && this.jobsExhausted(cur.jobs))) return cur;
+    if (cur && newJob && this.jobsExhausted(cur.jobs)) {
+      // No new jobs on it; sessions already on it finish there.
+      this.current.delete(pool);
+      await this.o.catalog.updateVolume(cur.volume, { status: 'used' });
+    }
+    let p = this.opening.get(pool);
+    if (!p) {
+      p = this.findOrCreate(pool).finally(() => this.opening.delete(pool));
+      this.opening.set(pool, p);
+    }
+    return p;
+  }
+
+  private jobsExhausted(jobs: number): boolean {
+    return this.o.maxVolumeJobs > 0 && jobs >= this.o.maxVolumeJobs;
+  }
+
+  private async findOrCreate(pool: string): Promise<VolumeAppender> {
+    const { device, catalog } = this.o;
+    const found = await catalog.findAppendableVolume(pool, device.mediaType);
+    let app: VolumeAppender | null = null;
+    if (found && !this.open.has(found.name) && !this.jobsExhausted(found.jobs)) {
+      const m = await mountForAppend(device, found, this.o.log);
+      app = new VolumeAppender(m.handle, m.label.blockSize, this.maxBlocks(m.label.blockSize), m.blocks, found.jobs, catalog);
+    } else if (found && this.jobsExhausted(found.jobs)) {
+      await catalog.updateVolume(found.name, { status: 'used' });
+    }
+    app ??= await this.createVolume(pool);
+    this.open.set(app.volume, app);
+    this.current.set(pool, app);
+    return app;
+  }
+
+  private maxBlocks(bs: number): number {
+    return Math.max(2, Math.floor(this.o.maxVolumeBytes / bs));
+  }
+
+  /** Labels a new volume: label block written and fsynced (file and directory) before the catalog hears of it. */
+  private async createVolume(pool: string): Promise<VolumeAppender> {
+    const { device, catalog, blockSize } = this.o;
+    const name = await catalog.nextVolumeName(pool);
+    const handle = await device.create(name);
+    try {
+      const label = volumeLabelObject({ volumeName: name, pool, mediaType: device.mediaType, labelTime: Date.now(), blockSize });
+      await handle.writev([labelBlock(blockSize, BlockKind.VOLUME_LABEL, label, { blockNumber: 0, sessionId: 0, sessionSeq: 0 })], 0);
+      await handle.sync();
+      await catalog.createVolume({ name, pool, mediaType: device.mediaType });
+      await catalog.updateVolume(name, { committedBytes: blockSize, committedBlocks: 1 });
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    this.o.log.info({ volume: name, pool }, 'labelled new volume');
+    return new VolumeAppender(handle, blockSize, this.maxBlocks(blockSize), 1, 0, catalog);
+  }
+}

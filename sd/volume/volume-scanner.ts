@@ -1,0 +1,176 @@
+/**
+ * Volume scanner: reads a volume's blocks in order and turns them into
+ * labels and ReadItems. Reassembles records that span blocks, reports bad
+ * blocks and resyncs at the next good block of the same session using the
+ * block's first-record offset. Shared by read sessions and readVolume().
+ */
+import type { ReadItem } from '../api.js';
+import { READ_CHUNK_BLOCKS } from '../defaults.js';
+import type { VolumeHandle } from '../device/device.js';
+import { BLOCK_HEADER_BYTES, BlockKind, NO_RECORD_START, blockError, checkBlock } from './block.js';
+import { FRAGMENT_HEADER_BYTES, readFragmentHeader, type FragmentHeader } from './fragment.js';
+import { parseLabel, type SessionEndLabel, type SessionStartLabel, type VolumeLabel } from './labels.js';
+
+export type ScanItem =
+  | ReadItem
+  | { kind: 'volume-label'; label: VolumeLabel }
+  | { kind: 'session-start'; block: number; label: SessionStartLabel }
+  | { kind: 'session-end'; block: number; label: SessionEndLabel };
+
+export interface ScanOptions {
+  /** First and last block to read (inclusive); default the whole volume. */
+  startBlock?: number;
+  endBlock?: number;
+  /** Only blocks of this session. */
+  sessionId?: number;
+  /** Inclusive file-index ranges to yield; absent = all. */
+  fileIndexes?: Array<[number, number]>;
+  /** Carries partly read records from one volume to the next (a session continued after rollover). */
+  state?: ScanState;
+}
+
+/** Reassembly state of a scan; pass the same one to consecutive volumes of one session. */
+export class ScanState {
+  readonly sessions = new Map<number, SessionState>();
+  /** Bumped at every bad block: a session whose epoch is behind must resync. */
+  epoch = 0;
+}
+
+interface PendingRecord {
+  h: FragmentHeader;
+  buf: Buffer;
+  filled: number;
+  block: number;
+}
+
+interface SessionState {
+  partial: PendingRecord | null;
+  /** Bad-block epoch this session has seen; behind the scanner's = resync needed. */
+  epoch: number;
+}
+
+/** Reads and checks the volume label (block 0). Throws CAIRN_E_VOLUME_LABEL / _VERSION. */
+export async function readVolumeLabel(handle: VolumeHandle): Promise<VolumeLabel> {
+  const head = Buffer.allocUnsafe(BLOCK_HEADER_BYTES);
+  const n = await handle.read(head, 0);
+  if (n < BLOCK_HEADER_BYTES) throw blockError(handle.volume, 0, 'volume has no label', 'CAIRN_E_VOLUME_LABEL');
+  const payloadLength = head.readUInt32BE(28);
+  const headerLength = head.readUInt16BE(12);
+  if (payloadLength > 1024 * 1024 || headerLength < BLOCK_HEADER_BYTES || headerLength > 4096) throw blockError(handle.volume, 0, 'volume label header is corrupt', 'CAIRN_E_VOLUME_LABEL');
+  const whole = Buffer.allocUnsafe(headerLength + payloadLength);
+  await handle.read(whole, 0);
+  const check = checkBlock(whole, whole.length);
+  if (!check.ok) throw blockError(handle.volume, 0, `volume label: ${check.reason}`, check.code === 'CAIRN_E_VOLUME_VERSION' ? check.code : 'CAIRN_E_VOLUME_LABEL');
+  if (check.header.kind !== BlockKind.VOLUME_LABEL) throw blockError(handle.volume, 0, 'block 0 is not a volume label', 'CAIRN_E_VOLUME_LABEL');
+  const label = parseLabel<VolumeLabel>(whole.subarray(headerLength, headerLength + payloadLength), BlockKind.VOLUME_LABEL);
+  if (label.volumeName !== handle.volume) {
+    throw blockError(handle.volume, 0, `label names volume ${label.volumeName}, not ${handle.volume}`, 'CAIRN_E_VOLUME_LABEL');
+  }
+  return label;
+}
+
+export async function* scanVolume(handle: VolumeHandle, opts: ScanOptions = {}): AsyncGenerator<ScanItem> {
+  const volume = handle.volume;
+  const label = await readVolumeLabel(handle);
+  const bs = label.blockSize;
+  const start = opts.startBlock ?? 0;
+  if (start === 0) yield { kind: 'volume-label', label };
+  const end = opts.endBlock ?? Number.MAX_SAFE_INTEGER;
+  const scan = opts.state ?? new ScanState();
+  const sessions = scan.sessions;
+  let blockNo = Math.max(start, 1);
+  const ranges = opts.fileIndexes;
+  const wanted = (fi: number): boolean => !ranges || ranges.some(([a, b]) => fi >= a && fi <= b);
+
+  while (blockNo <= end) {
+    const count = Math.min(READ_CHUNK_BLOCKS, end - blockNo + 1);
+    const chunk = Buffer.allocUnsafe(count * bs);
+    const got = await handle.read(chunk, blockNo * bs);
+    const whole = Math.floor(got / bs);
+    for (let i = 0; i < whole; i++, blockNo++) {
+      const block = chunk.subarray(i * bs, (i + 1) * bs);
+      const check = checkBlock(block, bs);
+      let reason = check.ok ? null : check.reason;
+      if (check.ok && check.header.blockNumber !== blockNo) reason = `block header says block ${check.header.blockNumber}`;
+      if (!check.ok || reason) {
+        scan.epoch++;
+        for (const s of sessions.values()) s.partial = null;
+        yield { kind: 'bad-block', volume, file: 0, block: blockNo, reason: reason ?? 'bad block', code: check.ok ? 'CAIRN_E_VOLUME_BAD_BLOCK' : check.code };
+        continue;
+      }
+      const h = check.header;
+      if (opts.sessionId !== undefined && h.sessionId !== opts.sessionId) continue;
+      const payload = block.subarray(h.headerLength, h.headerLength + h.payloadLength);
+      if (h.kind === BlockKind.SESSION_START) {
+        yield { kind: 'session-start', block: blockNo, label: parseLabel<SessionStartLabel>(payload, h.kind) };
+        continue;
+      }
+      if (h.kind === BlockKind.SESSION_END) {
+        yield { kind: 'session-end', block: blockNo, label: parseLabel<SessionEndLabel>(payload, h.kind) };
+        continue;
+      }
+      if (h.kind !== BlockKind.DATA) continue;
+      let st = sessions.get(h.sessionId);
+      if (!st) {
+        // A session first met here (scan started mid-session) is in sync only if the block starts with a record.
+        st = { partial: null, epoch: scan.epoch };
+        sessions.set(h.sessionId, st);
+      }
+      let p = 0;
+      if (st.epoch !== scan.epoch) {
+        st.epoch = scan.epoch;
+        st.partial = null;
+        if (h.firstRecordOffset === NO_RECORD_START) continue;
+        p = h.firstRecordOffset;
+      }
+      while (p + FRAGMENT_HEADER_BYTES <= payload.length) {
+        const f = readFragmentHeader(payload, p);
+        p += FRAGMENT_HEADER_BYTES;
+        if (p + f.fragmentLength > payload.length) {
+          scan.epoch++;
+          yield { kind: 'bad-block', volume, file: 0, block: blockNo, reason: 'fragment runs past the block payload', code: 'CAIRN_E_VOLUME_BAD_BLOCK' };
+          st.epoch = scan.epoch;
+          st.partial = null;
+          break;
+        }
+        const bytes = payload.subarray(p, p + f.fragmentLength);
+        p += f.fragmentLength;
+        if (f.fragmentOffset === 0) {
+          st.partial = null;
+          if (!wanted(f.fileIndex)) continue;
+          if (f.fragmentLength === f.totalLength) {
+            yield record(f, bytes, volume, blockNo);
+            continue;
+          }
+          const buf = Buffer.allocUnsafe(f.totalLength);
+          bytes.copy(buf, 0);
+          st.partial = { h: f, buf, filled: f.fragmentLength, block: blockNo };
+          continue;
+        }
+        const part = st.partial;
+        if (!part || part.filled !== f.fragmentOffset || part.h.fileIndex !== f.fileIndex || part.h.totalLength !== f.totalLength || part.h.streamType !== f.streamType) {
+          st.partial = null; // continuation of a record we do not hold (lost block or filtered out)
+          continue;
+        }
+        bytes.copy(part.buf, part.filled);
+        part.filled += f.fragmentLength;
+        if (part.filled === part.h.totalLength) {
+          st.partial = null;
+          yield record(part.h, part.buf, volume, part.block);
+        }
+      }
+    }
+    if (whole < count) {
+      const partialBytes = got - whole * bs;
+      const atEnd = opts.endBlock === undefined && partialBytes === 0;
+      yield { kind: 'volume-end', volume, reason: atEnd ? 'end-of-data' : 'truncated', block: blockNo - 1 };
+      return;
+    }
+  }
+  yield { kind: 'volume-end', volume, reason: 'end-of-data', block: blockNo - 1 };
+}
+
+function record(f: FragmentHeader, payload: Buffer, volume: string, block: number): ReadItem {
+  return { kind: 'record', record: { fileIndex: f.fileIndex, streamType: f.streamType, streamNo: f.streamNo, payload }, location: { volume, file: 0, block } };
+}
+
