@@ -1,43 +1,12 @@
 /**
- * The SD contract types the catalog serves (VolumeCatalogPort, VolumeInfo,
- * JobMediaRange), and volumeCatalogPort(): the port implemented directly on
- * a Catalog, for local mode and for the Director's SD connection.
- *
- * The types mirror sd/api.ts field for field. sd/ has no entry file
- * (sd/index.ts) yet, and director/ may import sd/ only through it; once it
- * exists these three declarations become re-exports from '../../sd/index.js'.
- * TypeScript's structural typing makes the mirror interchangeable meanwhile.
+ * volumeCatalogPort(): the SD's VolumeCatalogPort (sd/api.ts) implemented
+ * directly on a Catalog, for local mode and for the Director's SD
+ * connection. Also re-exports the SD contract types the catalog serves.
  */
+import type { JobMediaRange, VolumeCatalogPort, VolumeInfo } from '../../sd/index.js';
 import type { VolumeStore } from './volume-store.js';
 
-export interface JobMediaRange {
-  volume: string;
-  sessionId: number;
-  firstIndex: number;
-  lastIndex: number;
-  startFile: number;
-  startBlock: number;
-  endFile: number;
-  endBlock: number;
-}
-
-export interface VolumeInfo {
-  name: string;
-  pool: string;
-  mediaType: string;
-  status: 'append' | 'full' | 'used' | 'error' | 'recycle' | 'purged';
-  committedBytes: number;
-  committedBlocks: number;
-  jobs: number;
-}
-
-export interface VolumeCatalogPort {
-  findAppendableVolume(pool: string, mediaType: string): Promise<VolumeInfo | null>;
-  createVolume(info: { name: string; pool: string; mediaType: string }): Promise<VolumeInfo>;
-  updateVolume(name: string, change: Partial<Pick<VolumeInfo, 'status' | 'committedBytes' | 'committedBlocks' | 'jobs'>>): Promise<void>;
-  getVolume(name: string): Promise<VolumeInfo | null>;
-  nextVolumeName(pool: string): Promise<string>;
-}
+export type { JobMediaRange, VolumeCatalogPort, VolumeInfo };
 
 /** VolumeCatalogPort served straight from the catalog (all writes durable). */
 export function volumeCatalogPort(catalog: VolumeStore): VolumeCatalogPort {
