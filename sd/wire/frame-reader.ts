@@ -1,27 +1,64 @@
 /**
- * FrameReader: pulls frames off a Readable. It reads only when asked
- * (next()), so a slow consumer leaves bytes in the stream and the peer's
- * write() returns false: back-pressure end to end.
+ * FrameReader: pulls frames off a Readable. It keeps the stream paused
+ * except while a next() waits for bytes (plus a small read-ahead), so a slow
+ * consumer leaves bytes in the stream and the peer's write() returns false:
+ * back-pressure end to end.
  */
 import type { Readable } from 'node:stream';
 import { CairnError } from '../../plugin-api/index.js';
 import { MAX_FRAME_BYTES } from '../defaults.js';
 import { SIGNAL_FLAG, type Frame } from './frame.js';
 
+/** Bytes read ahead beyond the frame being waited for, before the stream is paused (back-pressure). */
+const READ_AHEAD_BYTES = 256 * 1024;
+
 export class FrameReader {
-  private readonly iter: AsyncIterator<Buffer>;
   private readonly bufs: Buffer[] = [];
   private buffered = 0;
   private done = false;
+  private failure: unknown = null;
+  private waiter: (() => void) | null = null;
+  /** Bytes the current next() needs; the stream is paused once this much (plus slack) is buffered. */
+  private want = 0;
 
-  constructor(stream: Readable, private readonly maxFrame = MAX_FRAME_BYTES) {
-    this.iter = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  constructor(
+    private readonly stream: Readable,
+    private readonly maxFrame = MAX_FRAME_BYTES,
+  ) {
+    // 'data' events hand chunks over as they arrived (read() would concatenate them: a copy per byte).
+    stream.on('data', (chunk: Buffer | string) => {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (b.length > 0) {
+        this.bufs.push(b);
+        this.buffered += b.length;
+      }
+      if (this.buffered >= this.want + READ_AHEAD_BYTES) stream.pause();
+      this.wake();
+    });
+    const finish = (): void => {
+      this.done = true;
+      this.wake();
+    };
+    stream.on('end', finish);
+    stream.on('close', finish);
+    stream.on('error', (err) => {
+      this.failure ??= err;
+      finish();
+    });
+    stream.pause();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    if (w) w();
   }
 
   /** Next frame, or null at a clean end of stream (between frames). */
   async next(): Promise<Frame | null> {
     if (!(await this.fill(4))) {
       if (this.buffered > 0) throw new CairnError('CAIRN_E_PROTOCOL_FRAME', 'Connection closed in the middle of a frame header.', { buffered: this.buffered });
+      if (this.failure) throw new CairnError('CAIRN_E_PROTOCOL_CLOSED', 'The connection failed.', {}, { cause: this.failure });
       return null;
     }
     const word = this.readWord();
@@ -36,18 +73,14 @@ export class FrameReader {
   }
 
   private async fill(n: number): Promise<boolean> {
+    this.want = n;
     while (this.buffered < n) {
       if (this.done) return false;
-      const r = await this.iter.next();
-      if (r.done) {
-        this.done = true;
-        return false;
-      }
-      const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
-      if (chunk.length === 0) continue;
-      this.bufs.push(chunk);
-      this.buffered += chunk.length;
+      const arrived = new Promise<void>((r) => (this.waiter = r));
+      this.stream.resume();
+      await arrived;
     }
+    if (this.buffered >= n + READ_AHEAD_BYTES) this.stream.pause();
     return true;
   }
 
