@@ -95,19 +95,32 @@ export class SdSessionClient {
   async *readData(): AsyncGenerator<ReadItem> {
     const r = await this.request('read data', undefined, true);
     if (r.status === Status.END_OF_DATA) return;
-    for (;;) {
-      const f = await this.reader.next();
-      if (!f) throw new CairnError('CAIRN_E_PROTOCOL_CLOSED', 'The SD closed the connection during read data.', {});
-      if (f.kind === 'signal') {
-        if (f.signal === Signal.EOD) return;
-        continue;
+    let finished = false;
+    try {
+      for (;;) {
+        const f = await this.reader.next();
+        if (!f) {
+          finished = true;
+          throw new CairnError('CAIRN_E_PROTOCOL_CLOSED', 'The SD closed the connection during read data.', {});
+        }
+        if (f.kind === 'signal') {
+          if (f.signal === Signal.EOD) {
+            finished = true;
+            return;
+          }
+          continue;
+        }
+        const d = decodeReadFrame(joinChunks(f.chunks, f.length));
+        if (d.kind === 'error') {
+          await this.skipToEod();
+          finished = true;
+          throw d.error;
+        }
+        yield* d.items;
       }
-      const d = decodeReadFrame(joinChunks(f.chunks, f.length));
-      if (d.kind === 'error') {
-        await this.skipToEod();
-        throw d.error;
-      }
-      yield* d.items;
+    } finally {
+      // A caller that stops iterating early: the rest of the stream is read and dropped, so the connection stays usable.
+      if (!finished) await this.skipToEod();
     }
   }
 

@@ -250,3 +250,40 @@ test('cancel by the Director: the FD gets 3505 session aborted and the Director 
     await h.cleanup();
   }
 });
+
+test('a read session naming a missing volume fails with CAIRN_E_VOLUME_NOT_FOUND; the connection stays usable', async () => {
+  const h = startSd({ blockSize: BS });
+  try {
+    const dir = h.director();
+    const { ticket } = await dir.openReadSession({ entries: [{ volume: 'Nope-0001', sessionId: 1, startFile: 0, startBlock: 1, endFile: 0, endBlock: 5 }] });
+    const s = h.session();
+    await s.readOpen(ticket);
+    await expectCode(collect(s.readData()), 'CAIRN_E_VOLUME_NOT_FOUND');
+    await s.readClose();
+    await s.close();
+    await dir.close();
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('a read that stops early leaves the connection usable; read data then answers 3401', async () => {
+  const h = startSd({ blockSize: BS });
+  try {
+    const report = await backup(h, 50, makeRecords(12, 40, BS));
+    const dir = h.director();
+    const { ticket } = await dir.openReadSession(bootstrapOf(report));
+    const s = h.session();
+    await s.readOpen(ticket);
+    for await (const it of s.readData()) {
+      assert.equal(it.kind, 'record');
+      break;
+    }
+    assert.deepEqual(await collect(s.readData()), []);
+    await s.readClose();
+    await s.close();
+    await dir.close();
+  } finally {
+    await h.cleanup();
+  }
+});

@@ -28,6 +28,8 @@ export class VolumeAppender {
   private syncChain: Promise<unknown> = Promise.resolve();
   /** Set when the volume is Full or retired: no more blocks of any kind. */
   closedForAppend = false;
+  /** Set when the volume reached its job limit: no new sessions; closed when the last one leaves. */
+  retired = false;
   /** Sessions currently holding this appender. */
   refs = 0;
   /** Sessions started on this volume, as the catalog counts them. */

@@ -83,6 +83,7 @@ test('a volume shorter than the catalog says is refused with CAIRN_E_VOLUME_SHOR
     await d.close();
     await h.cleanup();
     assert.equal(fs.statSync(file).size, committed - 3 * BS, 'never appended to');
+    assert.equal((await catalog.getVolume(vol))?.status, 'error', 'marked Error so the next job labels a new volume');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

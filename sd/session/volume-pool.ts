@@ -4,6 +4,7 @@
  * labels a new one; rolls over to the next volume when one is Full; enforces
  * the per-volume job limit; closes volumes no session holds any more.
  */
+import { isCairnError } from '../../plugin-api/index.js';
 import type { VolumeCatalogPort } from '../api.js';
 import type { Device } from '../device/device.js';
 import { BlockKind } from '../volume/block.js';
@@ -62,7 +63,7 @@ export class VolumePool {
   /** A session no longer appends to `app`. */
   async release(app: VolumeAppender): Promise<void> {
     app.refs--;
-    if (app.refs <= 0 && app.closedForAppend) {
+    if (app.refs <= 0 && (app.closedForAppend || app.retired)) {
       this.open.delete(app.volume);
       this.rolling.delete(app);
       await app.handle.close();
@@ -85,7 +86,12 @@ export class VolumePool {
     if (cur && newJob && this.jobsExhausted(cur.jobs)) {
       // No new jobs on it; sessions already on it finish there.
       this.current.delete(pool);
+      cur.retired = true;
       await this.o.catalog.updateVolume(cur.volume, { status: 'used' });
+      if (cur.refs <= 0) {
+        this.open.delete(cur.volume);
+        await cur.handle.close();
+      }
     }
     let p = this.opening.get(pool);
     if (!p) {
@@ -104,7 +110,14 @@ export class VolumePool {
     const found = await catalog.findAppendableVolume(pool, device.mediaType);
     let app: VolumeAppender | null = null;
     if (found && !this.open.has(found.name) && !this.jobsExhausted(found.jobs)) {
-      const m = await mountForAppend(device, found, this.o.log);
+      const m = await mountForAppend(device, found, this.o.log).catch(async (err: unknown) => {
+        // Refused volumes are marked Error so the next job labels a fresh one; this job still fails, naming the volume.
+        if (isCairnError(err) && (err.code === 'CAIRN_E_VOLUME_SHORT' || err.code === 'CAIRN_E_VOLUME_MISMATCH' || err.code === 'CAIRN_E_VOLUME_LABEL')) {
+          await catalog.updateVolume(found.name, { status: 'error' }).catch(() => undefined);
+          this.o.log.error({ volume: found.name, code: err.code, ...err.fields }, 'volume refused for append');
+        }
+        throw err;
+      });
       app = new VolumeAppender(m.handle, m.label.blockSize, this.maxBlocks(m.label.blockSize), m.blocks, found.jobs, catalog);
     } else if (found && this.jobsExhausted(found.jobs)) {
       await catalog.updateVolume(found.name, { status: 'used' });
