@@ -125,6 +125,7 @@ export class SdConnection {
       case 'append abort session': {
         const s = this.appendSession(cmd, true);
         await s.abort('aborted by the File Daemon');
+        this.sd.tickets.delete((this.append as { ticket: string }).ticket);
         this.append = null;
         return this.reply('OK abort session');
       }
@@ -224,10 +225,12 @@ export class SdConnection {
     if (this.append) {
       const s = this.append.session;
       if (s.state !== 'closed' && s.state !== 'aborted') await s.abort('the File Daemon connection was lost');
+      this.sd.tickets.delete(this.append.ticket);
       this.append = null;
     }
     if (this.read) {
       await this.read.session.close().catch(() => undefined);
+      this.sd.tickets.delete(this.read.ticket);
       this.read = null;
     }
     if (!this.stream.destroyed) this.stream.end();

@@ -287,3 +287,17 @@ test('a read that stops early leaves the connection usable; read data then answe
     await h.cleanup();
   }
 });
+
+test('records sized around block boundaries (exact fit, one over, empty at a block end) round-trip', async () => {
+  const small = 4096;
+  const h = startSd({ blockSize: small });
+  try {
+    const room = small - 40 - 20; // payload that exactly fills an empty block with one fragment
+    const sizes = [room, room - 1, room + 1, 0, 0, room - 20, 0, 1, room - 21, 3 * small + 7, 0, room, 2, room - 40, 0];
+    const records: DataRecord[] = sizes.map((n, i) => ({ fileIndex: i + 1, streamType: 2, streamNo: i % 4, payload: Buffer.alloc(n, (i * 37) & 0xff) }));
+    const report = await backup(h, 60, records);
+    assertSameRecords(recordsOf(await restore(h, bootstrapOf(report))), records);
+  } finally {
+    await h.cleanup();
+  }
+});
