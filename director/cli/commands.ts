@@ -3,11 +3,11 @@
  * write lock where it writes, runs one job and prints its report.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { CairnError, displayPath, pathBytes, type Level, type ReplacePolicy } from '../../plugin-api/index.js';
 import { parseFileset, filesetFromObject, type Fileset } from '../../core/index.js';
-import { LocalRepository, defaultRepoPath, initRepository } from '../local/repository.js';
+import { LocalRepository, REPO_FILE, defaultRepoPath, initRepository } from '../local/repository.js';
 import { RepoLock } from '../local/repo-lock.js';
 import { runBackupJob } from '../jobs/backup-job.js';
 import { runRestoreJob, runVerifyJob } from '../jobs/restore-job.js';
@@ -23,11 +23,17 @@ export interface CommonArgs {
 
 async function withRepo<T>(args: CommonArgs, command: string, write: boolean, out: Output, fn: (repo: LocalRepository) => Promise<T>): Promise<T> {
   const path = defaultRepoPath(args.repo);
+  if (!existsSync(join(path, REPO_FILE))) {
+    if (command !== 'backup') {
+      throw new CairnError('CAIRN_E_REPO_NOT_FOUND', `no Cairn repository at ${path} (create one with \`cairn init --repo ${path}\`, or pass --repo / set CAIRN_REPO)`, { repo: path });
+    }
+    initRepository(path);
+  }
   const lock = write
     ? await RepoLock.acquire(path, command, { wait: args.wait, onWait: (h) => !args.json && process.stderr.write(`cairn: waiting for pid ${h.pid} (${h.command}) to release ${path}\n`) })
     : null;
   try {
-    const repo = await LocalRepository.open(path, { create: command === 'backup' });
+    const repo = await LocalRepository.open(path);
     try {
       return await fn(repo);
     } finally {

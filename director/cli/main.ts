@@ -6,7 +6,6 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CairnError } from '../../plugin-api/index.js';
 import { cmdBackup, cmdInit, cmdJobs, cmdLs, cmdRestore, cmdVerify, type CommonArgs } from './commands.js';
-import { cmdPluginCheck } from './plugin-check.js';
 import { makeOutput } from './output.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -60,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
       )
       .command('plugin', 'agent tools', (y) =>
         y.command('check <path>', 'run the conformance kit against an agent module', (z) => z.positional('path', { type: 'string', demandOption: true }).option('include', { type: 'string', array: true }), (a) =>
-          run(() => cmdPluginCheck(a as never, out))(),
+          run(async () => (await import('./plugin-check.js')).cmdPluginCheck(a as never, out))(),
         ).demandCommand(1),
       )
       .demandCommand(1, 'give a command; `cairn --help` lists them')

@@ -16,7 +16,7 @@ export async function cmdPluginCheck(args: { path: string; include?: string[]; j
   const mod = admitModule(args.path, await import(pathToFileURL(full).href));
   const scratch = mkdtempSync(join(tmpdir(), 'cairn-plugin-check-'));
   try {
-    const report = await runConformance(mod, { platform: platformFileServices(), scratch, include: args.include });
+    const report = await runConformance(mod, { platform: platformFileServices(), scratch, include: args.include ?? [] });
     out.data(report, () =>
       [
         `agent ${report.agent} ${report.version} (API ${report.api})`,

@@ -92,7 +92,7 @@ export class LocalRepository {
     if (!status.loaded) logger.warn({ degraded: status.degraded, error: status.error }, 'native addon not loaded: running degraded');
     const catalog = await Catalog.open(join(path, 'catalog.db'));
     const sd = new StorageDaemon({
-      volumeDir: join(path, 'volumes'),
+      device: join(path, "volumes"),
       blockSize: settings.blockSize,
       maxVolumeBytes: settings.maxVolumeBytes,
       maxVolumeJobs: settings.maxVolumeJobs,
