@@ -28,6 +28,7 @@ import { encodeAttributes } from './attributes.js';
 import type { CompressPool } from './compress-pool.js';
 import type { AgentLine, FilesetOptions } from './fileset.js';
 import { RecordPipe } from './record-pipe.js';
+import { hookTimeouts } from './hook-timeouts.js';
 
 /** What the Director hands for one agent line: its base job and state (per the level rules). */
 export interface AgentBase {
@@ -94,7 +95,7 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
 
   for (const bl of a.lines) {
     const man = bl.loaded.module.manifest;
-    const runner = new HookRunner(man.name, man.version, { controller: a.controller });
+    const runner = new HookRunner(man.name, man.version, { controller: a.controller, timeouts: hookTimeouts() });
     const options = validateAgentOptions(bl.loaded.module, bl.line.options);
     const ctx = makeAgentContext({
       manifest: man,

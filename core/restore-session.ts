@@ -25,6 +25,7 @@ import { makeAgentContext, type JobMessage } from './agent-context.js';
 import { loadAgent, type AgentPolicy } from './agent-loader.js';
 import { decodeAttributes } from './attributes.js';
 import { StreamDecoder, isDataStream } from './stream-decoder.js';
+import { hookTimeouts } from './hook-timeouts.js';
 
 export interface RestoreProblem {
   jobId: number;
@@ -228,7 +229,7 @@ export class RestoreRun {
       p = (async () => {
         const loaded = await loadAgent(agentName, this.a.policy);
         const man = loaded.module.manifest;
-        const runner = new HookRunner(man.name, man.version, { controller: this.a.controller });
+        const runner = new HookRunner(man.name, man.version, { controller: this.a.controller, timeouts: hookTimeouts() });
         const ctx = makeAgentContext({
           manifest: man,
           api: loaded.api,
