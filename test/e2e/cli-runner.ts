@@ -24,6 +24,8 @@ export interface CairnRun {
   stderr: string;
   /** The last stdout line parsed as JSON, when it is JSON. */
   json: any;
+  /** The command, status, stdout and stderr tails: for assertion messages. */
+  describe: string;
 }
 
 export interface RunOptions {
@@ -45,12 +47,12 @@ export function lastJson(stdout: string): unknown {
   return undefined;
 }
 
-function describe(args: readonly string[], r: Omit<CairnRun, 'json'>): string {
+function describe(args: readonly string[], r: Omit<CairnRun, 'json' | 'describe'>): string {
   return `cairn ${args.join(' ')} → status ${r.status}${r.signal ? ` signal ${r.signal}` : ''}\n--- stdout ---\n${r.stdout.slice(-4000)}\n--- stderr ---\n${r.stderr.slice(-4000)}`;
 }
 
 /** Runs `cairn --repo REPO ARGS…` to completion. Add '--json' yourself where wanted. */
-export function cairn(repo: string | null, args: readonly string[], opts: RunOptions = {}): CairnRun & { describe: string } {
+export function cairn(repo: string | null, args: readonly string[], opts: RunOptions = {}): CairnRun {
   const argv = [CAIRN_BIN, ...(repo === null ? [] : ['--repo', repo]), ...args];
   const r = spawnSync(process.execPath, argv, {
     cwd: PROJECT_ROOT,
@@ -73,7 +75,7 @@ export function cairnOk(repo: string | null, args: readonly string[], expect = 0
 /** A running child `cairn`; `done` resolves when it exits. */
 export interface LiveCairn {
   pid: number;
-  done: Promise<CairnRun & { describe: string }>;
+  done: Promise<CairnRun>;
 }
 
 /** Starts `cairn --repo REPO ARGS…` without waiting (spawn, not spawnSync). */
@@ -88,7 +90,7 @@ export function startCairn(repo: string, args: readonly string[], opts: RunOptio
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   const killer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 10 * 60_000);
-  const done = new Promise<CairnRun & { describe: string }>((resolve, reject) => {
+  const done = new Promise<CairnRun>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (status, signal) => {
       clearTimeout(killer);
