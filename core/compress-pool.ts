@@ -13,6 +13,9 @@ export const BATCH_BYTES = 1 << 20;
 /** …or this many chunks (bounds latency for runs of tiny files). */
 export const BATCH_CHUNKS = 256;
 
+/** A partly filled batch is sent after this long even if the producer is busy elsewhere (a slow agent must not stall the SD stream). */
+export const BATCH_MAX_DELAY_MS = 20;
+
 export interface CompressedPiece {
   data: Buffer;
   /** false when the chunk did not shrink and is stored plain. */
@@ -29,6 +32,7 @@ export class CompressPool {
   private readonly pool: Piscina;
   private readonly level: number;
   private pending: Pending | null = null;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(options: { level: number; threads?: number }) {
     this.level = options.level;
@@ -43,7 +47,11 @@ export class CompressPool {
 
   /** Queues a chunk; the promise settles when its batch has been compressed. Call flush() before awaiting it. */
   compress(chunk: Uint8Array): Promise<CompressedPiece> {
-    if (!this.pending) this.pending = { chunks: [], bytes: 0, waiters: [] };
+    if (!this.pending) {
+      this.pending = { chunks: [], bytes: 0, waiters: [] };
+      this.timer = setTimeout(() => this.flush(), BATCH_MAX_DELAY_MS);
+      this.timer.unref?.();
+    }
     const p = this.pending;
     const promise = new Promise<CompressedPiece>((resolve, reject) => p.waiters.push({ resolve, reject }));
     p.chunks.push(chunk);
@@ -57,12 +65,21 @@ export class CompressPool {
     const p = this.pending;
     if (!p) return;
     this.pending = null;
-    const data = new ArrayBuffer(p.bytes);
-    const view = new Uint8Array(data);
-    let o = 0;
-    for (const c of p.chunks) {
-      view.set(c, o);
-      o += c.byteLength;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const only = p.chunks.length === 1 ? p.chunks[0] : null;
+    let data: ArrayBuffer;
+    if (only && only.byteOffset === 0 && only.buffer instanceof ArrayBuffer && only.buffer.byteLength === only.byteLength) {
+      // A chunk that owns its whole buffer (the host owns agent chunks) moves to the worker without a copy.
+      data = only.buffer;
+    } else {
+      data = new ArrayBuffer(p.bytes);
+      const view = new Uint8Array(data);
+      let o = 0;
+      for (const c of p.chunks) {
+        view.set(c, o);
+        o += c.byteLength;
+      }
     }
     const task: CompressTask = { data, lengths: p.chunks.map((c) => c.byteLength), level: this.level };
     this.pool.run(task, { transferList: [data] }).then(

@@ -55,10 +55,7 @@ export class RecordPipe {
       while (this.head < this.queue.length) {
         const item = this.queue[this.head];
         let rec = item.rec;
-        if (rec instanceof Promise) {
-          this.beforeWait();
-          rec = await rec;
-        }
+        if (rec instanceof Promise) rec = await rec;
         await this.sink(rec);
         this.queue[this.head] = undefined as unknown as Item;
         this.head++;

@@ -21,12 +21,26 @@ export interface HookFacts {
   path?: Uint8Array;
 }
 
+interface InFlight {
+  hook: HookName;
+  rawPath?: Uint8Array;
+  since: number;
+  deadline: number;
+  reject: ((err: unknown) => void) | null;
+}
+
+function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown })?.then === 'function';
+}
+
 export class HookRunner {
   readonly agent: string;
   readonly agentVersion: string;
   private readonly controller: AbortController;
   private readonly timeouts: Partial<Record<HookName, number>>;
-  private inFlight: { hook: HookName; path?: string; since: number } | null = null;
+  private flight: InFlight | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
+  private onAbort: (() => void) | null = null;
 
   constructor(agent: string, agentVersion: string, options: HookRunnerOptions) {
     this.agent = agent;
@@ -37,7 +51,8 @@ export class HookRunner {
 
   /** The hook currently running, for status displays and hang reports. */
   current(): { hook: HookName; path?: string; since: number } | null {
-    return this.inFlight;
+    const f = this.flight;
+    return f ? { hook: f.hook, path: f.rawPath === undefined ? undefined : displayPath(f.rawPath), since: f.since } : null;
   }
 
   timeoutOf(hook: HookName): number {
@@ -46,36 +61,69 @@ export class HookRunner {
 
   /** Runs one hook call under its timeout; wraps failures. */
   async call<T>(hook: HookName, fn: () => Promise<T> | T, facts: HookFacts = {}): Promise<T> {
-    const path = facts.path === undefined ? undefined : displayPath(facts.path);
-    if (this.controller.signal.aborted) throw this.abortedError(hook, path);
-    this.inFlight = { hook, path, since: Date.now() };
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
+    if (this.controller.signal.aborted) throw this.abortedError(hook, facts.path === undefined ? undefined : displayPath(facts.path));
+    const flight: InFlight = { hook, rawPath: facts.path, since: Date.now(), deadline: Date.now() + this.timeoutOf(hook), reject: null };
+    this.flight = flight;
+    this.armWatchdog();
     try {
-      const timeoutMs = this.timeoutOf(hook);
-      const guard = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const err = new CairnError(
-            'CAIRN_E_AGENT_TIMEOUT',
-            `agent ${this.agent} did not finish ${hook}${path ? ` for ${path}` : ''} within ${timeoutMs} ms`,
-            { agent: this.agent, agentVersion: this.agentVersion, hook, path, timeoutMs },
-            { retryable: true },
-          );
-          this.controller.abort(err);
-          reject(err);
-        }, timeoutMs);
-        timer.unref?.();
-        onAbort = () => reject(this.abortedError(hook, path));
-        this.controller.signal.addEventListener('abort', onAbort, { once: true });
-      });
-      return await Promise.race([Promise.resolve().then(fn), guard]);
+      const result = fn();
+      if (!isThenable(result)) return result;
+      const guard = new Promise<never>((_, reject) => (flight.reject = reject));
+      return await Promise.race([result, guard]);
     } catch (err) {
-      throw this.wrap(err, hook, path);
+      throw this.wrap(err, hook, facts.path === undefined ? undefined : displayPath(facts.path));
     } finally {
-      clearTimeout(timer);
-      if (onAbort) this.controller.signal.removeEventListener('abort', onAbort);
-      this.inFlight = null;
+      flight.reject = null;
+      if (this.flight === flight) this.flight = null;
     }
+  }
+
+  /**
+   * One timer per runner, not one per call: a hook call costs a promise,
+   * not a timer (a backup makes several calls per file). The watchdog wakes
+   * at a fraction of the shortest timeout and rejects the call in flight
+   * once it is past its deadline.
+   */
+  private armWatchdog(): void {
+    if (this.watchdog) return;
+    const minTimeout = Math.min(...(Object.keys(HOOKS) as HookName[]).map((h) => this.timeoutOf(h)));
+    const every = Math.max(5, Math.min(1000, Math.floor(minTimeout / 4)));
+    this.watchdog = setInterval(() => this.check(), every);
+    this.watchdog.unref?.();
+    if (!this.onAbort) {
+      this.onAbort = () => {
+        const f = this.flight;
+        if (f?.reject) f.reject(this.abortedError(f.hook, f.rawPath === undefined ? undefined : displayPath(f.rawPath)));
+        this.stopWatchdog();
+      };
+      this.controller.signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  private check(): void {
+    const f = this.flight;
+    if (!f) {
+      this.stopWatchdog(); // idle: re-armed by the next call
+      return;
+    }
+    if (Date.now() < f.deadline || !f.reject) return;
+    const path = f.rawPath === undefined ? undefined : displayPath(f.rawPath);
+    const timeoutMs = this.timeoutOf(f.hook);
+    const err = new CairnError(
+      'CAIRN_E_AGENT_TIMEOUT',
+      `agent ${this.agent} did not finish ${f.hook}${path ? ` for ${path}` : ''} within ${timeoutMs} ms`,
+      { agent: this.agent, agentVersion: this.agentVersion, hook: f.hook, path, timeoutMs },
+      { retryable: true },
+    );
+    const reject = f.reject;
+    this.controller.abort(err);
+    reject(err);
+  }
+
+  /** Stops the watchdog; call when the agent is done (the runner re-arms on the next call). */
+  stopWatchdog(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
   }
 
   /**
