@@ -1,0 +1,122 @@
+/**
+ * An independent reader of Cairn volume format v1 (docs/volume-format.md),
+ * written from the spec for the damage tests: it tells which files have
+ * bytes in which block, so a test knows, before it damages a block or cuts
+ * a volume, exactly which files a correct restore must name.
+ *
+ * Owns: walking a volume's blocks (header, CRC ignored: it reads undamaged
+ * volumes), its DATA blocks' fragments, and reassembling ATTRIBUTES records
+ * into fileIndex → path (decoded with core's attributes codec).
+ * Handles one volume with any number of sessions; fileIndexes are per session.
+ */
+import { readFileSync } from 'node:fs';
+import { decodeAttributes } from '../../core/index.js';
+import { StreamType, displayPath } from '../../plugin-api/index.js';
+
+const MAGIC = 0x43524e42;
+const KIND_DATA = 3;
+const NO_RECORD_START = 0xffffffff;
+
+export interface Fragment {
+  fileIndex: number;
+  streamType: number;
+  streamNo: number;
+  total: number;
+  offset: number;
+  length: number;
+}
+
+export interface BlockInfo {
+  block: number;
+  kind: number;
+  sessionId: number;
+  payloadLength: number;
+  headerLength: number;
+  firstRecordOffset: number;
+  fragments: Fragment[];
+}
+
+export interface FileInfo {
+  sessionId: number;
+  fileIndex: number;
+  path: string;
+  kind: string;
+  /** Blocks holding any fragment of any of this file's records. */
+  blocks: Set<number>;
+}
+
+export interface VolumeMap {
+  blockSize: number;
+  volumeName: string;
+  blocks: BlockInfo[];
+  /** Key `${sessionId}:${fileIndex}`. */
+  files: Map<string, FileInfo>;
+}
+
+/** Reads a whole (small) volume file and maps its blocks and files. */
+export function mapVolume(path: string): VolumeMap {
+  const vol = readFileSync(path);
+  const hdr0 = vol.readUInt16BE(12);
+  const len0 = vol.readUInt32BE(28);
+  const labelText = vol.subarray(hdr0 + 8, hdr0 + len0).toString('utf8');
+  const label = JSON.parse(labelText) as { blockSize: number; volumeName: string };
+  const blockSize = label.blockSize;
+  const blocks: BlockInfo[] = [];
+  const files = new Map<string, FileInfo>();
+  const attrParts = new Map<string, Buffer[]>();
+
+  for (let n = 0; (n + 1) * blockSize <= vol.length; n++) {
+    const b = vol.subarray(n * blockSize, (n + 1) * blockSize);
+    if (b.readUInt32BE(0) !== MAGIC) throw new Error(`volume-map: block ${n} of ${path} has no block magic`);
+    const info: BlockInfo = {
+      block: n,
+      kind: b.readUInt16BE(6),
+      sessionId: b.readUInt32BE(20),
+      headerLength: b.readUInt16BE(12),
+      payloadLength: b.readUInt32BE(28),
+      firstRecordOffset: b.readUInt32BE(32),
+      fragments: [],
+    };
+    blocks.push(info);
+    if (info.kind !== KIND_DATA) continue;
+    const payload = b.subarray(info.headerLength, info.headerLength + info.payloadLength);
+    let o = 0;
+    while (o + 20 <= payload.length) {
+      const f: Fragment = {
+        fileIndex: payload.readUInt32BE(o),
+        streamType: payload.readUInt16BE(o + 4),
+        streamNo: payload.readUInt16BE(o + 6),
+        total: payload.readUInt32BE(o + 8),
+        offset: payload.readUInt32BE(o + 12),
+        length: payload.readUInt32BE(o + 16),
+      };
+      const bytes = payload.subarray(o + 20, o + 20 + f.length);
+      o += 20 + f.length;
+      info.fragments.push(f);
+      if (f.fileIndex === 0) continue;
+      const key = `${info.sessionId}:${f.fileIndex}`;
+      if (f.streamType === StreamType.ATTRIBUTES) {
+        const parts = attrParts.get(key) ?? [];
+        parts.push(Buffer.from(bytes));
+        attrParts.set(key, parts);
+        if (f.offset + f.length === f.total) {
+          const attrs = decodeAttributes(Buffer.concat(parts));
+          const prev = files.get(key);
+          files.set(key, { sessionId: info.sessionId, fileIndex: f.fileIndex, path: displayPath(attrs.entry.path), kind: attrs.entry.kind, blocks: prev?.blocks ?? new Set() });
+        }
+      }
+      const entry = files.get(key);
+      if (entry) entry.blocks.add(n);
+      else files.set(key, { sessionId: info.sessionId, fileIndex: f.fileIndex, path: '', kind: '', blocks: new Set([n]) });
+    }
+    if (info.firstRecordOffset !== NO_RECORD_START && info.firstRecordOffset > info.payloadLength) {
+      throw new Error(`volume-map: block ${n} first record offset ${info.firstRecordOffset} past its payload`);
+    }
+  }
+  return { blockSize, volumeName: label.volumeName, blocks, files };
+}
+
+/** Files (by path) with any fragment in one of `blocks`. */
+export function filesTouching(map: VolumeMap, blocks: (n: number) => boolean): FileInfo[] {
+  return [...map.files.values()].filter((f) => [...f.blocks].some(blocks));
+}
