@@ -13,5 +13,8 @@ export const DIRECTOR_ERRORS = {
   CAIRN_E_RESTORE_INCOMPLETE: { exitCode: 3, retryable: false, summary: 'Some selected files were not restored whole; they are listed in the report.' },
   CAIRN_E_VERIFY_FAILED: { exitCode: 3, retryable: false, summary: 'Verify found damaged blocks, digest mismatches or missing files; they are listed with volume and block.' },
   CAIRN_E_JOB_FAILED: { exitCode: 3, retryable: false, summary: 'The job ended in error; the report names the cause.' },
+  CAIRN_E_INTERNAL: { exitCode: 70, retryable: false, summary: 'A bug: an error without a Cairn code reached the console (the message has the stack; please report it).' },
+  CAIRN_E_NOT_BUILT: { exitCode: 2, retryable: false, summary: 'The compiled program (dist/) is missing: run `npm run build`.' },
+  CAIRN_E_NOT_AVAILABLE: { exitCode: 2, retryable: false, summary: 'The command exists but this version does not provide it yet (the network daemons).' },
   CAIRN_E_JOB_CANCELLED: { exitCode: 4, retryable: false, summary: 'The job was cancelled.' },
 } as const satisfies Record<string, ErrorSpec>;
