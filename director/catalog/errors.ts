@@ -8,7 +8,7 @@ export const CATALOG_ERRORS = {
   CAIRN_E_CATALOG_OPEN: { exitCode: 2, retryable: false, summary: 'The catalog database could not be opened (path, permissions, not a database).' },
   CAIRN_E_CATALOG_TOO_NEW: { exitCode: 2, retryable: false, summary: 'The catalog was written by a newer Cairn (schema version above what this code knows); refusing to use it.' },
   CAIRN_E_CATALOG_MIGRATION: { exitCode: 2, retryable: false, summary: 'A schema migration failed; the catalog was left at its previous version.' },
-  CAIRN_E_CATALOG_BUSY: { exitCode: 4, retryable: true, summary: 'The catalog stayed locked by another process past the busy timeout.' },
+  CAIRN_E_CATALOG_BUSY: { exitCode: 3, retryable: true, summary: 'The catalog stayed locked by another process past the busy timeout.' },
   CAIRN_E_CATALOG_QUERY: { exitCode: 3, retryable: false, summary: 'A catalog statement failed (constraint, I/O or disk full).' },
   CAIRN_E_CATALOG_CLOSED: { exitCode: 3, retryable: false, summary: 'The catalog was used after close().' },
   CAIRN_E_CATALOG_NO_JOB: { exitCode: 2, retryable: false, summary: 'No job with that id is in the catalog.' },
