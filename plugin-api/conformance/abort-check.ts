@@ -11,14 +11,15 @@ import type { DataChunk } from '../types.js';
 import { describe, type DriveEnv } from './kit-driver.js';
 import { kitContext } from './mock-host.js';
 
+/** Whether p settles within ms. The timer is not unref'ed: a hung agent must not let the process exit mid-check. */
 function within<T>(p: Promise<T>, ms: number): Promise<'settled' | 'hung'> {
-  return Promise.race([
-    p.then(
-      () => 'settled' as const,
-      () => 'settled' as const,
-    ),
-    new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), ms).unref?.()),
-  ]);
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), ms)));
+  const settled = p.then(
+    () => 'settled' as const,
+    () => 'settled' as const,
+  );
+  return Promise.race([settled, hung]).finally(() => clearTimeout(timer));
 }
 
 export async function abortProblems(

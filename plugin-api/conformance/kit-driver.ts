@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { HookRunner } from '../hook-runner.js';
+import { CairnError } from '../errors.js';
 import type { HookName } from '../hooks.js';
 import type { Agent, AgentModule, AgentState, BackupJob, BaseJob, FileEntry, FileKind, JobStatus, Level, RestoreJob } from '../types.js';
 import type { ApiVersion } from '../version.js';
@@ -31,6 +32,9 @@ export interface BackupRun {
   agent: Agent;
   runner: HookRunner;
 }
+
+/** Malformed entries tolerated before the kit stops a backup (an agent that never returns null would loop forever). */
+const MAX_VIOLATIONS = 100;
 
 const KINDS: ReadonlySet<FileKind> = new Set(['file', 'dir', 'symlink', 'hardlink', 'fifo', 'chardev', 'blockdev', 'socket', 'deleted']);
 
@@ -86,6 +90,7 @@ export async function driveBackup(env: DriveEnv, spec: BackupSpec): Promise<Back
       const bad = entryProblem(entry);
       if (bad) {
         violations.push(bad);
+        if (violations.length >= MAX_VIOLATIONS) throw new CairnError('CAIRN_E_AGENT_FAILED', `agent ${mod.manifest.name}: ${MAX_VIOLATIONS} malformed entries, giving up: ${bad}`, { agent: mod.manifest.name, hook: 'nextFile' }, { cause: new Error(bad) });
         continue;
       }
       const streams = [];

@@ -71,6 +71,17 @@ function summary(lines: readonly string[], max = 8): string {
 }
 
 export async function runConformance(mod: AgentModule, opts: ConformanceOptions): Promise<ConformanceReport> {
+  // The HookRunner's timeout timers are unref'ed: with a hung agent and nothing else pending, the
+  // process would exit mid-check. Keep the event loop alive until the report is written.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  try {
+    return await runChecks(mod, opts);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function runChecks(mod: AgentModule, opts: ConformanceOptions): Promise<ConformanceReport> {
   const checks: ConformanceCheck[] = [];
   const add = (name: ConformanceCheckName, ok: boolean, message: string, skipped = false): void => {
     checks.push(skipped ? { name, ok, message, skipped } : { name, ok, message });
@@ -180,6 +191,14 @@ export async function runConformance(mod: AgentModule, opts: ConformanceOptions)
       }
 
       try {
+        const withData = jobA.files.filter((f) => f.streams.some((s) => s.logicalSize > 0)).sort((x, y) => y.streams[0].logicalSize - x.streams[0].logicalSize)[0];
+        const ap = await abortProblems(env, { include: opts.include, exclude, options }, withData?.entry.path ?? null, opts.abortWithinMs ?? 5000);
+        add('abort', ap.length === 0, ap.length === 0 ? `the agent stopped ${withData ? `mid readData of ${displayPath(withData.entry.path)}` : 'in nextFile'} and the runner reported CAIRN_E_AGENT_ABORTED` : summary(ap));
+      } catch (err) {
+        add('abort', false, `failed: ${describe(err)}`);
+      }
+
+      try {
         if (opts.mutate) await opts.mutate();
         const b = await backup('incremental', 'error');
         const problems: string[] = [...b.violations];
@@ -202,14 +221,6 @@ export async function runConformance(mod: AgentModule, opts: ConformanceOptions)
         );
       } catch (err) {
         add('state-round-trip', false, `failed: ${describe(err)}`);
-      }
-
-      try {
-        const withData = jobA.files.filter((f) => f.streams.some((s) => s.logicalSize > 0)).sort((x, y) => y.streams[0].logicalSize - x.streams[0].logicalSize)[0];
-        const ap = await abortProblems(env, { include: opts.include, exclude, options }, withData?.entry.path ?? null, opts.abortWithinMs ?? 5000);
-        add('abort', ap.length === 0, ap.length === 0 ? `the agent stopped ${withData ? `mid readData of ${displayPath(withData.entry.path)}` : 'in nextFile'} and the runner reported CAIRN_E_AGENT_ABORTED` : summary(ap));
-      } catch (err) {
-        add('abort', false, `failed: ${describe(err)}`);
       }
     }
 

@@ -88,6 +88,32 @@ export async function openLarge(path: Buffer, st: BigIntStats): Promise<{ fd: nu
   }
 }
 
+/** Zero-run detection granularity: a filesystem block. */
+const ZERO_BLOCK = 4096;
+const ZEROS = Buffer.alloc(ZERO_BLOCK);
+
+/**
+ * Splits a chunk of a sparse file into its runs of non-zero blocks, so zeros
+ * inside a data region (or everything, when the platform cannot report
+ * regions) are stored as holes too. Each piece is a buffer of its own.
+ */
+export function nonZeroRuns(data: Buffer, offset: number): Array<{ offset: number; data: Buffer }> {
+  const out: Array<{ offset: number; data: Buffer }> = [];
+  let start = -1;
+  for (let pos = 0; pos < data.length; pos += ZERO_BLOCK) {
+    const end = Math.min(pos + ZERO_BLOCK, data.length);
+    const zero = data.compare(ZEROS, 0, end - pos, pos, end) === 0;
+    if (!zero && start < 0) start = pos;
+    if (zero && start >= 0) {
+      out.push({ offset: offset + start, data: data.subarray(start, pos) });
+      start = -1;
+    }
+  }
+  if (start >= 0) out.push({ offset: offset + start, data: data.subarray(start) });
+  if (out.length === 1 && out[0].data.length === data.length) return [{ offset, data }];
+  return out.map((p) => ({ offset: p.offset, data: Buffer.from(p.data) }));
+}
+
 export interface StreamReport {
   /** Called once when the read fails or the file changed under it. */
   problem(code: string, text: string): void;
@@ -136,7 +162,7 @@ export async function* streamFile(
         let at = offset;
         for await (const data of readRange(fd, offset, Math.min(length, size - offset), signal)) {
           report.bytes(data.length);
-          yield { offset: at, data };
+          for (const piece of nonZeroRuns(data, at)) yield piece;
           at += data.length;
         }
       }

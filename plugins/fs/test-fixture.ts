@@ -1,0 +1,85 @@
+/**
+ * Test support for the fs agent's tests (not used by the agent): a temp tree
+ * builder, a context for direct hook calls, and a helper that drains one
+ * backup into memory.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { nodePlatformFileServices, type AgentContext, type BackupJob, type BaseFile, type FileEntry, type JobMessageLevel, type Level, type DataChunk } from '../../plugin-api/index.js';
+import { createAgent } from './index.js';
+
+export function tempDir(tag: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `cairn-fs-${tag}-`));
+}
+
+export interface Message {
+  level: JobMessageLevel;
+  text: string;
+  path?: string;
+  code?: string;
+}
+
+export function testContext(): { ctx: AgentContext; messages: Message[]; controller: AbortController } {
+  const messages: Message[] = [];
+  const controller = new AbortController();
+  const noop = (): void => undefined;
+  const ctx: AgentContext = {
+    agent: { name: 'fs', version: '1.0.0' },
+    api: { major: 1, minor: 0 },
+    host: { name: 'test', version: '0' },
+    log: { debug: noop, info: noop, warn: noop, error: noop },
+    jobMessage: (level, text, facts) => messages.push({ level, text, path: facts?.path ? Buffer.from(facts.path).toString() : undefined, code: facts?.code }),
+    progress: { bytes: noop, file: noop },
+    signal: controller.signal,
+    isIncluded: () => true,
+    platform: nodePlatformFileServices(),
+  };
+  return { ctx, messages, controller };
+}
+
+export interface Backed {
+  entry: FileEntry;
+  data: Buffer[];
+  chunks: DataChunk[][];
+}
+
+export async function backupAll(include: string[], opts: { level?: Level; base?: BaseFile[]; exclude?: string[]; options?: Record<string, unknown>; state?: BackupJob['state'] } = {}) {
+  const { ctx, messages } = testContext();
+  const agent = createAgent(ctx);
+  const base = opts.base;
+  await agent.prepareBackup({
+    jobId: 1,
+    jobName: 't',
+    level: opts.level ?? 'full',
+    base: base ? { jobId: 0, level: 'full', startedAt: new Date(), files: async function* () { yield* base; } } : undefined,
+    state: opts.state ?? null,
+    options: opts.options ?? {},
+    include,
+    exclude: opts.exclude ?? [],
+  });
+  const out: Backed[] = [];
+  for (;;) {
+    const e = await agent.nextFile();
+    if (!e) break;
+    const data: Buffer[] = [];
+    const chunks: DataChunk[][] = [];
+    for (const s of e.streams) {
+      const cs: DataChunk[] = [];
+      for await (const c of agent.readData(e, s)) {
+        cs.push(c);
+        data.push(Buffer.from(c instanceof Uint8Array ? c : c.data));
+      }
+      chunks.push(cs);
+    }
+    out.push({ entry: e, data, chunks });
+  }
+  const end = await agent.endBackup();
+  return { entries: out, state: end.state, messages };
+}
+
+export function toBase(entries: Backed[]): BaseFile[] {
+  return entries.map(({ entry: e }) => ({ path: e.path, kind: e.kind, size: e.stat.size, mtimeNs: e.stat.mtimeNs, ctimeNs: e.stat.ctimeNs, ino: e.stat.ino, dev: e.stat.dev, mode: e.stat.mode }));
+}
+
+export const rel = (root: string, p: Uint8Array): string => path.relative(root, Buffer.from(p).toString()) || '.';
