@@ -48,6 +48,7 @@ export class BackupSession {
       roots: this.roots.map((r) => ({ path: r.path, stat: r.stat })),
       exclude,
       oneFileSystem: opts.oneFileSystem,
+      syncIo: opts.syncIo,
       signal: this.ctx.signal,
       warn: this.warn,
     });
@@ -61,7 +62,7 @@ export class BackupSession {
         }),
       );
     const selected = selectEntries(walk, { roots: this.roots.map((r) => r.path), base, sparse: opts.sparse }, readLink);
-    this.readAhead = new ReadAhead(selected, this.warn);
+    this.readAhead = new ReadAhead(selected, this.warn, opts.syncIo);
   }
 
   async nextFile(): Promise<FileEntry | null> {

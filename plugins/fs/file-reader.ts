@@ -67,6 +67,34 @@ export async function readSmall(path: Buffer, st: BigIntStats): Promise<{ data: 
   }
 }
 
+/** readSmall with synchronous calls (the fast path on local disks; see tree-walker's syncIo). */
+export function readSmallSync(path: Buffer, st: BigIntStats): { data: Buffer } | Skip {
+  const size = Number(st.size);
+  let fd: number;
+  try {
+    fd = fs.openSync(path, READ_FLAGS);
+  } catch (err) {
+    return skipFor(err, 'opened');
+  }
+  try {
+    // Exactly `size` bytes in a buffer of its own (the host may transfer it to a worker); growth shows in fstat.
+    const buf = Buffer.allocUnsafeSlow(size);
+    let got = 0;
+    while (got < size) {
+      const n = fs.readSync(fd, buf, got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    const after = fs.fstatSync(fd, { bigint: true });
+    if (got !== size || !sameFile(st, after)) return CHANGED;
+    return { data: buf };
+  } catch (err) {
+    return skipFor(err, 'read');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Opens a large or sparse file for later streaming; checks it is still the file the walk saw. */
 export async function openLarge(path: Buffer, st: BigIntStats): Promise<{ fd: number } | Skip> {
   let fd: number;

@@ -16,6 +16,11 @@ export const manifest: AgentManifest = {
       oneFileSystem: { type: 'boolean', default: true, description: 'Do not descend into directories on another filesystem than their include root.' },
       sparse: { type: 'boolean', default: true, description: 'Store files with holes as sparse streams (data regions only).' },
       restoreOwnership: { type: 'boolean', default: true, description: 'When running as root, restore uid/gid.' },
+      syncIo: {
+        type: 'boolean',
+        default: true,
+        description: 'lstat and read small files with synchronous calls in bounded batches (fast on local disks); false for slow or network filesystems, where blocking the event loop per batch costs more.',
+      },
     },
     additionalProperties: false,
   },
@@ -26,6 +31,7 @@ export interface FsOptions {
   oneFileSystem: boolean;
   sparse: boolean;
   restoreOwnership: boolean;
+  syncIo: boolean;
 }
 
 export function fsOptions(raw: Record<string, unknown>): FsOptions {
@@ -33,5 +39,6 @@ export function fsOptions(raw: Record<string, unknown>): FsOptions {
     oneFileSystem: raw.oneFileSystem !== false,
     sparse: raw.sparse !== false,
     restoreOwnership: raw.restoreOwnership !== false,
+    syncIo: raw.syncIo !== false,
   };
 }

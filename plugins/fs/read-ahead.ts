@@ -9,7 +9,7 @@
 import type { BigIntStats } from 'node:fs';
 import type { FileEntry } from '../../plugin-api/index.js';
 import type { Candidate } from './entry-selector.js';
-import { SMALL_FILE_LIMIT, openLarge, readSmall, type Skip } from './file-reader.js';
+import { SMALL_FILE_LIMIT, openLarge, readSmall, readSmallSync, type Skip } from './file-reader.js';
 import { close } from './fs-calls.js';
 
 /** Files being prepared at once: enough to keep libuv's pool busy on 1–16 KiB files. */
@@ -42,6 +42,8 @@ export class ReadAhead {
   constructor(
     private readonly source: AsyncIterator<Candidate>,
     private readonly warn: (text: string, path: Buffer, code: string) => void,
+    /** Read small files with synchronous calls (see tree-walker's syncIo). */
+    private readonly syncIo = false,
   ) {}
 
   /** The next prepared entry in order, or null at the end. Rethrows a walk failure. */
@@ -111,7 +113,7 @@ export class ReadAhead {
     if (entry.kind !== 'file' || !stat) return { entry, stat };
     if (entry.stat.size === 0) return { entry, stat, data: Buffer.alloc(0) };
     const path = entry.path as Buffer;
-    const r: { data: Buffer } | { fd: number } | Skip = small ? await readSmall(path, stat) : await openLarge(path, stat);
+    const r: { data: Buffer } | { fd: number } | Skip = small ? (this.syncIo ? readSmallSync(path, stat) : await readSmall(path, stat)) : await openLarge(path, stat);
     if ('skip' in r) {
       this.warn(r.text, path, r.code);
       return null;

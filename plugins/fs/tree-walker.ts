@@ -43,9 +43,20 @@ export interface WalkOptions {
   readonly signal: AbortSignal;
   /** Per-path problems the walk skips over (vanished, unreadable). */
   warn(text: string, path: Buffer, code: string): void;
-  /** How many lstat calls of one directory run at once. */
+  /** How many lstat calls of one directory run at once (async mode). */
   readonly statConcurrency?: number;
+  /**
+   * List and lstat with synchronous calls, yielding to the event loop every
+   * SYNC_BATCH entries: several times faster on local disks (no thread-pool
+   * round trip, see docs), at the cost of blocking the loop for one batch.
+   */
+  readonly syncIo?: boolean;
 }
+
+/** Entries lstat'ed synchronously between two yields to the event loop. */
+export const SYNC_BATCH = 256;
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** lstat calls in flight per directory: enough to keep libuv's pool busy, few enough to bound memory. */
 const DEFAULT_STAT_CONCURRENCY = 64;
@@ -87,7 +98,7 @@ export async function* walkTree(opts: WalkOptions): AsyncGenerator<WalkItem> {
   const list = async (dir: Buffer): Promise<Child[] | null> => {
     let names: Buffer[];
     try {
-      names = await readdirBytes(dir);
+      names = opts.syncIo ? fs.readdirSync(dir, { encoding: 'buffer' }) : await readdirBytes(dir);
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ENOENT') opts.warn(`directory vanished before it could be listed (${code})`, dir, 'CAIRN_E_FS_VANISHED');
@@ -95,6 +106,20 @@ export async function* walkTree(opts: WalkOptions): AsyncGenerator<WalkItem> {
       return null;
     }
     names.sort(Buffer.compare);
+    if (opts.syncIo) {
+      const out: Child[] = new Array(names.length);
+      for (let i = 0; i < names.length; i++) {
+        if (i > 0 && i % SYNC_BATCH === 0) await yieldToLoop();
+        const path = joinPath(dir, names[i]);
+        try {
+          out[i] = { path, stat: fs.lstatSync(path, { bigint: true }) };
+        } catch (error) {
+          out[i] = { path, error };
+        }
+      }
+      await yieldToLoop();
+      return out;
+    }
     return mapBounded(names, concurrency, async (name): Promise<Child> => {
       const path = joinPath(dir, name);
       try {
