@@ -9,6 +9,7 @@
       "target_name": "cairn_native",
       "sources": [
         "src/addon.cc",
+        "src/batch-services.cc",
         "src/errno-error.cc",
         "src/file-services.cc"
       ],

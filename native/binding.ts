@@ -12,12 +12,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RawBatchBinding } from './batch-services.js';
 
 /** The abiVersion this wrapper expects from src/addon.cc. */
-export const EXPECTED_ABI_VERSION = 1;
+export const EXPECTED_ABI_VERSION = 2;
 
-/** The functions src/file-services.cc registers. Paths are raw bytes. */
-export interface RawBinding {
+/** The functions src/file-services.cc and src/batch-services.cc register. Paths are raw bytes. */
+export interface RawBinding extends RawBatchBinding {
   readonly abiVersion: number;
   readonly features: { readonly seekData: boolean };
   setTimes(path: Uint8Array, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number, follow: boolean): Promise<void>;

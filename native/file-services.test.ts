@@ -12,8 +12,11 @@ import type { PlatformFileServices } from '../plugin-api/index.js';
 import { assertNativeLoaded, nativeStatus, platformFileServices, type FileServices } from './index.js';
 import { splitNs } from './file-services.js';
 
-// Compile-time pin: native's FileServices and plugin-api's interface are the same shape.
-type Same = FileServices extends PlatformFileServices ? (PlatformFileServices extends FileServices ? true : false) : false;
+// Compile-time pin: native's FileServices and plugin-api's interface are the
+// same shape (plugin-api's batch members are optional for older hosts; native
+// always provides them, so compare against their required form).
+type Complete<P extends PlatformFileServices> = Required<Omit<P, 'available'>> & { readonly available: Required<P['available']> };
+type Same = FileServices extends PlatformFileServices ? (Complete<PlatformFileServices> extends FileServices ? true : false) : false;
 const pinned: Same = true;
 void pinned;
 
@@ -34,7 +37,7 @@ function tmpdir(t: { after: (fn: () => void) => void }): string {
 function services(): PlatformFileServices {
   assertNativeLoaded();
   const s = platformFileServices();
-  assert.deepEqual(s.available, { utimensat: true, mknod: true, seekData: true, fsyncDir: true });
+  assert.deepEqual(s.available, { utimensat: true, mknod: true, seekData: true, fsyncDir: true, batch: true });
   return s;
 }
 

@@ -7,6 +7,16 @@
  */
 import { promises as fsp } from 'node:fs';
 import type { RawBinding } from './binding.js';
+import {
+  degradedReadFiles,
+  degradedScanDirectory,
+  nativeReadFiles,
+  nativeScanDirectory,
+  type ReadFileRequest,
+  type ReadFileResult,
+  type ReadFilesOptions,
+  type ScannedEntry,
+} from './batch-services.js';
 import { NativeError } from './errors.js';
 
 /** Structurally identical to plugin-api's PlatformFileServices. */
@@ -16,12 +26,15 @@ export interface FileServices {
     readonly mknod: boolean;
     readonly seekData: boolean;
     readonly fsyncDir: boolean;
+    readonly batch: boolean;
   };
   setTimes(path: string | Uint8Array, atimeNs: bigint, mtimeNs: bigint, followSymlinks: boolean): Promise<void>;
   mkfifo(path: string | Uint8Array, mode: number): Promise<void>;
   mknod(path: string | Uint8Array, mode: number, rdev: number): Promise<void>;
   dataRegions(fd: number, size: number): Promise<Array<[number, number]>>;
   fsyncDir(path: string | Uint8Array): Promise<void>;
+  scanDirectory(dir: string | Uint8Array): Promise<ScannedEntry[]>;
+  readFiles(files: readonly ReadFileRequest[], opts?: ReadFilesOptions): Promise<ReadFileResult[]>;
 }
 
 const NS_PER_SEC = 1_000_000_000n;
@@ -58,7 +71,7 @@ async function withPath<T>(path: string | Uint8Array, call: Promise<T>): Promise
 /** The real services, over the loaded addon. */
 export function nativeFileServices(binding: RawBinding): FileServices {
   return {
-    available: { utimensat: true, mknod: true, seekData: binding.features.seekData, fsyncDir: true },
+    available: { utimensat: true, mknod: true, seekData: binding.features.seekData, fsyncDir: true, batch: true },
     async setTimes(path, atimeNs, mtimeNs, followSymlinks) {
       const [as, ans] = splitNs(atimeNs);
       const [ms, mns] = splitNs(mtimeNs);
@@ -76,6 +89,12 @@ export function nativeFileServices(binding: RawBinding): FileServices {
     async fsyncDir(path) {
       await withPath(path, binding.fsyncDir(pathBytes(path)));
     },
+    scanDirectory(dir) {
+      return nativeScanDirectory(binding, dir);
+    },
+    readFiles(files, opts) {
+      return nativeReadFiles(binding, files, opts);
+    },
   };
 }
 
@@ -92,11 +111,12 @@ function unsupported(operation: string, path: string | Uint8Array, reason: strin
  * (fs.utimes/lutimes take seconds as a double), no fifos or device nodes
  * (CAIRN_E_PLATFORM_UNSUPPORTED; mkfifo(1) is deliberately not shelled out
  * to, as argv cannot carry non-UTF-8 path bytes), one data region per file,
- * and directory fsync as a no-op.
+ * directory fsync as a no-op, and scanDirectory/readFiles emulated with one
+ * node:fs call per syscall (same results, slower).
  */
 export function degradedFileServices(reason: string): FileServices {
   return {
-    available: { utimensat: false, mknod: false, seekData: false, fsyncDir: false },
+    available: { utimensat: false, mknod: false, seekData: false, fsyncDir: false, batch: false },
     async setTimes(path, atimeNs, mtimeNs, followSymlinks) {
       const [as, ans] = splitNs(atimeNs);
       const [ms, mns] = splitNs(mtimeNs);
@@ -117,5 +137,7 @@ export function degradedFileServices(reason: string): FileServices {
     async fsyncDir() {
       // no-op by contract (plugin-api/platform.ts)
     },
+    scanDirectory: degradedScanDirectory,
+    readFiles: degradedReadFiles,
   };
 }

@@ -5,6 +5,61 @@
  * Where the addon is missing, `available` says so and the degraded calls
  * fall back as documented per method (and the host warns loudly once).
  */
+import type { FileStat } from './types.js';
+
+/**
+ * An lstat/fstat result as the batched calls return it: FileStat (times,
+ * dev and ino as bigint nanoseconds/numbers exactly as from
+ * `fs.lstat(p, { bigint: true })`, everything else a number) plus
+ * `blocks` (st_blocks, 512-byte units: less than size/512 means holes).
+ * A plain object, assignable to FileEntry.stat as is.
+ */
+export interface EntryStat extends FileStat {
+  blocks: number;
+}
+
+/** One entry of scanDirectory(). */
+export interface ScannedEntry {
+  /** The name within the directory as raw bytes (never decoded); a fresh Buffer of its own. */
+  readonly name: Buffer;
+  /** lstat of the entry (a symlink's own stat, never its target's); null when lstat failed. */
+  readonly stat: EntryStat | null;
+  /** The errno name ('ENOENT' when the entry vanished after readdir) when stat is null. */
+  readonly errno?: string;
+}
+
+/** One file for readFiles(): its path and the size the caller's lstat saw. */
+export interface ReadFileRequest {
+  readonly path: string | Uint8Array;
+  readonly size: number;
+}
+
+/** A file readFiles() read: its bytes and the fstat taken after reading. */
+export interface ReadFileData {
+  /**
+   * Exactly the bytes read (at most size + 1): a fresh Buffer with its own
+   * ArrayBuffer (byteOffset 0, buffer.byteLength === length), owned by the
+   * caller and transferable to a worker thread.
+   */
+  readonly data: Buffer;
+  readonly stat: EntryStat;
+  readonly errno?: undefined;
+  readonly syscall?: undefined;
+}
+
+/** A file readFiles() could not read; other files of the batch are unaffected. */
+export interface ReadFileFailure {
+  /** Errno name: 'ENOENT' (gone), 'ELOOP' (now a symlink), 'EACCES', 'EAGAIN' (a fifo with a writer)… */
+  readonly errno: string;
+  /** The failing syscall: 'open', 'read', 'fstat' or 'close'. */
+  readonly syscall: string;
+  readonly data?: undefined;
+  readonly stat?: undefined;
+}
+
+/** Narrow with `r.errno === undefined` (or `r.data !== undefined`). */
+export type ReadFileResult = ReadFileData | ReadFileFailure;
+
 export interface PlatformFileServices {
   /** Which native services are present; false entries are degraded. */
   readonly available: {
@@ -12,6 +67,13 @@ export interface PlatformFileServices {
     readonly mknod: boolean;
     readonly seekData: boolean;
     readonly fsyncDir: boolean;
+    /**
+     * scanDirectory/readFiles run natively, one thread-pool job per call.
+     * false or absent: they are emulated with node:fs (same results, one
+     * libuv round trip per syscall) or, when the methods are absent, not
+     * offered by this host at all.
+     */
+    readonly batch?: boolean;
   };
   /**
    * Sets atime and mtime with nanoseconds; `followSymlinks: false` sets them
@@ -30,4 +92,54 @@ export interface PlatformFileServices {
   dataRegions(fd: number, size: number): Promise<Array<[number, number]>>;
   /** fsync a directory (after creating or renaming entries in it). Degraded: no-op. */
   fsyncDir(path: string | Uint8Array): Promise<void>;
+
+  /**
+   * Lists a directory and lstats every entry, in one call (native: one
+   * thread-pool job doing open(O_DIRECTORY) + readdir + fstatat(dirfd, name,
+   * AT_SYMLINK_NOFOLLOW) per entry; the event loop never blocks).
+   *
+   * - Every entry except `.` and `..`, sorted by name bytes (memcmp order,
+   *   a prefix before its extensions: Buffer.compare), i.e. tree order.
+   * - An entry whose lstat failed (removed between readdir and lstat) has
+   *   `stat: null` and `errno` ('ENOENT'); the call still resolves.
+   * - `dir` itself is followed if it is a symlink (like fs.readdir).
+   * - Rejects, like node:fs, with an Error whose `code` is the errno name,
+   *   `errno` the positive number, `syscall` 'opendir' (or 'readdir' for a
+   *   failure while listing) and `path` as given, when the directory cannot
+   *   be listed (ENOENT, ENOTDIR, EACCES…).
+   * - Cost: the whole listing is in memory (about 200 bytes per entry).
+   *
+   * Optional so hosts and kits written before it keep compiling: check
+   * `platform.scanDirectory !== undefined` before calling. Degraded (no
+   * addon): fs.promises.readdir(dir, { encoding: 'buffer' }) plus
+   * lstat({ bigint: true }) per entry with bounded concurrency; same results.
+   */
+  scanDirectory?(dir: string | Uint8Array): Promise<ScannedEntry[]>;
+  /**
+   * Reads many small files in one call (native: one thread-pool job doing,
+   * per file, open(O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC), read until EOF
+   * but at most `size + 1` bytes, fstat, close). Results are in request order.
+   *
+   * - Change detection is the caller's: compare `data.length` and `stat`
+   *   (size, mtimeNs, ctimeNs, ino) with its earlier lstat; data.length ===
+   *   size + 1 means the file grew, less than size that it shrank.
+   * - A failing file gives `{ errno, syscall }` for that entry only: ENOENT
+   *   (gone), ELOOP (replaced by a symlink: O_NOFOLLOW), EACCES…
+   * - Meant for regular files. Anything else is opened non-blocking and read
+   *   at most size + 1 bytes: a fifo returns empty data (no writer) or
+   *   EAGAIN, never hangs. Never pass device nodes (opening a tape rewinds it).
+   * - Each `data` is a separate Buffer the caller owns (never a view into a
+   *   shared slab), so it may be transferred to a worker thread.
+   * - Rejects with a RangeError, reading nothing, when the sizes add up to
+   *   more than `opts.maxBytes` (default 64 MiB); with a TypeError for a
+   *   size that is not a non-negative integer or a path containing NUL.
+   * - One call occupies one libuv pool thread (UV_THREADPOOL_SIZE, default
+   *   4) until the whole group is read: keep groups to a few MiB and a few
+   *   hundred files, and keep two or three calls in flight for throughput.
+   *
+   * Optional, like scanDirectory. Degraded (no addon): the same per file
+   * with fs.promises (open with the same flags, read, fstat, close) with
+   * bounded concurrency; same results.
+   */
+  readFiles?(files: readonly ReadFileRequest[], opts?: { readonly maxBytes?: number }): Promise<ReadFileResult[]>;
 }

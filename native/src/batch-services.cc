@@ -1,0 +1,325 @@
+// Batched file services: scanDirectory (readdir + fstatat of every entry) and
+// readFiles (open/read/fstat/close of many small files), each ONE
+// PromiseWorker on the libuv pool, so a directory or a group of files costs
+// one round trip instead of several per file.
+//
+// Raw JS surface (native/batch-services.ts shapes it into objects):
+//   scanDirectory(dir: Buffer): Promise<Columns & { names: Buffer[] }>
+//   readFiles(paths: Buffer /* each path NUL-terminated */, count, sizes: Float64Array,
+//             buffers: Buffer[] /* one per file, exactly size bytes, written in place */)
+//     : Promise<Columns & { lengths: Float64Array /* bytes read, -1 failed */,
+//                           extra: Uint8Array /* byte size+1 of a file that grew */ }>
+// Columns = { nums: Float64Array  (7 per entry: mode uid gid size nlink rdev blocks),
+//             times: BigInt64Array (3 per entry: atimeNs mtimeNs ctimeNs),
+//             ids: BigUint64Array  (2 per entry: dev ino),
+//             failures: Array<[index, errnoName, syscall]> }  // entries without a stat
+#include "batch-services.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "async-call.h"
+
+namespace cairn {
+namespace {
+
+constexpr size_t kNums = 7;
+constexpr size_t kTimes = 3;
+constexpr size_t kIds = 2;
+
+#ifdef __APPLE__
+#define CAIRN_ST_TIME(st, which) ((st).st_##which##timespec)
+#else
+#define CAIRN_ST_TIME(st, which) ((st).st_##which##tim)
+#endif
+
+int64_t TimespecNs(const struct timespec& ts) {
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + static_cast<int64_t>(ts.tv_nsec);
+}
+
+struct Failure {
+  size_t index;
+  int err;
+  const char* syscall;
+};
+
+// Stat results in column form: cheap to hand to JS as three typed arrays.
+class StatColumns {
+ public:
+  void Resize(size_t n) {
+    nums_.assign(n * kNums, 0);
+    times_.assign(n * kTimes, 0);
+    ids_.assign(n * kIds, 0);
+  }
+
+  void Put(size_t i, const struct stat& st) {
+    double* n = &nums_[i * kNums];
+    n[0] = static_cast<double>(st.st_mode);
+    n[1] = static_cast<double>(st.st_uid);
+    n[2] = static_cast<double>(st.st_gid);
+    n[3] = static_cast<double>(st.st_size);
+    n[4] = static_cast<double>(st.st_nlink);
+    n[5] = static_cast<double>(st.st_rdev);
+    n[6] = static_cast<double>(st.st_blocks);
+    int64_t* t = &times_[i * kTimes];
+    t[0] = TimespecNs(CAIRN_ST_TIME(st, a));
+    t[1] = TimespecNs(CAIRN_ST_TIME(st, m));
+    t[2] = TimespecNs(CAIRN_ST_TIME(st, c));
+    uint64_t* d = &ids_[i * kIds];
+    d[0] = static_cast<uint64_t>(st.st_dev);
+    d[1] = static_cast<uint64_t>(st.st_ino);
+  }
+
+  void Fail(size_t i, int err, const char* syscall) { failures_.push_back({i, err, syscall}); }
+
+  // Sets nums, times, ids and failures on `out`.
+  void Export(Napi::Env env, Napi::Object out) const {
+    Napi::Float64Array nums = Napi::Float64Array::New(env, nums_.size());
+    if (!nums_.empty()) std::memcpy(nums.Data(), nums_.data(), nums_.size() * sizeof(double));
+    Napi::BigInt64Array times = Napi::BigInt64Array::New(env, times_.size());
+    if (!times_.empty()) std::memcpy(times.Data(), times_.data(), times_.size() * sizeof(int64_t));
+    Napi::BigUint64Array ids = Napi::BigUint64Array::New(env, ids_.size());
+    if (!ids_.empty()) std::memcpy(ids.Data(), ids_.data(), ids_.size() * sizeof(uint64_t));
+    Napi::Array failures = Napi::Array::New(env, failures_.size());
+    for (size_t k = 0; k < failures_.size(); k++) {
+      Napi::Array f = Napi::Array::New(env, 3);
+      f.Set(uint32_t{0}, Napi::Number::New(env, static_cast<double>(failures_[k].index)));
+      f.Set(uint32_t{1}, Napi::String::New(env, ErrnoName(failures_[k].err)));
+      f.Set(uint32_t{2}, Napi::String::New(env, failures_[k].syscall));
+      failures.Set(static_cast<uint32_t>(k), f);
+    }
+    out.Set("nums", nums);
+    out.Set("times", times);
+    out.Set("ids", ids);
+    out.Set("failures", failures);
+  }
+
+ private:
+  std::vector<double> nums_;
+  std::vector<int64_t> times_;
+  std::vector<uint64_t> ids_;
+  std::vector<Failure> failures_;
+};
+
+bool NameLess(const std::string& a, const std::string& b) {
+  size_t n = std::min(a.size(), b.size());
+  int c = std::memcmp(a.data(), b.data(), n);
+  return c != 0 ? c < 0 : a.size() < b.size();
+}
+
+class ScanDirectoryWorker : public PromiseWorker {
+ public:
+  ScanDirectoryWorker(Napi::Env env, std::string dir) : PromiseWorker(env, "cairn.scanDirectory"), dir_(std::move(dir)) {}
+
+ protected:
+  void Run() override {
+    int fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Fail(errno, "opendir");
+    DIR* d = fdopendir(fd);
+    if (d == nullptr) {
+      int err = errno;
+      close(fd);
+      return Fail(err, "opendir");
+    }
+    for (;;) {
+      errno = 0;
+      struct dirent* e = readdir(d);
+      if (e == nullptr) {
+        if (errno != 0) {
+          Fail(errno, "readdir");
+          closedir(d);
+          return;
+        }
+        break;
+      }
+      const char* n = e->d_name;
+      if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
+      names_.emplace_back(n);
+    }
+    std::sort(names_.begin(), names_.end(), NameLess);
+    columns_.Resize(names_.size());
+    struct stat st;
+    for (size_t i = 0; i < names_.size(); i++) {
+      if (fstatat(dirfd(d), names_[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        columns_.Put(i, st);
+      } else {
+        columns_.Fail(i, errno, "lstat");
+      }
+    }
+    closedir(d);
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object out = Napi::Object::New(env);
+    Napi::Array names = Napi::Array::New(env, names_.size());
+    for (size_t i = 0; i < names_.size(); i++) {
+      names.Set(static_cast<uint32_t>(i), Napi::Buffer<char>::Copy(env, names_[i].data(), names_[i].size()));
+    }
+    out.Set("names", names);
+    columns_.Export(env, out);
+    return out;
+  }
+
+  const std::string* ErrorPath() const override { return &dir_; }
+
+ private:
+  std::string dir_;
+  std::vector<std::string> names_;
+  StatColumns columns_;
+};
+
+// Reads each file to EOF but at most `size + 1` bytes: `size` into the
+// caller's buffer of exactly that size (allocated in JS, so it is an
+// ordinary transferable ArrayBuffer, kept alive by a reference while the
+// pool thread writes into it, as node:fs does), then a one-byte probe that
+// sees EOF (the usual case) or proves the file grew (the byte is returned).
+class ReadFilesWorker : public PromiseWorker {
+ public:
+  ReadFilesWorker(Napi::Env env, std::vector<std::string> paths, std::vector<uint8_t*> targets, std::vector<size_t> sizes, Napi::Object buffers)
+      : PromiseWorker(env, "cairn.readFiles"),
+        paths_(std::move(paths)),
+        targets_(std::move(targets)),
+        sizes_(std::move(sizes)),
+        buffers_(Napi::Persistent(buffers)) {}
+
+ protected:
+  void Run() override {
+    lengths_.assign(paths_.size(), -1);
+    extra_.assign(paths_.size(), 0);
+    columns_.Resize(paths_.size());
+    for (size_t i = 0; i < paths_.size(); i++) ReadOne(i);
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object out = Napi::Object::New(env);
+    Napi::Float64Array lengths = Napi::Float64Array::New(env, lengths_.size());
+    if (!lengths_.empty()) std::memcpy(lengths.Data(), lengths_.data(), lengths_.size() * sizeof(double));
+    Napi::Uint8Array extra = Napi::Uint8Array::New(env, extra_.size());
+    if (!extra_.empty()) std::memcpy(extra.Data(), extra_.data(), extra_.size());
+    out.Set("lengths", lengths);
+    out.Set("extra", extra);
+    columns_.Export(env, out);
+    return out;
+  }
+
+ private:
+  void ReadOne(size_t i) {
+    int fd = open(paths_[i].c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return columns_.Fail(i, errno, "open");
+    uint8_t* target = targets_[i];
+    size_t want = sizes_[i];
+    size_t got = 0;
+    int err = 0;
+    const char* syscall = "read";
+    while (err == 0 && got < want) {
+      ssize_t r = read(fd, target + got, want - got);
+      if (r < 0) {
+        if (errno != EINTR) err = errno;
+      } else if (r == 0) {
+        break;
+      } else {
+        got += static_cast<size_t>(r);
+      }
+    }
+    while (err == 0 && got == want) {  // the probe: EOF or one byte more
+      ssize_t r = read(fd, &extra_[i], 1);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) err = errno;
+      if (r == 1) got++;
+      break;
+    }
+    struct stat st;
+    if (err == 0 && fstat(fd, &st) != 0) {
+      err = errno;
+      syscall = "fstat";
+    }
+    if (close(fd) != 0 && errno != EINTR && err == 0) {
+      err = errno;
+      syscall = "close";
+    }
+    if (err != 0) return columns_.Fail(i, err, syscall);
+    lengths_[i] = static_cast<double>(got);
+    columns_.Put(i, st);
+  }
+
+  std::vector<std::string> paths_;
+  std::vector<uint8_t*> targets_;
+  std::vector<size_t> sizes_;
+  Napi::ObjectReference buffers_;  // keeps every target alive until the worker is gone
+  std::vector<double> lengths_;    // bytes read, -1 for a failed file
+  std::vector<uint8_t> extra_;     // the probe byte of a file that grew
+  StatColumns columns_;
+};
+
+Napi::Value ScanDirectory(const Napi::CallbackInfo& info) {
+  std::string dir;
+  if (!ReadPathArg(info, 0, &dir)) return info.Env().Undefined();
+  return (new ScanDirectoryWorker(info.Env(), std::move(dir)))->Start();
+}
+
+Napi::Value ReadFiles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t count = 0;
+  if (info.Length() < 4 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      !ReadIntArg(info, 1, "count", &count) || !info[2].IsTypedArray() ||
+      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || !info[3].IsArray()) {
+    if (!env.IsExceptionPending()) {
+      Napi::TypeError::New(env, "readFiles(paths: Buffer, count: number, sizes: Float64Array, buffers: Buffer[])").ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
+  Napi::Uint8Array packed = info[0].As<Napi::Uint8Array>();
+  Napi::Float64Array sizeArg = info[2].As<Napi::Float64Array>();
+  Napi::Array buffers = info[3].As<Napi::Array>();
+  if (count < 0 || static_cast<size_t>(count) != sizeArg.ElementLength() || static_cast<size_t>(count) != buffers.Length()) {
+    Napi::RangeError::New(env, "readFiles: count must equal the number of sizes and of buffers").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<std::string> paths;
+  std::vector<uint8_t*> targets;
+  std::vector<size_t> sizes;
+  paths.reserve(static_cast<size_t>(count));
+  targets.reserve(static_cast<size_t>(count));
+  sizes.reserve(static_cast<size_t>(count));
+  const char* p = reinterpret_cast<const char*>(packed.Data());
+  const char* end = p + packed.ByteLength();
+  for (uint32_t i = 0; i < static_cast<uint32_t>(count); i++) {
+    const char* nul = static_cast<const char*>(std::memchr(p, 0, static_cast<size_t>(end - p)));
+    double size = sizeArg[i];
+    Napi::Value target = buffers.Get(i);
+    if (nul == nullptr || nul == p || !(size >= 0 && size <= 9007199254740991.0) || size != static_cast<double>(static_cast<int64_t>(size)) ||
+        !target.IsTypedArray() || target.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+        target.As<Napi::Uint8Array>().ByteLength() != static_cast<size_t>(size)) {
+      Napi::TypeError::New(env, "readFiles: each path must be non-empty and NUL-terminated, each size a non-negative integer, each buffer exactly size bytes").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    paths.emplace_back(p, static_cast<size_t>(nul - p));
+    sizes.push_back(static_cast<size_t>(size));
+    targets.push_back(target.As<Napi::Uint8Array>().Data());
+    p = nul + 1;
+  }
+  if (p != end) {
+    Napi::TypeError::New(env, "readFiles: more path bytes than count paths").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return (new ReadFilesWorker(env, std::move(paths), std::move(targets), std::move(sizes), buffers))->Start();
+}
+
+}  // namespace
+
+void InitBatchServices(Napi::Env env, Napi::Object exports) {
+  exports.Set("scanDirectory", Napi::Function::New(env, ScanDirectory, "scanDirectory"));
+  exports.Set("readFiles", Napi::Function::New(env, ReadFiles, "readFiles"));
+}
+
+}  // namespace cairn
