@@ -88,8 +88,9 @@ export class HookRunner {
     if (this.watchdog) return;
     const minTimeout = Math.min(...(Object.keys(HOOKS) as HookName[]).map((h) => this.timeoutOf(h)));
     const every = Math.max(5, Math.min(1000, Math.floor(minTimeout / 4)));
+    // Not unref'd: while a hook is in flight the watchdog keeps the process alive, so a hung agent
+    // times out instead of letting an otherwise idle event loop exit mid-job. It stops when idle.
     this.watchdog = setInterval(() => this.check(), every);
-    this.watchdog.unref?.();
     if (!this.onAbort) {
       this.onAbort = () => {
         const f = this.flight;

@@ -3,6 +3,8 @@
  * base job), so the Director can hand treeAsAt() straight to BaseJob.files().
  */
 import type { BaseFile } from '../../plugin-api/index.js';
+import type { Row } from './driver.js';
+import { baseFromRaw } from './row-codec.js';
 import type { CatalogFileRow } from './types.js';
 
 export function toBaseFile(r: CatalogFileRow): BaseFile {
@@ -16,4 +18,9 @@ export function toBaseFile(r: CatalogFileRow): BaseFile {
     dev: r.stat.dev,
     mode: r.stat.mode,
   };
+}
+
+/** A BaseFile straight from a narrow catalog row (BASE_TREE_COLUMNS). */
+export function baseFileFromRow(r: Row): BaseFile {
+  return baseFromRaw(r);
 }

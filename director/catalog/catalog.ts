@@ -18,7 +18,10 @@ import { and, eq, inList } from './sql/conditions.js';
 import { dialectOf } from './sql/dialect.js';
 import { QueryBuilder } from './sql/query-builder.js';
 import { SqliteDriver, type SqliteDriverOptions } from './sqlite-driver.js';
-import { treeAsAtSql } from './tree-query.js';
+import { BASE_TREE_COLUMNS, jobTreeSql, treeAsAtSql } from './tree-query.js';
+import { isDeletedRow, mergeChain } from './tree-merge.js';
+import { baseFileFromRow } from './base-file.js';
+import type { BaseFile } from '../../plugin-api/index.js';
 import type { JobMediaRange } from './sd-port.js';
 import type {
   CatalogFileRow, CatalogFileset, CatalogJob, CatalogTreeRow, JobFilter, JobLogEntry, JobOutcome, JobProgressPatch,
@@ -209,7 +212,22 @@ export class Catalog extends VolumeStore {
    */
   async *treeAsAt(jobIds: readonly number[], opts: TreeOptions = {}): AsyncIterable<CatalogTreeRow> {
     if (jobIds.length === 0) return;
-    for await (const row of this.driver.iterate(treeAsAtSql(this.qb.dialect, jobIds, opts))) yield treeRowFromRow(row);
+    if (jobIds.length === 1) {
+      for await (const row of this.driver.iterate(treeAsAtSql(this.qb.dialect, jobIds, opts))) yield treeRowFromRow(row);
+      return;
+    }
+    const streams = jobIds.map((id) => this.driver.iterate(jobTreeSql(this.qb.dialect, id, opts)));
+    for await (const row of mergeChain(streams, isDeletedRow)) yield treeRowFromRow(row);
+  }
+
+  /**
+   * The base tree an agent compares against (BaseFile rows of treeAsAt),
+   * reading only the columns it needs. Always the merge path: one cursor per
+   * job in index order, so nothing is sorted.
+   */
+  async *baseTree(jobIds: readonly number[], opts: TreeOptions = {}): AsyncIterable<BaseFile> {
+    const streams = jobIds.map((id) => this.driver.iterate(jobTreeSql(this.qb.dialect, id, opts, BASE_TREE_COLUMNS)));
+    for await (const r of mergeChain(streams, isDeletedRow)) yield baseFileFromRow(r);
   }
 
   async *filesOfJob(jobId: number): AsyncIterable<CatalogFileRow> {

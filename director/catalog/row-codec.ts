@@ -6,7 +6,7 @@
  * and unwrap on the way out.
  */
 import { Buffer } from 'node:buffer';
-import { type FileKind, treeKey } from '../../plugin-api/index.js';
+import { type BaseFile, type FileKind, treeKey } from '../../plugin-api/index.js';
 import type { Row, SqlValue } from './driver.js';
 import type { CatalogFileRow, CatalogJob, CatalogTreeRow, CatalogVolume } from './types.js';
 
@@ -86,6 +86,19 @@ export function fileFromRow(row: Row): CatalogFileRow {
     hardlinkTarget: toBytes(row.hardlink_target),
     meta: jsonOrNull<Record<string, unknown>>(row.meta),
     digest: toBytes(row.digest),
+  };
+}
+
+export function baseFromRaw(row: Row): BaseFile {
+  return {
+    path: toBytes(row.path) as Buffer,
+    kind: String(row.kind) as FileKind,
+    size: toNum(row.size),
+    mtimeNs: toBig(row.mtime_ns),
+    ctimeNs: toBig(row.ctime_ns),
+    ino: U64(row.ino),
+    dev: U64(row.dev),
+    mode: toNum(row.mode),
   };
 }
 

@@ -75,7 +75,7 @@ export async function runBackupJob(repo: LocalRepository, req: BackupRequest): P
       level: b.level as Level,
       startedAt: b.startedAt,
       files: async function* () {
-        for await (const row of catalog.treeAsAt(chainIds)) yield toBaseFile(row);
+        yield* catalog.baseTree(chainIds);
       },
     };
     return { base: baseJob, state };
