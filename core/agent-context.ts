@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import {
-  compileGlobs,
+  GlobSet,
   displayPath,
   pathBytes,
   type AgentContext,
@@ -43,7 +43,7 @@ export function makeAgentContext(args: {
 }): AgentContext {
   const { manifest, sinks } = args;
   const log = args.logger.child({ agent: manifest.name, jobId: args.jobId });
-  const excluded = compileGlobs(args.exclude);
+  const excluded = new GlobSet(args.exclude);
   const roots = args.include.map((r) => pathBytes(r.length > 1 ? r.replace(/\/+$/, '') : r));
   const underRoot = (p: Buffer) =>
     roots.length === 0 ||
@@ -67,7 +67,7 @@ export function makeAgentContext(args: {
     signal: args.signal,
     isIncluded(path: Uint8Array | string) {
       const p = pathBytes(path);
-      return underRoot(p) && !excluded(p);
+      return underRoot(p) && !excluded.matches(p);
     },
     platform: args.platform,
   });

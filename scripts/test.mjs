@@ -3,10 +3,12 @@
 // over every compiled *.test.js file. Extra arguments filter test files by
 // substring (e.g. `npm test -- volume`).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
+// A clean build: compiled files of moved or deleted sources must not run as tests.
+rmSync(join(root, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 
 function collect(dir, out) {

@@ -5,8 +5,8 @@
  * the job.
  */
 import fs from 'node:fs';
-import { CairnError, type AgentContext, type AgentState, type BackupJob, type DataChunk, type EndBackupResult, type FileEntry, type StreamDesc } from '../../plugin-api/index.js';
-import { GlobSet } from './glob.js';
+import { CairnError, GlobSet, type AgentContext, type AgentState, type BackupJob, type DataChunk, type EndBackupResult, type FileEntry, type StreamDesc } from '../../plugin-api/index.js';
+
 import { checkRoots, rootsState, type RootInfo } from './include-roots.js';
 import { selectEntries } from './entry-selector.js';
 import { streamFile } from './file-reader.js';

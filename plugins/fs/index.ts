@@ -14,7 +14,7 @@ import { manifest } from './manifest.js';
 
 export { manifest } from './manifest.js';
 export { FS_ERRORS, type FsErrorCode } from './errors.js';
-export { GlobSet, compileGlob } from './glob.js';
+
 
 export function createAgent(ctx: AgentContext): Agent {
   return createFsAgent(ctx);

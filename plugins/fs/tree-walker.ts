@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import type { GlobSet } from './glob.js';
+import type { GlobSet } from '../../plugin-api/index.js';
 import { errnoCode, joinPath, lstat } from './fs-calls.js';
 
 export interface WalkEntry {
