@@ -34,17 +34,25 @@ export interface Reply {
 }
 
 export function formatMessage(line: string, body?: unknown): Buffer {
-  if (line.includes('\n')) throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', 'A control line may not contain a newline.', { line });
-  return Buffer.from(body === undefined ? line : `${line}\n${JSON.stringify(body)}`, 'utf8');
+  if (line.includes('\n') || line.includes('\0')) throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', 'A control line may not contain a newline or NUL.', { line });
+  if (body === undefined) return Buffer.from(line, 'utf8');
+  if (Buffer.isBuffer(body)) {
+    // Binary body: the line, a NUL, then the bytes (protocol.md §Control messages).
+    const head = Buffer.from(`${line}\0`, 'utf8');
+    return Buffer.concat([head, body], head.length + body.length);
+  }
+  return Buffer.from(`${line}\n${JSON.stringify(body)}`, 'utf8');
 }
 
 function splitBody(buf: Buffer): { line: string; body?: unknown } {
-  const text = buf.toString('utf8');
-  const nl = text.indexOf('\n');
-  if (nl < 0) return { line: text };
-  const line = text.slice(0, nl);
+  // The line is short: find its end by bytes, without decoding a large body first.
+  let i = 0;
+  while (i < buf.length && buf[i] !== 0x0a && buf[i] !== 0x00) i++;
+  const line = buf.toString('utf8', 0, i);
+  if (i === buf.length) return { line };
+  if (buf[i] === 0x00) return { line, body: buf.subarray(i + 1) };
   try {
-    return { line, body: JSON.parse(text.slice(nl + 1)) };
+    return { line, body: JSON.parse(buf.toString('utf8', i + 1)) };
   } catch (cause) {
     throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', 'The JSON body of a control message does not parse.', { line }, { cause });
   }
