@@ -296,16 +296,27 @@ Napi::Value ReadFiles(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < static_cast<uint32_t>(count); i++) {
     const char* nul = static_cast<const char*>(std::memchr(p, 0, static_cast<size_t>(end - p)));
     double size = sizeArg[i];
-    Napi::Value target = buffers.Get(i);
+    // One napi_get_element + one napi_get_typedarray_info per file (the
+    // node-addon-api wrappers would ask for the typed array info three times).
+    napi_value target = nullptr;
+    napi_typedarray_type type = napi_int8_array;
+    size_t length = 0;
+    void* data = nullptr;
+    bool typed = false;
+    if (napi_get_element(env, buffers, i, &target) != napi_ok || napi_is_typedarray(env, target, &typed) != napi_ok || !typed ||
+        napi_get_typedarray_info(env, target, &type, &length, &data, nullptr, nullptr) != napi_ok) {
+      type = napi_int8_array;
+    }
     if (nul == nullptr || nul == p || !(size >= 0 && size <= 9007199254740991.0) || size != static_cast<double>(static_cast<int64_t>(size)) ||
-        !target.IsTypedArray() || target.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
-        target.As<Napi::Uint8Array>().ByteLength() != static_cast<size_t>(size)) {
-      Napi::TypeError::New(env, "readFiles: each path must be non-empty and NUL-terminated, each size a non-negative integer, each buffer exactly size bytes").ThrowAsJavaScriptException();
+        type != napi_uint8_array || length != static_cast<size_t>(size)) {
+      if (!env.IsExceptionPending()) {
+        Napi::TypeError::New(env, "readFiles: each path must be non-empty and NUL-terminated, each size a non-negative integer, each buffer exactly size bytes").ThrowAsJavaScriptException();
+      }
       return env.Undefined();
     }
     paths.emplace_back(p, static_cast<size_t>(nul - p));
     sizes.push_back(static_cast<size_t>(size));
-    targets.push_back(target.As<Napi::Uint8Array>().Data());
+    targets.push_back(static_cast<uint8_t*>(data));
     p = nul + 1;
   }
   if (p != end) {
