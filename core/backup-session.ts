@@ -2,10 +2,9 @@
  * Drives the agents of one backup job and turns what they report into
  * records, in session order: per agent line an AGENT record; per file its
  * ATTRIBUTES, then per stream its data records (zstd or plain, one frame per
- * chunk), DIGEST_SHA256 and STREAM_END; per agent line an AGENT_STATE record.
+ * chunk) and DIGEST_SHA256 (digest and length); per agent line an AGENT_STATE record.
  * Every agent call goes through the plugin-api HookRunner.
  */
-import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
 import {
@@ -29,6 +28,7 @@ import type { CompressPool } from './compress-pool.js';
 import type { AgentLine, FilesetOptions } from './fileset.js';
 import { RecordPipe } from './record-pipe.js';
 import { hookTimeouts } from './hook-timeouts.js';
+import { StreamDigest, digestPayload } from './stream-digest.js';
 
 /** What the Director hands for one agent line: its base job and state (per the level rules). */
 export interface AgentBase {
@@ -74,8 +74,6 @@ export interface BackupSessionArgs {
   controller: AbortController;
   onProgress?: (c: BackupCounters) => void;
 }
-
-const EMPTY = Buffer.alloc(0);
 
 export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSessionResult> {
   const counters: BackupCounters = { files: 0, bytes: 0, storedBytes: 0, deleted: 0 };
@@ -155,45 +153,45 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
     }
 
     async function sendStream(entry: FileEntry, stream: StreamDesc, index: number): Promise<void> {
-      const hash = createHash('sha256');
+      const digest = new StreamDigest();
       let length = 0;
       const chunks = runner.iterate('readData', () => agent.readData(entry, stream), { path: entry.path });
       for await (const chunk of chunks) {
-        length = await sendChunk(chunk, hash, index, stream.index, length);
+        length = await sendChunk(chunk, digest, index, stream.index, length);
       }
-      await push({ fileIndex: index, streamType: StreamType.DIGEST_SHA256, streamNo: stream.index, payload: hash.digest() });
-      const end = Buffer.allocUnsafe(8);
-      end.writeBigUInt64BE(BigInt(length));
-      await push({ fileIndex: index, streamType: StreamType.STREAM_END, streamNo: stream.index, payload: end });
+      const d = digest.finish();
+      const rec = { fileIndex: index, streamType: StreamType.DIGEST_SHA256, streamNo: stream.index };
+      if (d instanceof Promise) await pipe.push(d.then((x) => ({ ...rec, payload: digestPayload(x, length) })), 40);
+      else await push({ ...rec, payload: digestPayload(d, length) });
     }
   }
 
-  async function sendChunk(chunk: DataChunk, hash: ReturnType<typeof createHash>, index: number, streamNo: number, length: number): Promise<number> {
+  async function sendChunk(chunk: DataChunk, digest: StreamDigest, index: number, streamNo: number, length: number): Promise<number> {
     let data: Uint8Array;
-    let prefix = EMPTY;
+    let head: Buffer | null = null;
     if (isSparseChunk(chunk)) {
       data = chunk.data;
-      prefix = Buffer.allocUnsafe(16);
-      prefix.writeBigUInt64BE(BigInt(chunk.offset), 0);
-      prefix.writeBigUInt64BE(BigInt(data.byteLength), 8);
-      hash.update(prefix);
-      prefix = prefix.subarray(0, 8);
+      head = Buffer.allocUnsafe(16);
+      head.writeBigUInt64BE(BigInt(chunk.offset), 0);
+      head.writeBigUInt64BE(BigInt(data.byteLength), 8);
       length = Math.max(length, chunk.offset + data.byteLength);
     } else {
       data = chunk;
       length += data.byteLength;
     }
     if (data.byteLength === 0) return length;
-    hash.update(data);
+    const onWorker = digest.add(data, head, pool !== null);
     counters.bytes += data.byteLength;
-    const sparse = prefix.length > 0;
+    const prefix = head ? head.subarray(0, 8) : null;
     if (!pool) {
-      await push({ fileIndex: index, streamType: sparse ? StreamType.SPARSE_DATA : StreamType.DATA, streamNo, payload: sparse ? Buffer.concat([prefix, data]) : data });
+      await push({ fileIndex: index, streamType: prefix ? StreamType.SPARSE_DATA : StreamType.DATA, streamNo, payload: prefix ? Buffer.concat([prefix, data]) : data });
       return length;
     }
-    const rec = pool.compress(data).then((piece): DataRecord => {
-      const type = sparse ? (piece.compressed ? StreamType.SPARSE_DATA_ZSTD : StreamType.SPARSE_DATA) : piece.compressed ? StreamType.DATA_ZSTD : StreamType.DATA;
-      return { fileIndex: index, streamType: type, streamNo, payload: sparse ? Buffer.concat([prefix, piece.data]) : piece.data };
+    const piece = pool.compress(data, { digest: onWorker, keep: onWorker });
+    if (onWorker) digest.fromWorker(piece.then((p) => p.digest));
+    const rec = piece.then((p): DataRecord => {
+      const type = prefix ? (p.compressed ? StreamType.SPARSE_DATA_ZSTD : StreamType.SPARSE_DATA) : p.compressed ? StreamType.DATA_ZSTD : StreamType.DATA;
+      return { fileIndex: index, streamType: type, streamNo, payload: prefix ? Buffer.concat([prefix, p.data]) : p.data };
     });
     await pipe.push(rec, data.byteLength);
     return length;

@@ -20,10 +20,20 @@ export interface CompressedPiece {
   data: Buffer;
   /** false when the chunk did not shrink and is stored plain. */
   compressed: boolean;
+  /** SHA-256 of the chunk, when asked for. */
+  digest: Buffer | null;
+}
+
+export interface ChunkOptions {
+  /** Compute the chunk's SHA-256 on the worker too. */
+  digest?: boolean;
+  /** The caller still needs the chunk's bytes afterwards: copy it, never transfer its buffer. */
+  keep?: boolean;
 }
 
 interface Pending {
   chunks: Uint8Array[];
+  options: ChunkOptions[];
   bytes: number;
   waiters: Array<{ resolve: (p: CompressedPiece) => void; reject: (e: unknown) => void }>;
 }
@@ -46,15 +56,16 @@ export class CompressPool {
   }
 
   /** Queues a chunk; the promise settles when its batch has been compressed. Call flush() before awaiting it. */
-  compress(chunk: Uint8Array): Promise<CompressedPiece> {
+  compress(chunk: Uint8Array, options: ChunkOptions = {}): Promise<CompressedPiece> {
     if (!this.pending) {
-      this.pending = { chunks: [], bytes: 0, waiters: [] };
+      this.pending = { chunks: [], options: [], bytes: 0, waiters: [] };
       this.timer = setTimeout(() => this.flush(), BATCH_MAX_DELAY_MS);
       this.timer.unref?.();
     }
     const p = this.pending;
     const promise = new Promise<CompressedPiece>((resolve, reject) => p.waiters.push({ resolve, reject }));
     p.chunks.push(chunk);
+    p.options.push(options);
     p.bytes += chunk.byteLength;
     if (p.bytes >= BATCH_BYTES || p.chunks.length >= BATCH_CHUNKS) this.flush();
     return promise;
@@ -67,7 +78,7 @@ export class CompressPool {
     this.pending = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const only = p.chunks.length === 1 ? p.chunks[0] : null;
+    const only = p.chunks.length === 1 && !p.options[0].keep ? p.chunks[0] : null;
     let data: ArrayBuffer;
     if (only && only.byteOffset === 0 && only.buffer instanceof ArrayBuffer && only.buffer.byteLength === only.byteLength) {
       // A chunk that owns its whole buffer (the host owns agent chunks) moves to the worker without a copy.
@@ -81,13 +92,14 @@ export class CompressPool {
         o += c.byteLength;
       }
     }
-    const task: CompressTask = { data, lengths: p.chunks.map((c) => c.byteLength), level: this.level };
+    const task: CompressTask = { data, lengths: p.chunks.map((c) => c.byteLength), level: this.level, digest: p.options.map((o) => o.digest === true) };
     this.pool.run(task, { transferList: [data] }).then(
       (r: CompressResult) => {
         const all = Buffer.from(r.data);
         let off = 0;
         r.lengths.forEach((len, i) => {
-          p.waiters[i].resolve({ data: all.subarray(off, off + len), compressed: r.compressed[i] });
+          const d = r.digests[i];
+          p.waiters[i].resolve({ data: all.subarray(off, off + len), compressed: r.compressed[i], digest: d ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : null });
           off += len;
         });
       },

@@ -4,6 +4,7 @@
  * The Compressor is kept per worker thread: creating a context per chunk
  * costs more than compressing a small file.
  */
+import { createHash } from 'node:crypto';
 import { Compressor } from 'zstd-napi';
 
 export interface CompressTask {
@@ -11,6 +12,8 @@ export interface CompressTask {
   data: ArrayBuffer;
   lengths: number[];
   level: number;
+  /** Per chunk: also return its SHA-256 (the whole stream's digest when the stream is this one chunk). */
+  digest: boolean[];
 }
 
 export interface CompressResult {
@@ -19,6 +22,8 @@ export interface CompressResult {
   lengths: number[];
   /** Per piece: true when it is a zstd frame, false when stored plain. */
   compressed: boolean[];
+  /** Per piece: SHA-256 of the input chunk when asked for, else null. */
+  digests: Array<Uint8Array | null>;
 }
 
 let compressor: Compressor | null = null;
@@ -33,11 +38,14 @@ export default function compressBatch(task: CompressTask): CompressResult {
   const input = Buffer.from(task.data);
   const pieces: Buffer[] = [];
   const compressed: boolean[] = [];
+  const digests: Array<Uint8Array | null> = [];
   let total = 0;
   let offset = 0;
-  for (const len of task.lengths) {
+  for (let i = 0; i < task.lengths.length; i++) {
+    const len = task.lengths[i];
     const chunk = input.subarray(offset, offset + len);
     offset += len;
+    digests.push(task.digest[i] ? createHash('sha256').update(chunk).digest() : null);
     const frame = compressor.compress(chunk);
     if (frame.length < len) {
       pieces.push(frame);
@@ -55,5 +63,5 @@ export default function compressBatch(task: CompressTask): CompressResult {
     view.set(p, o);
     o += p.length;
   }
-  return { data: out, lengths: pieces.map((p) => p.length), compressed };
+  return { data: out, lengths: pieces.map((p) => p.length), compressed, digests };
 }

@@ -61,7 +61,6 @@ interface OpenFile {
   streamNo: number;
   streamsDone: number;
   lastLocation?: { volume: string; block: number };
-  streamLengthPending?: number;
 }
 
 interface AgentSlot {
@@ -139,10 +138,11 @@ export class RestoreRun {
         this.bytes += chunk instanceof Uint8Array ? chunk.byteLength : chunk.data.byteLength;
       } else if (record.streamType === StreamType.DIGEST_SHA256) {
         const dec = cur.decoder && cur.streamNo === record.streamNo ? cur.decoder : new StreamDecoder();
-        cur.decoder = dec;
-        const got = dec.digest();
         cur.decoder = null;
-        const want = Buffer.from(record.payload);
+        const got = dec.digest();
+        const payload = Buffer.from(record.payload);
+        const want = payload.subarray(0, 32);
+        const wantLength = payload.length >= 40 ? Number(payload.readBigUInt64BE(32)) : dec.length;
         const fromCatalog = record.streamNo === 0 ? this.a.catalogDigest?.(cur.jobId, cur.fileIndex) : undefined;
         if (!got.equals(want)) {
           cur.ok = false;
@@ -150,15 +150,10 @@ export class RestoreRun {
         } else if (fromCatalog && !fromCatalog.equals(want)) {
           cur.ok = false;
           this.fileProblem(cur, 'CAIRN_E_DIGEST_MISMATCH', `stream ${record.streamNo} on the volume has SHA-256 ${want.toString('hex')}, the catalog says ${fromCatalog.toString('hex')}`);
-        }
-        cur.streamLengthPending = dec.length;
-      } else if (record.streamType === StreamType.STREAM_END) {
-        const want = Number(Buffer.from(record.payload).readBigUInt64BE(0));
-        if (cur.streamLengthPending !== undefined && cur.streamLengthPending !== want) {
+        } else if (dec.length !== wantLength) {
           cur.ok = false;
-          this.fileProblem(cur, 'CAIRN_E_FILE_INCOMPLETE', `stream ${record.streamNo} has ${cur.streamLengthPending} bytes, backup recorded ${want}`);
+          this.fileProblem(cur, 'CAIRN_E_FILE_INCOMPLETE', `stream ${record.streamNo} has ${dec.length} bytes, backup recorded ${wantLength}`);
         }
-        cur.streamLengthPending = undefined;
         cur.streamsDone++;
       }
     }

@@ -18,7 +18,7 @@ export const StreamType = {
   SPARSE_DATA_ZSTD: 6,
   /** Extended attributes / ACLs (reserved for the native xattr work). */
   XATTRS: 7,
-  /** SHA-256 of one stream's logical bytes (32 bytes), after its last data record. */
+  /** End of one stream: its SHA-256 (32 bytes) then its logical length (u64 BE), after its last data record. */
   DIGEST_SHA256: 8,
   /** Agent identity, version and options (JSON), once per agent per session, file index 0. */
   AGENT: 9,
@@ -26,8 +26,8 @@ export const StreamType = {
   AGENT_STATE: 10,
   /** An object an agent asks to have handed back before restore (reserved). */
   RESTORE_OBJECT: 11,
-  /** End of one stream: u64 BE logical length (lets restore check size and truncate sparse files). */
-  STREAM_END: 12,
+  /** Retired before v1 was released, never written: the length travels in DIGEST_SHA256. Not to be reused. */
+  RETIRED_STREAM_END: 12,
 } as const;
 
 export type StreamTypeName = keyof typeof StreamType;

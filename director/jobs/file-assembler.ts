@@ -45,7 +45,7 @@ export class FileAssembler {
           break;
         }
         case StreamType.DIGEST_SHA256:
-          if (this.current && this.current.fileIndex === record.fileIndex && record.streamNo === 0) this.current.digest = Buffer.from(record.payload);
+          if (this.current && this.current.fileIndex === record.fileIndex && record.streamNo === 0) this.current.digest = Buffer.from(record.payload.subarray(0, 32));
           break;
         case StreamType.AGENT_STATE: {
           const { key, state } = JSON.parse(Buffer.from(record.payload).toString('utf8')) as { key: string; state: AgentState };
