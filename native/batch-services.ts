@@ -1,12 +1,11 @@
 /**
  * native/batch-services.ts — scanDirectory and readFiles, the batched file
- * services (contract: plugin-api/platform.ts), over the addon (one
- * thread-pool job per call, src/batch-services.cc) and degraded over
- * node:fs (one libuv round trip per syscall, bounded concurrency). Both give
- * the same results. Types restate plugin-api's (native/ may not import it);
- * native/file-services.test.ts pins them together.
+ * services (contract: plugin-api/platform.ts), over the addon: one
+ * thread-pool job per call (src/batch-services.cc), results shaped here from
+ * its stat columns. Also the argument checks the degraded twin
+ * (batch-degraded.ts) shares. Types restate plugin-api's (native/ may not
+ * import it); native/file-services.test.ts pins them together.
  */
-import { constants as fsc, promises as fsp, type BigIntStats } from 'node:fs';
 
 /** lstat/fstat facts: plugin-api's EntryStat. */
 export interface EntryStat {
@@ -45,8 +44,6 @@ export interface ReadFilesOptions {
 
 /** Default cap on the sum of sizes of one readFiles batch. */
 export const DEFAULT_READ_BATCH_BYTES = 64 * 1024 * 1024;
-/** In-flight fs calls of one degraded scan/read batch. */
-const DEGRADED_CONCURRENCY = 32;
 
 /** Column layout shared with src/batch-services.cc. */
 interface StatColumnsRaw {
@@ -83,24 +80,7 @@ function statAt(c: StatColumnsRaw, i: number): EntryStat {
   };
 }
 
-function fromBigIntStats(st: BigIntStats): EntryStat {
-  return {
-    mode: Number(st.mode),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    size: Number(st.size),
-    mtimeNs: st.mtimeNs,
-    atimeNs: st.atimeNs,
-    ctimeNs: st.ctimeNs,
-    dev: BigInt.asUintN(64, st.dev),
-    ino: BigInt.asUintN(64, st.ino),
-    nlink: Number(st.nlink),
-    rdev: Number(st.rdev),
-    blocks: Number(st.blocks),
-  };
-}
-
-function asBytes(path: string | Uint8Array): Buffer {
+export function asBytes(path: string | Uint8Array): Buffer {
   if (typeof path === 'string') return Buffer.from(path, 'utf8');
   return Buffer.isBuffer(path) ? path : Buffer.from(path.buffer, path.byteOffset, path.byteLength);
 }
@@ -110,7 +90,7 @@ function hasNul(path: string | Uint8Array): boolean {
 }
 
 /** Checks sizes, NULs and the byte cap before anything is read; returns the total. */
-function checkBatch(files: readonly ReadFileRequest[], opts: ReadFilesOptions | undefined): number {
+export function checkBatch(files: readonly ReadFileRequest[], opts: ReadFilesOptions | undefined): number {
   const maxBytes = opts?.maxBytes ?? DEFAULT_READ_BATCH_BYTES;
   let total = 0;
   for (const f of files) {
@@ -141,7 +121,7 @@ function packPaths(files: readonly ReadFileRequest[]): Buffer {
   return packed;
 }
 
-function withDirPath<T>(dir: string | Uint8Array, call: Promise<T>): Promise<T> {
+export function withDirPath<T>(dir: string | Uint8Array, call: Promise<T>): Promise<T> {
   return call.catch((err: unknown) => {
     if (err instanceof Error && typeof (err as { syscall?: unknown }).syscall === 'string') {
       const e = err as Error & { path: unknown; syscall: string; errno?: number };
@@ -166,7 +146,7 @@ export async function nativeScanDirectory(binding: RawBatchBinding, dir: string 
  * the full target as is (the usual case), else a copy (shrunk, or grown by
  * the probe byte `extra`).
  */
-function exactData(target: Buffer, length: number, extra: number): Buffer {
+export function exactData(target: Buffer, length: number, extra: number): Buffer {
   if (length === target.length) return target;
   const out = Buffer.allocUnsafeSlow(length);
   target.copy(out, 0, 0, Math.min(length, target.length));
@@ -192,77 +172,4 @@ export async function nativeReadFiles(binding: RawBatchBinding, files: readonly 
   }
   for (const [i, errno, syscall] of raw.failures) out[i] = { errno, syscall };
   return out;
-}
-
-/** Runs fn over items with at most `limit` in flight; results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return out;
-}
-
-function errnoOf(err: unknown): { errno: string; syscall: string } {
-  const e = err as { code?: unknown; syscall?: unknown };
-  if (typeof e?.code !== 'string' || typeof e.syscall !== 'string') throw err;
-  return { errno: e.code, syscall: e.syscall };
-}
-
-export async function degradedScanDirectory(dir: string | Uint8Array): Promise<ScannedEntry[]> {
-  const base = asBytes(dir);
-  const names = await withDirPath(dir, fsp.readdir(base, { encoding: 'buffer' }));
-  names.sort(Buffer.compare);
-  const prefix = base[base.length - 1] === 0x2f ? base : Buffer.concat([base, Buffer.from('/')]);
-  return mapLimit(names, DEGRADED_CONCURRENCY, async (name): Promise<ScannedEntry> => {
-    try {
-      return { name, stat: fromBigIntStats(await fsp.lstat(Buffer.concat([prefix, name]), { bigint: true })) };
-    } catch (err) {
-      return { name, stat: null, errno: errnoOf(err).errno };
-    }
-  });
-}
-
-const READ_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK; // libuv adds O_CLOEXEC
-
-async function degradedReadOne(file: ReadFileRequest): Promise<ReadFileResult> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(asBytes(file.path), READ_FLAGS);
-  } catch (err) {
-    return errnoOf(err);
-  }
-  let result: ReadFileResult;
-  try {
-    // Same shape as the native read: `size` bytes into an exact buffer, then a one-byte probe.
-    const target = Buffer.allocUnsafeSlow(file.size);
-    let length = 0;
-    while (length < file.size) {
-      const { bytesRead } = await fh.read(target, length, file.size - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    const probe = Buffer.alloc(1);
-    if (length === file.size && (await fh.read(probe, 0, 1, null)).bytesRead === 1) length++;
-    const data = exactData(target, length, probe[0]);
-    result = { data, stat: fromBigIntStats(await fh.stat({ bigint: true })) };
-  } catch (err) {
-    result = errnoOf(err);
-  }
-  try {
-    await fh.close();
-  } catch (err) {
-    if (result.errno === undefined) result = errnoOf(err);
-  }
-  return result;
-}
-
-export async function degradedReadFiles(files: readonly ReadFileRequest[], opts?: ReadFilesOptions): Promise<ReadFileResult[]> {
-  checkBatch(files, opts);
-  return mapLimit(files, DEGRADED_CONCURRENCY, degradedReadOne);
 }

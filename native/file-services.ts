@@ -7,16 +7,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import type { RawBinding } from './binding.js';
-import {
-  degradedReadFiles,
-  degradedScanDirectory,
-  nativeReadFiles,
-  nativeScanDirectory,
-  type ReadFileRequest,
-  type ReadFileResult,
-  type ReadFilesOptions,
-  type ScannedEntry,
-} from './batch-services.js';
+import { degradedReadFiles, degradedScanDirectory } from './batch-degraded.js';
+import { nativeReadFiles, nativeScanDirectory, type ReadFileRequest, type ReadFileResult, type ReadFilesOptions, type ScannedEntry } from './batch-services.js';
 import { NativeError } from './errors.js';
 
 /** Structurally identical to plugin-api's PlatformFileServices. */
