@@ -89,7 +89,7 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
     () => pool?.flush(),
   );
   let fileIndex = 0;
-  const push = (rec: DataRecord) => pipe.push(rec, rec.payload.byteLength);
+  const push = (rec: DataRecord): Promise<void> | undefined => pipe.push(rec, rec.payload.byteLength);
 
   for (const bl of a.lines) {
     const man = bl.loaded.module.manifest;
@@ -145,7 +145,8 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
     await push({ fileIndex: 0, streamType: StreamType.AGENT_STATE, streamNo: 0, payload: Buffer.from(JSON.stringify({ key: bl.key, state: end.state ?? null })) });
 
     async function sendFile(entry: FileEntry, index: number): Promise<void> {
-      await push({ fileIndex: index, streamType: StreamType.ATTRIBUTES, streamNo: 0, payload: encodeAttributes(entry, bl.loaded.identity) });
+      const wait = push({ fileIndex: index, streamType: StreamType.ATTRIBUTES, streamNo: 0, payload: encodeAttributes(entry, bl.loaded.identity) });
+      if (wait) await wait;
       if (entry.kind === 'deleted') counters.deleted++;
       else counters.files++;
       for (const stream of entry.streams) await sendStream(entry, stream, index);
@@ -161,8 +162,8 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       }
       const d = digest.finish();
       const rec = { fileIndex: index, streamType: StreamType.DIGEST_SHA256, streamNo: stream.index };
-      if (d instanceof Promise) await pipe.push(d.then((x) => ({ ...rec, payload: digestPayload(x, length) })), 40);
-      else await push({ ...rec, payload: digestPayload(d, length) });
+      const wait = d instanceof Promise ? pipe.push(d.then((x) => ({ ...rec, payload: digestPayload(x, length) })), 40) : push({ ...rec, payload: digestPayload(d, length) });
+      if (wait) await wait;
     }
   }
 
@@ -193,7 +194,8 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       const type = prefix ? (p.compressed ? StreamType.SPARSE_DATA_ZSTD : StreamType.SPARSE_DATA) : p.compressed ? StreamType.DATA_ZSTD : StreamType.DATA;
       return { fileIndex: index, streamType: type, streamNo, payload: prefix ? Buffer.concat([prefix, p.data]) : p.data };
     });
-    await pipe.push(rec, data.byteLength);
+    const wait = pipe.push(rec, data.byteLength);
+    if (wait) await wait;
     return length;
   }
 

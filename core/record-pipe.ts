@@ -29,13 +29,22 @@ export class RecordPipe {
     this.beforeWait = beforeWait;
   }
 
-  /** Adds a record (or a record still being made); resolves when there is room for more. */
-  async push(rec: DataRecord | Promise<DataRecord>, bytes: number): Promise<void> {
+  /**
+   * Adds a record (or a record still being made). Returns undefined when
+   * there is room for more, or a promise to await when the window is full —
+   * no promise per record on the fast path (a small file makes three records).
+   */
+  push(rec: DataRecord | Promise<DataRecord>, bytes: number): Promise<void> | undefined {
     if (this.error) throw this.error;
     if (rec instanceof Promise) rec.catch(() => undefined);
     this.queue.push({ rec, bytes });
     this.bytes += bytes;
     if (!this.draining) this.draining = this.drain();
+    if (this.bytes > PIPE_WINDOW_BYTES || this.queue.length - this.head > PIPE_WINDOW_ITEMS) return this.waitForRoom();
+    return undefined;
+  }
+
+  private async waitForRoom(): Promise<void> {
     while (!this.error && (this.bytes > PIPE_WINDOW_BYTES || this.queue.length - this.head > PIPE_WINDOW_ITEMS)) {
       this.beforeWait();
       await new Promise<void>((resolve) => (this.spaceWaiter = resolve));

@@ -132,8 +132,13 @@ export class HookRunner {
    * step (the time to produce one chunk), wrapping failures.
    */
   async *iterate<T>(hook: HookName, make: () => AsyncIterable<T>, facts: HookFacts = {}): AsyncGenerator<T> {
-    const iterable = await this.call(hook, () => make(), facts);
-    const it = iterable[Symbol.asyncIterator]();
+    // Making the iterator is synchronous for an async generator: wrap its failures, no timer needed.
+    let it: AsyncIterator<T>;
+    try {
+      it = make()[Symbol.asyncIterator]();
+    } catch (err) {
+      throw this.wrap(err, hook, facts.path === undefined ? undefined : displayPath(facts.path));
+    }
     let done = false;
     try {
       for (;;) {

@@ -81,6 +81,7 @@ export async function cmdBackup(args: CommonArgs & { paths: string[]; fileset?: 
       level: args.level,
       signal: cancelSignal(),
       onProgress: (c) => {
+        if (!out.live) return;
         const secs = (Date.now() - started) / 1000;
         out.progress(`backup: ${c.files} files, ${humanBytes(c.bytes)} (${humanBytes(c.bytes / Math.max(secs, 0.001))}/s)`);
       },
@@ -134,7 +135,7 @@ export async function cmdRestore(args: CommonArgs & { job: string; to: string; p
       dryRun: args.dryRun,
       onListEntry: args.json ? undefined : (r) => process.stdout.write(`${displayPath(r.path)}\n`),
       signal: cancelSignal(),
-      onFile: (_p, bytes) => out.progress(`restore: ${humanBytes(bytes)} (${humanBytes(bytes / Math.max((Date.now() - started) / 1000, 0.001))}/s)`),
+      onFile: (_p, bytes) => out.live && out.progress(`restore: ${humanBytes(bytes)} (${humanBytes(bytes / Math.max((Date.now() - started) / 1000, 0.001))}/s)`),
     });
   });
   out.endProgress();

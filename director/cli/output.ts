@@ -20,6 +20,8 @@ export function exitCodeOf(code: string): number {
 
 export interface Output {
   json: boolean;
+  /** True when a progress line is shown (a terminal, not --json): callers skip formatting otherwise. */
+  live: boolean;
   report(r: JobReport): void;
   data(value: unknown, text: () => string): void;
   progress(line: string): void;
@@ -34,8 +36,14 @@ export function makeOutput(json: boolean): Output {
   const tty = !json && process.stderr.isTTY === true;
   let last = 0;
   let shown = false;
+  // A reader that goes away (`cairn jobs | head`) is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   return {
     json,
+    live: tty,
     report(r) {
       if (json) process.stdout.write(JSON.stringify(r) + '\n');
       else process.stdout.write(formatReport(r) + '\n');
