@@ -44,11 +44,15 @@ export class BackupSession {
     const opts = fsOptions(this.job.options);
     this.roots = await checkRoots(this.job.include, this.job.state);
     const exclude = new GlobSet(this.job.exclude);
+    // The platform's batched calls (native, off the event loop) when it has them; else node:fs (syncIo or async).
+    const platform = this.ctx.platform;
+    const batch = platform.available.batch === true && platform.scanDirectory !== undefined && platform.readFiles !== undefined;
     const walk = walkTree({
       roots: this.roots.map((r) => ({ path: r.path, stat: r.stat })),
       exclude,
       oneFileSystem: opts.oneFileSystem,
       syncIo: opts.syncIo,
+      scanDirectory: batch ? (dir) => platform.scanDirectory!(dir) : undefined,
       signal: this.ctx.signal,
       warn: this.warn,
     });
@@ -62,7 +66,10 @@ export class BackupSession {
         }),
       );
     const selected = selectEntries(walk, { roots: this.roots.map((r) => r.path), base, sparse: opts.sparse }, readLink);
-    this.readAhead = new ReadAhead(selected, this.warn, opts.syncIo);
+    this.readAhead = new ReadAhead(selected, this.warn, {
+      syncIo: opts.syncIo,
+      readFiles: batch ? (files, o) => platform.readFiles!(files, o) : undefined,
+    });
   }
 
   async nextFile(): Promise<FileEntry | null> {

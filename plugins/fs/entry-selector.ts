@@ -7,15 +7,14 @@
  * entries. Paths the walk did not look at (pruned: excluded, unreadable,
  * another filesystem) and paths outside the roots are never "deleted".
  */
-import type { BigIntStats } from 'node:fs';
-import type { BaseFile, FileEntry, StreamDesc } from '../../plugin-api/index.js';
+import type { BaseFile, EntryStat, FileEntry, StreamDesc } from '../../plugin-api/index.js';
 import { ZERO_STAT, isAtOrUnder, kindOfMode, toFileStat } from './fs-calls.js';
 import type { WalkItem } from './tree-walker.js';
 
 /** One entry to report, with the lstat it came from (absent for deletions). */
 export interface Candidate {
   readonly entry: FileEntry;
-  readonly stat?: BigIntStats;
+  readonly stat?: EntryStat;
 }
 
 export interface SelectOptions {
@@ -44,11 +43,11 @@ export class HardlinkTable {
   private readonly firsts = new Map<string, { path: Buffer; remaining: number }>();
 
   /** The first member's path if this inode was seen before, else null (and remembers it). */
-  firstOf(path: Buffer, st: BigIntStats): Buffer | null {
+  firstOf(path: Buffer, st: EntryStat): Buffer | null {
     const key = `${st.dev}:${st.ino}`;
     const seen = this.firsts.get(key);
     if (!seen) {
-      this.firsts.set(key, { path, remaining: Number(st.nlink) - 1 });
+      this.firsts.set(key, { path, remaining: st.nlink - 1 });
       return null;
     }
     if (--seen.remaining <= 0) this.firsts.delete(key);
@@ -56,10 +55,10 @@ export class HardlinkTable {
   }
 }
 
-export function entryOf(path: Buffer, st: BigIntStats, links: HardlinkTable | null, sparse: boolean): FileEntry {
-  let kind = kindOfMode(Number(st.mode));
+export function entryOf(path: Buffer, st: EntryStat, links: HardlinkTable | null, sparse: boolean): FileEntry {
+  let kind = kindOfMode(st.mode);
   const entry: FileEntry = { path, kind, stat: toFileStat(st), streams: [] };
-  if (kind === 'file' && st.nlink > 1n && links) {
+  if (kind === 'file' && st.nlink > 1 && links) {
     const first = links.firstOf(path, st);
     if (first) {
       kind = 'hardlink';
@@ -68,8 +67,8 @@ export function entryOf(path: Buffer, st: BigIntStats, links: HardlinkTable | nu
     }
   }
   if (kind === 'file') {
-    const size = Number(st.size);
-    const holes = sparse && size > 0 && st.blocks * 512n < st.size;
+    const size = st.size;
+    const holes = sparse && size > 0 && st.blocks * 512 < size;
     const stream: StreamDesc = { index: 0, name: 'data', layout: holes ? 'sparse' : 'sequential', size };
     entry.streams = [stream];
   }
@@ -100,7 +99,7 @@ export async function* selectEntries(walk: AsyncIterable<WalkItem>, opts: Select
     b = r.done ? undefined : r.value;
   };
 
-  const finish = async (path: Buffer, st: BigIntStats): Promise<FileEntry | null> => {
+  const finish = async (path: Buffer, st: EntryStat): Promise<FileEntry | null> => {
     const e = entryOf(path, st, links, opts.sparse);
     if (e.kind === 'symlink') {
       const target = await readLink(path);

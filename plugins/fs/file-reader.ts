@@ -7,9 +7,8 @@
  * walk's lstat "changed while being read".
  */
 import fs from 'node:fs';
-import type { BigIntStats } from 'node:fs';
-import type { DataChunk, PlatformFileServices } from '../../plugin-api/index.js';
-import { close, errnoCode, fstat, open, read } from './fs-calls.js';
+import type { DataChunk, EntryStat, PlatformFileServices } from '../../plugin-api/index.js';
+import { close, errnoCode, fstat, open, read, toEntryStat } from './fs-calls.js';
 
 /** Files below this are read whole by the read-ahead window. */
 export const SMALL_FILE_LIMIT = 256 * 1024;
@@ -25,22 +24,22 @@ export interface Skip {
   readonly text: string;
 }
 
-function skipFor(err: unknown, what: string): Skip {
+export function skipFor(err: unknown, what: string): Skip {
   const errno = errnoCode(err);
   if (errno === 'ENOENT') return { skip: true, code: 'CAIRN_E_FS_VANISHED', text: `file vanished before it could be ${what}` };
   if (errno === 'ELOOP') return { skip: true, code: 'CAIRN_E_FS_FILE_CHANGED', text: `file was replaced by a symlink before it could be ${what}` };
   return { skip: true, code: 'CAIRN_E_FS_UNREADABLE', text: `file could not be ${what} (${errno ?? String(err)})` };
 }
 
-export function sameFile(a: BigIntStats, b: BigIntStats): boolean {
+export function sameFile(a: EntryStat, b: EntryStat): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
-const CHANGED: Skip = { skip: true, code: 'CAIRN_E_FS_FILE_CHANGED', text: 'file changed while it was being read; skipped (it will be picked up by the next backup)' };
+export const CHANGED: Skip = { skip: true, code: 'CAIRN_E_FS_FILE_CHANGED', text: 'file changed while it was being read; skipped (it will be picked up by the next backup)' };
 
 /** Reads a small file whole into a fresh buffer, checking it did not change meanwhile. */
-export async function readSmall(path: Buffer, st: BigIntStats): Promise<{ data: Buffer } | Skip> {
-  const size = Number(st.size);
+export async function readSmall(path: Buffer, st: EntryStat): Promise<{ data: Buffer } | Skip> {
+  const size = st.size;
   let fd: number;
   try {
     fd = await open(path, READ_FLAGS);
@@ -68,8 +67,8 @@ export async function readSmall(path: Buffer, st: BigIntStats): Promise<{ data: 
 }
 
 /** readSmall with synchronous calls (the fast path on local disks; see tree-walker's syncIo). */
-export function readSmallSync(path: Buffer, st: BigIntStats): { data: Buffer } | Skip {
-  const size = Number(st.size);
+export function readSmallSync(path: Buffer, st: EntryStat): { data: Buffer } | Skip {
+  const size = st.size;
   let fd: number;
   try {
     fd = fs.openSync(path, READ_FLAGS);
@@ -85,7 +84,7 @@ export function readSmallSync(path: Buffer, st: BigIntStats): { data: Buffer } |
       if (n === 0) break;
       got += n;
     }
-    const after = fs.fstatSync(fd, { bigint: true });
+    const after = toEntryStat(fs.fstatSync(fd, { bigint: true }));
     if (got !== size || !sameFile(st, after)) return CHANGED;
     return { data: buf };
   } catch (err) {
@@ -96,7 +95,7 @@ export function readSmallSync(path: Buffer, st: BigIntStats): { data: Buffer } |
 }
 
 /** Opens a large or sparse file for later streaming; checks it is still the file the walk saw. */
-export async function openLarge(path: Buffer, st: BigIntStats): Promise<{ fd: number } | Skip> {
+export async function openLarge(path: Buffer, st: EntryStat): Promise<{ fd: number } | Skip> {
   let fd: number;
   try {
     fd = await open(path, READ_FLAGS);
@@ -176,13 +175,13 @@ async function* readRange(fd: number, offset: number, length: number, signal: Ab
  */
 export async function* streamFile(
   fd: number,
-  st: BigIntStats,
+  st: EntryStat,
   sparse: boolean,
   platform: PlatformFileServices,
   signal: AbortSignal,
   report: StreamReport,
 ): AsyncGenerator<DataChunk> {
-  const size = Number(st.size);
+  const size = st.size;
   try {
     if (sparse) {
       const regions = await platform.dataRegions(fd, size);

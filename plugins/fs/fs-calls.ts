@@ -1,20 +1,47 @@
 /**
  * Thin promise wrappers over node:fs callback calls the hot paths use
- * (cheaper than FileHandle objects for 100k small files), and the
- * conversion of a bigint lstat into the API's FileStat and FileKind.
+ * (cheaper than FileHandle objects for 100k small files), and the stat
+ * shapes: the agent works on plugin-api's EntryStat (what the batched
+ * platform calls return); node:fs bigint stats are converted at the source.
  */
 import fs from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import type { FileKind, FileStat } from '../../plugin-api/index.js';
+import type { EntryStat, FileKind, FileStat } from '../../plugin-api/index.js';
 
 export type FsPath = string | Buffer;
 
-export function lstat(p: FsPath): Promise<BigIntStats> {
-  return new Promise((resolve, reject) => fs.lstat(p, { bigint: true }, (err, st) => (err ? reject(err) : resolve(st))));
+/**
+ * A node:fs bigint stat as the EntryStat the batched platform calls give
+ * (dev and ino unsigned, as the native calls report them; node:fs fills
+ * them from signed 64-bit slots).
+ */
+export function toEntryStat(st: BigIntStats): EntryStat {
+  return {
+    mode: Number(st.mode),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: Number(st.size),
+    mtimeNs: st.mtimeNs,
+    atimeNs: st.atimeNs,
+    ctimeNs: st.ctimeNs,
+    dev: BigInt.asUintN(64, st.dev),
+    ino: BigInt.asUintN(64, st.ino),
+    nlink: Number(st.nlink),
+    rdev: Number(st.rdev),
+    blocks: Number(st.blocks),
+  };
 }
 
-export function fstat(fd: number): Promise<BigIntStats> {
-  return new Promise((resolve, reject) => fs.fstat(fd, { bigint: true }, (err, st) => (err ? reject(err) : resolve(st))));
+export function lstat(p: FsPath): Promise<EntryStat> {
+  return new Promise((resolve, reject) => fs.lstat(p, { bigint: true }, (err, st) => (err ? reject(err) : resolve(toEntryStat(st)))));
+}
+
+export function lstatSync(p: FsPath): EntryStat {
+  return toEntryStat(fs.lstatSync(p, { bigint: true }));
+}
+
+export function fstat(fd: number): Promise<EntryStat> {
+  return new Promise((resolve, reject) => fs.fstat(fd, { bigint: true }, (err, st) => (err ? reject(err) : resolve(toEntryStat(st)))));
 }
 
 export function open(p: FsPath, flags: number, mode = 0o600): Promise<number> {
@@ -59,19 +86,24 @@ export function kindOfMode(mode: number): FileKind {
   }
 }
 
-export function toFileStat(st: BigIntStats): FileStat {
+export function isDirMode(mode: number): boolean {
+  return (mode & S_IFMT) === 0o040000;
+}
+
+/** The API's FileStat (without `blocks`) of an EntryStat. */
+export function toFileStat(st: EntryStat): FileStat {
   return {
-    mode: Number(st.mode),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    size: Number(st.size),
+    mode: st.mode,
+    uid: st.uid,
+    gid: st.gid,
+    size: st.size,
     mtimeNs: st.mtimeNs,
     atimeNs: st.atimeNs,
     ctimeNs: st.ctimeNs,
     dev: st.dev,
     ino: st.ino,
-    nlink: Number(st.nlink),
-    rdev: Number(st.rdev),
+    nlink: st.nlink,
+    rdev: st.rdev,
   };
 }
 

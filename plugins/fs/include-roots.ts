@@ -7,15 +7,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BigIntStats } from 'node:fs';
-import { CairnError, type AgentState } from '../../plugin-api/index.js';
+import { CairnError, type AgentState, type EntryStat } from '../../plugin-api/index.js';
 import { errnoCode, isAtOrUnder, lstat } from './fs-calls.js';
 import { treeCompare } from './entry-selector.js';
 
 export interface RootInfo {
   readonly text: string;
   readonly path: Buffer;
-  readonly stat: BigIntStats;
+  readonly stat: EntryStat;
   readonly mountPoint: boolean;
 }
 
@@ -56,7 +55,7 @@ export async function checkRoots(include: readonly string[], state: AgentState):
     if (!raw.startsWith('/')) throw new CairnError('CAIRN_E_FS_ROOT_INVALID', `include root "${raw}" is not an absolute path`, { root: raw });
     const text = path.posix.normalize(raw).replace(/(.)\/+$/, '$1');
     const bytes = Buffer.from(text, 'utf8');
-    let stat: BigIntStats;
+    let stat: EntryStat;
     try {
       stat = await lstat(bytes);
     } catch (err) {

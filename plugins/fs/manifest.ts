@@ -19,7 +19,8 @@ export const manifest: AgentManifest = {
       syncIo: {
         type: 'boolean',
         default: true,
-        description: 'lstat and read small files with synchronous calls in bounded batches (fast on local disks); false for slow or network filesystems, where blocking the event loop per batch costs more.',
+        description:
+          'Without the native batched platform services (scanDirectory/readFiles, used whenever the host offers them): lstat and read small files with synchronous calls in bounded batches (fast on local disks); false for slow or network filesystems, where blocking the event loop per batch costs more.',
       },
     },
     additionalProperties: false,

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import type { FileEntry } from '../../plugin-api/index.js';
+import type { EntryStat, FileEntry } from '../../plugin-api/index.js';
 import { createAgent } from './index.js';
+import { toEntryStat } from './fs-calls.js';
 import { ReadAhead } from './read-ahead.js';
 import { backupAll, tempDir, testContext } from './test-fixture.js';
 
@@ -110,12 +111,12 @@ test('a file that vanished before it was read is a warning, and the backup goes 
   try {
     fs.writeFileSync(path.join(root, 'gone'), 'x');
     fs.writeFileSync(path.join(root, 'big'), Buffer.alloc(300 * 1024, 1));
-    const st = fs.lstatSync(path.join(root, 'gone'), { bigint: true });
-    const bst = fs.lstatSync(path.join(root, 'big'), { bigint: true });
+    const st = toEntryStat(fs.lstatSync(path.join(root, 'gone'), { bigint: true }));
+    const bst = toEntryStat(fs.lstatSync(path.join(root, 'big'), { bigint: true }));
     fs.rmSync(path.join(root, 'gone'));
     fs.rmSync(path.join(root, 'big'));
     const warnings: string[] = [];
-    const mk = (p: string, s: fs.BigIntStats) => ({ entry: { ...entry(p, 'file'), stat: { ...entry(p, 'file').stat, size: Number(s.size) } }, stat: s });
+    const mk = (p: string, s: EntryStat) => ({ entry: { ...entry(p, 'file'), stat: { ...entry(p, 'file').stat, size: s.size } }, stat: s });
     const source = (async function* () {
       yield mk(path.join(root, 'gone'), st);
       yield mk(path.join(root, 'big'), bst);

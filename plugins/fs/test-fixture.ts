@@ -1,12 +1,13 @@
 /**
  * Test support for the fs agent's tests (not used by the agent): a temp tree
  * builder, a context for direct hook calls, and a helper that drains one
- * backup into memory.
+ * backup into memory. Platform services default to the pure-Node ones (no
+ * batched calls); tests pass the native ones to cover the batched mode.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { nodePlatformFileServices, type AgentContext, type BackupJob, type BaseFile, type FileEntry, type JobMessageLevel, type Level, type DataChunk } from '../../plugin-api/index.js';
+import { nodePlatformFileServices, type AgentContext, type PlatformFileServices, type BackupJob, type BaseFile, type FileEntry, type JobMessageLevel, type Level, type DataChunk } from '../../plugin-api/index.js';
 import { createAgent } from './index.js';
 
 export function tempDir(tag: string): string {
@@ -20,7 +21,7 @@ export interface Message {
   code?: string;
 }
 
-export function testContext(): { ctx: AgentContext; messages: Message[]; controller: AbortController } {
+export function testContext(platform: PlatformFileServices = nodePlatformFileServices()): { ctx: AgentContext; messages: Message[]; controller: AbortController } {
   const messages: Message[] = [];
   const controller = new AbortController();
   const noop = (): void => undefined;
@@ -33,7 +34,7 @@ export function testContext(): { ctx: AgentContext; messages: Message[]; control
     progress: { bytes: noop, file: noop },
     signal: controller.signal,
     isIncluded: () => true,
-    platform: nodePlatformFileServices(),
+    platform,
   };
   return { ctx, messages, controller };
 }
@@ -44,8 +45,17 @@ export interface Backed {
   chunks: DataChunk[][];
 }
 
-export async function backupAll(include: string[], opts: { level?: Level; base?: BaseFile[]; exclude?: string[]; options?: Record<string, unknown>; state?: BackupJob['state'] } = {}) {
-  const { ctx, messages } = testContext();
+export interface BackupAllOptions {
+  level?: Level;
+  base?: BaseFile[];
+  exclude?: string[];
+  options?: Record<string, unknown>;
+  state?: BackupJob['state'];
+  platform?: PlatformFileServices;
+}
+
+export async function backupAll(include: string[], opts: BackupAllOptions = {}) {
+  const { ctx, messages } = testContext(opts.platform);
   const agent = createAgent(ctx);
   const base = opts.base;
   await agent.prepareBackup({
@@ -83,3 +93,26 @@ export function toBase(entries: Backed[]): BaseFile[] {
 }
 
 export const rel = (root: string, p: Uint8Array): string => path.relative(root, Buffer.from(p).toString()) || '.';
+
+/** How a backup test runs the agent: the platform it gets and the options it adds. */
+export interface IoMode {
+  readonly name: string;
+  readonly platform: PlatformFileServices;
+  readonly options: Record<string, unknown>;
+  /** Why the mode cannot run here (e.g. the native addon is not built), else false. */
+  readonly skip: string | false;
+}
+
+/**
+ * The three ways the agent does I/O: the platform's native batched calls
+ * (`batch`, given by the caller), synchronous node:fs (`syncIo`, the default
+ * without batch services) and asynchronous node:fs (`async`).
+ */
+export function ioModes(batchPlatform: PlatformFileServices): IoMode[] {
+  const node = nodePlatformFileServices();
+  return [
+    { name: 'batch', platform: batchPlatform, options: {}, skip: batchPlatform.available.batch === true ? false : 'native batched services not available (addon not built?)' },
+    { name: 'syncIo', platform: node, options: {}, skip: false },
+    { name: 'async', platform: node, options: { syncIo: false }, skip: false },
+  ];
+}

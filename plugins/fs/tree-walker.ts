@@ -1,23 +1,25 @@
 /**
  * Depth-first traversal of the include roots in TREE ORDER (plugin-api
  * paths.ts): a directory's entries sorted by their name bytes, each
- * directory's contents right after it. Names are raw bytes. A directory's
- * entries are lstat'ed concurrently (bounded) before the walk goes on, so the
- * walk waits on one batch per directory rather than one syscall per file.
+ * directory's contents right after it. Names are raw bytes. A directory is
+ * listed and its entries lstat'ed before the walk goes on: with the
+ * platform's batched scanDirectory (one thread-pool job per directory, off
+ * the event loop) when it has one, else with node:fs — synchronously in
+ * batches (syncIo) or concurrently (bounded) — so the walk waits on one
+ * batch per directory rather than one syscall per file.
  *
  * The walk yields entries and "prunes": a prune says "this path (and what is
  * under it) was not looked at" — excluded, unreadable, or on another
  * filesystem — so the incremental merge does not take it for deleted.
  */
 import fs from 'node:fs';
-import type { BigIntStats } from 'node:fs';
-import type { GlobSet } from '../../plugin-api/index.js';
-import { errnoCode, joinPath, lstat } from './fs-calls.js';
+import type { EntryStat, GlobSet, ScannedEntry } from '../../plugin-api/index.js';
+import { errnoCode, isDirMode, joinPath, lstat, lstatSync } from './fs-calls.js';
 
 export interface WalkEntry {
   readonly type: 'entry';
   readonly path: Buffer;
-  readonly stat: BigIntStats;
+  readonly stat: EntryStat;
   /** The directory's contents were not walked (other filesystem, unreadable). */
   readonly pruneChildren: boolean;
 }
@@ -32,7 +34,7 @@ export type WalkItem = WalkEntry | WalkPrune;
 
 export interface WalkRoot {
   readonly path: Buffer;
-  readonly stat: BigIntStats;
+  readonly stat: EntryStat;
 }
 
 export interface WalkOptions {
@@ -51,6 +53,11 @@ export interface WalkOptions {
    * round trip, see docs), at the cost of blocking the loop for one batch.
    */
   readonly syncIo?: boolean;
+  /**
+   * The platform's batched scanDirectory (sorted entries with their lstat,
+   * one call per directory); when given, statConcurrency and syncIo do not apply.
+   */
+  readonly scanDirectory?: (dir: Buffer) => Promise<ScannedEntry[]>;
 }
 
 /** Entries lstat'ed synchronously between two yields to the event loop. */
@@ -63,9 +70,12 @@ const DEFAULT_STAT_CONCURRENCY = 64;
 
 interface Child {
   path: Buffer;
-  stat?: BigIntStats;
-  error?: unknown;
+  /** null when lstat failed; `problem` then says why (the errno name). */
+  stat: EntryStat | null;
+  problem?: string;
 }
+
+const failedChild = (path: Buffer, error: unknown): Child => ({ path, stat: null, problem: errnoCode(error) ?? String(error) });
 
 interface Frame {
   children: Child[];
@@ -97,13 +107,24 @@ export async function* walkTree(opts: WalkOptions): AsyncGenerator<WalkItem> {
   /** Lists and lstat's a directory's children in name-byte order, or null when it cannot be read. */
   const list = async (dir: Buffer): Promise<Child[] | null> => {
     let names: Buffer[];
+    let scanned: ScannedEntry[] | undefined;
     try {
-      names = opts.syncIo ? fs.readdirSync(dir, { encoding: 'buffer' }) : await readdirBytes(dir);
+      if (opts.scanDirectory) scanned = await opts.scanDirectory(dir);
+      names = scanned ? [] : opts.syncIo ? fs.readdirSync(dir, { encoding: 'buffer' }) : await readdirBytes(dir);
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ENOENT') opts.warn(`directory vanished before it could be listed (${code})`, dir, 'CAIRN_E_FS_VANISHED');
       else opts.warn(`directory could not be listed (${code ?? String(err)}); its contents are skipped`, dir, 'CAIRN_E_FS_UNREADABLE');
       return null;
+    }
+    if (scanned) {
+      // Already in name-byte order, each with its lstat (or the errno of a failed one).
+      const out: Child[] = new Array(scanned.length);
+      for (let i = 0; i < scanned.length; i++) {
+        const e = scanned[i];
+        out[i] = { path: joinPath(dir, e.name), stat: e.stat, problem: e.stat === null ? (e.errno ?? 'unknown error') : undefined };
+      }
+      return out;
     }
     names.sort(Buffer.compare);
     if (opts.syncIo) {
@@ -112,9 +133,9 @@ export async function* walkTree(opts: WalkOptions): AsyncGenerator<WalkItem> {
         if (i > 0 && i % SYNC_BATCH === 0) await yieldToLoop();
         const path = joinPath(dir, names[i]);
         try {
-          out[i] = { path, stat: fs.lstatSync(path, { bigint: true }) };
+          out[i] = { path, stat: lstatSync(path) };
         } catch (error) {
-          out[i] = { path, error };
+          out[i] = failedChild(path, error);
         }
       }
       await yieldToLoop();
@@ -125,14 +146,14 @@ export async function* walkTree(opts: WalkOptions): AsyncGenerator<WalkItem> {
       try {
         return { path, stat: await lstat(path) };
       } catch (error) {
-        return { path, error };
+        return failedChild(path, error);
       }
     });
   };
 
   /** What to do with one lstat'ed path: the item to yield and the frame to descend into. */
-  const visit = async (path: Buffer, stat: BigIntStats, rootDev: bigint): Promise<{ item: WalkItem; frame?: Frame }> => {
-    if (!stat.isDirectory()) return { item: { type: 'entry', path, stat, pruneChildren: false } };
+  const visit = async (path: Buffer, stat: EntryStat, rootDev: bigint): Promise<{ item: WalkItem; frame?: Frame }> => {
+    if (!isDirMode(stat.mode)) return { item: { type: 'entry', path, stat, pruneChildren: false } };
     if (opts.oneFileSystem && stat.dev !== rootDev) return { item: { type: 'entry', path, stat, pruneChildren: true } };
     const children = await list(path);
     if (children === null) return { item: { type: 'entry', path, stat, pruneChildren: true } };
@@ -160,17 +181,16 @@ export async function* walkTree(opts: WalkOptions): AsyncGenerator<WalkItem> {
         yield { type: 'prune', path: child.path };
         continue;
       }
-      if (child.error !== undefined) {
-        const code = errnoCode(child.error);
-        if (code === 'ENOENT') {
+      if (child.stat === null) {
+        if (child.problem === 'ENOENT') {
           opts.warn('file vanished before it could be backed up', child.path, 'CAIRN_E_FS_VANISHED');
         } else {
-          opts.warn(`file could not be examined (${code ?? String(child.error)})`, child.path, 'CAIRN_E_FS_UNREADABLE');
+          opts.warn(`file could not be examined (${child.problem})`, child.path, 'CAIRN_E_FS_UNREADABLE');
           yield { type: 'prune', path: child.path };
         }
         continue;
       }
-      const { item, frame } = await visit(child.path, child.stat!, top.rootDev);
+      const { item, frame } = await visit(child.path, child.stat, top.rootDev);
       yield item;
       if (frame) stack.push(frame);
     }
