@@ -236,7 +236,7 @@ async function runChecks(mod: AgentModule, opts: ConformanceOptions): Promise<Co
 /** The runner wraps a throwing hook properly, and every agent failure seen in the run was an Error wrapped with its facts. */
 export async function wrappingCheck(agent: string, seen: readonly unknown[]): Promise<[boolean, string]> {
   const problems: string[] = [];
-  const sentinel = Object.assign(new Error('conformance probe'), { code: 'CAIRN_E_PROBE' });
+  const sentinel = Object.assign(new Error('conformance probe'), { code: 'E_CONFORMANCE_PROBE' });
   const runner = new HookRunner(agent, '0.0.0', { controller: new AbortController() });
   try {
     await runner.call('nextFile', () => {
@@ -247,7 +247,7 @@ export async function wrappingCheck(agent: string, seen: readonly unknown[]): Pr
     const e = err as CairnError;
     if (!isCairnError(e) || e.code !== 'CAIRN_E_AGENT_FAILED') problems.push(`runner: a throwing hook came out as ${describe(err)}, not CAIRN_E_AGENT_FAILED`);
     else {
-      if (e.fields.agent !== agent || e.fields.hook !== 'nextFile' || e.fields.path !== '/probe' || e.fields.agentCode !== 'CAIRN_E_PROBE') problems.push('runner: wrapped error lacks agent/hook/path/agentCode');
+      if (e.fields.agent !== agent || e.fields.hook !== 'nextFile' || e.fields.path !== '/probe' || e.fields.agentCode !== 'E_CONFORMANCE_PROBE') problems.push('runner: wrapped error lacks agent/hook/path/agentCode');
       if (e.cause !== sentinel) problems.push('runner: wrapped error does not keep the original as cause');
     }
   }
