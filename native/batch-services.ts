@@ -155,14 +155,19 @@ export function exactData(target: Buffer, length: number, extra: number): Buffer
 }
 
 export async function nativeReadFiles(binding: RawBatchBinding, files: readonly ReadFileRequest[], opts?: ReadFilesOptions): Promise<ReadFileResult[]> {
-  checkBatch(files, opts);
+  const total = checkBatch(files, opts);
   if (files.length === 0) return [];
   const sizes = new Float64Array(files.length);
-  // Each target is its own (unpooled) ArrayBuffer: the caller may transfer it.
+  // One slab per call, a view per file: 100,000 small files as 100,000 ArrayBuffers cost more in GC
+  // (measured: ~2.5 s of a 15 s backup) than reading them. Views share the slab, so a consumer must
+  // copy rather than transfer them (the host copies any chunk that does not span its whole buffer).
+  const slab = Buffer.allocUnsafeSlow(Math.max(1, total));
   const targets = new Array<Buffer>(files.length);
+  let at = 0;
   for (let i = 0; i < files.length; i++) {
     sizes[i] = files[i].size;
-    targets[i] = Buffer.allocUnsafeSlow(files[i].size);
+    targets[i] = slab.subarray(at, at + files[i].size);
+    at += files[i].size;
   }
   const raw = await binding.readFiles(packPaths(files), files.length, sizes, targets);
   const out: ReadFileResult[] = new Array<ReadFileResult>(files.length);

@@ -37,9 +37,11 @@ export interface ReadFileRequest {
 /** A file readFiles() read: its bytes and the fstat taken after reading. */
 export interface ReadFileData {
   /**
-   * Exactly the bytes read (at most size + 1): a fresh Buffer with its own
-   * ArrayBuffer (byteOffset 0, buffer.byteLength === length), owned by the
-   * caller and transferable to a worker thread.
+   * Exactly the bytes read (at most size + 1), owned by the caller: no one
+   * else writes into them. The files of one call may be views into one
+   * shared ArrayBuffer (one slab per call: a hundred thousand small buffers
+   * cost more in garbage collection than reading the files), so copy rather
+   * than transfer them to a worker thread.
    */
   readonly data: Buffer;
   readonly stat: EntryStat;
@@ -128,8 +130,8 @@ export interface PlatformFileServices {
    * - Meant for regular files. Anything else is opened non-blocking and read
    *   at most size + 1 bytes: a fifo returns empty data (no writer) or
    *   EAGAIN, never hangs. Never pass device nodes (opening a tape rewinds it).
-   * - Each `data` is a separate Buffer the caller owns (never a view into a
-   *   shared slab), so it may be transferred to a worker thread.
+   * - Each `data` is the caller's; the files of one call may share one
+   *   ArrayBuffer (see ReadFileData.data), so copy, do not transfer.
    * - Rejects with a RangeError, reading nothing, when the sizes add up to
    *   more than `opts.maxBytes` (default 64 MiB); with a TypeError for a
    *   size that is not a non-negative integer or a path containing NUL.
