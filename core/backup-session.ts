@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import {
   HookRunner,
   StreamType,
+  displayPath,
   isSparseChunk,
   type Agent,
   type AgentState,
@@ -159,6 +160,16 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       const chunks = runner.iterate('readData', () => agent.readData(entry, stream), { path: entry.path });
       for await (const chunk of chunks) {
         length = await sendChunk(chunk, digest, index, stream.index, length);
+      }
+      if (stream.size !== undefined && stream.layout === 'sequential' && length !== stream.size) {
+        // The agent declared a size and delivered another: say so, whatever the agent itself reported.
+        messages.push({
+          level: 'warning',
+          agent: bl.loaded.module.manifest.name,
+          path: displayPath(entry.path),
+          code: 'CAIRN_E_STREAM_LENGTH',
+          text: `stream ${stream.name} delivered ${length} bytes, the agent declared ${stream.size}; the stored copy has ${length}`,
+        });
       }
       const d = digest.finish();
       const rec = { fileIndex: index, streamType: StreamType.DIGEST_SHA256, streamNo: stream.index };

@@ -8,5 +8,6 @@ export const CORE_ERRORS = {
   CAIRN_E_RECORD_CORRUPT: { exitCode: 3, retryable: false, summary: 'A record could not be decoded (bad attributes, bad zstd frame, out-of-order stream).' },
   CAIRN_E_DIGEST_MISMATCH: { exitCode: 3, retryable: false, summary: "A stream's SHA-256 does not match the digest recorded at backup time." },
   CAIRN_E_FILE_INCOMPLETE: { exitCode: 3, retryable: false, summary: 'A file selected for restore or verify did not arrive whole (damaged or missing blocks).' },
+  CAIRN_E_STREAM_LENGTH: { exitCode: 1, retryable: false, summary: 'An agent delivered a different number of bytes than it declared for a stream (warning; the stored copy has what was delivered).' },
   CAIRN_E_FD_PIPELINE: { exitCode: 3, retryable: false, summary: 'The data pipeline failed (compression worker, SD connection).' },
 } as const satisfies Record<string, ErrorSpec>;
