@@ -30,20 +30,30 @@ export async function selectFiles(catalog: Catalog, chainIds: number[], paths: s
   const sel: Selection = { perJob: new Map(), names: new Map(), count: 0, bytes: 0 };
   const sources = filters.length ? filters.map((prefix) => catalog.treeAsAt(chainIds, { prefix })) : [catalog.treeAsAt(chainIds)];
   const seen = new Set<string>();
+  const selectedPaths = new Set<string>();
+  /** Hard links whose first member (the one holding the data) may lie outside the paths asked for. */
+  const linkTargets: Buffer[] = [];
+  const take = (row: CatalogTreeRow): void => {
+    const key = `${row.jobId}:${row.fileIndex}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    selectedPaths.add(Buffer.from(row.path).toString('latin1'));
+    if (row.kind === 'hardlink' && row.hardlinkTarget) linkTargets.push(Buffer.from(row.hardlinkTarget));
+    let list = sel.perJob.get(row.jobId);
+    if (!list) sel.perJob.set(row.jobId, (list = []));
+    list.push(row.fileIndex);
+    sel.names.set(key, displayPath(row.path));
+    sel.count++;
+    sel.bytes += row.kind === 'file' ? row.stat.size : 0;
+    onRow?.(row);
+  };
   for (const rows of sources) {
-    for await (const row of rows) {
-      if (!underFilter(row.path, filters)) continue;
-      const key = `${row.jobId}:${row.fileIndex}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      let list = sel.perJob.get(row.jobId);
-      if (!list) sel.perJob.set(row.jobId, (list = []));
-      list.push(row.fileIndex);
-      sel.names.set(key, displayPath(row.path));
-      sel.count++;
-      sel.bytes += row.kind === 'file' ? row.stat.size : 0;
-      onRow?.(row);
-    }
+    for await (const row of rows) if (underFilter(row.path, filters)) take(row);
+  }
+  // Like Bacula, restoring a hard link brings its first member along: the link has no data of its own.
+  for (const target of linkTargets) {
+    if (selectedPaths.has(target.toString('latin1'))) continue;
+    for await (const row of catalog.treeAsAt(chainIds, { prefix: target })) if (Buffer.from(row.path).equals(target)) take(row);
   }
   for (const list of sel.perJob.values()) list.sort((a, b) => a - b);
   return sel;
