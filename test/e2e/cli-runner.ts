@@ -60,6 +60,8 @@ export function cairn(repo: string | null, args: readonly string[], opts: RunOpt
     encoding: 'utf8',
     maxBuffer: 512 * 1024 * 1024,
     timeout: opts.timeoutMs ?? 10 * 60_000,
+    // SIGKILL: a cairn that outlived its job may not answer SIGTERM (its cancel handler is still installed).
+    killSignal: 'SIGKILL',
   });
   const base = { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   return { ...base, json: lastJson(base.stdout), describe: describe(args, base) };
