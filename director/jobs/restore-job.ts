@@ -115,12 +115,14 @@ async function finish(
   extra: { where?: string; chain: number[] },
 ): Promise<JobReport> {
   const problems: ReportProblem[] = outcome.problems.map((p) => ({ path: p.path ?? names.get(`${p.jobId}:${p.fileIndex}`), code: p.code, text: p.text, volume: p.volume, block: p.block }));
+  // An agent's error-level message is a file that did not come back (e.g. a deferred write that failed).
+  for (const m of outcome.messages) if (m.level === 'error') problems.push({ path: m.path, code: m.code ?? 'CAIRN_E_AGENT_FAILED', text: m.text });
   const named = new Set(problems.map((p) => p.path));
   for (const [key, path] of names) {
     if (outcome.completed.has(key) || named.has(path)) continue;
     problems.push({ path, code: 'CAIRN_E_FILE_INCOMPLETE', text: type === 'restore' ? 'not restored: its records were not found on the volumes' : 'its records were not found on the volumes' });
   }
-  const warnings: ReportProblem[] = outcome.messages.filter((m) => m.level !== 'info').map((m) => ({ path: m.path, code: m.code ?? 'CAIRN_W_AGENT', text: m.text }));
+  const warnings: ReportProblem[] = outcome.messages.filter((m) => m.level === 'warning').map((m) => ({ path: m.path, code: m.code ?? 'CAIRN_W_AGENT', text: m.text }));
   const status = outcome.error || problems.length ? 'error' : warnings.length ? 'warning' : 'ok';
   const failureCode = type === 'restore' ? 'CAIRN_E_RESTORE_INCOMPLETE' : 'CAIRN_E_VERIFY_FAILED';
   const error = outcome.error
