@@ -216,7 +216,7 @@ test('an agent that hangs in readData while something else keeps the loop alive 
   // A hang on pending I/O (a timer far in the future stands for a socket that never answers).
   writeFileSync(mod, agentSource('waiter', { readData: 'await new Promise((resolve) => setTimeout(resolve, 3_600_000));' }));
   const fs = writeFileset(r, 'waiter', mod);
-  const res = cairn(r.repo, ['backup', '--fileset', fs, '--json'], { env: { CAIRN_HOOK_TIMEOUT_MS: '1500' }, timeoutMs: 30_000 });
+  const res = cairn(r.repo, ['backup', '--fileset', fs, '--json'], { env: { CAIRN_HOOK_TIMEOUT_MS: '1500' }, timeoutMs: 15_000 });
   assert.equal(res.signal, null, `cairn did not end by itself: ${res.describe}`);
   const f = failure(res);
   assert.equal(f.code, 'CAIRN_E_AGENT_TIMEOUT', res.describe);
