@@ -80,6 +80,18 @@ test('two backups started at once: one wins, the other is refused naming the win
   assertConsistent(repo);
 });
 
+test('two backups started at once on a repository that does not exist yet: it is created once, both jobs land', async (t) => {
+  const { tmp, a, b } = await sources(t);
+  const repo = join(tmp, 'fresh');
+  const p1 = startCairn(repo, ['backup', a, '--json', '--wait']);
+  const p2 = startCairn(repo, ['backup', b, '--json', '--wait']);
+  const [r1, r2] = await Promise.all([p1.done, p2.done]);
+  assert.equal(r1.status, 0, r1.describe);
+  assert.equal(r2.status, 0, r2.describe);
+  const jobs = assertConsistent(repo);
+  assert.equal(jobs.filter((j) => j.type === 'backup' && j.status === 'ok').length, 2);
+});
+
 test('two backups started at once with --wait: both succeed, one after the other', async (t) => {
   const { repo, a, b } = await sources(t);
   const p1 = startCairn(repo, ['backup', a, '--json', '--wait']);
