@@ -181,3 +181,34 @@ test('a held repository: a second backup exits 5 naming the holder; with --wait 
   const jobs = assertConsistent(repo);
   assert.deepEqual(jobs.filter((j) => j.type === 'backup').map((j) => j.status).sort(), ['ok', 'ok']);
 });
+
+test('a backup killed while holding the lock: the next backup takes the stale lock over, and the dead job is not left "running"', {
+  todo: 'taking over a stale lock leaves the dead job "running" in the catalog for ever (director/local/repo-lock.ts takes over; nothing marks the orphaned job)',
+}, async (t) => {
+  const { tmp, repo, a } = await sources(t);
+  const plugins = join(repo, 'plugins');
+  mkdirSync(plugins, { recursive: true });
+  const agent = join(plugins, 'gated.mjs');
+  writeFileSync(agent, GATED_AGENT);
+  const filesetPath = join(tmp, 'gated.yaml');
+  const gate = join(tmp, 'never-opened');
+  writeFileSync(filesetPath, ['name: gated', 'agents:', `  - agent: ${JSON.stringify(agent)}`, '    include: [/gated]', `    options: { gate: ${JSON.stringify(gate)} }`, ''].join('\n'));
+  const first = cairnOk(repo, ['backup', a, '--json']).json;
+
+  const holder = startCairn(repo, ['backup', '--fileset', filesetPath, '--json'], { timeoutMs: 120_000 });
+  const lockFile = join(repo, 'lock');
+  await until(() => existsSync(lockFile) && (() => { try { return JSON.parse(readFileSync(lockFile, 'utf8')).pid === holder.pid; } catch { return false; } })(), 'holder takes the lock', holder.done);
+  // The holder has created its job row (the agent waits inside the job).
+  await until(() => (cairnOk(repo, ['jobs', '--json']).json as JobRow[]).some((j) => j.status === 'running'), 'the held job is in the catalog', holder.done);
+  process.kill(holder.pid, 'SIGKILL');
+  const dead = await holder.done;
+  assert.equal(dead.signal, 'SIGKILL');
+  assert.ok(existsSync(lockFile), 'a killed process leaves its lock behind');
+
+  const next = cairnOk(repo, ['backup', a, '--json']).json;
+  assert.equal(next.status, 'ok');
+  assert.equal(next.baseJobId, first.jobId, 'the dead job is no base');
+  const v = cairnOk(repo, ['verify', String(next.jobId), '--json']).json;
+  assert.equal(v.status, 'ok');
+  assertConsistent(repo);
+});
