@@ -83,16 +83,20 @@ function resolveAgent(spec: string, policy: AgentPolicy): string {
     return pathToFileURL(real).href;
   }
   if (!/^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/.test(spec)) throw notFound(spec, 'not a bundled agent, a path or a package name');
-  if (!policy.allow.includes(spec)) throw notAllowed(spec, `package "${spec}" is not on this FD's agent allow-list`);
+  let found: string | null = null;
   for (const d of dirs) {
     try {
-      const req = createRequire(join(d, sep));
-      return pathToFileURL(req.resolve(spec)).href;
+      found = pathToFileURL(createRequire(join(d, sep)).resolve(spec)).href;
+      break;
     } catch {
       // try the next plugin directory
     }
   }
-  throw notFound(spec, `package "${spec}" is not installed under ${dirs.join(', ') || 'any plugin directory'}`);
+  if (!found) {
+    throw notFound(spec, `it is not a bundled agent (${Object.keys(BUNDLED).join(', ')}) and no package of that name is installed under ${dirs.join(', ') || 'a plugin directory'}`);
+  }
+  if (!policy.allow.includes(spec)) throw notAllowed(spec, `package "${spec}" is installed but not on this FD's agent allow-list`);
+  return found;
 }
 
 function notFound(spec: string, why: string): CairnError {

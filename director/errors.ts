@@ -16,5 +16,6 @@ export const DIRECTOR_ERRORS = {
   CAIRN_E_INTERNAL: { exitCode: 70, retryable: false, summary: 'A bug: an error without a Cairn code reached the console (the message has the stack; please report it).' },
   CAIRN_E_NOT_BUILT: { exitCode: 2, retryable: false, summary: 'The compiled program (dist/) is missing: run `npm run build`.' },
   CAIRN_E_NOT_AVAILABLE: { exitCode: 2, retryable: false, summary: 'The command exists but this version does not provide it yet (the network daemons).' },
+  CAIRN_E_JOB_INTERRUPTED: { exitCode: 3, retryable: false, summary: 'The process running the job died before the job ended; the job was marked Error when the repository was next opened for writing.' },
   CAIRN_E_JOB_CANCELLED: { exitCode: 4, retryable: false, summary: 'The job was cancelled.' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -152,7 +152,10 @@ export class HookRunner {
     } finally {
       if (!done && typeof it.return === 'function') {
         // Consumer stopped early or a step failed: let the agent close its handles, without waiting forever.
-        await Promise.race([Promise.resolve(it.return()).catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref?.())]);
+        // The timer is not unref'd: with a hung agent it may be the only thing keeping the loop alive.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.resolve(it.return()).catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1000)))]);
+        clearTimeout(timer);
       }
     }
   }

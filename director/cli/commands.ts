@@ -35,6 +35,7 @@ async function withRepo<T>(args: CommonArgs, command: string, write: boolean, ou
   try {
     const repo = await LocalRepository.open(path);
     try {
+      if (lock) await repo.recoverInterruptedJobs();
       return await fn(repo);
     } finally {
       await repo.close();

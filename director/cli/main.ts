@@ -77,5 +77,7 @@ export async function main(argv: string[]): Promise<number> {
 
 export async function runCli(): Promise<void> {
   const code = await main(hideBin(process.argv));
-  process.exitCode = code;
+  // The job is over and its report printed: exit now, even if an agent that hung
+  // still has I/O pending (stdout and stderr are synchronous for files and pipes).
+  process.exit(code);
 }

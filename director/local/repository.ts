@@ -112,6 +112,30 @@ export class LocalRepository {
     return repo;
   }
 
+  /**
+   * Jobs left 'running' by a process that died (killed, power cut): only the
+   * lock holder may call this, so no other process is running them. They are
+   * marked Error with a log line that says so; their volume tails are trimmed
+   * when the SD next mounts the volume. Returns the job ids.
+   */
+  async recoverInterruptedJobs(): Promise<number[]> {
+    const stale = await this.catalog.listJobs({ status: 'running', limit: 1000 });
+    for (const job of stale) {
+      const text = 'the process running this job ended before the job did (killed or crashed); nothing it wrote counts';
+      await this.catalog.addJobLog(job.id, { level: 'error', code: 'CAIRN_E_JOB_INTERRUPTED', text });
+      await this.catalog.finishJob(job.id, {
+        status: 'error',
+        endedAt: new Date(),
+        files: job.files,
+        bytes: job.bytes,
+        errors: 1,
+        report: { error: { code: 'CAIRN_E_JOB_INTERRUPTED', message: text } },
+      });
+      this.logger.warn({ jobId: job.id }, text);
+    }
+    return stale.map((j) => j.id);
+  }
+
   /** A fresh FD→SD connection (one per job, as a remote FD would open). */
   connectFd(): SdSessionClient {
     const [fdEnd, sdEnd] = duplexPair();

@@ -20,6 +20,8 @@ export class SdSessionClient {
   private readonly writer: FrameWriter;
   private ticket = '';
   private inData = false;
+  /** The `append data` request while it is in flight: an abort must wait for it, or its line would be read as data. */
+  private starting: Promise<void> | null = null;
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
 
@@ -77,6 +79,7 @@ export class SdSessionClient {
   }
 
   async appendAbort(): Promise<void> {
+    if (this.starting) await this.starting.catch(() => undefined);
     this.batch = [];
     this.batchBytes = 0;
     if (this.inData) {
@@ -137,8 +140,14 @@ export class SdSessionClient {
   }
 
   private async startData(): Promise<void> {
-    await this.request(`append data Ticket=${this.ticket}`);
-    this.inData = true;
+    this.starting ??= this.request(`append data Ticket=${this.ticket}`).then(() => {
+      this.inData = true;
+    });
+    try {
+      await this.starting;
+    } finally {
+      this.starting = null;
+    }
   }
 
   private async endData(): Promise<void> {
