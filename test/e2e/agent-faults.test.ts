@@ -100,9 +100,7 @@ function assertRepoStillWorks(r: Repo, failed: { jobId?: number }, filesetName: 
   assert.equal(v.baseJobId, next.jobId);
 }
 
-test('unknown agent → CAIRN_E_AGENT_NOT_FOUND; the next job runs', {
-  todo: 'core/agent-loader.ts resolveAgent checks the allow-list before looking the package up: a bare unknown name gives CAIRN_E_AGENT_NOT_ALLOWED',
-}, async (t) => {
+test('unknown agent → CAIRN_E_AGENT_NOT_FOUND; the next job runs', async (t) => {
   const r = await freshRepo(t);
   const fs = writeFileset(r, 'unknown', 'nosuchagent');
   const res = cairn(r.repo, ['backup', '--fileset', fs, '--json']);
@@ -159,9 +157,7 @@ test('an agent that works backs up its file (control for the faulty ones)', asyn
   assert.deepEqual(ls.files.map((x: { path: string }) => x.path), ['/good/one.txt']);
 });
 
-test('an agent that throws in nextFile → CAIRN_E_AGENT_FAILED naming agent and hook; the next job runs', {
-  todo: 'core/file-daemon.ts backup() calls sd.appendAbort() while the first writeRecord (its `append data` request) is in flight; the SD reads the abort as a data frame, drops the session, never replies: cairn exits 13 with no report',
-}, async (t) => {
+test('an agent that throws in nextFile → CAIRN_E_AGENT_FAILED naming agent and hook; the next job runs', async (t) => {
   const r = await freshRepo(t);
   const mod = join(r.plugins, 'thrower.mjs');
   writeFileSync(mod, agentSource('thrower', { nextFile: "throw new Error('disk on fire');" }));
@@ -190,9 +186,7 @@ test('an agent that throws in nextFile after its first file → CAIRN_E_AGENT_FA
   assertRepoStillWorks(r, f, 'late-thrower');
 });
 
-test('an agent that hangs in readData → CAIRN_E_AGENT_TIMEOUT (CAIRN_HOOK_TIMEOUT_MS); the next job runs', {
-  todo: 'plugin-api/hook-runner.ts iterate() finally races it.return() of the stuck generator against an unref\'d 1 s timer: nothing keeps the loop alive, cairn exits 13 with no report',
-}, async (t) => {
+test('an agent that hangs in readData → CAIRN_E_AGENT_TIMEOUT (CAIRN_HOOK_TIMEOUT_MS); the next job runs', async (t) => {
   const r = await freshRepo(t);
   const mod = join(r.plugins, 'sleeper.mjs');
   // A promise that never settles: nothing keeps the event loop busy but Cairn itself.
@@ -208,9 +202,7 @@ test('an agent that hangs in readData → CAIRN_E_AGENT_TIMEOUT (CAIRN_HOOK_TIME
   assertRepoStillWorks(r, f, 'sleeper');
 });
 
-test('an agent that hangs in readData while something else keeps the loop alive → CAIRN_E_AGENT_TIMEOUT', {
-  todo: 'the job ends with the right report but the process never exits: director/cli/main.ts runCli sets process.exitCode and returns, so the agent\'s pending I/O keeps cairn alive (and SIGTERM is swallowed by the still-installed cancel handler)',
-}, async (t) => {
+test('an agent that hangs in readData while something else keeps the loop alive → CAIRN_E_AGENT_TIMEOUT', async (t) => {
   const r = await freshRepo(t);
   const mod = join(r.plugins, 'waiter.mjs');
   // A hang on pending I/O (a timer far in the future stands for a socket that never answers).
