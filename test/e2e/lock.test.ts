@@ -210,3 +210,38 @@ test('a backup killed while holding the lock: the next backup takes the stale lo
   assert.equal(v.status, 'ok');
   assertConsistent(repo);
 });
+
+/** A pid that is certainly not running: a child that has already exited. */
+async function deadPid(): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const c = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  await new Promise((r) => c.on('close', r));
+  return c.pid!;
+}
+
+test('a stale lock left by a dead process, several backups at once: each runs, never two at a time', async (t) => {
+  const { repo, a, b } = await sources(t);
+  const { hostname } = await import('node:os');
+  writeFileSync(join(repo, 'lock'), JSON.stringify({ pid: await deadPid(), host: hostname(), command: 'backup', since: new Date(0).toISOString() }));
+  const runs = [startCairn(repo, ['backup', a, '--json', '--wait']), startCairn(repo, ['backup', b, '--json', '--wait']), startCairn(repo, ['backup', a, '--json', '--wait'])];
+  const results = await Promise.all(runs.map((r) => r.done));
+  for (const r of results) assert.equal(r.status, 0, r.describe);
+  const jobs = assertConsistent(repo);
+  assert.equal(jobs.filter((j) => j.type === 'backup' && j.status === 'ok').length, 3);
+  assert.equal(existsSync(join(repo, 'lock')), false);
+});
+
+test('an empty lock file (its writer died between creating and writing it) does not lock the repository for ever', {
+  todo: 'director/local/repo-lock.ts tryCreate reads an empty/unparsable lock as a live holder "pid -1 on unknown", for ever: backup exits 5, --wait waits for ever',
+}, async (t) => {
+  const { repo, a } = await sources(t);
+  const lockFile = join(repo, 'lock');
+  writeFileSync(lockFile, '');
+  // Old enough that no live writer can still be about to fill it in.
+  const { utimesSync } = await import('node:fs');
+  const hourAgo = new Date(Date.now() - 3600_000);
+  utimesSync(lockFile, hourAgo, hourAgo);
+  const r = cairnOk(repo, ['backup', a, '--json'], 0, { timeoutMs: 60_000 });
+  assert.equal(r.json.status, 'ok');
+  assert.equal(existsSync(lockFile), false);
+});
