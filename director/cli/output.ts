@@ -9,7 +9,7 @@ import { CORE_ERRORS } from '../../core/index.js';
 import { SD_ERRORS } from '../../sd/index.js';
 import { CATALOG_ERRORS } from '../catalog/index.js';
 import { DIRECTOR_ERRORS } from '../errors.js';
-import { formatReport, type JobReport } from '../jobs/job-report.js';
+import { formatReport, humanBytes, type JobReport } from '../jobs/job-report.js';
 
 const CATALOGUES: Array<Record<string, { exitCode: number }>> = [AGENT_ERRORS, CORE_ERRORS, SD_ERRORS, CATALOG_ERRORS, DIRECTOR_ERRORS];
 
@@ -80,12 +80,4 @@ export function makeOutput(json: boolean): Output {
   };
 }
 
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
+export { humanBytes };

@@ -47,7 +47,8 @@ export function statusWord(s: JobStatus): string {
   return { ok: 'OK', warning: 'OK -- with warnings', error: 'Error', cancelled: 'Cancelled' }[s];
 }
 
-function human(n: number): string {
+/** Bytes for a person: 1.5 MiB. */
+export function humanBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) {
@@ -70,8 +71,8 @@ export function formatReport(r: JobReport): string {
   lines.push(
     `  Start / end:      ${r.startedAt} / ${r.endedAt} (${(r.durationMs / 1000).toFixed(1)} s)`,
     `  Files:            ${r.files}${r.deleted ? ` (+${r.deleted} deletions recorded)` : ''}`,
-    `  Bytes:            ${human(r.bytes)}${r.storedBytes !== undefined ? ` (stored ${human(r.storedBytes)})` : ''}`,
-    `  Rate:             ${human(r.rate)}/s`,
+    `  Bytes:            ${humanBytes(r.bytes)}${r.storedBytes !== undefined ? ` (stored ${humanBytes(r.storedBytes)})` : ''}`,
+    `  Rate:             ${humanBytes(r.rate)}/s`,
   );
   if (r.volumes?.length) lines.push(`  Volumes:          ${r.volumes.join(', ')}`);
   for (const w of r.warnings.slice(0, 50)) lines.push(`  Warning:          ${w.path ? `${w.path}: ` : ''}${w.text}${w.code ? ` [${w.code}]` : ''}`);
