@@ -126,7 +126,8 @@ export async function cmdLs(args: CommonArgs & { job: string; path?: string; asA
 
 export async function cmdRestore(args: CommonArgs & { job: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; dryRun: boolean }, out: Output): Promise<number> {
   const started = Date.now();
-  const report: JobReport = await withRepo(args, 'restore', !args.dryRun, out, async (repo) => {
+  const listing: string[] = [];
+  const report: JobReport & { entries?: string[] } = await withRepo(args, 'restore', !args.dryRun, out, async (repo) => {
     const job = await resolveBackupJob(repo.catalog, args.job, { asAt: args.asAt ? parseTime(args.asAt) : undefined });
     return runRestoreJob(repo, {
       job,
@@ -134,12 +135,13 @@ export async function cmdRestore(args: CommonArgs & { job: string; to: string; p
       paths: args.paths,
       replace: args.replace,
       dryRun: args.dryRun,
-      onListEntry: args.json ? undefined : (r) => process.stdout.write(`${displayPath(r.path)}\n`),
+      onListEntry: args.json ? (r) => listing.push(displayPath(r.path)) : (r) => process.stdout.write(`${displayPath(r.path)}\n`),
       signal: cancelSignal(),
       onFile: (_p, bytes) => out.live && out.progress(`restore: ${humanBytes(bytes)} (${humanBytes(bytes / Math.max((Date.now() - started) / 1000, 0.001))}/s)`),
     });
   });
   out.endProgress();
+  if (args.dryRun && args.json) report.entries = listing;
   out.report(report);
   return report.exitCode;
 }
