@@ -226,6 +226,12 @@ export class Catalog extends VolumeStore {
    * job in index order, so nothing is sorted.
    */
   async *baseTree(jobIds: readonly number[], opts: TreeOptions = {}): AsyncIterable<BaseFile> {
+    if (jobIds.length === 1) {
+      for await (const page of this.driver.iteratePages(jobTreeSql(this.qb.dialect, jobIds[0], opts, BASE_TREE_COLUMNS))) {
+        for (const r of page) if (!isDeletedRow(r)) yield baseFileFromRow(r);
+      }
+      return;
+    }
     const streams = jobIds.map((id) => this.driver.iterate(jobTreeSql(this.qb.dialect, id, opts, BASE_TREE_COLUMNS)));
     for await (const r of mergeChain(streams, isDeletedRow)) yield baseFileFromRow(r);
   }

@@ -9,7 +9,7 @@
 import { CairnError } from '../../plugin-api/index.js';
 import type { CatalogDriver } from './driver.js';
 import { SCHEMA_VERSION_TABLE, TABLES_V1 } from './schema.js';
-import { createTableStatements } from './sql/ddl.js';
+import { createIndexStatement, createTableStatements, dropIndexStatement } from './sql/ddl.js';
 import { type Dialect, dialectOf } from './sql/dialect.js';
 import { QueryBuilder } from './sql/query-builder.js';
 import { toNum } from './row-codec.js';
@@ -26,6 +26,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 1,
     description: 'schema v1: clients, filesets, pools, jobs, job_log, files, volumes, job_media, agent_state',
     statements: (d) => TABLES_V1.flatMap((t) => createTableStatements(d, t)),
+  },
+  {
+    version: 2,
+    description: 'files index covers file_index: a job\'s tree streams in (tree_key, agent, file_index) order without a sort',
+    statements: (d) => [dropIndexStatement(d, 'files_job_tree'), createIndexStatement(d, 'files', { name: 'files_job_tree_v2', columns: ['job_id', 'tree_key', 'agent', 'file_index'] })],
   },
 ];
 

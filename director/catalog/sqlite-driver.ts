@@ -224,6 +224,10 @@ export class SqliteDriver implements CatalogDriver {
   }
 
   async *iterate(q: Sql): AsyncIterable<Row> {
+    for await (const page of this.iteratePages(q)) yield* page;
+  }
+
+  async *iteratePages(q: Sql, pageRows = 1000): AsyncIterable<Row[]> {
     if (this.closed) throw new CairnError('CAIRN_E_CATALOG_CLOSED', 'the catalog is closed', { path: this.file });
     const reader = new Database(this.file, { readonly: true, fileMustExist: true, timeout: this.busyTimeoutMs });
     this.readers.add(reader);
@@ -236,14 +240,22 @@ export class SqliteDriver implements CatalogDriver {
         wrap(err, q.text);
       }
       for (;;) {
-        let step: IteratorResult<unknown>;
+        const page: Row[] = [];
+        let done = false;
         try {
-          step = (it as IterableIterator<unknown>).next();
+          while (page.length < pageRows) {
+            const step = (it as IterableIterator<unknown>).next();
+            if (step.done === true) {
+              done = true;
+              break;
+            }
+            page.push(step.value as Row);
+          }
         } catch (err) {
           wrap(err, q.text);
         }
-        if (step.done === true) break;
-        yield step.value as Row;
+        if (page.length) yield page;
+        if (done) break;
       }
     } finally {
       this.readers.delete(reader);

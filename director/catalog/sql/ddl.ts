@@ -38,8 +38,16 @@ export function createTableStatements(dialect: Dialect, table: TableDef, opts: {
   for (const u of table.unique ?? []) lines.push(`UNIQUE (${u.map(q).join(', ')})`);
   const ine = opts.ifNotExists === true ? 'IF NOT EXISTS ' : '';
   const out = [`CREATE TABLE ${ine}${q(table.name)} (\n  ${lines.join(',\n  ')}\n)`];
-  for (const ix of table.indexes ?? []) {
-    out.push(`CREATE ${ix.unique === true ? 'UNIQUE ' : ''}INDEX ${ine}${q(ix.name)} ON ${q(table.name)} (${ix.columns.map(q).join(', ')})`);
-  }
+  for (const ix of table.indexes ?? []) out.push(createIndexStatement(dialect, table.name, ix, opts));
   return out;
+}
+
+export function createIndexStatement(dialect: Dialect, table: string, ix: IndexDef, opts: { ifNotExists?: boolean } = {}): string {
+  const q = (s: string): string => dialect.quote(s);
+  const ine = opts.ifNotExists === true ? 'IF NOT EXISTS ' : '';
+  return `CREATE ${ix.unique === true ? 'UNIQUE ' : ''}INDEX ${ine}${q(ix.name)} ON ${q(table)} (${ix.columns.map(q).join(', ')})`;
+}
+
+export function dropIndexStatement(dialect: Dialect, name: string): string {
+  return `DROP INDEX IF EXISTS ${dialect.quote(name)}`;
 }
