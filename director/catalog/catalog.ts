@@ -213,7 +213,7 @@ export class Catalog extends VolumeStore {
   async *treeAsAt(jobIds: readonly number[], opts: TreeOptions = {}): AsyncIterable<CatalogTreeRow> {
     if (jobIds.length === 0) return;
     if (jobIds.length === 1) {
-      for await (const row of this.driver.iterate(treeAsAtSql(this.qb.dialect, jobIds, opts))) yield treeRowFromRow(row);
+      for await (const row of this.driver.iterate(treeAsAtSql(this.qb.dialect, jobIds[0], opts))) yield treeRowFromRow(row);
       return;
     }
     const streams = jobIds.map((id) => this.driver.iterate(jobTreeSql(this.qb.dialect, id, opts)));

@@ -1,14 +1,13 @@
 /**
  * Builds the query behind Catalog.treeAsAt: one job reads straight off the
  * (job_id, tree_key, agent) index; a chain uses the window query. Also the
- * byte-prefix range on tree_key.
+ * byte-prefix range on tree_key. A chain is merged in tree-merge.ts.
  */
 import { Buffer } from 'node:buffer';
 import { treeKey } from '../../plugin-api/index.js';
 import { and, type Condition, eq, ge, lt } from './sql/conditions.js';
 import type { Dialect } from './sql/dialect.js';
 import { QueryBuilder, type Sql } from './sql/query-builder.js';
-import { latestVersionsSql } from './sql/window-queries.js';
 import type { TreeOptions } from './types.js';
 
 /** The smallest key greater than every key starting with `prefix`, or null when none exists (all 0xff). */
@@ -47,14 +46,11 @@ export function jobTreeSql(dialect: Dialect, jobId: number, opts: TreeOptions = 
 /** What an agent's base tree needs (BaseFile), and the merge keys: a narrow row is read ~2× faster than `*`. */
 export const BASE_TREE_COLUMNS = ['tree_key', 'agent', 'file_index', 'deleted', 'path', 'kind', 'size', 'mtime_ns', 'ctime_ns', 'ino', 'dev', 'mode'] as const;
 
-export function treeAsAtSql(dialect: Dialect, jobIds: readonly number[], opts: TreeOptions = {}): Sql {
-  const filter = treeFilter(opts);
-  if (jobIds.length === 1) {
-    return new QueryBuilder(dialect).select({
-      from: 'files',
-      where: and(eq('job_id', jobIds[0]), eq('deleted', false), filter),
-      orderBy: ['tree_key', 'agent'],
-    });
-  }
-  return latestVersionsSql(dialect, jobIds, filter);
+/** One job's tree, deletions removed, in (tree_key, agent) order: treeAsAt of a single job. */
+export function treeAsAtSql(dialect: Dialect, jobId: number, opts: TreeOptions = {}): Sql {
+  return new QueryBuilder(dialect).select({
+    from: 'files',
+    where: and(eq('job_id', jobId), eq('deleted', false), treeFilter(opts)),
+    orderBy: ['tree_key', 'agent', 'file_index'],
+  });
 }

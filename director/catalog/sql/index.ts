@@ -6,4 +6,3 @@ export * from './dialect.js';
 export * from './conditions.js';
 export * from './query-builder.js';
 export * from './ddl.js';
-export { latestVersionsSql } from './window-queries.js';

@@ -4,7 +4,6 @@ import { and, eq, ge, gt, inList, isNotNull, isNull, le, lt, ne, or } from './co
 import { createTableStatements } from './ddl.js';
 import { postgres, sqlite } from './dialect.js';
 import { QueryBuilder } from './query-builder.js';
-import { latestVersionsSql } from './window-queries.js';
 
 const lite = new QueryBuilder('sqlite');
 const pg = new QueryBuilder('postgres');
@@ -108,19 +107,3 @@ test('DDL maps column types per dialect', () => {
   ]);
 });
 
-test('window query for the latest versions, both dialects', () => {
-  const s = latestVersionsSql(sqlite, [3, 9], eq('agent', 'fs/1'));
-  // positional: CASE ids first, then the IN list, then the filter
-  assert.equal(
-    s.text,
-    'SELECT * FROM (SELECT "files".*, ROW_NUMBER() OVER (PARTITION BY "agent", "tree_key" ORDER BY CASE "job_id" WHEN ? THEN 0 WHEN ? THEN 1 END DESC, "file_index" DESC) AS "rn" FROM "files" WHERE "job_id" IN (?, ?) AND ("agent" = ?)) AS "latest" WHERE "rn" = 1 AND "deleted" = ? ORDER BY "tree_key", "agent"',
-  );
-  assert.deepEqual(s.params, [3, 9, 3, 9, 'fs/1', false]);
-  assert.deepEqual(latestVersionsSql(sqlite, [3, 9, 4], undefined).params, [3, 9, 4, 3, 9, 4, false]);
-  const p = latestVersionsSql(postgres, [3, 9], undefined);
-  assert.equal(
-    p.text,
-    'SELECT * FROM (SELECT "files".*, ROW_NUMBER() OVER (PARTITION BY "agent", "tree_key" ORDER BY CASE "job_id" WHEN $1 THEN 0 WHEN $2 THEN 1 END DESC, "file_index" DESC) AS "rn" FROM "files" WHERE "job_id" IN ($3, $4)) AS "latest" WHERE "rn" = 1 AND "deleted" = $5 ORDER BY "tree_key", "agent"',
-  );
-  assert.deepEqual(p.params, [3, 9, 3, 9, false]);
-});
