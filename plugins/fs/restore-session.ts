@@ -2,22 +2,21 @@
  * One restore job of the fs agent. Regular files are written to a temporary
  * name beside their target (`.<name>.cairn-tmp-<random>`, O_EXCL|O_NOFOLLOW)
  * and renamed into place by endFile only when every stream arrived; a failed
- * file leaves nothing under its real name. Directories are created at once
- * and get their mode, owner and times in endRestore, deepest first.
- * Per-file problems are job messages; the restore goes on.
+ * file leaves nothing under its real name. Small files are collected in
+ * memory and written whole on a bounded queue (small-file-restore.ts);
+ * large ones stream to their temp file chunk by chunk. Directories are
+ * created at once and get their mode, owner and times in endRestore, deepest
+ * first, after the queue drained. Per-file problems are job messages; the
+ * restore goes on.
  */
-import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import fs from 'node:fs';
 import { isCairnError, isSparseChunk, type AgentContext, type CreateResult, type DataChunk, type FileEntry, type ReplacePolicy, type RestoreJob, type StreamDesc } from '../../plugin-api/index.js';
 import { close, errnoCode, open, writeAll } from './fs-calls.js';
 import { fsOptions } from './manifest.js';
-import { RestoreTarget, type Target } from './restore-target.js';
+import { CREATE_FLAGS, RestoreTarget, type Target } from './restore-target.js';
 import { treeCompare } from './entry-selector.js';
-
-const CREATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
-/** Longest name that still leaves room for the temporary-name decoration within NAME_MAX (255). */
-const MAX_DECORATED_NAME = 200;
+import { SmallFileRestorer, type Collected } from './small-file-restore.js';
 
 interface OpenFile {
   fd: number;
@@ -40,6 +39,9 @@ export class RestoreSession {
   private readonly replace: ReplacePolicy;
   private readonly asRoot = process.getuid?.() === 0;
   private readonly ownership: boolean;
+  /** The existence check of the replace decision is a synchronous lstat (fsOptions.syncIo; false for network filesystems). */
+  private readonly syncIo: boolean;
+  private readonly small: SmallFileRestorer;
 
   constructor(
     private readonly ctx: AgentContext,
@@ -47,7 +49,10 @@ export class RestoreSession {
   ) {
     this.target = new RestoreTarget(job.where);
     this.replace = job.replace;
-    this.ownership = fsOptions(job.options).restoreOwnership && this.asRoot;
+    const opts = fsOptions(job.options);
+    this.ownership = opts.restoreOwnership && this.asRoot;
+    this.syncIo = opts.syncIo;
+    this.small = new SmallFileRestorer(ctx, this.target, this.ownership, (err, p, what) => this.fail(err, p, what), (k, target) => this.linkTargets.set(k, target));
   }
 
   async prepare(): Promise<void> {
@@ -65,13 +70,18 @@ export class RestoreSession {
 
   /** Whether an existing target may be replaced by the backed-up entry. */
   private async mayReplace(t: Target, entry: FileEntry): Promise<{ exists: boolean; ok: boolean; isDir: boolean }> {
-    let st: fs.BigIntStats;
-    try {
-      st = await fsp.lstat(t.path, { bigint: true });
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return { exists: false, ok: true, isDir: false };
-      throw err;
+    let st: fs.BigIntStats | undefined;
+    if (this.syncIo) {
+      // One cheap syscall (mostly a cached negative dentry): no pool round trip, no ENOENT exception.
+      st = fs.lstatSync(t.path, { bigint: true, throwIfNoEntry: false });
+    } else {
+      try {
+        st = await fsp.lstat(t.path, { bigint: true });
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw err;
+      }
     }
+    if (!st) return { exists: false, ok: true, isDir: false };
     const isDir = st.isDirectory();
     const m = entry.stat.mtimeNs;
     const ok = this.replace === 'always' || (this.replace === 'ifnewer' && m > st.mtimeNs) || (this.replace === 'ifolder' && m < st.mtimeNs);
@@ -80,6 +90,8 @@ export class RestoreSession {
 
   async createFile(entry: FileEntry): Promise<CreateResult> {
     try {
+      // The same path again: its queued write decides what is there now.
+      await this.small.settled(key(entry.path));
       const t = this.target.resolve(entry.path);
       if (t.name.length === 0) {
         if (entry.kind === 'dir') this.dirs.push({ target: t.path, entry });
@@ -127,8 +139,10 @@ export class RestoreSession {
       }
       await fsp.unlink(t.path);
     }
-    if (!r.exists || !r.isDir) await fsp.mkdir(t.path, 0o700);
-    else {
+    if (!r.exists || !r.isDir) {
+      await fsp.mkdir(t.path, 0o700);
+      this.target.markFresh(t.path, await fsp.lstat(t.path));
+    } else {
       const st = await fsp.lstat(t.path);
       if (!st.isDirectory()) throw new Error('directory was replaced during restore');
     }
@@ -139,15 +153,34 @@ export class RestoreSession {
 
   private async createRegular(t: Target, entry: FileEntry): Promise<CreateResult> {
     if (!(await this.clear(t, entry))) return 'skip';
-    const rnd = randomBytes(6).toString('hex');
-    const name = t.name.length <= MAX_DECORATED_NAME ? Buffer.concat([Buffer.from('.'), t.name, Buffer.from(`.cairn-tmp-${rnd}`)]) : Buffer.from(`.cairn-tmp-${rnd}`);
-    const tmp = Buffer.concat([t.parent, Buffer.from(t.parent.length === 1 ? '' : '/'), name]);
+    if (SmallFileRestorer.fits(entry)) {
+      this.small.begin(key(entry.path), entry, t, this.target.freshGid(t.parent));
+      return 'extract';
+    }
+    const tmp = this.target.tempPath(t);
     const fd = await open(tmp, CREATE_FLAGS, 0o600);
     this.open.set(key(entry.path), { fd, tmp, target: t.path, pos: 0, failed: false });
     return 'extract';
   }
 
+  /** A collected small file that turned out not to be small: on to the streaming path with what arrived so far. */
+  private async spill(k: string, c: Collected): Promise<OpenFile> {
+    const tmp = this.target.tempPath(c.target);
+    const fd = await open(tmp, CREATE_FLAGS, 0o600);
+    const f: OpenFile = { fd, tmp, target: c.target.path, pos: 0, failed: false };
+    this.open.set(k, f);
+    try {
+      await writeAll(fd, c.buf.subarray(0, c.len), 0);
+      f.pos = c.len;
+    } catch (err) {
+      f.failed = true;
+      throw err;
+    }
+    return f;
+  }
+
   private async createHardlink(t: Target, entry: FileEntry): Promise<CreateResult> {
+    if (entry.hardlinkTarget) await this.small.settled(key(entry.hardlinkTarget));
     const first = entry.hardlinkTarget ? this.linkTargets.get(key(entry.hardlinkTarget)) : undefined;
     if (!first) {
       this.problem(
@@ -186,7 +219,20 @@ export class RestoreSession {
   }
 
   async writeData(entry: FileEntry, stream: StreamDesc, chunk: DataChunk): Promise<void> {
-    const f = this.open.get(key(entry.path));
+    const k = key(entry.path);
+    let f = this.open.get(k);
+    if (!f && this.small.has(k)) {
+      try {
+        if (!isSparseChunk(chunk)) {
+          const grown = this.small.append(k, chunk);
+          if (!grown) return;
+          f = await this.spill(k, grown);
+        } else f = await this.spill(k, this.small.take(k)!);
+      } catch (err) {
+        this.fail(err, entry.path, `writing stream ${stream.index}`);
+        return;
+      }
+    }
     if (!f || f.failed) return;
     try {
       if (isSparseChunk(chunk)) {
@@ -203,6 +249,7 @@ export class RestoreSession {
 
   async endFile(entry: FileEntry, ok: boolean): Promise<void> {
     const k = key(entry.path);
+    if (this.small.has(k)) return this.small.end(k, ok);
     const f = this.open.get(k);
     if (!f) return;
     this.open.delete(k);
@@ -230,6 +277,7 @@ export class RestoreSession {
   }
 
   async end(): Promise<void> {
+    await this.small.drain();
     for (const [k, f] of this.open) {
       this.open.delete(k);
       await close(f.fd);

@@ -9,6 +9,8 @@
  * Limitation: checks are lstat-then-use, not openat(2) chains; a concurrent
  * local attacker who can write inside the target tree could still race them.
  */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CairnError } from '../../plugin-api/index.js';
@@ -21,6 +23,13 @@ export interface Target {
   readonly name: Buffer;
 }
 
+/** How a regular file's temporary name is created: new, never through a symlink. */
+export const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/** Longest name that still leaves room for the temporary-name decoration within NAME_MAX (255). */
+const MAX_DECORATED_NAME = 200;
+
+const S_ISGID = 0o2000;
+
 function unsafe(message: string, entryPath: Uint8Array): CairnError {
   return new CairnError('CAIRN_E_FS_RESTORE_UNSAFE_PATH', message, { path: Buffer.from(entryPath).toString('utf8') });
 }
@@ -29,6 +38,11 @@ export class RestoreTarget {
   /** The base all entries are placed under ("where", or `/` in place). */
   readonly base: Buffer;
   private readonly realDirs = new Set<string>();
+  /** Directories this restore created → the gid a new file in them gets. */
+  private readonly fresh = new Map<string, number>();
+  /** Random per restore; a counter makes each temporary name unique (O_EXCL refuses a clash anyway). */
+  private readonly tmpTag = randomBytes(6).toString('hex');
+  private tmpCount = 0;
 
   constructor(where: string | undefined) {
     this.base = Buffer.from(where === undefined ? '/' : path.resolve(where), 'utf8');
@@ -73,16 +87,40 @@ export class RestoreTarget {
       st = await fs.lstat(dir);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
+      let made = true;
       try {
         await fs.mkdir(dir, 0o700);
       } catch (e) {
         if (errnoCode(e) !== 'EEXIST') throw e;
+        made = false;
       }
       st = await fs.lstat(dir);
+      if (made && st.isDirectory()) this.markFresh(dir, st);
     }
     if (st.isSymbolicLink()) throw unsafe(`${dir.toString('utf8')} is a symlink; refusing to follow it during restore`, entryPath);
     if (!st.isDirectory()) throw unsafe(`${dir.toString('utf8')} is not a directory`, entryPath);
     this.realDirs.add(dir.toString('latin1'));
+  }
+
+  /**
+   * Records a directory this restore's own mkdir (0700) just created, with
+   * its lstat: nothing in it predates the restore and only this user can add
+   * to it, so an entry's path in it exists only if this restore made it.
+   */
+  markFresh(dir: Buffer, st: { mode: number; gid: number }): void {
+    this.fresh.set(dir.toString('latin1'), st.mode & S_ISGID ? st.gid : (process.getegid?.() ?? -1));
+  }
+
+  /** The gid a new file in `dir` gets when this restore created `dir`, else undefined (not fresh). */
+  freshGid(dir: Buffer): number | undefined {
+    return this.fresh.get(dir.toString('latin1'));
+  }
+
+  /** A new temporary name beside the target: `.<name>.cairn-tmp-<tag><n>` (or `.cairn-tmp-<tag><n>` for long names). */
+  tempPath(t: Target): Buffer {
+    const suffix = `.cairn-tmp-${this.tmpTag}${(this.tmpCount++).toString(36)}`;
+    const name = t.name.length <= MAX_DECORATED_NAME ? Buffer.concat([Buffer.from('.'), t.name, Buffer.from(suffix)]) : Buffer.from(suffix);
+    return joinPath(t.parent, name);
   }
 
   /** Records a directory this restore made or checked itself. */
@@ -93,5 +131,6 @@ export class RestoreTarget {
   /** Forgets a path (it was replaced by something that is not a directory). */
   forget(p: Buffer): void {
     this.realDirs.delete(p.toString('latin1'));
+    this.fresh.delete(p.toString('latin1'));
   }
 }
