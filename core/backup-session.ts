@@ -25,7 +25,7 @@ import type { DataRecord } from '../sd/index.js';
 import { makeAgentContext, type JobMessage } from './agent-context.js';
 import { validateAgentOptions, type LoadedAgent } from './agent-loader.js';
 import { encodeAttributes } from './attributes.js';
-import type { CompressPool } from './compress-pool.js';
+import type { ZstdPool } from './zstd-pool.js';
 import type { AgentLine, FilesetOptions } from './fileset.js';
 import { RecordPipe } from './record-pipe.js';
 import { hookTimeouts } from './hook-timeouts.js';
@@ -68,7 +68,7 @@ export interface BackupSessionArgs {
   level: Level;
   lines: BackupLine[];
   options: FilesetOptions;
-  pool: CompressPool | null;
+  pool: ZstdPool | null;
   sink: (rec: DataRecord) => Promise<void> | void;
   logger: Logger;
   platform: PlatformFileServices;

@@ -10,8 +10,8 @@ import type { SdSessionClient, SessionCloseReport } from '../sd/index.js';
 import type { JobMessage } from './agent-context.js';
 import { loadAgent, type AgentPolicy } from './agent-loader.js';
 import { runBackupSession, type AgentBase, type BackupCounters, type BackupLine, type BackupSessionResult } from './backup-session.js';
-import { CompressPool } from './compress-pool.js';
-import type { Fileset } from './fileset.js';
+import { ZstdPool } from './zstd-pool.js';
+import { DEFAULT_FILESET_OPTIONS, type Fileset } from './fileset.js';
 import { RestoreRun, type RestoreProblem } from './restore-session.js';
 
 export interface FdSettings {
@@ -64,7 +64,7 @@ export interface RestoreOutcome {
 }
 
 export class FileDaemon {
-  private pool: CompressPool | null = null;
+  private pool: ZstdPool | null = null;
   private poolLevel = 0;
   private readonly pendingEnds = new Map<number, BackupSessionResult['agents']>();
 
@@ -104,7 +104,7 @@ export class FileDaemon {
         level: order.level,
         lines,
         options: order.fileset.options,
-        pool: order.fileset.options.compression === 'zstd' ? this.compressPool(order.fileset.options.level) : null,
+        pool: order.fileset.options.compression === 'zstd' ? this.zstdPool(order.fileset.options.level) : null,
         sink: (rec) => sd.writeRecord(rec),
         logger: log,
         platform: this.settings.platform,
@@ -158,6 +158,7 @@ export class FileDaemon {
       logger: this.settings.logger,
       controller,
       catalogDigest: order.catalogDigest,
+      pool: this.pool ?? this.zstdPool(DEFAULT_FILESET_OPTIONS.level),
       onFile: order.onFile,
     });
     let error: CairnError | undefined;
@@ -179,10 +180,10 @@ export class FileDaemon {
     return { files: run.files, bytes: run.bytes, completed: run.completed, problems: run.problems, messages: run.messages, error };
   }
 
-  private compressPool(level: number): CompressPool {
+  private zstdPool(level: number): ZstdPool {
     if (!this.pool || this.poolLevel !== level) {
       void this.pool?.close();
-      this.pool = new CompressPool({ level, threads: this.settings.threads });
+      this.pool = new ZstdPool({ level, threads: this.settings.threads });
       this.poolLevel = level;
     }
     return this.pool;

@@ -4,10 +4,11 @@
  * SHA-256 and logical length of one stream, computed exactly as the backup
  * side did (docs/volume-format.md §Digests).
  */
-import { createHash, type Hash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { Decompressor } from 'zstd-napi';
 import { CairnError, StreamType, type DataChunk } from '../plugin-api/index.js';
+import { StreamDigest } from './stream-digest.js';
+import type { ZstdPiece } from './zstd-pool.js';
 
 let decompressor: Decompressor | null = null;
 
@@ -25,31 +26,35 @@ export function isDataStream(type: number): boolean {
 }
 
 export class StreamDecoder {
-  private hash: Hash = createHash('sha256');
+  private readonly sum = new StreamDigest();
   length = 0;
 
-  /** Decodes one data record into the chunk to hand to the agent, updating the digest. */
-  decode(type: number, payload: Uint8Array): DataChunk {
+  /**
+   * Decodes one data record into the chunk to hand to the agent, updating the
+   * digest. `piece` is the record's frame already decompressed on the zstd
+   * pool (with the plain bytes' SHA-256 when that was asked for), or absent.
+   */
+  decode(type: number, payload: Uint8Array, piece?: ZstdPiece | null): DataChunk {
     const p = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     switch (type) {
       case StreamType.DATA:
-        this.addSequential(p);
+        this.addSequential(p, null);
         return p;
       case StreamType.DATA_ZSTD: {
-        const d = unzstd(p);
-        this.addSequential(d);
+        const ready = piece && piece.compressed ? piece : null;
+        const d = ready ? ready.data : unzstd(p);
+        this.addSequential(d, ready?.digest ?? null);
         return d;
       }
       case StreamType.SPARSE_DATA:
       case StreamType.SPARSE_DATA_ZSTD: {
         if (p.length < 8) throw new CairnError('CAIRN_E_RECORD_CORRUPT', 'sparse record shorter than its offset', {});
         const offset = Number(p.readBigUInt64BE(0));
-        const data = type === StreamType.SPARSE_DATA ? p.subarray(8) : unzstd(p.subarray(8));
+        const data = type === StreamType.SPARSE_DATA ? p.subarray(8) : piece && piece.compressed ? piece.data : unzstd(p.subarray(8));
         const head = Buffer.allocUnsafe(16);
         head.writeBigUInt64BE(BigInt(offset), 0);
         head.writeBigUInt64BE(BigInt(data.length), 8);
-        this.hash.update(head);
-        this.hash.update(data);
+        this.sum.add(data, head, false);
         this.length = Math.max(this.length, offset + data.length);
         return { offset, data };
       }
@@ -58,12 +63,15 @@ export class StreamDecoder {
     }
   }
 
-  private addSequential(d: Buffer): void {
-    this.hash.update(d);
+  private addSequential(d: Buffer, workerDigest: Buffer | null): void {
+    if (this.sum.add(d, null, workerDigest !== null)) this.sum.fromWorker(workerDigest!);
     this.length += d.length;
   }
 
+  /** The digest of everything decoded (sha-256 of the empty stream when nothing was). */
   digest(): Buffer {
-    return this.hash.digest();
+    const d = this.sum.finish();
+    if (d instanceof Promise) throw new Error('StreamDecoder digests are never pending');
+    return d;
   }
 }

@@ -5,6 +5,7 @@
  * the main thread takes over and hashes from the first byte (the first
  * chunk is kept for that: it is copied to the worker, never transferred).
  * Sparse streams hash each chunk's offset and length too, on the main thread.
+ * Restore and verify use the same rule when checking (core/stream-decoder.ts).
  * The digest is the plain SHA-256 of the stream either way (volume-format.md §Digests).
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -16,6 +17,7 @@ export class StreamDigest {
   private hash: Hash | null = null;
   private first: Uint8Array | null = null;
   private worker: Promise<Buffer | null> | null = null;
+  private workerDone: Buffer | null = null;
   private chunks = 0;
 
   /**
@@ -33,20 +35,24 @@ export class StreamDigest {
       if (this.first) this.hash.update(this.first);
       this.first = null;
       this.worker = null;
+      this.workerDone = null;
     }
     if (sparseHead) this.hash.update(sparseHead);
     this.hash.update(data);
     return false;
   }
 
-  fromWorker(digest: Promise<Buffer | null>): void {
-    if (!this.hash) this.worker = digest;
+  fromWorker(digest: Promise<Buffer | null> | Buffer): void {
+    if (this.hash) return;
+    if (digest instanceof Promise) this.worker = digest;
+    else this.workerDone = digest;
   }
 
-  /** The stream's digest, or a promise of it when a worker computes it. */
+  /** The stream's digest, or a promise of it when a worker is still computing it. */
   finish(): Buffer | Promise<Buffer> {
     this.first = null;
     if (this.hash) return this.hash.digest();
+    if (this.workerDone) return this.workerDone;
     if (this.worker) return this.worker.then((d) => d ?? EMPTY_SHA256);
     return EMPTY_SHA256;
   }

@@ -1,83 +1,101 @@
 /**
- * Compression on a piscina pool sized to the cores, with small chunks batched
- * into one task (a task costs ~50 µs; a 4 KiB file compresses in less) and
- * buffers transferred, not copied, across threads.
+ * zstd on a piscina pool sized to the cores, for both directions: backup
+ * compresses chunks, restore and verify decompress frames, each with the
+ * SHA-256 of the plain bytes when asked for. Small pieces are batched into
+ * one task (a task costs ~50 µs; a 4 KiB file compresses in less), and a
+ * piece that owns its whole buffer moves to the worker without a copy.
  */
 import { availableParallelism } from 'node:os';
 import { Buffer } from 'node:buffer';
 import { Piscina } from 'piscina';
-import type { CompressResult, CompressTask } from './compress-worker.js';
+import type { CompressResult, CompressTask } from './zstd-worker.js';
 
 /** A batch is sent when it holds this many bytes… (1 MiB: one task ≈ 3 ms of zstd -1, so the 50 µs task cost is noise). */
 export const BATCH_BYTES = 1 << 20;
-/** …or this many chunks (bounds latency for runs of tiny files). */
+/** …or this many pieces (bounds latency for runs of tiny files). */
 export const BATCH_CHUNKS = 256;
-
 /** A partly filled batch is sent after this long even if the producer is busy elsewhere (a slow agent must not stall the SD stream). */
 export const BATCH_MAX_DELAY_MS = 20;
 
-export interface CompressedPiece {
+export interface ZstdPiece {
   data: Buffer;
-  /** false when the chunk did not shrink and is stored plain. */
+  /** compress: false when the chunk did not shrink and is stored plain. decompress: false when the frame is corrupt (data empty). */
   compressed: boolean;
-  /** SHA-256 of the chunk, when asked for. */
+  /** SHA-256 of the plain bytes, when asked for. */
   digest: Buffer | null;
 }
 
 export interface ChunkOptions {
-  /** Compute the chunk's SHA-256 on the worker too. */
+  /** Compute the SHA-256 of the plain bytes on the worker too. */
   digest?: boolean;
-  /** The caller still needs the chunk's bytes afterwards: copy it, never transfer its buffer. */
+  /** The caller still needs the bytes afterwards: copy them, never transfer the buffer. */
   keep?: boolean;
 }
+
+type Op = CompressTask['op'];
 
 interface Pending {
   chunks: Uint8Array[];
   options: ChunkOptions[];
   bytes: number;
-  waiters: Array<{ resolve: (p: CompressedPiece) => void; reject: (e: unknown) => void }>;
+  waiters: Array<{ resolve: (p: ZstdPiece) => void; reject: (e: unknown) => void }>;
 }
 
-export class CompressPool {
+export class ZstdPool {
   private readonly pool: Piscina;
   private readonly level: number;
-  private pending: Pending | null = null;
+  private readonly pending: Record<Op, Pending | null> = { compress: null, decompress: null };
   private timer: NodeJS.Timeout | null = null;
 
   constructor(options: { level: number; threads?: number }) {
     this.level = options.level;
     const threads = options.threads ?? Math.max(1, availableParallelism());
     this.pool = new Piscina({
-      filename: new URL('./compress-worker.js', import.meta.url).href,
+      filename: new URL('./zstd-worker.js', import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 5_000,
     });
   }
 
-  /** Queues a chunk; the promise settles when its batch has been compressed. Call flush() before awaiting it. */
-  compress(chunk: Uint8Array, options: ChunkOptions = {}): Promise<CompressedPiece> {
-    if (!this.pending) {
-      this.pending = { chunks: [], options: [], bytes: 0, waiters: [] };
-      this.timer = setTimeout(() => this.flush(), BATCH_MAX_DELAY_MS);
+  /** Queues a chunk for compression; settles when its batch is done. Call flush() before awaiting it. */
+  compress(chunk: Uint8Array, options: ChunkOptions = {}): Promise<ZstdPiece> {
+    return this.queue('compress', chunk, options);
+  }
+
+  /** Queues a zstd frame for decompression; settles when its batch is done. */
+  decompress(frame: Uint8Array, options: ChunkOptions = {}): Promise<ZstdPiece> {
+    return this.queue('decompress', frame, { ...options, keep: true });
+  }
+
+  private queue(op: Op, chunk: Uint8Array, options: ChunkOptions): Promise<ZstdPiece> {
+    let p = this.pending[op];
+    if (!p) {
+      p = this.pending[op] = { chunks: [], options: [], bytes: 0, waiters: [] };
+      this.timer ??= setTimeout(() => this.flush(), BATCH_MAX_DELAY_MS);
       this.timer.unref?.();
     }
-    const p = this.pending;
-    const promise = new Promise<CompressedPiece>((resolve, reject) => p.waiters.push({ resolve, reject }));
-    p.chunks.push(chunk);
-    p.options.push(options);
-    p.bytes += chunk.byteLength;
-    if (p.bytes >= BATCH_BYTES || p.chunks.length >= BATCH_CHUNKS) this.flush();
+    const batch = p;
+    const promise = new Promise<ZstdPiece>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    batch.chunks.push(chunk);
+    batch.options.push(options);
+    batch.bytes += chunk.byteLength;
+    if (batch.bytes >= BATCH_BYTES || batch.chunks.length >= BATCH_CHUNKS) this.send(op);
     return promise;
   }
 
-  /** Sends the batch being filled, if any. */
+  /** Sends the batches being filled, if any. */
   flush(): void {
-    const p = this.pending;
-    if (!p) return;
-    this.pending = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.send('compress');
+    this.send('decompress');
+  }
+
+  private send(op: Op): void {
+    const p = this.pending[op];
+    if (!p) return;
+    this.pending[op] = null;
     const only = p.chunks.length === 1 && !p.options[0].keep ? p.chunks[0] : null;
     let data: ArrayBuffer;
     if (only && only.byteOffset === 0 && only.buffer instanceof ArrayBuffer && only.buffer.byteLength === only.byteLength) {
@@ -92,7 +110,7 @@ export class CompressPool {
         o += c.byteLength;
       }
     }
-    const task: CompressTask = { data, lengths: p.chunks.map((c) => c.byteLength), level: this.level, digest: p.options.map((o) => o.digest === true) };
+    const task: CompressTask = { op, data, lengths: p.chunks.map((c) => c.byteLength), level: this.level, digest: p.options.map((o) => o.digest === true) };
     this.pool.run(task, { transferList: [data] }).then(
       (r: CompressResult) => {
         const all = Buffer.from(r.data);

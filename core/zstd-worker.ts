@@ -1,18 +1,21 @@
 /**
- * Compression worker (piscina). One task compresses a batch of chunks, each
- * into its own zstd frame; a chunk that does not shrink is returned plain.
- * The Compressor is kept per worker thread: creating a context per chunk
- * costs more than compressing a small file.
+ * zstd worker (piscina). A `compress` task turns a batch of chunks into one
+ * zstd frame each (a chunk that does not shrink comes back plain); a
+ * `decompress` task turns a batch of frames back into their bytes. Either
+ * may also return each piece's SHA-256 (of the plain bytes). The zstd
+ * contexts are kept per worker thread: creating one per chunk costs more
+ * than compressing a small file.
  */
 import { createHash } from 'node:crypto';
-import { Compressor } from 'zstd-napi';
+import { Compressor, Decompressor } from 'zstd-napi';
 
 export interface CompressTask {
+  op: 'compress' | 'decompress';
   /** The chunks laid end to end (transferred). */
   data: ArrayBuffer;
   lengths: number[];
   level: number;
-  /** Per chunk: also return its SHA-256 (the whole stream's digest when the stream is this one chunk). */
+  /** Per chunk: also return the SHA-256 of its plain bytes (the whole stream's digest when the stream is this one chunk). */
   digest: boolean[];
 }
 
@@ -20,7 +23,7 @@ export interface CompressResult {
   /** Output pieces laid end to end (transferred back). */
   data: ArrayBuffer;
   lengths: number[];
-  /** Per piece: true when it is a zstd frame, false when stored plain. */
+  /** Per piece. compress: true when it is a zstd frame, false when stored plain. decompress: false when the frame did not decompress. */
   compressed: boolean[];
   /** Per piece: SHA-256 of the input chunk when asked for, else null. */
   digests: Array<Uint8Array | null>;
@@ -28,8 +31,54 @@ export interface CompressResult {
 
 let compressor: Compressor | null = null;
 let compressorLevel = -1;
+let decompressor: Decompressor | null = null;
 
-export default function compressBatch(task: CompressTask): CompressResult {
+export default function zstdBatch(task: CompressTask): CompressResult {
+  return task.op === 'decompress' ? decompressBatch(task) : compressBatch(task);
+}
+
+function decompressBatch(task: CompressTask): CompressResult {
+  decompressor ??= new Decompressor();
+  const input = Buffer.from(task.data);
+  const pieces: Buffer[] = [];
+  const digests: Array<Uint8Array | null> = [];
+  const ok: boolean[] = [];
+  let offset = 0;
+  let total = 0;
+  for (let i = 0; i < task.lengths.length; i++) {
+    const frame = input.subarray(offset, offset + task.lengths[i]);
+    offset += task.lengths[i];
+    // A frame that does not decompress comes back empty with a null digest; the caller redoes it on
+    // its own thread to get the error with its message (rare: a damaged volume fails its block CRC first).
+    let plain: Buffer;
+    try {
+      plain = decompressor.decompress(frame);
+    } catch {
+      pieces.push(Buffer.alloc(0));
+      digests.push(null);
+      ok.push(false);
+      continue;
+    }
+    ok.push(true);
+    pieces.push(plain);
+    total += plain.length;
+    digests.push(task.digest[i] ? createHash('sha256').update(plain).digest() : null);
+  }
+  return pack(pieces, total, ok, digests);
+}
+
+function pack(pieces: Buffer[], total: number, compressed: boolean[], digests: Array<Uint8Array | null>): CompressResult {
+  const out = new ArrayBuffer(total);
+  const view = new Uint8Array(out);
+  let o = 0;
+  for (const p of pieces) {
+    view.set(p, o);
+    o += p.length;
+  }
+  return { data: out, lengths: pieces.map((p) => p.length), compressed, digests };
+}
+
+function compressBatch(task: CompressTask): CompressResult {
   if (!compressor || compressorLevel !== task.level) {
     compressor = new Compressor();
     compressor.setParameters({ compressionLevel: task.level });
@@ -56,12 +105,5 @@ export default function compressBatch(task: CompressTask): CompressResult {
     }
     total += pieces[pieces.length - 1].length;
   }
-  const out = new ArrayBuffer(total);
-  const view = new Uint8Array(out);
-  let o = 0;
-  for (const p of pieces) {
-    view.set(p, o);
-    o += p.length;
-  }
-  return { data: out, lengths: pieces.map((p) => p.length), compressed, digests };
+  return pack(pieces, total, compressed, digests);
 }
