@@ -25,7 +25,7 @@ import { makeAgentContext, type JobMessage } from './agent-context.js';
 import { loadAgent, type AgentPolicy } from './agent-loader.js';
 import { decodeAttributes } from './attributes.js';
 import { StreamDecoder, isDataStream } from './stream-decoder.js';
-import type { ZstdPiece, ZstdPool } from './zstd-pool.js';
+import type { PendingPiece, ZstdPiece, ZstdPool } from './zstd-pool.js';
 import { hookTimeouts } from './hook-timeouts.js';
 
 export interface RestoreProblem {
@@ -92,14 +92,16 @@ export class RestoreRun {
   /** Consumes one session's read items (one job of the chain). */
   async consume(jobId: number, items: AsyncIterable<ReadItem>): Promise<void> {
     // Frames are decompressed on the zstd pool a window ahead of the agent's writes, in order.
-    const window: Array<{ item: ReadItem; piece: Promise<ZstdPiece> | null; bytes: number }> = [];
+    const window: Array<{ item: ReadItem; piece: PendingPiece | null; bytes: number }> = [];
     let windowBytes = 0;
     const next = async (): Promise<void> => {
       const w = window.shift()!;
       windowBytes -= w.bytes;
       let piece: ZstdPiece | null = null;
       if (w.piece) {
-        this.a.pool?.flush();
+        // Send the batch being filled only when this piece is still in it: flushing on every await would
+        // turn 256-piece batches into one task per small file.
+        if (!w.piece.sent) this.a.pool?.flush();
         piece = await w.piece;
       }
       await this.handle(jobId, w.item, piece);
@@ -119,7 +121,7 @@ export class RestoreRun {
   }
 
   /** Sends a compressed data record to the pool (asking for its digest when it starts a stream), or null. */
-  private predecode(item: ReadItem): Promise<ZstdPiece> | null {
+  private predecode(item: ReadItem): PendingPiece | null {
     if (item.kind !== 'record') return null;
     const r = item.record;
     if (r.streamType === StreamType.ATTRIBUTES) this.predecodeStream = null;

@@ -34,11 +34,15 @@ export interface ChunkOptions {
 
 type Op = CompressTask['op'];
 
+/** A queued piece; `sent` turns true once its batch has gone to a worker (awaiting it then needs no flush). */
+export type PendingPiece = Promise<ZstdPiece> & { sent: boolean };
+
 interface Pending {
   chunks: Uint8Array[];
   options: ChunkOptions[];
   bytes: number;
   waiters: Array<{ resolve: (p: ZstdPiece) => void; reject: (e: unknown) => void }>;
+  promises: PendingPiece[];
 }
 
 export class ZstdPool {
@@ -59,24 +63,26 @@ export class ZstdPool {
   }
 
   /** Queues a chunk for compression; settles when its batch is done. Call flush() before awaiting it. */
-  compress(chunk: Uint8Array, options: ChunkOptions = {}): Promise<ZstdPiece> {
+  compress(chunk: Uint8Array, options: ChunkOptions = {}): PendingPiece {
     return this.queue('compress', chunk, options);
   }
 
   /** Queues a zstd frame for decompression; settles when its batch is done. */
-  decompress(frame: Uint8Array, options: ChunkOptions = {}): Promise<ZstdPiece> {
+  decompress(frame: Uint8Array, options: ChunkOptions = {}): PendingPiece {
     return this.queue('decompress', frame, { ...options, keep: true });
   }
 
-  private queue(op: Op, chunk: Uint8Array, options: ChunkOptions): Promise<ZstdPiece> {
+  private queue(op: Op, chunk: Uint8Array, options: ChunkOptions): PendingPiece {
     let p = this.pending[op];
     if (!p) {
-      p = this.pending[op] = { chunks: [], options: [], bytes: 0, waiters: [] };
+      p = this.pending[op] = { chunks: [], options: [], bytes: 0, waiters: [], promises: [] };
       this.timer ??= setTimeout(() => this.flush(), BATCH_MAX_DELAY_MS);
       this.timer.unref?.();
     }
     const batch = p;
-    const promise = new Promise<ZstdPiece>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    const promise = new Promise<ZstdPiece>((resolve, reject) => batch.waiters.push({ resolve, reject })) as PendingPiece;
+    promise.sent = false;
+    batch.promises.push(promise);
     batch.chunks.push(chunk);
     batch.options.push(options);
     batch.bytes += chunk.byteLength;
@@ -96,6 +102,7 @@ export class ZstdPool {
     const p = this.pending[op];
     if (!p) return;
     this.pending[op] = null;
+    for (const promise of p.promises) promise.sent = true;
     const only = p.chunks.length === 1 && !p.options[0].keep ? p.chunks[0] : null;
     let data: ArrayBuffer;
     if (only && only.byteOffset === 0 && only.buffer instanceof ArrayBuffer && only.buffer.byteLength === only.byteLength) {
