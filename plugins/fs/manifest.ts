@@ -20,7 +20,7 @@ export const manifest: AgentManifest = {
         type: 'boolean',
         default: true,
         description:
-          'Without the native batched platform services (scanDirectory/readFiles, used whenever the host offers them): lstat and read small files with synchronous calls in bounded batches (fast on local disks); false for slow or network filesystems, where blocking the event loop per batch costs more.',
+          'Without the native batched platform services (scanDirectory/readFiles, used whenever the host offers them): lstat and read small files with synchronous calls in bounded batches (fast on local disks). In restore: the existence check behind the replace policy is a synchronous lstat. false for slow or network filesystems, where blocking the event loop costs more.',
       },
     },
     additionalProperties: false,
