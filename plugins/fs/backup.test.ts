@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { comparePathsTreeOrder } from '../../plugin-api/index.js';
 import { platformFileServices } from '../../native/index.js';
 import { backupAll, ioModes, rel, tempDir, toBase, type BackupAllOptions } from './test-fixture.js';
@@ -115,17 +116,38 @@ for (const mode of ioModes(platformFileServices())) {
     }
   });
 
-  test(t('an unreadable file is a warning, not a failure, and the rest is backed up'), { skip: mode.skip || (process.getuid?.() === 0 ? 'root reads everything' : false) }, async () => {
+  test(t('an unreadable file is a warning, not a failure, and the rest is backed up'), { skip: mode.skip }, async () => {
     const root = tempDir('eacces');
     try {
+      fs.chmodSync(root, 0o755);
       fs.writeFileSync(path.join(root, 'a'), 'a');
       fs.writeFileSync(path.join(root, 'b'), 'b');
+      fs.chmodSync(path.join(root, 'b'), 0o644);
       fs.chmodSync(path.join(root, 'a'), 0);
-      const { entries, messages } = await backup([root]);
-      assert.deepEqual(entries.map((e) => rel(root, e.entry.path)), ['.', 'b']);
-      assert.equal(messages[0].code, 'CAIRN_E_FS_UNREADABLE');
+      // Root reads every file, so as root the backup runs in a child process as nobody (uid 65534).
+      const { paths, codes } = process.getuid?.() === 0 ? backupAsNobody(mode.name, root) : await (async () => {
+        const { entries, messages } = await backup([root]);
+        return { paths: entries.map((e) => rel(root, e.entry.path)), codes: messages.map((m) => m.code) };
+      })();
+      assert.deepEqual(paths, ['.', 'b']);
+      assert.equal(codes[0], 'CAIRN_E_FS_UNREADABLE');
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
   });
+}
+
+/** Runs the fs agent's backup of `root` as uid/gid 65534 in a child process; returns the entries' relative paths and the message codes. */
+function backupAsNobody(modeName: string, root: string): { paths: string[]; codes: Array<string | undefined> } {
+  const here = new URL('.', import.meta.url).pathname;
+  const script = `
+    const { backupAll, ioModes, rel } = await import(${JSON.stringify(path.join(here, 'test-fixture.js'))});
+    const { platformFileServices } = await import(${JSON.stringify(path.join(here, '../../native/index.js'))});
+    const mode = ioModes(platformFileServices({ warn: () => {} })).find((m) => m.name === ${JSON.stringify(modeName)});
+    const { entries, messages } = await backupAll([${JSON.stringify(root)}], { platform: mode.platform, options: mode.options });
+    process.stdout.write(JSON.stringify({ paths: entries.map((e) => rel(${JSON.stringify(root)}, e.entry.path)), codes: messages.map((m) => m.code) }));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
+  assert.equal(r.status, 0, `child as nobody failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { paths: string[]; codes: Array<string | undefined> };
 }
