@@ -51,8 +51,4 @@ export class WorkQueue {
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
-
-  get pending(): number {
-    return this.running;
-  }
 }
