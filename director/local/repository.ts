@@ -87,7 +87,7 @@ export class LocalRepository {
     }
     const settings = { ...DEFAULT_REPO_SETTINGS, ...meta.settings };
     mkdirSync(join(path, 'logs'), { recursive: true });
-    const logger = opts.logger ?? pino({ level: process.env.CAIRN_LOG_LEVEL ?? 'info' }, pino.destination({ dest: join(path, 'logs', 'cairn.log'), sync: false, mkdir: true }));
+    const logger = opts.logger ?? pino({ level: process.env.CAIRN_LOG_LEVEL ?? 'info' }, pino.destination({ dest: join(path, 'logs', 'cairn.log'), sync: true, mkdir: true }));
     const status = nativeStatus();
     if (!status.loaded) logger.warn({ degraded: status.degraded, error: status.error }, 'native addon not loaded: running degraded');
     const catalog = await Catalog.open(join(path, 'catalog.db'));

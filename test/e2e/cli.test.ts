@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTree, file, symlink, tempDir } from '../support/index.js';
 import { cairn, cairnOk } from './cli-runner.js';
@@ -138,4 +138,17 @@ test('jobs --json, ls latest PATH, restore --dry-run lists paths and writes noth
   const after = cairnOk(repo, ['jobs', '--json']).json;
   assert.equal(after.length, 2);
   assert.ok(after.some((j: { type: string; id: number; status: string }) => j.type === 'restore' && j.id === real.jobId && j.status === 'ok'));
+});
+
+test('quick commands exit cleanly: nothing on stderr after a successful backup, ls, jobs, verify', async (t) => {
+  const dir = tempDir(t, 'cairn-quiet-');
+  const src = join(dir, 'src');
+  mkdirSync(src);
+  writeFileSync(join(src, 'a'), 'a');
+  const repo = join(dir, 'repo');
+  for (const args of [['backup', src], ['ls', 'latest'], ['jobs'], ['verify', 'latest']]) {
+    const r = cairn(repo, args);
+    assert.equal(r.status, 0, r.describe);
+    assert.equal(r.stderr, '', `stderr of cairn ${args.join(' ')}:\n${r.stderr}`);
+  }
 });
