@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTree, file, symlink, tempDir } from '../support/index.js';
-import { cairn, cairnOk } from './cli-runner.js';
+import { PROJECT_ROOT, cairn, cairnOk } from './cli-runner.js';
 
 /** A small tree: src/{a.txt, docs/{one,two}, docs/sub/three, link}. */
 async function smallTree(root: string): Promise<string> {
@@ -151,4 +151,33 @@ test('quick commands exit cleanly: nothing on stderr after a successful backup, 
     assert.equal(r.status, 0, r.describe);
     assert.equal(r.stderr, '', `stderr of cairn ${args.join(' ')}:\n${r.stderr}`);
   }
+});
+
+test('cairn plugin check runs the conformance kit: the fs agent passes, a broken agent fails its named check', (t) => {
+  const dir = tempDir(t, 'cairn-plugin-check-');
+  const src = join(dir, 'src');
+  mkdirSync(src);
+  writeFileSync(join(src, 'a'), 'hello');
+  const fsAgent = join(PROJECT_ROOT, 'dist', 'plugins', 'fs', 'index.js');
+  const good = cairn(null, ['plugin', 'check', fsAgent, '--include', src, '--json']);
+  assert.equal(good.status, 0, good.describe);
+  const report = JSON.parse(good.stdout) as { ok: boolean; checks: Array<{ name: string; ok: boolean }> };
+  assert.equal(report.ok, true);
+  assert.ok(report.checks.some((c) => c.name === 'restore-round-trip' && c.ok));
+  const broken = join(dir, 'broken.mjs');
+  writeFileSync(
+    broken,
+    `export const manifest = { name: 'broken', version: '1.0.0', api: '>=1 <2', formatMajor: 1 };
+     export function createAgent() {
+       return {
+         async prepareBackup() {}, async nextFile() { throw new Error('boom'); }, async *readData() {}, async endBackup() { return { state: null }; },
+         async prepareRestore() {}, async createFile() { return 'skip'; }, async writeData() {}, async endFile() {}, async endRestore() {},
+       };
+     }`,
+  );
+  const bad = cairn(null, ['plugin', 'check', broken, '--include', src, '--json']);
+  assert.equal(bad.status, 1, bad.describe);
+  const badReport = JSON.parse(bad.stdout) as { ok: boolean; checks: Array<{ name: string; ok: boolean }> };
+  assert.equal(badReport.ok, false);
+  assert.equal(badReport.checks.find((c) => c.name === 'call-order')?.ok, false);
 });
