@@ -1,11 +1,24 @@
 /**
- * native/batch-degraded.ts — scanDirectory and readFiles over node:fs only,
+ * native/batch-degraded.ts — scanDirectory, readFiles and writeFiles over node:fs only,
  * for when the addon is missing: one libuv round trip per syscall with
  * bounded concurrency, the same results as the native calls (tested side by
  * side in batch-services.test.ts).
  */
 import { constants as fsc, promises as fsp, type BigIntStats } from 'node:fs';
-import { asBytes, checkBatch, exactData, withDirPath, type EntryStat, type ReadFileRequest, type ReadFileResult, type ReadFilesOptions, type ScannedEntry } from './batch-services.js';
+import {
+  asBytes,
+  checkBatch,
+  checkWriteBatch,
+  exactData,
+  withDirPath,
+  type EntryStat,
+  type ReadFileRequest,
+  type ReadFileResult,
+  type ReadFilesOptions,
+  type ScannedEntry,
+  type WriteFileRequest,
+  type WriteFileResult,
+} from './batch-services.js';
 
 /** In-flight fs calls of one degraded scan/read batch. */
 const DEGRADED_CONCURRENCY = 32;
@@ -98,4 +111,58 @@ async function degradedReadOne(file: ReadFileRequest): Promise<ReadFileResult> {
 export async function degradedReadFiles(files: readonly ReadFileRequest[], opts?: ReadFilesOptions): Promise<ReadFileResult[]> {
   checkBatch(files, opts);
   return mapLimit(files, DEGRADED_CONCURRENCY, degradedReadOne);
+}
+
+const WRITE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW; // libuv adds O_CLOEXEC
+/** node:fs names for the native calls' syscalls. */
+const SYSCALL_NAMES: Readonly<Record<string, string>> = { futime: 'futimens', utime: 'futimens' };
+
+/** Seconds as a double, as FileHandle.utimes takes them (about a microsecond of precision). */
+function seconds(ns: bigint): number {
+  const sec = ns / 1_000_000_000n - (ns % 1_000_000_000n < 0n ? 1n : 0n);
+  return Number(sec) + Number(ns - sec * 1_000_000_000n) / 1e9;
+}
+
+function writeFailure(err: unknown): WriteFileResult {
+  const { errno, syscall } = errnoOf(err);
+  return { errno, syscall: SYSCALL_NAMES[syscall] ?? syscall };
+}
+
+async function degradedWriteOne(file: WriteFileRequest): Promise<WriteFileResult> {
+  const temp = asBytes(file.temp);
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(temp, WRITE_FLAGS, 0o600);
+  } catch (err) {
+    return writeFailure(err);
+  }
+  let result: WriteFileResult = { ok: true };
+  try {
+    let at = 0;
+    while (at < file.data.length) at += (await fh.write(file.data, at, file.data.length - at, null)).bytesWritten;
+    if (file.chown) await fh.chown(file.uid, file.gid);
+    await fh.chmod(file.mode & 0o7777);
+    await fh.utimes(seconds(file.atimeNs), seconds(file.mtimeNs));
+  } catch (err) {
+    result = writeFailure(err);
+  }
+  try {
+    await fh.close();
+  } catch (err) {
+    if (result.ok) result = writeFailure(err);
+  }
+  if (result.ok) {
+    try {
+      await fsp.rename(temp, asBytes(file.final));
+    } catch (err) {
+      result = writeFailure(err);
+    }
+  }
+  if (!result.ok) await fsp.unlink(temp).catch(() => undefined);
+  return result;
+}
+
+export async function degradedWriteFiles(files: readonly WriteFileRequest[]): Promise<WriteFileResult[]> {
+  checkWriteBatch(files);
+  return mapLimit(files, DEGRADED_CONCURRENCY, degradedWriteOne);
 }

@@ -1,5 +1,5 @@
 /**
- * native/batch-services.ts — scanDirectory and readFiles, the batched file
+ * native/batch-services.ts — scanDirectory, readFiles and writeFiles, the batched file
  * services (contract: plugin-api/platform.ts), over the addon: one
  * thread-pool job per call (src/batch-services.cc), results shaped here from
  * its stat columns. Also the argument checks the degraded twin
@@ -42,6 +42,21 @@ export interface ReadFilesOptions {
   readonly maxBytes?: number;
 }
 
+/** One file for writeFiles(): plugin-api's WriteFileRequest. */
+export interface WriteFileRequest {
+  readonly temp: string | Uint8Array;
+  readonly final: string | Uint8Array;
+  readonly data: Uint8Array;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly chown: boolean;
+  readonly atimeNs: bigint;
+  readonly mtimeNs: bigint;
+}
+
+export type WriteFileResult = { readonly ok: true; readonly errno?: undefined; readonly syscall?: undefined } | { readonly errno: string; readonly syscall: string; readonly ok?: undefined };
+
 /** Default cap on the sum of sizes of one readFiles batch. */
 export const DEFAULT_READ_BATCH_BYTES = 64 * 1024 * 1024;
 
@@ -58,6 +73,8 @@ export interface RawBatchBinding {
   scanDirectory(dir: Uint8Array): Promise<StatColumnsRaw & { names: Buffer[] }>;
   /** Reads into `buffers` (one per file, exactly size bytes) in place. */
   readFiles(paths: Uint8Array, count: number, sizes: Float64Array, buffers: Buffer[]): Promise<StatColumnsRaw & { lengths: Float64Array; extra: Uint8Array }>;
+  /** paths: temp NUL final NUL per file; nums: mode uid gid chown(0/1) per file; times: atimeNs mtimeNs per file. Resolves with the failures. */
+  writeFiles(paths: Uint8Array, count: number, nums: Float64Array, times: BigInt64Array, data: Uint8Array[]): Promise<Array<[number, string, string]>>;
 }
 
 function statAt(c: StatColumnsRaw, i: number): EntryStat {
@@ -178,3 +195,55 @@ export async function nativeReadFiles(binding: RawBatchBinding, files: readonly 
   for (const [i, errno, syscall] of raw.failures) out[i] = { errno, syscall };
   return out;
 }
+
+function checkPath(p: string | Uint8Array, what: string): void {
+  if (p.length === 0 || hasNul(p)) throw new TypeError(`writeFiles: ${what} must be non-empty and must not contain NUL bytes`);
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Checks every request before anything is written (TypeError on the first bad one). */
+export function checkWriteBatch(files: readonly WriteFileRequest[]): void {
+  for (const f of files) {
+    checkPath(f.temp, 'temp');
+    checkPath(f.final, 'final');
+    if (!(f.data instanceof Uint8Array)) throw new TypeError('writeFiles: data must be a Uint8Array');
+    for (const [name, v] of [['mode', f.mode], ['uid', f.uid], ['gid', f.gid]] as const) {
+      if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) throw new TypeError(`writeFiles: ${name} must be a non-negative 32-bit integer (got ${String(v)})`);
+    }
+    if (typeof f.chown !== 'boolean') throw new TypeError('writeFiles: chown must be a boolean');
+    for (const t of [f.atimeNs, f.mtimeNs]) {
+      if (typeof t !== 'bigint' || t < INT64_MIN || t > INT64_MAX) throw new TypeError('writeFiles: atimeNs/mtimeNs must be 64-bit bigint nanoseconds');
+    }
+  }
+}
+
+export async function nativeWriteFiles(binding: RawBatchBinding, files: readonly WriteFileRequest[]): Promise<WriteFileResult[]> {
+  checkWriteBatch(files);
+  if (files.length === 0) return [];
+  const n = files.length;
+  const paths = new Array<Uint8Array>(2 * n);
+  const nums = new Float64Array(4 * n);
+  const times = new BigInt64Array(2 * n);
+  const data = new Array<Uint8Array>(n);
+  for (let i = 0; i < n; i++) {
+    const f = files[i];
+    paths[2 * i] = asBytes(f.temp);
+    paths[2 * i + 1] = asBytes(f.final);
+    nums[4 * i] = f.mode;
+    nums[4 * i + 1] = f.uid;
+    nums[4 * i + 2] = f.gid;
+    nums[4 * i + 3] = f.chown ? 1 : 0;
+    times[2 * i] = f.atimeNs;
+    times[2 * i + 1] = f.mtimeNs;
+    data[i] = f.data;
+  }
+  const packed = packPaths(paths.map((path) => ({ path, size: 0 })));
+  const failures = await binding.writeFiles(packed, n, nums, times, data);
+  const out = new Array<WriteFileResult>(n).fill(OK);
+  for (const [i, errno, syscall] of failures) out[i] = { errno, syscall };
+  return out;
+}
+
+const OK: WriteFileResult = Object.freeze({ ok: true });

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { RawBatchBinding } from './batch-services.js';
 
 /** The abiVersion this wrapper expects from src/addon.cc. */
-export const EXPECTED_ABI_VERSION = 2;
+export const EXPECTED_ABI_VERSION = 3;
 
 /** The functions src/file-services.cc and src/batch-services.cc register. Paths are raw bytes. */
 export interface RawBinding extends RawBatchBinding {

@@ -7,8 +7,18 @@
  */
 import { promises as fsp } from 'node:fs';
 import type { RawBinding } from './binding.js';
-import { degradedReadFiles, degradedScanDirectory } from './batch-degraded.js';
-import { nativeReadFiles, nativeScanDirectory, type ReadFileRequest, type ReadFileResult, type ReadFilesOptions, type ScannedEntry } from './batch-services.js';
+import { degradedReadFiles, degradedScanDirectory, degradedWriteFiles } from './batch-degraded.js';
+import {
+  nativeReadFiles,
+  nativeScanDirectory,
+  nativeWriteFiles,
+  type ReadFileRequest,
+  type ReadFileResult,
+  type ReadFilesOptions,
+  type ScannedEntry,
+  type WriteFileRequest,
+  type WriteFileResult,
+} from './batch-services.js';
 import { NativeError } from './errors.js';
 
 /** Structurally identical to plugin-api's PlatformFileServices. */
@@ -27,6 +37,7 @@ export interface FileServices {
   fsyncDir(path: string | Uint8Array): Promise<void>;
   scanDirectory(dir: string | Uint8Array): Promise<ScannedEntry[]>;
   readFiles(files: readonly ReadFileRequest[], opts?: ReadFilesOptions): Promise<ReadFileResult[]>;
+  writeFiles(files: readonly WriteFileRequest[]): Promise<WriteFileResult[]>;
 }
 
 const NS_PER_SEC = 1_000_000_000n;
@@ -87,6 +98,9 @@ export function nativeFileServices(binding: RawBinding): FileServices {
     readFiles(files, opts) {
       return nativeReadFiles(binding, files, opts);
     },
+    writeFiles(files) {
+      return nativeWriteFiles(binding, files);
+    },
   };
 }
 
@@ -103,7 +117,7 @@ function unsupported(operation: string, path: string | Uint8Array, reason: strin
  * (fs.utimes/lutimes take seconds as a double), no fifos or device nodes
  * (CAIRN_E_PLATFORM_UNSUPPORTED; mkfifo(1) is deliberately not shelled out
  * to, as argv cannot carry non-UTF-8 path bytes), one data region per file,
- * directory fsync as a no-op, and scanDirectory/readFiles emulated with one
+ * directory fsync as a no-op, and scanDirectory/readFiles/writeFiles emulated with one
  * node:fs call per syscall (same results, slower).
  */
 export function degradedFileServices(reason: string): FileServices {
@@ -131,5 +145,6 @@ export function degradedFileServices(reason: string): FileServices {
     },
     scanDirectory: degradedScanDirectory,
     readFiles: degradedReadFiles,
+    writeFiles: degradedWriteFiles,
   };
 }

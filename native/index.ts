@@ -4,7 +4,7 @@
  *
  * Owns: loading the addon, the real PlatformFileServices over it
  * (nanosecond utimensat, mkfifo, mknod, SEEK_DATA/SEEK_HOLE data regions,
- * directory fsync, batched directory scans and small-file reads), the
+ * directory fsync, batched directory scans, small-file reads and writes), the
  * degraded node:fs fallback when the addon is missing
  * or unloadable, and the one loud warning that says so. Tape operations will
  * join here later. Imports no other part of Cairn (it is a leaf).
@@ -19,10 +19,19 @@ import { degradedFileServices, nativeFileServices, type FileServices } from './f
 
 export { NATIVE_ERRORS, NativeError, type NativeErrorCode, type NativeErrorSpec } from './errors.js';
 export type { FileServices } from './file-services.js';
-export { DEFAULT_READ_BATCH_BYTES, type EntryStat, type ReadFileRequest, type ReadFileResult, type ReadFilesOptions, type ScannedEntry } from './batch-services.js';
+export {
+  DEFAULT_READ_BATCH_BYTES,
+  type EntryStat,
+  type ReadFileRequest,
+  type ReadFileResult,
+  type ReadFilesOptions,
+  type ScannedEntry,
+  type WriteFileRequest,
+  type WriteFileResult,
+} from './batch-services.js';
 
 /** What is lost without the addon, in the words the warning uses. */
-export const DEGRADED_SERVICES = ['nanosecond times', 'fifos/devices', 'sparse detection', 'directory fsync', 'batched scans/reads'] as const;
+export const DEGRADED_SERVICES = ['nanosecond times', 'fifos/devices', 'sparse detection', 'directory fsync', 'batched scans/reads/writes'] as const;
 
 export interface NativeStatus {
   readonly loaded: boolean;
@@ -64,7 +73,7 @@ export function degradedWarning(reason: string): string {
     '    - fifos/devices: fifos and device nodes cannot be restored (CAIRN_E_PLATFORM_UNSUPPORTED)',
     '    - sparse detection: holes are not detected; sparse files are read and stored in full',
     '    - directory fsync: skipped, so a crash may lose newly created directory entries',
-    '    - batched scans/reads: scanDirectory/readFiles make one fs call per syscall (same results, slower)',
+    '    - batched scans/reads/writes: scanDirectory/readFiles/writeFiles make one fs call per syscall (same results, slower)',
     '  fix: run `npm run build:native` in the Cairn directory (needs python3, make and a C++ compiler),',
     '       then restart this process.',
   ].join('\n');

@@ -62,6 +62,37 @@ export interface ReadFileFailure {
 /** Narrow with `r.errno === undefined` (or `r.data !== undefined`). */
 export type ReadFileResult = ReadFileData | ReadFileFailure;
 
+/**
+ * One file for writeFiles(): its bytes, written under `temp` (a new name in
+ * the final directory) and renamed to `final` when complete.
+ */
+export interface WriteFileRequest {
+  /** The temporary name, in the same directory as `final`; must not exist (O_EXCL). */
+  readonly temp: string | Uint8Array;
+  readonly final: string | Uint8Array;
+  readonly data: Uint8Array;
+  /** Permission bits set by fchmod (mode & 0o7777, setuid/setgid/sticky included), after any fchown. */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** fchown(uid, gid) before the fchmod (root restoring ownership). */
+  readonly chown: boolean;
+  readonly atimeNs: bigint;
+  readonly mtimeNs: bigint;
+}
+
+/** A file writeFiles() could not put in place; its temp name was removed. */
+export interface WriteFileFailure {
+  /** Errno name: 'EEXIST' (temp name taken), 'EISDIR' (final is a directory), 'ENOSPC', 'EPERM'… */
+  readonly errno: string;
+  /** The failing syscall: 'open', 'write', 'fchown', 'fchmod', 'futimens', 'close' or 'rename'. */
+  readonly syscall: string;
+  readonly ok?: undefined;
+}
+
+/** Narrow with `r.ok === true` (or `r.errno !== undefined`). */
+export type WriteFileResult = { readonly ok: true; readonly errno?: undefined; readonly syscall?: undefined } | WriteFileFailure;
+
 export interface PlatformFileServices {
   /** Which native services are present; false entries are degraded. */
   readonly available: {
@@ -70,7 +101,7 @@ export interface PlatformFileServices {
     readonly seekData: boolean;
     readonly fsyncDir: boolean;
     /**
-     * scanDirectory/readFiles run natively, one thread-pool job per call.
+     * scanDirectory/readFiles/writeFiles run natively, one thread-pool job per call.
      * false or absent: they are emulated with node:fs (same results, one
      * libuv round trip per syscall) or, when the methods are absent, not
      * offered by this host at all.
@@ -144,4 +175,27 @@ export interface PlatformFileServices {
    * bounded concurrency; same results.
    */
   readFiles?(files: readonly ReadFileRequest[], opts?: { readonly maxBytes?: number }): Promise<ReadFileResult[]>;
+  /**
+   * Writes many small files in one call (native: one thread-pool job doing,
+   * per file, open(temp, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0600),
+   * write all bytes, fchown when `chown`, fchmod(mode & 0o7777), futimens
+   * with the nanosecond times, close, rename(temp, final)). Results are in
+   * request order: `{ ok: true }` or `{ errno, syscall }`.
+   *
+   * - A failing file is reported for that entry only and its temp name is
+   *   unlinked (when this call created it); the next file goes on. EEXIST
+   *   from 'open' means the temp name was taken (nothing of it is touched).
+   * - rename replaces an existing non-directory `final`; an existing
+   *   directory fails ('rename', EISDIR/ENOTEMPTY/EEXIST).
+   * - Rejects with a TypeError, writing nothing, for an empty path or one
+   *   containing NUL, a mode/uid/gid that is not a 32-bit unsigned integer,
+   *   or a time that is not a 64-bit bigint.
+   * - One call occupies one libuv pool thread until the group is written:
+   *   keep groups to a few MiB and a few hundred files, one or two in flight.
+   *
+   * Optional, like scanDirectory. Degraded (no addon): the same steps per
+   * file with fs.promises with bounded concurrency; same results, times to
+   * about a microsecond.
+   */
+  writeFiles?(files: readonly WriteFileRequest[]): Promise<WriteFileResult[]>;
 }

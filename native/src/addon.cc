@@ -1,7 +1,8 @@
 // Entry of the cairn_native addon: registers each service family's
 // functions on the module's exports. File services now; tape (open/read/
 // write blocks, MTIOCTOP, MTIOCGET) registers here later from src/tape-*.cc.
-// Batched scans/reads (src/batch-services.cc) since abiVersion 2.
+// Batched scans/reads (src/batch-services.cc) since abiVersion 2, batched
+// small-file writes since abiVersion 3.
 #include <napi.h>
 
 #include "batch-services.h"
@@ -12,7 +13,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Bumped when the JS-visible surface of this binary changes, so the
   // TypeScript loader can refuse a stale build with an actionable message.
-  exports.Set("abiVersion", Napi::Number::New(env, 2));
+  exports.Set("abiVersion", Napi::Number::New(env, 3));
   cairn::InitFileServices(env, exports);
   cairn::InitBatchServices(env, exports);
   return exports;

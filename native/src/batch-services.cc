@@ -1,7 +1,9 @@
 // Batched file services: scanDirectory (readdir + fstatat of every entry) and
 // readFiles (open/read/fstat/close of many small files), each ONE
 // PromiseWorker on the libuv pool, so a directory or a group of files costs
-// one round trip instead of several per file.
+// one round trip instead of several per file; writeFiles (create a temp name,
+// write, fchown, fchmod, futimens, close, rename into place, per file) the
+// same for restores.
 //
 // Raw JS surface (native/batch-services.ts shapes it into objects):
 //   scanDirectory(dir: Buffer): Promise<Columns & { names: Buffer[] }>
@@ -9,6 +11,11 @@
 //             buffers: Buffer[] /* one per file, exactly size bytes, written in place */)
 //     : Promise<Columns & { lengths: Float64Array /* bytes read, -1 failed */,
 //                           extra: Uint8Array /* byte size+1 of a file that grew */ }>
+//   writeFiles(paths: Buffer /* temp NUL final NUL, per file */, count,
+//              nums: Float64Array /* 4 per file: mode uid gid chown(0/1) */,
+//              times: BigInt64Array /* 2 per file: atimeNs mtimeNs */,
+//              data: Uint8Array[] /* one per file, read in place */)
+//     : Promise<Array<[index, errnoName, syscall]>>  // the files that failed
 // Columns = { nums: Float64Array  (7 per entry: mode uid gid size nlink rdev blocks),
 //             times: BigInt64Array (3 per entry: atimeNs mtimeNs ctimeNs),
 //             ids: BigUint64Array  (2 per entry: dev ino),
@@ -18,6 +25,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -184,6 +192,113 @@ class ReadFilesWorker : public PromiseWorker {
   StatColumns columns_;
 };
 
+// Writes each file under a new temporary name in its final directory and
+// renames it into place: open(O_CREAT|O_EXCL|O_NOFOLLOW, 0600), write all,
+// fchown (when asked), fchmod (after chown, which clears setuid/setgid),
+// futimens, close, rename. A failing file is unlinked (when this call
+// created it) and reported; the next file goes on. The data buffers are
+// allocated in JS and kept alive by a reference while the pool thread reads them.
+struct WriteSpec {
+  std::string temp;
+  std::string final_path;
+  const uint8_t* data;
+  size_t size;
+  mode_t mode;
+  uid_t uid;
+  gid_t gid;
+  bool chown;
+  int64_t atime_ns;
+  int64_t mtime_ns;
+};
+
+struct timespec NsToTimespec(int64_t ns) {
+  int64_t sec = ns / 1000000000LL;
+  int64_t rem = ns % 1000000000LL;
+  if (rem < 0) {
+    sec -= 1;
+    rem += 1000000000LL;
+  }
+  struct timespec ts;
+  ts.tv_sec = static_cast<time_t>(sec);
+  ts.tv_nsec = static_cast<long>(rem);
+  return ts;
+}
+
+class WriteFilesWorker : public PromiseWorker {
+ public:
+  WriteFilesWorker(Napi::Env env, std::vector<WriteSpec> files, Napi::Object buffers)
+      : PromiseWorker(env, "cairn.writeFiles"), files_(std::move(files)), buffers_(Napi::Persistent(buffers)) {}
+
+ protected:
+  void Run() override {
+    for (size_t i = 0; i < files_.size(); i++) WriteOne(i);
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array out = Napi::Array::New(env, failures_.size());
+    for (size_t i = 0; i < failures_.size(); i++) {
+      Napi::Array f = Napi::Array::New(env, 3);
+      f.Set(0u, Napi::Number::New(env, static_cast<double>(failures_[i].index)));
+      f.Set(1u, Napi::String::New(env, ErrnoName(failures_[i].err)));
+      f.Set(2u, Napi::String::New(env, failures_[i].syscall));
+      out.Set(static_cast<uint32_t>(i), f);
+    }
+    return out;
+  }
+
+ private:
+  void WriteOne(size_t i) {
+    const WriteSpec& w = files_[i];
+    int fd = open(w.temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      failures_.push_back({i, errno, "open"});
+      return;
+    }
+    int err = 0;
+    const char* syscall = "write";
+    size_t done = 0;
+    while (err == 0 && done < w.size) {
+      ssize_t r = write(fd, w.data + done, w.size - done);
+      if (r < 0) {
+        if (errno != EINTR) err = errno;
+      } else {
+        done += static_cast<size_t>(r);
+      }
+    }
+    if (err == 0 && w.chown && fchown(fd, w.uid, w.gid) != 0) {
+      err = errno;
+      syscall = "fchown";
+    }
+    if (err == 0 && fchmod(fd, w.mode & 07777) != 0) {
+      err = errno;
+      syscall = "fchmod";
+    }
+    if (err == 0) {
+      struct timespec ts[2] = {NsToTimespec(w.atime_ns), NsToTimespec(w.mtime_ns)};
+      if (futimens(fd, ts) != 0) {
+        err = errno;
+        syscall = "futimens";
+      }
+    }
+    if (close(fd) != 0 && errno != EINTR && err == 0) {
+      err = errno;
+      syscall = "close";
+    }
+    if (err == 0 && rename(w.temp.c_str(), w.final_path.c_str()) != 0) {
+      err = errno;
+      syscall = "rename";
+    }
+    if (err != 0) {
+      unlink(w.temp.c_str());
+      failures_.push_back({i, err, syscall});
+    }
+  }
+
+  std::vector<WriteSpec> files_;
+  Napi::ObjectReference buffers_;  // keeps every data buffer alive until the worker is gone
+  std::vector<Failure> failures_;
+};
+
 Napi::Value ScanDirectory(const Napi::CallbackInfo& info) {
   std::string dir;
   if (!ReadPathArg(info, 0, &dir)) return info.Env().Undefined();
@@ -249,11 +364,83 @@ Napi::Value ReadFiles(const Napi::CallbackInfo& info) {
   return (new ReadFilesWorker(env, std::move(paths), std::move(targets), std::move(sizes), buffers))->Start();
 }
 
+bool TypedArrayOf(napi_env env, napi_value v, napi_typedarray_type want, size_t* length, void** data) {
+  bool typed = false;
+  napi_typedarray_type type = napi_int8_array;
+  if (napi_is_typedarray(env, v, &typed) != napi_ok || !typed) return false;
+  if (napi_get_typedarray_info(env, v, &type, length, data, nullptr, nullptr) != napi_ok) return false;
+  return type == want;
+}
+
+Napi::Value WriteFiles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t count = 0;
+  size_t pathBytes = 0, numLen = 0, timeLen = 0;
+  void* pathData = nullptr;
+  void* numData = nullptr;
+  void* timeData = nullptr;
+  if (info.Length() < 5 || !TypedArrayOf(env, info[0], napi_uint8_array, &pathBytes, &pathData) || !ReadIntArg(info, 1, "count", &count) ||
+      !TypedArrayOf(env, info[2], napi_float64_array, &numLen, &numData) || !TypedArrayOf(env, info[3], napi_bigint64_array, &timeLen, &timeData) ||
+      !info[4].IsArray()) {
+    if (!env.IsExceptionPending()) {
+      Napi::TypeError::New(env, "writeFiles(paths: Buffer, count: number, nums: Float64Array, times: BigInt64Array, data: Uint8Array[])").ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
+  Napi::Array buffers = info[4].As<Napi::Array>();
+  size_t n = static_cast<size_t>(count);
+  if (count < 0 || numLen != 4 * n || timeLen != 2 * n || buffers.Length() != n) {
+    Napi::RangeError::New(env, "writeFiles: count must match 4 nums, 2 times and one data buffer per file").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const double* nums = static_cast<const double*>(numData);
+  const int64_t* times = static_cast<const int64_t*>(timeData);
+  std::vector<WriteSpec> files;
+  files.reserve(n);
+  const char* p = static_cast<const char*>(pathData);
+  const char* end = p + pathBytes;
+  auto nextPath = [&](std::string* out) {
+    const char* nul = p < end ? static_cast<const char*>(std::memchr(p, 0, static_cast<size_t>(end - p))) : nullptr;
+    if (nul == nullptr || nul == p) return false;
+    out->assign(p, static_cast<size_t>(nul - p));
+    p = nul + 1;
+    return true;
+  };
+  for (uint32_t i = 0; i < n; i++) {
+    WriteSpec w;
+    napi_value buf = nullptr;
+    size_t length = 0;
+    void* data = nullptr;
+    if (!nextPath(&w.temp) || !nextPath(&w.final_path) || napi_get_element(env, buffers, i, &buf) != napi_ok ||
+        !TypedArrayOf(env, buf, napi_uint8_array, &length, &data)) {
+      if (!env.IsExceptionPending()) {
+        Napi::TypeError::New(env, "writeFiles: each file needs a non-empty NUL-terminated temp and final path and a Uint8Array of data").ThrowAsJavaScriptException();
+      }
+      return env.Undefined();
+    }
+    w.data = static_cast<const uint8_t*>(data);
+    w.size = length;
+    w.mode = static_cast<mode_t>(nums[i * 4]);
+    w.uid = static_cast<uid_t>(nums[i * 4 + 1]);
+    w.gid = static_cast<gid_t>(nums[i * 4 + 2]);
+    w.chown = nums[i * 4 + 3] != 0;
+    w.atime_ns = times[i * 2];
+    w.mtime_ns = times[i * 2 + 1];
+    files.push_back(std::move(w));
+  }
+  if (p != end) {
+    Napi::TypeError::New(env, "writeFiles: more path bytes than 2 * count paths").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return (new WriteFilesWorker(env, std::move(files), buffers))->Start();
+}
+
 }  // namespace
 
 void InitBatchServices(Napi::Env env, Napi::Object exports) {
   exports.Set("scanDirectory", Napi::Function::New(env, ScanDirectory, "scanDirectory"));
   exports.Set("readFiles", Napi::Function::New(env, ReadFiles, "readFiles"));
+  exports.Set("writeFiles", Napi::Function::New(env, WriteFiles, "writeFiles"));
 }
 
 }  // namespace cairn

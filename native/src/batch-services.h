@@ -1,5 +1,5 @@
 // Batched file services: one thread-pool job per directory scan or per group
-// of small-file reads, instead of one libuv round trip per syscall.
+// of small-file reads or writes, instead of one libuv round trip per syscall.
 #ifndef CAIRN_BATCH_SERVICES_H
 #define CAIRN_BATCH_SERVICES_H
 
@@ -7,7 +7,7 @@
 
 namespace cairn {
 
-// Adds scanDirectory and readFiles to exports (raw surface; native/batch-services.ts shapes it).
+// Adds scanDirectory, readFiles and writeFiles to exports (raw surface; native/batch-services.ts shapes it).
 void InitBatchServices(Napi::Env env, Napi::Object exports);
 
 }  // namespace cairn

@@ -9,6 +9,10 @@
  * an error job message naming the path, and its temp file is removed.
  * Whatever needs a queued file to exist (a later hard link to it, the same
  * path again, directory attributes at the end) waits with settled()/drain().
+ * When the platform offers native batched writeFiles (available.batch), the
+ * queued files go to it in groups (small-file-write-batch.ts: one pool job
+ * per group, the same steps and the same ownership and mode results);
+ * otherwise each file is its own chain of node:fs calls on the work queue.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -16,6 +20,7 @@ import type { AgentContext, FileEntry } from '../../plugin-api/index.js';
 import { close, open, writeAll } from './fs-calls.js';
 import { CREATE_FLAGS, type RestoreTarget, type Target } from './restore-target.js';
 import { WorkQueue } from './write-queue.js';
+import { SmallFileWriteBatcher, type WriteResult } from './small-file-write-batch.js';
 
 /** Declared stream size up to which a file is collected in memory and written whole. */
 export const SMALL_RESTORE_LIMIT = 256 * 1024;
@@ -39,6 +44,17 @@ export interface Collected {
   readonly chmod: boolean;
 }
 
+/** The step a failed writeFiles syscall belongs to, in the words of the per-file path's messages. */
+const BATCH_STEPS: Readonly<Record<string, string>> = {
+  open: 'creating the file',
+  write: 'writing',
+  fchown: 'setting attributes',
+  fchmod: 'setting attributes',
+  futimens: 'setting attributes',
+  close: 'setting attributes',
+  rename: 'renaming into place',
+};
+
 export type Report = (err: unknown, path: Uint8Array, what: string) => void;
 
 function fcall(fn: (cb: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> {
@@ -49,6 +65,10 @@ export class SmallFileRestorer {
   private readonly collecting = new Map<string, Collected>();
   private readonly writing = new Map<string, Promise<void>>();
   private readonly queue: WorkQueue;
+  /** The batched path (native writeFiles), or null: the per-file queue. */
+  private readonly batcher: SmallFileWriteBatcher | null;
+  /** Result handling of batched files not yet finished. */
+  private readonly finishing = new Set<Promise<void>>();
   private readonly umask = process.umask();
   private readonly euid = process.geteuid?.() ?? -1;
 
@@ -61,6 +81,8 @@ export class SmallFileRestorer {
     private readonly placed: (k: string, target: Buffer) => void,
   ) {
     this.queue = new WorkQueue(WRITES_IN_FLIGHT, BYTES_IN_FLIGHT, (err) => this.ctx.log.error('small-file write crashed', { err: String(err) }));
+    const p = ctx.platform;
+    this.batcher = p.available.batch === true && p.writeFiles !== undefined ? new SmallFileWriteBatcher((files) => p.writeFiles!(files)) : null;
   }
 
   /** Whether the entry's data is small enough to collect and write whole. */
@@ -138,7 +160,7 @@ export class SmallFileRestorer {
       return;
     }
     await this.settled(k);
-    const { done } = await this.queue.add(c.len, () => this.write(k, c));
+    const { done } = this.batcher ? await this.addBatched(this.batcher, k, c) : await this.queue.add(c.len, () => this.write(k, c));
     this.writing.set(k, done);
     void done.then(() => {
       if (this.writing.get(k) === done) this.writing.delete(k);
@@ -155,6 +177,47 @@ export class SmallFileRestorer {
   async drain(): Promise<void> {
     this.collecting.clear();
     await this.queue.drain();
+    if (this.batcher) await this.batcher.drain();
+    while (this.finishing.size > 0) await Promise.all([...this.finishing]);
+  }
+
+  /** Queues a collected file on the batcher; `done` settles when its result has been handled. */
+  private async addBatched(batcher: SmallFileWriteBatcher, k: string, c: Collected): Promise<{ done: Promise<void> }> {
+    const { entry, target } = c;
+    const tmp = this.target.tempPath(target);
+    const { result } = await batcher.add({
+      temp: tmp,
+      final: target.path,
+      data: c.buf.subarray(0, c.len),
+      mode: entry.stat.mode & 0o7777,
+      uid: entry.stat.uid,
+      gid: entry.stat.gid,
+      chown: c.chown,
+      atimeNs: entry.stat.atimeNs,
+      mtimeNs: entry.stat.mtimeNs,
+    });
+    const done = result
+      .then((r) => this.finishBatched(k, c, tmp, r))
+      .catch((err: unknown) => this.ctx.log.error('small-file write crashed', { err: String(err) }))
+      .finally(() => this.finishing.delete(done));
+    this.finishing.add(done);
+    return { done };
+  }
+
+  private async finishBatched(k: string, c: Collected, tmp: Buffer, r: WriteResult | Error): Promise<void> {
+    if (r instanceof Error) {
+      // The whole call failed (not a per-file errno): make sure nothing of this file is left.
+      await fsp.unlink(tmp).catch(() => undefined);
+      this.report(r, c.entry.path, 'writing the file (deferred batched write)');
+      return;
+    }
+    if (r.ok) {
+      if (c.entry.stat.nlink > 1) this.placed(k, c.target.path);
+      return;
+    }
+    // writeFiles removed the temp name already.
+    const err = Object.assign(new Error(`${r.syscall} failed: ${r.errno}`), { code: r.errno, syscall: r.syscall });
+    this.report(err, c.entry.path, `${BATCH_STEPS[r.syscall] ?? r.syscall} (deferred write)`);
   }
 
   private async write(k: string, c: Collected): Promise<void> {
