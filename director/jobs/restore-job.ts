@@ -118,6 +118,10 @@ async function finish(
   // An agent's error-level message is a file that did not come back (e.g. a deferred write that failed).
   for (const m of outcome.messages) if (m.level === 'error') problems.push({ path: m.path, code: m.code ?? 'CAIRN_E_AGENT_FAILED', text: m.text });
   const named = new Set(problems.map((p) => p.path));
+  // A file the agent reported failed after endFile (a deferred write) was counted as restored: uncount it.
+  const failedLate = new Set(outcome.messages.filter((m) => m.level === 'error' && m.path !== undefined).map((m) => m.path));
+  let files = outcome.files;
+  for (const [key, path] of names) if (failedLate.has(path) && outcome.completed.has(key)) files--;
   for (const [key, path] of names) {
     if (outcome.completed.has(key) || named.has(path)) continue;
     problems.push({ path, code: 'CAIRN_E_FILE_INCOMPLETE', text: type === 'restore' ? 'not restored: its records were not found on the volumes' : 'its records were not found on the volumes' });
@@ -134,10 +138,10 @@ async function finish(
   const durationMs = Math.max(1, ended.getTime() - started.getTime());
   const report: JobReport = {
     jobId, name: job.name, type, status, exitCode: EXIT_CODES[status], startedAt: started.toISOString(), endedAt: ended.toISOString(), durationMs,
-    files: outcome.files, bytes: outcome.bytes, rate: Math.round((outcome.bytes * 1000) / durationMs), baseJobId: job.id, ...extra, warnings, problems, error,
+    files, bytes: outcome.bytes, rate: Math.round((outcome.bytes * 1000) / durationMs), baseJobId: job.id, ...extra, warnings, problems, error,
   };
   for (const p of problems.slice(0, 1000)) await repo.catalog.addJobLog(jobId, { level: 'error', code: p.code, path: p.path ? Buffer.from(p.path) : undefined, text: p.text });
-  await repo.catalog.finishJob(jobId, { status, endedAt: ended, files: outcome.files, bytes: outcome.bytes, errors: problems.length, report: report as unknown as Record<string, unknown> });
+  await repo.catalog.finishJob(jobId, { status, endedAt: ended, files, bytes: outcome.bytes, errors: problems.length, report: report as unknown as Record<string, unknown> });
   return report;
 }
 
