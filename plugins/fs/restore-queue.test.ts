@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import type { Agent, FileEntry } from '../../plugin-api/index.js';
 import { platformFileServices } from '../../native/index.js';
 import { createAgent } from './index.js';
@@ -115,25 +116,58 @@ test('a deferred write that fails is an error message naming the path, and leave
   }
 });
 
-test('a deferred write into a directory that became read-only fails cleanly (non-root)', { skip: asRoot ? 'root ignores directory permissions' : false }, async () => {
+test('a deferred write into a directory that became read-only fails cleanly', async () => {
   const where = tempDir('ro');
   try {
-    const { ctx, messages } = testContext(native);
+    // Root ignores directory permissions: as root, the restore runs in a child process as nobody.
+    const result = asRoot ? readOnlyCaseAsNobody(where) : await readOnlyCase(where);
+    assert.deepEqual(result.messages, [['error', 'CAIRN_E_FS_RESTORE_FAILED', '/d/f']]);
+    assert.deepEqual(result.left, []);
+  } finally {
+    fs.rmSync(where, { recursive: true, force: true });
+  }
+});
+
+async function readOnlyCase(where: string): Promise<{ messages: unknown[][]; left: string[] }> {
+  const { ctx, messages } = testContext(native);
+  const agent = createAgent(ctx);
+  await agent.prepareRestore({ jobId: 1, where, replace: 'always', options: {} });
+  const f = fileEntry('/d/f', 3);
+  assert.equal(await agent.createFile(f), 'extract');
+  await agent.writeData(f, f.streams[0], Buffer.from('abc'));
+  fs.chmodSync(path.join(where, 'd'), 0o500);
+  await agent.endFile(f, true);
+  await agent.endRestore();
+  fs.chmodSync(path.join(where, 'd'), 0o700);
+  return { messages: messages.map((m) => [m.level, m.code, m.path]), left: fs.readdirSync(path.join(where, 'd')) };
+}
+
+function readOnlyCaseAsNobody(where: string): { messages: unknown[][]; left: string[] } {
+  fs.chownSync(where, 65534, 65534);
+  const script = `
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const { createAgent } = await import(${JSON.stringify(new URL('./index.js', import.meta.url).pathname)});
+    const { testContext } = await import(${JSON.stringify(new URL('./test-fixture.js', import.meta.url).pathname)});
+    const { platformFileServices } = await import(${JSON.stringify(new URL('../../native/index.js', import.meta.url).pathname)});
+    const where = ${JSON.stringify(where)};
+    const { ctx, messages } = testContext(platformFileServices({ warn: () => {} }));
     const agent = createAgent(ctx);
     await agent.prepareRestore({ jobId: 1, where, replace: 'always', options: {} });
-    const f = fileEntry('/d/f', 3);
-    assert.equal(await agent.createFile(f), 'extract');
+    const now = 1_700_000_000_000_000_000n;
+    const f = { path: Buffer.from('/d/f'), kind: 'file', stat: { mode: 0o100644, uid: 65534, gid: 65534, size: 3, mtimeNs: now, atimeNs: now, ctimeNs: now, dev: 0n, ino: 1n, nlink: 1, rdev: 0 }, streams: [{ index: 0, name: 'data', layout: 'sequential', size: 3 }] };
+    if (await agent.createFile(f) !== 'extract') throw new Error('createFile did not extract');
     await agent.writeData(f, f.streams[0], Buffer.from('abc'));
     fs.chmodSync(path.join(where, 'd'), 0o500);
     await agent.endFile(f, true);
     await agent.endRestore();
     fs.chmodSync(path.join(where, 'd'), 0o700);
-    assert.deepEqual(messages.map((m) => [m.level, m.code, m.path]), [['error', 'CAIRN_E_FS_RESTORE_FAILED', '/d/f']]);
-    assert.deepEqual(fs.readdirSync(path.join(where, 'd')), []);
-  } finally {
-    fs.rmSync(where, { recursive: true, force: true });
-  }
-});
+    process.stdout.write(JSON.stringify({ messages: messages.map((m) => [m.level, m.code, m.path]), left: fs.readdirSync(path.join(where, 'd')) }));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
+  assert.equal(r.status, 0, `child as nobody failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { messages: unknown[][]; left: string[] };
+}
 
 test('replace=never keeps existing files with the queue on, also a path restored earlier in the same run', async () => {
   const where = tempDir('never');
