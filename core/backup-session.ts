@@ -74,13 +74,16 @@ export interface BackupSessionArgs {
   platform: PlatformFileServices;
   controller: AbortController;
   onProgress?: (c: BackupCounters) => void;
+  /** Receives each agent as it is created. */
+  agents?: BackupSessionResult['agents'];
 }
 
 export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSessionResult> {
   const counters: BackupCounters = { files: 0, bytes: 0, storedBytes: 0, deleted: 0 };
   const messages: JobMessage[] = [];
   const states: BackupSessionResult['states'] = [];
-  const agents: BackupSessionResult['agents'] = [];
+  // The caller's list when it passed one: it then still has the agents if this throws, to tell them jobEnded('error').
+  const agents: BackupSessionResult['agents'] = a.agents ?? [];
   const pool = a.options.compression === 'zstd' ? a.pool : null;
   const pipe = new RecordPipe(
     (rec) => {

@@ -5,12 +5,13 @@
  * in-memory pair in local mode).
  */
 import type { Logger } from 'pino';
-import { CairnError, isCairnError, type AgentState, type BaseJob, type JobStatus, type Level, type PlatformFileServices, type ReplacePolicy } from '../plugin-api/index.js';
+import { CairnError, HookRunner, isCairnError, type AgentState, type BaseJob, type JobStatus, type Level, type PlatformFileServices, type ReplacePolicy } from '../plugin-api/index.js';
 import type { SdSessionClient, SessionCloseReport } from '../sd/index.js';
 import type { JobMessage } from './agent-context.js';
 import { loadAgent, type AgentPolicy } from './agent-loader.js';
 import { runBackupSession, type AgentBase, type BackupCounters, type BackupLine, type BackupSessionResult } from './backup-session.js';
 import { ZstdPool } from './zstd-pool.js';
+import { hookTimeouts } from './hook-timeouts.js';
 import { DEFAULT_FILESET_OPTIONS, type Fileset } from './fileset.js';
 import { RestoreRun, type RestoreProblem } from './restore-session.js';
 
@@ -92,6 +93,9 @@ export class FileDaemon {
     let result: BackupSessionResult | null = null;
     const counters: BackupCounters = { files: 0, bytes: 0, storedBytes: 0, deleted: 0 };
     let opened = false;
+    const agents: BackupSessionResult['agents'] = [];
+    // Every agent that was created hears jobEnded, whatever the outcome (the Director calls it).
+    this.pendingEnds.set(order.jobId, agents);
     try {
       const admitted = await this.admit(order.fileset);
       const lines: BackupLine[] = [];
@@ -110,10 +114,10 @@ export class FileDaemon {
         platform: this.settings.platform,
         controller,
         onProgress: order.onProgress,
+        agents,
       });
       await sd.appendEnd();
       const close = await sd.appendClose();
-      this.pendingEnds.set(order.jobId, result.agents);
       const warned = result.messages.some((m) => m.level !== 'info');
       return { status: warned ? 'warning' : 'ok', counters: result.counters, messages: result.messages, states: result.states, close };
     } catch (err) {
@@ -137,10 +141,14 @@ export class FileDaemon {
     this.pendingEnds.delete(jobId);
     for (const { runner, agent } of agents) {
       if (!agent.jobEnded) continue;
+      // A fresh runner: the job's own controller is aborted when the job failed, and jobEnded must still run.
+      const ending = new HookRunner(runner.agent, runner.agentVersion, { controller: new AbortController(), timeouts: hookTimeouts() });
       try {
-        await runner.call('jobEnded', () => agent.jobEnded!(status));
+        await ending.call('jobEnded', () => agent.jobEnded!(status));
       } catch (err) {
         this.settings.logger.warn({ err, jobId }, 'agent failed in jobEnded');
+      } finally {
+        ending.stopWatchdog();
       }
     }
   }
