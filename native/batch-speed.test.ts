@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { nativeStatus, platformFileServices, type FileServices } from './index.js';
+import { mapLimit } from './batch-degraded.js';
 
 const FILES = 10_000;
 const SIZE = 8192;
@@ -21,18 +22,6 @@ const CONCURRENCY = 64;
 const status = nativeStatus();
 const skip = !status.loaded && process.env.CI !== 'true' ? 'native addon not built' : false;
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return out;
-}
 
 /** The JS way: one libuv round trip per syscall. Returns total bytes and a checksum. */
 async function plainNode(dir: string): Promise<[number, number]> {

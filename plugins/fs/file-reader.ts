@@ -37,15 +37,20 @@ export function sameFile(a: EntryStat, b: EntryStat): boolean {
 
 export const CHANGED: Skip = { skip: true, code: 'CAIRN_E_FS_FILE_CHANGED', text: 'file changed while it was being read; skipped (it will be picked up by the next backup)' };
 
-/** Reads a small file whole into a fresh buffer, checking it did not change meanwhile. */
-export async function readSmall(path: Buffer, st: EntryStat): Promise<{ data: Buffer } | Skip> {
-  const size = st.size;
-  let fd: number;
+/** Opens a file for reading (never through a symlink, never blocking on a fifo), or the Skip that says why not. */
+async function openForRead(path: Buffer): Promise<number | Skip> {
   try {
-    fd = await open(path, READ_FLAGS);
+    return await open(path, READ_FLAGS);
   } catch (err) {
     return skipFor(err, 'opened');
   }
+}
+
+/** Reads a small file whole into a fresh buffer, checking it did not change meanwhile. */
+export async function readSmall(path: Buffer, st: EntryStat): Promise<{ data: Buffer } | Skip> {
+  const size = st.size;
+  const fd = await openForRead(path);
+  if (typeof fd !== 'number') return fd;
   try {
     // One byte more than expected: reading it means the file grew.
     const buf = Buffer.allocUnsafeSlow(size + 1);
@@ -96,12 +101,8 @@ export function readSmallSync(path: Buffer, st: EntryStat): { data: Buffer } | S
 
 /** Opens a large or sparse file for later streaming; checks it is still the file the walk saw. */
 export async function openLarge(path: Buffer, st: EntryStat): Promise<{ fd: number } | Skip> {
-  let fd: number;
-  try {
-    fd = await open(path, READ_FLAGS);
-  } catch (err) {
-    return skipFor(err, 'opened');
-  }
+  const fd = await openForRead(path);
+  if (typeof fd !== 'number') return fd;
   try {
     const now = await fstat(fd);
     if (!sameFile(st, now)) {
