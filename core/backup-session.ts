@@ -2,7 +2,9 @@
  * Drives the agents of one backup job and turns what they report into
  * records, in session order: per agent line an AGENT record; per file its
  * ATTRIBUTES, then per stream its data records (zstd or plain, one frame per
- * chunk) and DIGEST_SHA256 (digest and length); per agent line an AGENT_STATE record.
+ * chunk) and DIGEST_SHA256 (digest and length) — except a file whose one
+ * stream is small, whose bytes join a pack (core/pack.ts) written before the
+ * next other data record; per agent line an AGENT_STATE record.
  * Every agent call goes through the plugin-api HookRunner.
  */
 import { Buffer } from 'node:buffer';
@@ -21,6 +23,8 @@ import {
   type PlatformFileServices,
   type StreamDesc,
 } from '../plugin-api/index.js';
+import { PACK_MEMBER_MAX_BYTES, packableStream } from './pack.js';
+import { PackBuilder } from './pack-builder.js';
 import type { DataRecord } from '../sd/index.js';
 import { makeAgentContext, type JobMessage } from './agent-context.js';
 import { validateAgentOptions, type LoadedAgent } from './agent-loader.js';
@@ -94,6 +98,11 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
   );
   let fileIndex = 0;
   const push = (rec: DataRecord): Promise<void> | undefined => pipe.push(rec, rec.payload.byteLength);
+  const packer = new PackBuilder(pool, (rec, bytes) => pipe.push(rec, bytes));
+  const flushPack = async (): Promise<void> => {
+    const wait = packer.flush();
+    if (wait) await wait;
+  };
 
   for (const bl of a.lines) {
     const man = bl.loaded.module.manifest;
@@ -145,35 +154,69 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       fileIndex++;
       await sendFile(deletedEntry(path), fileIndex);
     }
+    await flushPack();
     states.push({ key: bl.key, agent: bl.loaded.identity, state: end.state ?? null });
     await push({ fileIndex: 0, streamType: StreamType.AGENT_STATE, streamNo: 0, payload: Buffer.from(JSON.stringify({ key: bl.key, state: end.state ?? null })) });
 
     async function sendFile(entry: FileEntry, index: number): Promise<void> {
+      // A hard link is made from its first member at restore: that member's pack must come first.
+      if (entry.kind === 'hardlink') await flushPack();
       const wait = push({ fileIndex: index, streamType: StreamType.ATTRIBUTES, streamNo: 0, payload: encodeAttributes(entry, bl.loaded.identity) });
       if (wait) await wait;
       if (entry.kind === 'deleted') counters.deleted++;
       else counters.files++;
-      for (const stream of entry.streams) await sendStream(entry, stream, index);
+      const small = packableStream(entry);
+      if (small) await sendPackable(entry, small, index);
+      else for (const stream of entry.streams) await sendStream(entry, stream, index);
       a.onProgress?.(counters);
     }
 
-    async function sendStream(entry: FileEntry, stream: StreamDesc, index: number): Promise<void> {
+    /** A stream declared small joins the pack; if it turns out larger (or sparse) it becomes an ordinary stream there and then. */
+    async function sendPackable(entry: FileEntry, stream: StreamDesc, index: number): Promise<void> {
+      const it = runner.iterate('readData', () => agent.readData(entry, stream), { path: entry.path })[Symbol.asyncIterator]();
+      const held: DataChunk[] = [];
+      let length = 0;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) break;
+        const chunk = r.value;
+        if (isSparseChunk(chunk) || length + chunk.byteLength > PACK_MEMBER_MAX_BYTES) {
+          held.push(chunk);
+          return sendStream(entry, stream, index, { chunks: held, rest: it });
+        }
+        if (chunk.byteLength) {
+          held.push(chunk);
+          length += chunk.byteLength;
+        }
+      }
+      counters.bytes += length;
+      checkDeclaredLength(entry, stream, length);
+      const wait = packer.add(index, stream.index, held as Uint8Array[], length);
+      if (wait) await wait;
+    }
+
+    function checkDeclaredLength(entry: FileEntry, stream: StreamDesc, length: number): void {
+      if (stream.size === undefined || stream.layout !== 'sequential' || length === stream.size) return;
+      // The agent declared a size and delivered another: say so, whatever the agent itself reported.
+      messages.push({
+        level: 'warning',
+        agent: bl.loaded.module.manifest.name,
+        path: displayPath(entry.path),
+        code: 'CAIRN_E_STREAM_LENGTH',
+        text: `stream ${stream.name} delivered ${length} bytes, the agent declared ${stream.size}; the stored copy has ${length}`,
+      });
+    }
+
+    async function sendStream(entry: FileEntry, stream: StreamDesc, index: number, started?: { chunks: DataChunk[]; rest: AsyncIterator<DataChunk> }): Promise<void> {
+      await flushPack(); // a pack always precedes the next other data record (docs/volume-format.md §Packs)
       const digest = new StreamDigest();
       let length = 0;
-      const chunks = runner.iterate('readData', () => agent.readData(entry, stream), { path: entry.path });
+      for (const chunk of started?.chunks ?? []) length = await sendChunk(chunk, digest, index, stream.index, length);
+      const chunks = started ? { [Symbol.asyncIterator]: () => started.rest } : runner.iterate('readData', () => agent.readData(entry, stream), { path: entry.path });
       for await (const chunk of chunks) {
         length = await sendChunk(chunk, digest, index, stream.index, length);
       }
-      if (stream.size !== undefined && stream.layout === 'sequential' && length !== stream.size) {
-        // The agent declared a size and delivered another: say so, whatever the agent itself reported.
-        messages.push({
-          level: 'warning',
-          agent: bl.loaded.module.manifest.name,
-          path: displayPath(entry.path),
-          code: 'CAIRN_E_STREAM_LENGTH',
-          text: `stream ${stream.name} delivered ${length} bytes, the agent declared ${stream.size}; the stored copy has ${length}`,
-        });
-      }
+      checkDeclaredLength(entry, stream, length);
       const d = digest.finish();
       const rec = { fileIndex: index, streamType: StreamType.DIGEST_SHA256, streamNo: stream.index };
       const wait = d instanceof Promise ? pipe.push(d.then((x) => ({ ...rec, payload: digestPayload(x, length) })), 40) : push({ ...rec, payload: digestPayload(d, length) });

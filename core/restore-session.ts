@@ -5,8 +5,13 @@
  * against the stream's recorded SHA-256 and length; a file whose records are
  * damaged or missing is ended with ok=false and listed, never left half
  * written under its real name (the agent writes to a temporary name).
+ * createFile is called when a file's first data arrives (or when it is
+ * closed, for files without data): a small file whose bytes are in a pack
+ * (core/pack.ts) waits, attributes decoded, until its pack comes, and is
+ * created only when its member checked good.
  * In verify mode no agent is called: only digests and structure are checked.
  */
+import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
 import {
@@ -24,8 +29,9 @@ import type { ReadItem } from '../sd/index.js';
 import { makeAgentContext, type JobMessage } from './agent-context.js';
 import { loadAgent, type AgentPolicy } from './agent-loader.js';
 import { decodeAttributes } from './attributes.js';
-import { StreamDecoder, isDataStream } from './stream-decoder.js';
-import type { PendingPiece, ZstdPiece, ZstdPool } from './zstd-pool.js';
+import { StreamDecoder, isDataStream, unzstd } from './stream-decoder.js';
+import type { PackPiece, PendingPiece, ZstdPiece, ZstdPool } from './zstd-pool.js';
+import { decodePackIndex, packableStream, type PackMember } from './pack.js';
 import { hookTimeouts } from './hook-timeouts.js';
 
 export interface RestoreProblem {
@@ -63,6 +69,10 @@ interface OpenFile {
   entry: FileEntry;
   agentName: string;
   action: CreateResult;
+  /** createFile has been called (or decided without the agent). */
+  created: boolean;
+  /** Some record of the file beyond its attributes has been seen. */
+  touched: boolean;
   ok: boolean;
   decoder: StreamDecoder | null;
   streamNo: number;
@@ -84,6 +94,12 @@ export class RestoreRun {
   bytes = 0;
   private readonly agents = new Map<string, Promise<AgentSlot>>();
   private current: OpenFile | null = null;
+  /** Small files whose data is expected in a pack, by file index (ascending). */
+  private readonly waiting = new Map<number, OpenFile>();
+  /** The PACK_INDEX just read, for the PACK_DATA record that follows it. */
+  private pack: { jobId: number; first: number; last: number; members: PackMember[] } | null = null;
+  /** Member lengths of the last PACK_INDEX seen by predecode, to unpack the next record on the pool. */
+  private predecodePack: { first: number; lengths: number[] } | null = null;
   /** `fileIndex:streamNo` of the last data record sent to the pool: the next one of another stream starts a stream. */
   private predecodeStream: string | null = null;
 
@@ -92,7 +108,7 @@ export class RestoreRun {
   /** Consumes one session's read items (one job of the chain). */
   async consume(jobId: number, items: AsyncIterable<ReadItem>): Promise<void> {
     // Frames are decompressed on the zstd pool a window ahead of the agent's writes, in order.
-    const window: Array<{ item: ReadItem; piece: PendingPiece | null; bytes: number }> = [];
+    const window: Array<{ item: ReadItem; piece: PendingPiece | null; pack: Promise<PackPiece> | null; index: PackMember[] | CairnError | null; bytes: number }> = [];
     let windowBytes = 0;
     const next = async (): Promise<void> => {
       const w = window.shift()!;
@@ -104,20 +120,51 @@ export class RestoreRun {
         if (!w.piece.sent) this.a.pool?.flush();
         piece = await w.piece;
       }
-      await this.handle(jobId, w.item, piece);
+      const packPiece = w.pack ? await w.pack : null;
+      await this.handle(jobId, w.item, piece, { piece: packPiece, index: w.index });
     };
     for await (const item of items) {
       if (this.a.controller.signal.aborted) throw this.a.controller.signal.reason;
       const bytes = item.kind === 'record' ? item.record.payload.byteLength : 0;
-      window.push({ item, piece: this.predecode(item), bytes });
+      const index = this.readPackIndex(item);
+      window.push({ item, piece: this.predecode(item), pack: this.predecodePackData(item), index, bytes });
       windowBytes += bytes;
       while (windowBytes > DECODE_WINDOW_BYTES || window.length > DECODE_WINDOW_ITEMS) await next();
     }
     while (window.length) await next();
     if (this.current) {
       const cur = this.current;
-      await this.closeFile(cur.ok && cur.streamsDone === cur.entry.streams.length, 'its records end early');
+      this.current = null;
+      await this.closeFile(cur, cur.ok && cur.streamsDone === cur.entry.streams.length, 'its records end early');
     }
+    await this.failWaiting(Infinity, 'its pack was not found on the volumes');
+  }
+
+  /** Decodes a PACK_INDEX record as it is read (predecode needs its lengths), or null for other items. */
+  private readPackIndex(item: ReadItem): PackMember[] | CairnError | null {
+    if (item.kind !== 'record' || item.record.streamType !== StreamType.PACK_INDEX) return null;
+    const r = item.record;
+    try {
+      const members = decodePackIndex(r.payload, r.fileIndex, r.fileIndex + r.streamNo);
+      this.predecodePack = { first: r.fileIndex, lengths: members.map((m) => m.length) };
+      return members;
+    } catch (err) {
+      this.predecodePack = null;
+      return err as CairnError;
+    }
+  }
+
+  /** Sends a pack's bytes to the pool (decompressed there, each member digested), or null. */
+  private predecodePackData(item: ReadItem): Promise<PackPiece> | null {
+    if (item.kind !== 'record') return null;
+    const r = item.record;
+    if (r.streamType !== StreamType.PACK_DATA && r.streamType !== StreamType.PACK_DATA_ZSTD) return null;
+    const index = this.predecodePack;
+    this.predecodePack = null;
+    if (!this.a.pool || !index || index.first !== r.fileIndex) return null;
+    const p = this.a.pool.unpack(r.payload, index.lengths, r.streamType === StreamType.PACK_DATA_ZSTD);
+    p.catch(() => undefined);
+    return p;
   }
 
   /** Sends a compressed data record to the pool (asking for its digest when it starts a stream), or null. */
@@ -136,16 +183,16 @@ export class RestoreRun {
     return piece;
   }
 
-  private async handle(jobId: number, item: ReadItem, piece: ZstdPiece | null): Promise<void> {
+  private async handle(jobId: number, item: ReadItem, piece: ZstdPiece | null, pack: { piece: PackPiece | null; index: PackMember[] | CairnError | null }): Promise<void> {
     if (item.kind === 'bad-block') {
       this.problems.push({ jobId, fileIndex: this.current?.fileIndex ?? 0, path: this.current ? displayPath(this.current.entry.path) : undefined, code: item.code, text: `damaged block: ${item.reason}`, volume: item.volume, block: item.block });
-      if (this.current) await this.closeFile(false, `its data was in damaged block ${item.block} of volume ${item.volume}`);
+      await this.closeCurrent(false, `its data was in damaged block ${item.block} of volume ${item.volume}`);
       return;
     }
     if (item.kind === 'volume-end') {
       if (item.reason === 'truncated') {
         this.problems.push({ jobId, fileIndex: this.current?.fileIndex ?? 0, code: 'CAIRN_E_VOLUME_TRUNCATED', text: `volume ${item.volume} ends early at block ${item.block}`, volume: item.volume, block: item.block });
-        if (this.current) await this.closeFile(false, `volume ${item.volume} is truncated at block ${item.block}`);
+        await this.closeCurrent(false, `volume ${item.volume} is truncated at block ${item.block}`);
       }
       return;
     }
@@ -153,12 +200,32 @@ export class RestoreRun {
     if (record.fileIndex === 0) return; // session-level records (agent, agent state)
     const cur = this.current;
     if (record.streamType === StreamType.ATTRIBUTES) {
-      if (cur) await this.closeFile(cur.ok && cur.streamsDone === cur.entry.streams.length, 'some of its data records are missing');
+      if (cur) await this.settle(cur);
       await this.openFile(jobId, record.fileIndex, record.payload, location);
       return;
     }
+    if (record.streamType === StreamType.PACK_INDEX) {
+      const last = record.fileIndex + record.streamNo;
+      if (cur && cur.fileIndex <= last) await this.settle(cur);
+      if (pack.index instanceof CairnError || pack.index === null) {
+        this.pack = null;
+        this.problems.push({ jobId, fileIndex: record.fileIndex, code: 'CAIRN_E_RECORD_CORRUPT', text: pack.index?.message ?? 'unreadable pack index', volume: location.volume, block: location.block });
+        await this.failWaiting(last, `its pack's index in block ${location.block} of volume ${location.volume} is unreadable`);
+      } else {
+        this.pack = { jobId, first: record.fileIndex, last, members: pack.index };
+      }
+      return;
+    }
+    if (record.streamType === StreamType.PACK_DATA || record.streamType === StreamType.PACK_DATA_ZSTD) {
+      await this.unpack(jobId, record.streamType, record.fileIndex, record.payload, pack.piece, location);
+      return;
+    }
+    // Packs come before any other data record: small files still waiting for one lost theirs.
+    if (this.waiting.size) await this.failWaiting(record.fileIndex - 1, 'its pack was not found before the next data record');
     if (!cur || cur.fileIndex !== record.fileIndex || cur.jobId !== jobId) return; // the rest of a file whose start was lost
     cur.lastLocation = { volume: location.volume, block: location.block };
+    cur.touched = true;
+    await this.create(cur);
     if (cur.action !== 'extract' && this.a.mode === 'restore') return;
     if (isDataStream(record.streamType)) {
       if (!cur.decoder || cur.streamNo !== record.streamNo) {
@@ -194,19 +261,8 @@ export class RestoreRun {
       cur.decoder = null;
       const got = dec.digest();
       const payload = Buffer.from(record.payload);
-      const want = payload.subarray(0, 32);
       const wantLength = payload.length >= 40 ? Number(payload.readBigUInt64BE(32)) : dec.length;
-      const fromCatalog = record.streamNo === 0 ? this.a.catalogDigest?.(cur.jobId, cur.fileIndex) : undefined;
-      if (!got.equals(want)) {
-        cur.ok = false;
-        this.fileProblem(cur, 'CAIRN_E_DIGEST_MISMATCH', `stream ${record.streamNo} has SHA-256 ${got.toString('hex')}, backup recorded ${want.toString('hex')}`);
-      } else if (fromCatalog && !fromCatalog.equals(want)) {
-        cur.ok = false;
-        this.fileProblem(cur, 'CAIRN_E_DIGEST_MISMATCH', `stream ${record.streamNo} on the volume has SHA-256 ${want.toString('hex')}, the catalog says ${fromCatalog.toString('hex')}`);
-      } else if (dec.length !== wantLength) {
-        cur.ok = false;
-        this.fileProblem(cur, 'CAIRN_E_FILE_INCOMPLETE', `stream ${record.streamNo} has ${dec.length} bytes, backup recorded ${wantLength}`);
-      }
+      this.checkDigest(cur, record.streamNo, got, payload.subarray(0, 32), dec.length, wantLength);
       cur.streamsDone++;
     }
   }
@@ -220,19 +276,21 @@ export class RestoreRun {
       return;
     }
     const agentName = attrs.agent.split('/')[0];
-    const file: OpenFile = { jobId, fileIndex, entry: attrs.entry, agentName, action: 'skip', ok: true, decoder: null, streamNo: -1, streamsDone: 0 };
-    this.current = file;
-    if (attrs.entry.kind === 'deleted') {
-      file.action = 'skip';
-      return;
-    }
+    this.current = { jobId, fileIndex, entry: attrs.entry, agentName, action: 'skip', created: false, touched: false, ok: true, decoder: null, streamNo: -1, streamsDone: 0, lastLocation: { volume: location.volume, block: location.block } };
+  }
+
+  /** Asks the agent to create the file (once); verify and deleted entries need no agent. */
+  private async create(file: OpenFile): Promise<void> {
+    if (file.created) return;
+    file.created = true;
+    if (file.entry.kind === 'deleted') return;
     if (this.a.mode === 'verify') {
       file.action = 'extract';
       return;
     }
     try {
-      const slot = await this.slot(agentName);
-      file.action = await slot.runner.call('createFile', () => slot.agent.createFile(attrs.entry), { path: attrs.entry.path });
+      const slot = await this.slot(file.agentName);
+      file.action = await slot.runner.call('createFile', () => slot.agent.createFile(file.entry), { path: file.entry.path });
     } catch (err) {
       file.ok = false;
       file.action = 'skip';
@@ -240,13 +298,121 @@ export class RestoreRun {
     }
   }
 
-  private async closeFile(ok: boolean, whyNot: string): Promise<void> {
-    const cur = this.current!;
+  /** The next file's attributes (or a pack index) came: the current file waits for its pack if it may be in one, else it is closed. */
+  private async settle(cur: OpenFile): Promise<void> {
     this.current = null;
+    if (!cur.touched && cur.entry.kind !== 'deleted' && packableStream(cur.entry)) {
+      this.waiting.set(cur.fileIndex, cur);
+      return;
+    }
+    await this.closeFile(cur, cur.ok && cur.streamsDone === cur.entry.streams.length, 'some of its data records are missing');
+  }
+
+  private async closeCurrent(ok: boolean, whyNot: string): Promise<void> {
+    const cur = this.current;
+    if (!cur) return;
+    this.current = null;
+    await this.closeFile(cur, ok, whyNot);
+  }
+
+  /** Closes, as not restored, every waiting file up to `last`. */
+  private async failWaiting(last: number, whyNot: string): Promise<void> {
+    for (const [fileIndex, file] of this.waiting) {
+      if (fileIndex > last) break;
+      this.waiting.delete(fileIndex);
+      await this.closeFile(file, false, whyNot);
+    }
+  }
+
+  /** A pack's bytes: each member that a waiting file expects is checked, then created, written and ended in one go. */
+  private async unpack(jobId: number, type: number, fileIndex: number, payload: Uint8Array, piece: PackPiece | null, location: { volume: string; block: number }): Promise<void> {
+    const pack = this.pack;
+    this.pack = null;
+    if (!pack || pack.jobId !== jobId || pack.first !== fileIndex) {
+      this.problems.push({ jobId, fileIndex, code: 'CAIRN_E_RECORD_CORRUPT', text: 'pack data without its index', volume: location.volume, block: location.block });
+      return;
+    }
+    const lengths = pack.members.map((m) => m.length);
+    let plain: Buffer | null = null;
+    let digests: Buffer[] | null = null;
+    let why = '';
+    if (piece) {
+      if (piece.compressed) ({ data: plain, digests } = piece);
+      else why = 'it does not decode to its members';
+    } else {
+      try {
+        plain = type === StreamType.PACK_DATA_ZSTD ? unzstd(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+        if (plain.length !== lengths.reduce((a, b) => a + b, 0)) {
+          why = `it holds ${plain.length} bytes, its index ${lengths.reduce((a, b) => a + b, 0)}`;
+          plain = null;
+        }
+      } catch (err) {
+        why = (err as Error).message;
+      }
+    }
+    let offset = 0;
+    for (let i = 0; i < pack.members.length; i++) {
+      const m = pack.members[i];
+      const bytes = plain?.subarray(offset, offset + m.length);
+      offset += m.length;
+      const file = this.waiting.get(m.fileIndex);
+      if (!file) continue; // not selected, or not a file that waits (then the index is wrong: it fails below)
+      this.waiting.delete(m.fileIndex);
+      file.lastLocation = { volume: location.volume, block: location.block };
+      file.touched = true;
+      const stream = file.entry.streams[0];
+      if (!bytes) {
+        await this.closeFile(file, false, `its pack in block ${location.block} of volume ${location.volume} is damaged: ${why}`);
+        continue;
+      }
+      const got = digests ? digests[i] : createHash('sha256').update(bytes).digest();
+      if (stream.index !== m.streamNo) {
+        file.ok = false;
+        this.fileProblem(file, 'CAIRN_E_RECORD_CORRUPT', `its pack member is stream ${m.streamNo}, which the file does not declare`);
+      } else {
+        this.checkDigest(file, m.streamNo, got, m.digest, bytes.length, m.length);
+      }
+      if (file.ok) {
+        await this.create(file);
+        if (this.a.mode === 'restore' && file.action === 'extract' && file.ok && bytes.length) {
+          const slot = await this.slot(file.agentName);
+          try {
+            await slot.runner.call('writeData', () => slot.agent.writeData(file.entry, stream, bytes), { path: file.entry.path });
+          } catch (err) {
+            file.ok = false;
+            this.fileProblem(file, (err as CairnError).code ?? 'CAIRN_E_AGENT_FAILED', (err as Error).message);
+          }
+        }
+        this.bytes += bytes.length;
+      }
+      file.streamsDone = 1;
+      await this.closeFile(file, true, '');
+    }
+    await this.failWaiting(pack.last, `its pack (files ${pack.first}–${pack.last}) does not hold it`);
+  }
+
+  /** Compares a stream's digest and length with the volume's record and the catalog; a mismatch is a problem of the file. */
+  private checkDigest(file: OpenFile, streamNo: number, got: Buffer, want: Buffer, length: number, wantLength: number): void {
+    const fromCatalog = streamNo === 0 ? this.a.catalogDigest?.(file.jobId, file.fileIndex) : undefined;
+    if (!got.equals(want)) {
+      file.ok = false;
+      this.fileProblem(file, 'CAIRN_E_DIGEST_MISMATCH', `stream ${streamNo} has SHA-256 ${got.toString('hex')}, backup recorded ${want.toString('hex')}`);
+    } else if (fromCatalog && !fromCatalog.equals(want)) {
+      file.ok = false;
+      this.fileProblem(file, 'CAIRN_E_DIGEST_MISMATCH', `stream ${streamNo} on the volume has SHA-256 ${want.toString('hex')}, the catalog says ${fromCatalog.toString('hex')}`);
+    } else if (length !== wantLength) {
+      file.ok = false;
+      this.fileProblem(file, 'CAIRN_E_FILE_INCOMPLETE', `stream ${streamNo} has ${length} bytes, backup recorded ${wantLength}`);
+    }
+  }
+
+  private async closeFile(cur: OpenFile, ok: boolean, whyNot: string): Promise<void> {
     if (cur.entry.kind === 'deleted') return;
     if (!ok && cur.ok) this.fileProblem(cur, 'CAIRN_E_FILE_INCOMPLETE', `not restored whole: ${whyNot}`);
+    // A file without data records is created here; one that failed before its data came never reaches the agent.
+    if (ok && cur.ok) await this.create(cur);
     const good = ok && cur.ok;
-    if (this.a.mode === 'restore' && cur.action !== 'skip') {
+    if (this.a.mode === 'restore' && cur.created && cur.action !== 'skip') {
       const slot = await this.slot(cur.agentName);
       try {
         await slot.runner.call('endFile', () => slot.agent.endFile(cur.entry, good), { path: cur.entry.path });

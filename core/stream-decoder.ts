@@ -12,7 +12,7 @@ import type { ZstdPiece } from './zstd-pool.js';
 
 let decompressor: Decompressor | null = null;
 
-function unzstd(frame: Uint8Array): Buffer {
+export function unzstd(frame: Uint8Array): Buffer {
   decompressor ??= new Decompressor();
   try {
     return decompressor.decompress(frame);

@@ -32,7 +32,15 @@ export interface ChunkOptions {
   keep?: boolean;
 }
 
-type Op = CompressTask['op'];
+/** A pack compressed (or unpacked) on a worker, with each member's SHA-256. */
+export interface PackPiece {
+  data: Buffer;
+  /** pack: true when data is a zstd frame, false when stored plain. unpack: false when the pack does not decode to its members' total length (data empty). */
+  compressed: boolean;
+  digests: Buffer[];
+}
+
+type Op = 'compress' | 'decompress';
 
 /** A queued piece; `sent` turns true once its batch has gone to a worker (awaiting it then needs no flush). */
 export type PendingPiece = Promise<ZstdPiece> & { sent: boolean };
@@ -88,6 +96,24 @@ export class ZstdPool {
     batch.bytes += chunk.byteLength;
     if (batch.bytes >= BATCH_BYTES || batch.chunks.length >= BATCH_CHUNKS) this.send(op);
     return promise;
+  }
+
+  /** Compresses one pack (the members' bytes end to end in the first `used` bytes of `members`, which is transferred) and digests each member. */
+  pack(members: ArrayBuffer, lengths: number[], used: number): Promise<PackPiece> {
+    return this.runPack({ op: 'pack', data: members, lengths, level: this.level, digest: [], used });
+  }
+
+  /** Decodes one pack record's payload (copied) into its members' bytes, with each member's digest. */
+  unpack(payload: Uint8Array, lengths: number[], compressed: boolean): Promise<PackPiece> {
+    const data = new ArrayBuffer(payload.byteLength);
+    new Uint8Array(data).set(payload);
+    return this.runPack({ op: 'unpack', data, lengths, level: this.level, digest: [], compressed });
+  }
+
+  private async runPack(task: CompressTask): Promise<PackPiece> {
+    const r = (await this.pool.run(task, { transferList: [task.data] })) as CompressResult;
+    const digests = r.digests.map((d) => Buffer.from(d!.buffer, d!.byteOffset, d!.byteLength));
+    return { data: Buffer.from(r.data), compressed: r.compressed[0], digests };
   }
 
   /** Sends the batches being filled, if any. */

@@ -2,7 +2,9 @@
  * zstd worker (piscina). A `compress` task turns a batch of chunks into one
  * zstd frame each (a chunk that does not shrink comes back plain); a
  * `decompress` task turns a batch of frames back into their bytes. Either
- * may also return each piece's SHA-256 (of the plain bytes). The zstd
+ * may also return each piece's SHA-256 (of the plain bytes). A `pack` task
+ * makes one frame of all its chunks with each chunk's SHA-256 (core/pack.ts);
+ * `unpack` is its inverse, checking the members' lengths add up. The zstd
  * contexts are kept per worker thread: creating one per chunk costs more
  * than compressing a small file.
  */
@@ -10,13 +12,17 @@ import { createHash } from 'node:crypto';
 import { Compressor, Decompressor } from 'zstd-napi';
 
 export interface CompressTask {
-  op: 'compress' | 'decompress';
+  op: 'compress' | 'decompress' | 'pack' | 'unpack';
   /** The chunks laid end to end (transferred). */
   data: ArrayBuffer;
   lengths: number[];
   level: number;
   /** Per chunk: also return the SHA-256 of its plain bytes (the whole stream's digest when the stream is this one chunk). */
   digest: boolean[];
+  /** unpack: the pack is one zstd frame (else its bytes are plain and only hashed). */
+  compressed?: boolean;
+  /** pack: how many bytes of `data` are the members' (the rest is spare room). */
+  used?: number;
 }
 
 export interface CompressResult {
@@ -34,7 +40,59 @@ let compressorLevel = -1;
 let decompressor: Decompressor | null = null;
 
 export default function zstdBatch(task: CompressTask): CompressResult {
-  return task.op === 'decompress' ? decompressBatch(task) : compressBatch(task);
+  switch (task.op) {
+    case 'decompress':
+      return decompressBatch(task);
+    case 'pack':
+      return packTask(task);
+    case 'unpack':
+      return unpackTask(task);
+    default:
+      return compressBatch(task);
+  }
+}
+
+function compressorFor(level: number): Compressor {
+  if (!compressor || compressorLevel !== level) {
+    compressor = new Compressor();
+    compressor.setParameters({ compressionLevel: level });
+    compressorLevel = level;
+  }
+  return compressor;
+}
+
+/** SHA-256 of each consecutive slice of `data` of the given lengths. */
+function sliceDigests(data: Buffer, lengths: number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let o = 0;
+  for (const len of lengths) {
+    out.push(createHash('sha256').update(data.subarray(o, o + len)).digest());
+    o += len;
+  }
+  return out;
+}
+
+/** One frame over all chunks (plain when it does not shrink); a digest per chunk. */
+function packTask(task: CompressTask): CompressResult {
+  const input = Buffer.from(task.data, 0, task.used ?? task.data.byteLength);
+  const digests = sliceDigests(input, task.lengths);
+  const frame = compressorFor(task.level).compress(input);
+  const piece = frame.length < input.length ? frame : input;
+  return pack([piece], piece.length, [piece !== input], digests);
+}
+
+/** The pack's bytes (decompressed when it is a frame) and each member's digest; `compressed: [false]` when it does not decode to the members' total length. */
+function unpackTask(task: CompressTask): CompressResult {
+  const input = Buffer.from(task.data);
+  let plain: Buffer;
+  try {
+    plain = task.compressed ? (decompressor ??= new Decompressor()).decompress(input) : input;
+  } catch {
+    return pack([], 0, [false], []);
+  }
+  const total = task.lengths.reduce((a, b) => a + b, 0);
+  if (plain.length !== total) return pack([], 0, [false], []);
+  return pack([plain], plain.length, [true], sliceDigests(plain, task.lengths));
 }
 
 function decompressBatch(task: CompressTask): CompressResult {
@@ -79,11 +137,7 @@ function pack(pieces: Buffer[], total: number, compressed: boolean[], digests: A
 }
 
 function compressBatch(task: CompressTask): CompressResult {
-  if (!compressor || compressorLevel !== task.level) {
-    compressor = new Compressor();
-    compressor.setParameters({ compressionLevel: task.level });
-    compressorLevel = task.level;
-  }
+  const compressor = compressorFor(task.level);
   const input = Buffer.from(task.data);
   const pieces: Buffer[] = [];
   const compressed: boolean[] = [];

@@ -28,10 +28,35 @@ export const StreamType = {
   RESTORE_OBJECT: 11,
   /** Retired before v1 was released, never written: the length travels in DIGEST_SHA256. Not to be reused. */
   RETIRED_STREAM_END: 12,
+  /**
+   * A pack's member table: the small streams whose bytes the next record (PACK_DATA or
+   * PACK_DATA_ZSTD) holds end to end, each with its file index, stream number, length and
+   * SHA-256. Pack records are session-level: their fileIndex is the first member's and
+   * their streamNo the span to the last member's (docs/volume-format.md §Packs).
+   */
+  PACK_INDEX: 13,
+  /** A pack's bytes, plain: the members' streams end to end, in the order of the PACK_INDEX before it. */
+  PACK_DATA: 14,
+  /** A pack's bytes as one zstd frame. */
+  PACK_DATA_ZSTD: 15,
 } as const;
 
 export type StreamTypeName = keyof typeof StreamType;
 export type StreamTypeNumber = (typeof StreamType)[StreamTypeName];
+
+/** True for the three pack record types, whose streamNo is a span of file indexes, not a stream number. */
+export function isPackRecord(streamType: number): boolean {
+  return streamType === StreamType.PACK_INDEX || streamType === StreamType.PACK_DATA || streamType === StreamType.PACK_DATA_ZSTD;
+}
+
+/**
+ * The last file index a record carries data for: its own fileIndex, or for a pack record
+ * fileIndex + streamNo (the span). A reader filtering by file index keeps a record when
+ * any wanted index lies in [fileIndex, lastFileIndexOf(...)].
+ */
+export function lastFileIndexOf(streamType: number, fileIndex: number, streamNo: number): number {
+  return isPackRecord(streamType) ? fileIndex + streamNo : fileIndex;
+}
 
 export function streamTypeName(n: number): string {
   for (const [k, v] of Object.entries(StreamType)) if (v === n) return k;

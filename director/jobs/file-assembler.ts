@@ -2,11 +2,13 @@
  * Turns the SD's catalog-records notifications (attributes, digests, stream
  * ends, agent states, in session order) into catalog file rows, inserted in
  * batched transactions. A file's row is complete when the next file's
- * attributes (or the end) arrive, so memory holds one file plus one batch.
+ * attributes (or the end) arrive — except a small file whose digest comes in
+ * a later pack index (core/pack.ts): its row is held until that pack's index
+ * or the next other digest, so memory holds one pack's files plus one batch.
  */
 import { Buffer } from 'node:buffer';
 import { StreamType, type AgentState } from '../../plugin-api/index.js';
-import { decodeAttributes } from '../../core/index.js';
+import { decodeAttributes, decodePackIndex, packableStream } from '../../core/index.js';
 import type { DataRecord, RecordLocation } from '../../sd/index.js';
 import type { Catalog, CatalogFileRow } from '../catalog/index.js';
 
@@ -15,6 +17,8 @@ export const CATALOG_BATCH_ROWS = 2000;
 
 export class FileAssembler {
   private current: CatalogFileRow | null = null;
+  /** Rows of small files waiting for their pack's index (their digest), in file order. */
+  private held: CatalogFileRow[] = [];
   private batch: CatalogFileRow[] = [];
   private chain: Promise<void> = Promise.resolve();
   private failure: unknown = null;
@@ -31,6 +35,7 @@ export class FileAssembler {
         case StreamType.ATTRIBUTES: {
           this.complete();
           const { entry, agent } = decodeAttributes(record.payload);
+          this.currentPackable = packableStream(entry) !== null;
           this.current = {
             fileIndex: record.fileIndex,
             path: entry.path,
@@ -45,8 +50,23 @@ export class FileAssembler {
           break;
         }
         case StreamType.DIGEST_SHA256:
+          // Packs precede other data: a small file still held for its pack has none.
+          this.release(record.fileIndex - 1);
           if (this.current && this.current.fileIndex === record.fileIndex && record.streamNo === 0) this.current.digest = Buffer.from(record.payload.subarray(0, 32));
           break;
+        case StreamType.PACK_INDEX: {
+          const last = record.fileIndex + record.streamNo;
+          if (this.current && this.current.fileIndex <= last) this.complete();
+          const digests = new Map<number, Buffer>();
+          try {
+            for (const m of decodePackIndex(record.payload, record.fileIndex, last)) if (m.streamNo === 0) digests.set(m.fileIndex, Buffer.from(m.digest));
+          } catch {
+            // An unreadable index leaves its files without a digest in the catalog; verify and restore report them.
+          }
+          for (const row of this.held) if (row.fileIndex <= last) row.digest = digests.get(row.fileIndex) ?? row.digest;
+          this.release(last);
+          break;
+        }
         case StreamType.AGENT_STATE: {
           const { key, state } = JSON.parse(Buffer.from(record.payload).toString('utf8')) as { key: string; state: AgentState };
           this.agentStates[key] = state;
@@ -58,11 +78,26 @@ export class FileAssembler {
     }
   }
 
+  private currentPackable = false;
+
   private complete(): void {
-    if (!this.current) return;
-    this.batch.push(this.current);
-    this.files++;
+    const row = this.current;
+    if (!row) return;
     this.current = null;
+    if (this.currentPackable && row.digest === null) this.held.push(row);
+    else this.store(row);
+  }
+
+  /** Stores the held rows up to file index `last`. */
+  private release(last: number): void {
+    let n = 0;
+    while (n < this.held.length && this.held[n].fileIndex <= last) this.store(this.held[n++]);
+    if (n) this.held.splice(0, n);
+  }
+
+  private store(row: CatalogFileRow): void {
+    this.batch.push(row);
+    this.files++;
     if (this.batch.length >= CATALOG_BATCH_ROWS) this.flushBatch();
   }
 
@@ -78,6 +113,7 @@ export class FileAssembler {
   /** Inserts what is left; rejects if any batch failed. */
   async finish(): Promise<void> {
     this.complete();
+    this.release(Infinity);
     this.flushBatch();
     await this.chain;
     if (this.failure) throw this.failure;

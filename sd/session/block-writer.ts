@@ -7,6 +7,7 @@
 import { BLOCK_HEADER_BYTES, NO_RECORD_START } from '../volume/block.js';
 import { FRAGMENT_HEADER_BYTES, writeFragmentHeader } from '../volume/fragment.js';
 import type { RecordHeader } from '../wire/data-record.js';
+import { lastFileIndexOf } from '../../plugin-api/index.js';
 
 export interface FilledBlock {
   buf: Buffer;
@@ -63,7 +64,8 @@ export class BlockWriter {
       }
       if (h.fileIndex > 0) {
         if (this.minIndex === 0 || h.fileIndex < this.minIndex) this.minIndex = h.fileIndex;
-        if (h.fileIndex > this.maxIndex) this.maxIndex = h.fileIndex;
+        const last = lastFileIndexOf(h.streamType, h.fileIndex, h.streamNo);
+        if (last > this.maxIndex) this.maxIndex = last;
       }
       writeFragmentHeader(this.buf, this.pos, { fileIndex: h.fileIndex, streamType: h.streamType, streamNo: h.streamNo, totalLength: total, fragmentOffset: fragOff, fragmentLength: n });
       this.pos += FRAGMENT_HEADER_BYTES;

@@ -10,6 +10,7 @@ import type { VolumeHandle } from '../device/device.js';
 import { BLOCK_HEADER_BYTES, BlockKind, NO_RECORD_START, blockError, checkBlock } from './block.js';
 import { FRAGMENT_HEADER_BYTES, readFragmentHeader, type FragmentHeader } from './fragment.js';
 import { parseLabel, type SessionEndLabel, type SessionStartLabel, type VolumeLabel } from './labels.js';
+import { lastFileIndexOf } from '../../plugin-api/index.js';
 
 export type ScanItem =
   | ReadItem
@@ -80,7 +81,8 @@ export async function* scanVolume(handle: VolumeHandle, opts: ScanOptions = {}):
   const sessions = scan.sessions;
   let blockNo = Math.max(start, 1);
   const ranges = opts.fileIndexes;
-  const wanted = (fi: number): boolean => !ranges || ranges.some(([a, b]) => fi >= a && fi <= b);
+  // A pack record carries a span of file indexes (fileIndex … fileIndex + streamNo): kept when any wanted index is in it.
+  const wanted = (first: number, last: number): boolean => !ranges || ranges.some(([a, b]) => last >= a && first <= b);
 
   while (blockNo <= end) {
     const count = Math.min(READ_CHUNK_BLOCKS, end - blockNo + 1);
@@ -137,7 +139,7 @@ export async function* scanVolume(handle: VolumeHandle, opts: ScanOptions = {}):
         p += f.fragmentLength;
         if (f.fragmentOffset === 0) {
           st.partial = null;
-          if (!wanted(f.fileIndex)) continue;
+          if (!wanted(f.fileIndex, lastFileIndexOf(f.streamType, f.fileIndex, f.streamNo))) continue;
           if (f.fragmentLength === f.totalLength) {
             yield record(f, bytes, volume, blockNo);
             continue;

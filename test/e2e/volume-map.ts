@@ -6,12 +6,14 @@
  *
  * Owns: walking a volume's blocks (header, CRC ignored: it reads undamaged
  * volumes), its DATA blocks' fragments, and reassembling ATTRIBUTES records
- * into fileIndex → path (decoded with core's attributes codec).
+ * into fileIndex → path (decoded with core's attributes codec). A pack's
+ * records (PACK_INDEX, then PACK_DATA or PACK_DATA_ZSTD) hold bytes of every
+ * member file: their blocks count for each member named in the index.
  * Handles one volume with any number of sessions; fileIndexes are per session.
  */
 import { readFileSync } from 'node:fs';
-import { decodeAttributes } from '../../core/index.js';
-import { StreamType, displayPath } from '../../plugin-api/index.js';
+import { decodeAttributes, decodePackIndex } from '../../core/index.js';
+import { StreamType, displayPath, isPackRecord } from '../../plugin-api/index.js';
 
 const MAGIC = 0x43524e42;
 const KIND_DATA = 3;
@@ -64,6 +66,9 @@ export function mapVolume(path: string): VolumeMap {
   const blocks: BlockInfo[] = [];
   const files = new Map<string, FileInfo>();
   const attrParts = new Map<string, Buffer[]>();
+  const indexParts = new Map<number, Buffer[]>();
+  /** Per session: the members of the pack whose records are being read, and the blocks its records touched. */
+  const packs = new Map<number, { members: number[]; blocks: Set<number> }>();
 
   for (let n = 0; (n + 1) * blockSize <= vol.length; n++) {
     const b = vol.subarray(n * blockSize, (n + 1) * blockSize);
@@ -94,6 +99,10 @@ export function mapVolume(path: string): VolumeMap {
       o += 20 + f.length;
       info.fragments.push(f);
       if (f.fileIndex === 0) continue;
+      if (isPackRecord(f.streamType)) {
+        notePack(info.sessionId, f, bytes, n);
+        continue;
+      }
       const key = `${info.sessionId}:${f.fileIndex}`;
       if (f.streamType === StreamType.ATTRIBUTES) {
         const parts = attrParts.get(key) ?? [];
@@ -114,6 +123,31 @@ export function mapVolume(path: string): VolumeMap {
     }
   }
   return { blockSize, volumeName: label.volumeName, blocks, files };
+
+  function notePack(sessionId: number, f: Fragment, bytes: Buffer, n: number): void {
+    if (f.streamType === StreamType.PACK_INDEX) {
+      if (f.offset === 0) packs.set(sessionId, { members: [], blocks: new Set() });
+      const parts = indexParts.get(sessionId) ?? [];
+      parts.push(Buffer.from(bytes));
+      indexParts.set(sessionId, parts);
+      if (f.offset + f.length === f.total) {
+        packs.get(sessionId)!.members = decodePackIndex(Buffer.concat(parts), f.fileIndex, f.fileIndex + f.streamNo).map((m) => m.fileIndex);
+        indexParts.delete(sessionId);
+      }
+    }
+    const pack = packs.get(sessionId)!;
+    pack.blocks.add(n);
+    if (f.streamType !== StreamType.PACK_INDEX && f.offset + f.length === f.total) {
+      // The pack's data record is complete: every member has bytes in every block the pack's records touched.
+      for (const fileIndex of pack.members) {
+        const key = `${sessionId}:${fileIndex}`;
+        const entry = files.get(key) ?? { sessionId, fileIndex, path: '', kind: '', blocks: new Set<number>() };
+        for (const b of pack.blocks) entry.blocks.add(b);
+        files.set(key, entry);
+      }
+      packs.delete(sessionId);
+    }
+  }
 }
 
 /** Files (by path) with any fragment in one of `blocks`. */
