@@ -62,14 +62,18 @@ export class HookRunner {
   /** Runs one hook call under its timeout; wraps failures. */
   async call<T>(hook: HookName, fn: () => Promise<T> | T, facts: HookFacts = {}): Promise<T> {
     if (this.controller.signal.aborted) throw this.abortedError(hook, facts.path === undefined ? undefined : displayPath(facts.path));
-    const flight: InFlight = { hook, rawPath: facts.path, since: Date.now(), deadline: Date.now() + this.timeoutOf(hook), reject: null };
+    const now = Date.now();
+    const flight: InFlight = { hook, rawPath: facts.path, since: now, deadline: now + this.timeoutOf(hook), reject: null };
     this.flight = flight;
     this.armWatchdog();
     try {
       const result = fn();
       if (!isThenable(result)) return result;
-      const guard = new Promise<never>((_, reject) => (flight.reject = reject));
-      return await Promise.race([result, guard]);
+      // One promise the watchdog (or an abort) can reject, settled by the agent's otherwise: cheaper than Promise.race.
+      return await new Promise<T>((resolve, reject) => {
+        flight.reject = reject;
+        result.then(resolve, reject);
+      });
     } catch (err) {
       throw this.wrap(err, hook, facts.path === undefined ? undefined : displayPath(facts.path));
     } finally {
