@@ -26,81 +26,126 @@ export interface FileAttributes {
   agent: string;
 }
 
+/** Fixed part: version, kind, 5 × u32, f64, 3 × i64, 2 × u64. */
+const FIXED_BYTES = 2 + 20 + 8 + 24 + 16;
+const agentCache = new Map<string, Buffer>();
+
+/** JSON of a stream list; the common one-stream shape is written without JSON.stringify's generic walk. */
+function streamsJson(streams: readonly StreamDesc[]): string {
+  if (streams.length === 1) {
+    const s = streams[0];
+    const keys = Object.keys(s);
+    if (keys.length === 4 && keys[0] === 'index' && keys[1] === 'name' && keys[2] === 'layout' && keys[3] === 'size' && Number.isSafeInteger(s.size) && Number.isSafeInteger(s.index) && (s.layout === 'sequential' || s.layout === 'sparse') && /^[\w.-]*$/.test(s.name)) {
+      return `[{"index":${s.index},"name":"${s.name}","layout":"${s.layout}","size":${s.size}}]`;
+    }
+  }
+  return JSON.stringify(streams);
+}
+
 export function encodeAttributes(entry: FileEntry, agent: string): Buffer {
   const path = entry.path;
   const target = entry.kind === 'hardlink' ? entry.hardlinkTarget : entry.linkTarget;
-  const agentBytes = Buffer.from(agent, 'ascii');
-  const streams = entry.streams.length ? Buffer.from(JSON.stringify(entry.streams)) : EMPTY;
+  let agentBytes = agentCache.get(agent);
+  if (!agentBytes) agentCache.set(agent, (agentBytes = Buffer.from(agent, 'ascii')));
+  const streams = entry.streams.length ? streamsJson(entry.streams) : '';
+  const streamsLength = streams.length ? Buffer.byteLength(streams, 'utf8') : 0;
   const meta = entry.meta ? Buffer.from(JSON.stringify(entry.meta)) : EMPTY;
-  const len = 2 + 20 + 8 + 24 + 16 + 20 + path.byteLength + (target?.byteLength ?? 0) + agentBytes.length + streams.length + meta.length;
+  const targetLength = target?.byteLength ?? 0;
+  const len = FIXED_BYTES + 20 + path.byteLength + targetLength + agentBytes.length + streamsLength + meta.length;
   const b = Buffer.allocUnsafe(len);
+  const v = new DataView(b.buffer, b.byteOffset, len);
   const s = entry.stat;
-  let o = 0;
-  o = b.writeUInt8(VERSION, o);
-  o = b.writeUInt8(KINDS.indexOf(entry.kind), o);
-  o = b.writeUInt32BE(s.mode >>> 0, o);
-  o = b.writeUInt32BE(s.uid >>> 0, o);
-  o = b.writeUInt32BE(s.gid >>> 0, o);
-  o = b.writeUInt32BE(s.nlink >>> 0, o);
-  o = b.writeUInt32BE(s.rdev >>> 0, o);
-  o = b.writeDoubleBE(s.size, o);
-  o = b.writeBigInt64BE(s.mtimeNs, o);
-  o = b.writeBigInt64BE(s.atimeNs, o);
-  o = b.writeBigInt64BE(s.ctimeNs, o);
-  o = b.writeBigUInt64BE(BigInt.asUintN(64, s.dev), o);
-  o = b.writeBigUInt64BE(BigInt.asUintN(64, s.ino), o);
-  for (const part of [path, target, agentBytes, streams, meta]) {
-    const n = part?.byteLength ?? 0;
-    o = b.writeUInt32BE(n, o);
-    if (n) {
-      b.set(part!, o);
-      o += n;
-    }
-  }
+  v.setUint8(0, VERSION);
+  v.setUint8(1, KINDS.indexOf(entry.kind));
+  v.setUint32(2, s.mode >>> 0);
+  v.setUint32(6, s.uid >>> 0);
+  v.setUint32(10, s.gid >>> 0);
+  v.setUint32(14, s.nlink >>> 0);
+  v.setUint32(18, s.rdev >>> 0);
+  v.setFloat64(22, s.size);
+  v.setBigInt64(30, s.mtimeNs);
+  v.setBigInt64(38, s.atimeNs);
+  v.setBigInt64(46, s.ctimeNs);
+  v.setBigUint64(54, BigInt.asUintN(64, s.dev));
+  v.setBigUint64(62, BigInt.asUintN(64, s.ino));
+  let o = FIXED_BYTES;
+  v.setUint32(o, path.byteLength);
+  b.set(path, o + 4);
+  o += 4 + path.byteLength;
+  v.setUint32(o, targetLength);
+  if (targetLength) b.set(target!, o + 4);
+  o += 4 + targetLength;
+  v.setUint32(o, agentBytes.length);
+  b.set(agentBytes, o + 4);
+  o += 4 + agentBytes.length;
+  v.setUint32(o, streamsLength);
+  if (streamsLength) b.write(streams, o + 4, 'utf8');
+  o += 4 + streamsLength;
+  v.setUint32(o, meta.length);
+  if (meta.length) b.set(meta, o + 4);
   return b;
 }
 
 const EMPTY = Buffer.alloc(0);
 
+const ONE_STREAM = /^\[\{"index":(\d{1,9}),"name":"([\w.-]*)","layout":"(sequential|sparse)","size":(\d{1,15})\}\]$/;
+
+/** Inverse of streamsJson: the one-stream shape by a regular expression, anything else by JSON.parse. */
+function parseStreams(text: string): StreamDesc[] {
+  const m = ONE_STREAM.exec(text);
+  if (m) return [{ index: Number(m[1]), name: m[2], layout: m[3] as StreamDesc['layout'], size: Number(m[4]) }];
+  return JSON.parse(text) as StreamDesc[];
+}
+
 export function decodeAttributes(payload: Uint8Array): FileAttributes {
   const b = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   try {
-    let o = 0;
-    const version = b.readUInt8(o++);
+    if (b.length < FIXED_BYTES + 20) throw new Error(`${b.length} bytes, fewer than the fixed fields`);
+    const v = new DataView(b.buffer, b.byteOffset, b.length);
+    const version = v.getUint8(0);
     if (version !== VERSION) throw new Error(`unknown attributes version ${version}`);
-    const kind = KINDS[b.readUInt8(o++)];
+    const kind = KINDS[v.getUint8(1)];
     if (!kind) throw new Error('unknown file kind');
-    const mode = b.readUInt32BE(o); o += 4;
-    const uid = b.readUInt32BE(o); o += 4;
-    const gid = b.readUInt32BE(o); o += 4;
-    const nlink = b.readUInt32BE(o); o += 4;
-    const rdev = b.readUInt32BE(o); o += 4;
-    const size = b.readDoubleBE(o); o += 8;
-    const mtimeNs = b.readBigInt64BE(o); o += 8;
-    const atimeNs = b.readBigInt64BE(o); o += 8;
-    const ctimeNs = b.readBigInt64BE(o); o += 8;
-    const dev = b.readBigUInt64BE(o); o += 8;
-    const ino = b.readBigUInt64BE(o); o += 8;
-    const parts: Buffer[] = [];
-    for (let i = 0; i < 5; i++) {
-      const n = b.readUInt32BE(o); o += 4;
-      if (o + n > b.length) throw new Error('field runs past the end of the record');
-      parts.push(b.subarray(o, o + n));
-      o += n;
-    }
-    const [path, target, agent, streams, meta] = parts;
-    const entry: FileEntry = {
-      path: Buffer.from(path),
-      kind,
-      stat: { mode, uid, gid, size, mtimeNs, atimeNs, ctimeNs, dev, ino, nlink, rdev },
-      streams: streams.length ? (JSON.parse(streams.toString('utf8')) as StreamDesc[]) : [],
+    const stat = {
+      mode: v.getUint32(2),
+      uid: v.getUint32(6),
+      gid: v.getUint32(10),
+      size: v.getFloat64(22),
+      mtimeNs: v.getBigInt64(30),
+      atimeNs: v.getBigInt64(38),
+      ctimeNs: v.getBigInt64(46),
+      dev: v.getBigUint64(54),
+      ino: v.getBigUint64(62),
+      nlink: v.getUint32(14),
+      rdev: v.getUint32(18),
     };
-    if (target.length) {
-      if (kind === 'hardlink') entry.hardlinkTarget = Buffer.from(target);
-      else entry.linkTarget = Buffer.from(target);
+    let o = FIXED_BYTES;
+    const field = (): [number, number] => {
+      if (o + 4 > b.length) throw new Error('field runs past the end of the record');
+      const n = v.getUint32(o);
+      const at = o + 4;
+      if (at + n > b.length) throw new Error('field runs past the end of the record');
+      o = at + n;
+      return [at, n];
+    };
+    const [pathAt, pathLength] = field();
+    const [targetAt, targetLength] = field();
+    const [agentAt, agentLength] = field();
+    const [streamsAt, streamsLength] = field();
+    const [metaAt, metaLength] = field();
+    const entry: FileEntry = {
+      path: Buffer.from(b.subarray(pathAt, pathAt + pathLength)),
+      kind,
+      stat,
+      streams: streamsLength ? parseStreams(b.toString('utf8', streamsAt, streamsAt + streamsLength)) : [],
+    };
+    if (targetLength) {
+      const target = Buffer.from(b.subarray(targetAt, targetAt + targetLength));
+      if (kind === 'hardlink') entry.hardlinkTarget = target;
+      else entry.linkTarget = target;
     }
-    if (meta.length) entry.meta = JSON.parse(meta.toString('utf8')) as Record<string, unknown>;
-    return { entry, agent: agent.toString('ascii') };
+    if (metaLength) entry.meta = JSON.parse(b.toString('utf8', metaAt, metaAt + metaLength)) as Record<string, unknown>;
+    return { entry, agent: b.toString('latin1', agentAt, agentAt + agentLength) };
   } catch (err) {
     throw new CairnError('CAIRN_E_RECORD_CORRUPT', `attributes record cannot be decoded: ${(err as Error).message}`, {}, { cause: err });
   }

@@ -22,8 +22,14 @@ interface Member {
 
 const BUFFER_BYTES = PACK_TARGET_BYTES + PACK_MEMBER_MAX_BYTES;
 
+/** A pack buffer that owns its memory (it is transferred to a worker) and is not zero-filled first: every byte used is written. */
+function packBuffer(): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(BUFFER_BYTES);
+  return new Uint8Array(b.buffer, b.byteOffset, BUFFER_BYTES);
+}
+
 export class PackBuilder {
-  private buf = new Uint8Array(new ArrayBuffer(BUFFER_BYTES));
+  private buf = packBuffer();
   private used = 0;
   private members: Member[] = [];
 
@@ -54,11 +60,10 @@ export class PackBuilder {
     let piece: PackPiece | Promise<PackPiece>;
     if (this.pool) {
       piece = this.pool.pack(this.buf.buffer as ArrayBuffer, lengths, used);
-      this.buf = new Uint8Array(new ArrayBuffer(BUFFER_BYTES));
     } else {
-      piece = plainPack(Buffer.from(this.buf.buffer, 0, used), lengths);
-      this.buf = new Uint8Array(new ArrayBuffer(BUFFER_BYTES));
+      piece = plainPack(Buffer.from(this.buf.buffer, this.buf.byteOffset, used), lengths);
     }
+    this.buf = packBuffer();
     this.members = [];
     this.used = 0;
     const indexRecord = (p: PackPiece): DataRecord => ({
