@@ -211,10 +211,15 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       await flushPack(); // a pack always precedes the next other data record (docs/volume-format.md §Packs)
       const digest = new StreamDigest();
       let length = 0;
-      for (const chunk of started?.chunks ?? []) length = await sendChunk(chunk, digest, index, stream.index, length);
-      const chunks = started ? { [Symbol.asyncIterator]: () => started.rest } : runner.iterate('readData', () => agent.readData(entry, stream), { path: entry.path });
-      for await (const chunk of chunks) {
-        length = await sendChunk(chunk, digest, index, stream.index, length);
+      try {
+        for (const chunk of started?.chunks ?? []) length = await sendChunk(chunk, digest, index, stream.index, length);
+        const chunks = started ? { [Symbol.asyncIterator]: () => started.rest } : runner.iterate('readData', () => agent.readData(entry, stream), { path: entry.path });
+        for await (const chunk of chunks) {
+          length = await sendChunk(chunk, digest, index, stream.index, length);
+        }
+      } catch (err) {
+        digest.discard(); // the hash thread forgets the stream
+        throw err;
       }
       checkDeclaredLength(entry, stream, length);
       const d = digest.finish();
@@ -239,6 +244,8 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
     }
     if (data.byteLength === 0) return length;
     const onWorker = digest.add(data, head, pool !== null);
+    const hashing = digest.pressure(); // the hash thread is far behind: wait, so queued copies stay bounded
+    if (hashing) await hashing;
     counters.bytes += data.byteLength;
     const prefix = head ? head.subarray(0, 8) : null;
     if (!pool) {

@@ -120,8 +120,13 @@ export class RestoreRun {
         if (!w.piece.sent) this.a.pool?.flush();
         piece = await w.piece;
       }
-      const packPiece = w.pack ? await w.pack : null;
-      await this.handle(jobId, w.item, piece, { piece: packPiece, index: w.index });
+      try {
+        const packPiece = w.pack ? await w.pack : null;
+        await this.handle(jobId, w.item, piece, { piece: packPiece, index: w.index });
+      } finally {
+        // The agent's writeData has settled (it may keep a chunk only until then, docs/plugin-api.md): the slab may be reused.
+        piece?.release?.();
+      }
     };
     for await (const item of items) {
       if (this.a.controller.signal.aborted) throw this.a.controller.signal.reason;
@@ -131,7 +136,11 @@ export class RestoreRun {
       windowBytes += bytes;
       while (windowBytes > DECODE_WINDOW_BYTES || window.length > DECODE_WINDOW_ITEMS) await next();
     }
-    while (window.length) await next();
+    try {
+      while (window.length) await next();
+    } finally {
+      for (const w of window) w.piece?.then((p) => p.release?.(), () => undefined);
+    }
     if (this.current) {
       const cur = this.current;
       this.current = null;
@@ -229,6 +238,7 @@ export class RestoreRun {
     if (cur.action !== 'extract' && this.a.mode === 'restore') return;
     if (isDataStream(record.streamType)) {
       if (!cur.decoder || cur.streamNo !== record.streamNo) {
+        cur.decoder?.discard();
         cur.decoder = new StreamDecoder();
         cur.streamNo = record.streamNo;
       }
@@ -256,10 +266,22 @@ export class RestoreRun {
         }
       }
       this.bytes += chunk instanceof Uint8Array ? chunk.byteLength : chunk.data.byteLength;
+      const hashing = cur.decoder.pressure();
+      if (hashing) await hashing;
     } else if (record.streamType === StreamType.DIGEST_SHA256) {
       const dec = cur.decoder && cur.streamNo === record.streamNo ? cur.decoder : new StreamDecoder();
+      if (cur.decoder && cur.decoder !== dec) cur.decoder.discard();
       cur.decoder = null;
-      const got = dec.digest();
+      // May wait for the hash thread: the file is ended (renamed into place) only after this check.
+      let got: Buffer;
+      try {
+        got = await dec.digest();
+      } catch (err) {
+        cur.ok = false;
+        this.fileProblem(cur, (err as CairnError).code ?? 'CAIRN_E_FD_PIPELINE', (err as Error).message);
+        cur.streamsDone++;
+        return;
+      }
       const payload = Buffer.from(record.payload);
       const wantLength = payload.length >= 40 ? Number(payload.readBigUInt64BE(32)) : dec.length;
       this.checkDigest(cur, record.streamNo, got, payload.subarray(0, 32), dec.length, wantLength);
@@ -407,6 +429,8 @@ export class RestoreRun {
   }
 
   private async closeFile(cur: OpenFile, ok: boolean, whyNot: string): Promise<void> {
+    cur.decoder?.discard(); // a stream whose digest record never came
+    cur.decoder = null;
     if (cur.entry.kind === 'deleted') return;
     if (!ok && cur.ok) this.fileProblem(cur, 'CAIRN_E_FILE_INCOMPLETE', `not restored whole: ${whyNot}`);
     // A file without data records is created here; one that failed before its data came never reaches the agent.

@@ -2,7 +2,8 @@
  * Turns data records back into the chunks an agent wrote: zstd frames are
  * decompressed, sparse records split into offset and bytes. Keeps the running
  * SHA-256 and logical length of one stream, computed exactly as the backup
- * side did (docs/volume-format.md §Digests).
+ * side did (docs/volume-format.md §Digests); for a stream of several chunks
+ * that runs on the hash thread, so digest() may be pending.
  */
 import { Buffer } from 'node:buffer';
 import { Decompressor } from 'zstd-napi';
@@ -68,10 +69,18 @@ export class StreamDecoder {
     this.length += d.length;
   }
 
-  /** The digest of everything decoded (sha-256 of the empty stream when nothing was). */
-  digest(): Buffer {
-    const d = this.sum.finish();
-    if (d instanceof Promise) throw new Error('StreamDecoder digests are never pending');
-    return d;
+  /** The digest of everything decoded (sha-256 of the empty stream when nothing was); a promise while the hash thread or a worker is still at it. */
+  digest(): Buffer | Promise<Buffer> {
+    return this.sum.finish();
+  }
+
+  /** Null, or a promise to await before more data while the hash thread is far behind. */
+  pressure(): Promise<void> | null {
+    return this.sum.pressure();
+  }
+
+  /** Lets go of a stream that will not be checked (frees what its digest holds). */
+  discard(): void {
+    this.sum.discard();
   }
 }

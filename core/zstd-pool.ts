@@ -4,11 +4,26 @@
  * SHA-256 of the plain bytes when asked for. Small pieces are batched into
  * one task (a task costs ~50 µs; a 4 KiB file compresses in less), and a
  * piece that owns its whole buffer moves to the worker without a copy.
+ * Decompressed pieces land in a slab of shared memory (core/slab-ring.ts)
+ * reused batch after batch: such a piece has a release() its user calls
+ * once done with the bytes (RestoreRun: after the agent's writeData
+ * settled); other holders (the hash thread) hold the slab themselves.
  */
 import { availableParallelism } from 'node:os';
 import { Buffer } from 'node:buffer';
+import { createRequire } from 'node:module';
 import { Piscina } from 'piscina';
 import type { CompressResult, CompressTask } from './zstd-worker.js';
+import { SlabRing } from './slab-ring.js';
+
+const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
+
+/** Size of the reusable output slabs of decompression (a batch whose output is bigger gets a one-off slab). */
+export const SLAB_BYTES = 4 << 20;
+/** Free slabs kept for reuse (beyond, they are left to GC). */
+export const SLABS_KEPT = 16;
+/** A frame whose header announces more than this is decompressed the old way (a damaged header must not allocate gigabytes). */
+const MAX_PIECE_BYTES = 64 << 20;
 
 /** A batch is sent when it holds this many bytes… (1 MiB: one task ≈ 3 ms of zstd -1, so the 50 µs task cost is noise). */
 export const BATCH_BYTES = 1 << 20;
@@ -23,6 +38,8 @@ export interface ZstdPiece {
   compressed: boolean;
   /** SHA-256 of the plain bytes, when asked for. */
   digest: Buffer | null;
+  /** decompress: data lies in a reusable slab; call once the bytes are no longer needed (they may then be overwritten). */
+  release?: () => void;
 }
 
 export interface ChunkOptions {
@@ -58,6 +75,8 @@ export class ZstdPool {
   private readonly level: number;
   private readonly pending: Record<Op, Pending | null> = { compress: null, decompress: null };
   private timer: NodeJS.Timeout | null = null;
+  /** Output slabs of decompression. */
+  readonly slabs = new SlabRing(SLAB_BYTES, SLABS_KEPT);
 
   constructor(options: { level: number; threads?: number }) {
     this.level = options.level;
@@ -144,6 +163,11 @@ export class ZstdPool {
       }
     }
     const task: CompressTask = { op, data, lengths: p.chunks.map((c) => c.byteLength), level: this.level, digest: p.options.map((o) => o.digest === true) };
+    const sizes = op === 'decompress' ? contentSizes(p.chunks) : null;
+    if (sizes) {
+      this.sendIntoSlab(task, sizes, p);
+      return;
+    }
     this.pool.run(task, { transferList: [data] }).then(
       (r: CompressResult) => {
         const all = Buffer.from(r.data);
@@ -158,8 +182,57 @@ export class ZstdPool {
     );
   }
 
+  /** Decompresses a batch straight into a slab; each good piece holds the slab until released. */
+  private sendIntoSlab(task: CompressTask, sizes: number[], p: Pending): void {
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const slab = this.slabs.acquire(total);
+    task.out = slab.sab;
+    task.sizes = sizes;
+    this.pool.run(task, { transferList: [task.data] }).then(
+      (r: CompressResult) => {
+        let off = 0;
+        sizes.forEach((size, i) => {
+          const d = r.digests[i];
+          const ok = r.compressed[i];
+          let release: (() => void) | undefined;
+          if (ok) {
+            slab.hold();
+            let done = false;
+            release = () => {
+              if (!done) slab.release();
+              done = true;
+            };
+          }
+          p.waiters[i].resolve({ data: ok ? Buffer.from(slab.sab, off, size) : Buffer.alloc(0), compressed: ok, digest: d ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : null, release });
+          off += size;
+        });
+        slab.release();
+      },
+      (err: unknown) => {
+        slab.release();
+        p.waiters.forEach((w) => w.reject(err));
+      },
+    );
+  }
+
   async close(): Promise<void> {
     this.flush();
     await this.pool.destroy();
   }
+}
+
+/** Each frame's content size from its header, or null when one is unknown, unreadable or implausibly big. */
+function contentSizes(frames: Uint8Array[]): number[] | null {
+  const sizes: number[] = [];
+  for (const f of frames) {
+    let n: number | null;
+    try {
+      n = binding.getFrameContentSize(f);
+    } catch {
+      return null;
+    }
+    if (n === null || !Number.isSafeInteger(n) || n < 0 || n > MAX_PIECE_BYTES) return null;
+    sizes.push(n);
+  }
+  return sizes;
 }

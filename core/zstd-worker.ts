@@ -6,10 +6,18 @@
  * makes one frame of all its chunks with each chunk's SHA-256 (core/pack.ts);
  * `unpack` is its inverse, checking the members' lengths add up. The zstd
  * contexts are kept per worker thread: creating one per chunk costs more
- * than compressing a small file.
+ * than compressing a small file. A `decompress` task given `out` (a slab of
+ * shared memory, core/slab-ring.ts, sized from the frames' headers)
+ * decompresses each frame straight into its place there, so the bytes reach
+ * the main thread with no copy; other results are moved back, not copied.
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { Piscina } from 'piscina';
 import { Compressor, Decompressor } from 'zstd-napi';
+
+// The low-level binding (DCtx.decompress into a given buffer); the package has no exports map, so require it by path.
+const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
 
 export interface CompressTask {
   op: 'compress' | 'decompress' | 'pack' | 'unpack';
@@ -23,6 +31,10 @@ export interface CompressTask {
   compressed?: boolean;
   /** pack: how many bytes of `data` are the members' (the rest is spare room). */
   used?: number;
+  /** decompress: write the plain bytes here, frame i at the sum of the sizes before it… */
+  out?: SharedArrayBuffer;
+  /** …each frame's content size, as its header says. */
+  sizes?: number[];
 }
 
 export interface CompressResult {
@@ -39,17 +51,51 @@ let compressor: Compressor | null = null;
 let compressorLevel = -1;
 let decompressor: Decompressor | null = null;
 
+let dctx: InstanceType<typeof binding.DCtx> | null = null;
+
 export default function zstdBatch(task: CompressTask): CompressResult {
   switch (task.op) {
     case 'decompress':
-      return decompressBatch(task);
+      return task.out && task.sizes ? decompressInto(task, task.out, task.sizes) : moved(decompressBatch(task));
     case 'pack':
-      return packTask(task);
+      return moved(packTask(task));
     case 'unpack':
-      return unpackTask(task);
+      return moved(unpackTask(task));
     default:
-      return compressBatch(task);
+      return moved(compressBatch(task));
   }
+}
+
+/** Hands the result's bytes back by transfer instead of a copy. */
+function moved(r: CompressResult): CompressResult {
+  return Piscina.move({ [Piscina.transferableSymbol]: r.data, [Piscina.valueSymbol]: r } as never) as unknown as CompressResult;
+}
+
+/** Each frame into its place in `out`; a frame that fails, or does not give its announced size, comes back not ok (length 0). */
+function decompressInto(task: CompressTask, out: SharedArrayBuffer, sizes: number[]): CompressResult {
+  dctx ??= new binding.DCtx();
+  const input = Buffer.from(task.data);
+  const lengths: number[] = [];
+  const ok: boolean[] = [];
+  const digests: Array<Uint8Array | null> = [];
+  let offset = 0;
+  let o = 0;
+  for (let i = 0; i < task.lengths.length; i++) {
+    const frame = input.subarray(offset, offset + task.lengths[i]);
+    offset += task.lengths[i];
+    const dst = new Uint8Array(out, o, sizes[i]);
+    o += sizes[i];
+    let got = -1;
+    try {
+      got = dctx.decompress(dst, frame);
+    } catch {
+      got = -1;
+    }
+    ok.push(got === sizes[i]);
+    lengths.push(got === sizes[i] ? got : 0);
+    digests.push(got === sizes[i] && task.digest[i] ? createHash('sha256').update(dst).digest() : null);
+  }
+  return { data: new ArrayBuffer(0), lengths, compressed: ok, digests };
 }
 
 function compressorFor(level: number): Compressor {
