@@ -3,7 +3,10 @@ import { Buffer } from 'node:buffer';
 import { test } from 'node:test';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { type FileKind, comparePathsTreeOrder } from '../../plugin-api/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type FileKind, comparePathsTreeOrder, isCairnError } from '../../plugin-api/index.js';
 import { Catalog, type CatalogFileRow, toBaseFile } from './index.js';
 
 function row(fileIndex: number, path: string | Uint8Array, kind: FileKind = 'file', extra: Partial<CatalogFileRow> = {}): CatalogFileRow {
@@ -173,5 +176,27 @@ test('100,000 files: insert in batches of 1000, then stream the chain in bounded
     assert.ok(peak - base < 16 * 1048576, `heap grew ${(peak - base) / 1048576} MiB while streaming`);
   } finally {
     await cat.close();
+  }
+});
+
+test('file rows go through the batch thread: a failed batch is CAIRN_E_CATALOG_QUERY and inserts nothing of its rows; close waits for batches in flight', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-catalog-batch-'));
+  try {
+    const file = join(dir, 'catalog.db');
+    let cat = await Catalog.open(file);
+    const j = await job(cat, 'full', 1);
+    await cat.insertFiles(j, [row(1, '/a'), row(2, '/b')]);
+    // A primary-key clash in the middle of a batch rolls the whole batch back.
+    await assert.rejects(cat.insertFiles(j, [row(3, '/c'), row(2, '/b-again'), row(4, '/d')]), (e: unknown) => isCairnError(e) && e.code === 'CAIRN_E_CATALOG_QUERY' && /UNIQUE|PRIMARY/i.test(e.message));
+    assert.deepEqual((await collect(cat.treeAsAt([j]))).map((r) => str(r.path)), ['/a', '/b']);
+    // Batches still in flight when close() is called are committed before it resolves.
+    const inFlight = cat.insertFiles(j, Array.from({ length: 3000 }, (_, i) => row(10 + i, `/many/${String(i).padStart(5, '0')}`)));
+    await cat.close();
+    await inFlight;
+    cat = await Catalog.open(file);
+    assert.equal((await collect(cat.treeAsAt([j]))).length, 2 + 3000);
+    await cat.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -202,7 +202,8 @@ export class Catalog extends VolumeStore {
       }
       return fileParams(jobId, r);
     });
-    await this.driver.runBatch(this.qb.insertBatch('files', FILE_COLUMNS, params));
+    const batch = this.qb.insertBatch('files', FILE_COLUMNS, params);
+    await (this.driver.runBatchAside ? this.driver.runBatchAside(batch) : this.driver.runBatch(batch));
   }
 
   /**
