@@ -77,6 +77,8 @@ export class ZstdPool {
   private timer: NodeJS.Timeout | null = null;
   /** Output slabs of decompression. */
   readonly slabs = new SlabRing(SLAB_BYTES, SLABS_KEPT);
+  /** Input slabs of decompression (the frames of one batch). */
+  private readonly inputs = new SlabRing(SLAB_BYTES, 4);
 
   constructor(options: { level: number; threads?: number }) {
     this.level = options.level;
@@ -130,7 +132,7 @@ export class ZstdPool {
   }
 
   private async runPack(task: CompressTask): Promise<PackPiece> {
-    const r = (await this.pool.run(task, { transferList: [task.data] })) as CompressResult;
+    const r = (await this.pool.run(task, { transferList: [task.data as ArrayBuffer] })) as CompressResult;
     const digests = r.digests.map((d) => Buffer.from(d!.buffer, d!.byteOffset, d!.byteLength));
     return { data: Buffer.from(r.data), compressed: r.compressed[0], digests };
   }
@@ -148,6 +150,13 @@ export class ZstdPool {
     if (!p) return;
     this.pending[op] = null;
     for (const promise of p.promises) promise.sent = true;
+    const lengths = p.chunks.map((c) => c.byteLength);
+    const digest = p.options.map((o) => o.digest === true);
+    const sizes = op === 'decompress' ? contentSizes(p.chunks) : null;
+    if (sizes) {
+      this.sendIntoSlab({ op, data: new ArrayBuffer(0), lengths, level: this.level, digest }, sizes, p);
+      return;
+    }
     const only = p.chunks.length === 1 && !p.options[0].keep ? p.chunks[0] : null;
     let data: ArrayBuffer;
     if (only && only.byteOffset === 0 && only.buffer instanceof ArrayBuffer && only.buffer.byteLength === only.byteLength) {
@@ -155,19 +164,9 @@ export class ZstdPool {
       data = only.buffer;
     } else {
       data = new ArrayBuffer(p.bytes);
-      const view = new Uint8Array(data);
-      let o = 0;
-      for (const c of p.chunks) {
-        view.set(c, o);
-        o += c.byteLength;
-      }
+      copyInto(new Uint8Array(data), p.chunks);
     }
-    const task: CompressTask = { op, data, lengths: p.chunks.map((c) => c.byteLength), level: this.level, digest: p.options.map((o) => o.digest === true) };
-    const sizes = op === 'decompress' ? contentSizes(p.chunks) : null;
-    if (sizes) {
-      this.sendIntoSlab(task, sizes, p);
-      return;
-    }
+    const task: CompressTask = { op, data, lengths, level: this.level, digest };
     this.pool.run(task, { transferList: [data] }).then(
       (r: CompressResult) => {
         const all = Buffer.from(r.data);
@@ -186,9 +185,13 @@ export class ZstdPool {
   private sendIntoSlab(task: CompressTask, sizes: number[], p: Pending): void {
     const total = sizes.reduce((a, b) => a + b, 0);
     const slab = this.slabs.acquire(total);
+    // The frames go in a reused input slab too: fresh memory for every batch costs page faults and GCs.
+    const input = this.inputs.acquire(p.bytes);
+    copyInto(new Uint8Array(input.sab, 0, p.bytes), p.chunks);
+    task.data = input.sab;
     task.out = slab.sab;
     task.sizes = sizes;
-    this.pool.run(task, { transferList: [task.data] }).then(
+    this.pool.run(task).finally(() => input.release()).then(
       (r: CompressResult) => {
         let off = 0;
         sizes.forEach((size, i) => {
@@ -218,6 +221,14 @@ export class ZstdPool {
   async close(): Promise<void> {
     this.flush();
     await this.pool.destroy();
+  }
+}
+
+function copyInto(view: Uint8Array, chunks: Uint8Array[]): void {
+  let o = 0;
+  for (const c of chunks) {
+    view.set(c, o);
+    o += c.byteLength;
   }
 }
 

@@ -21,8 +21,8 @@ const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof im
 
 export interface CompressTask {
   op: 'compress' | 'decompress' | 'pack' | 'unpack';
-  /** The chunks laid end to end (transferred). */
-  data: ArrayBuffer;
+  /** The chunks laid end to end (transferred; or shared, for a decompress task with `out`). */
+  data: ArrayBuffer | SharedArrayBuffer;
   lengths: number[];
   level: number;
   /** Per chunk: also return the SHA-256 of its plain bytes (the whole stream's digest when the stream is this one chunk). */

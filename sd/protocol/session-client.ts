@@ -13,7 +13,7 @@ import { RECORD_HEADER_BYTES, checkRecord, encodeRecordHeader } from '../wire/da
 import { Signal, joinChunks } from '../wire/frame.js';
 import { FrameReader } from '../wire/frame-reader.js';
 import { FrameWriter } from '../wire/frame-writer.js';
-import { decodeReadFrame } from '../wire/read-frame.js';
+import { decodeReadFrameChunks } from '../wire/read-frame.js';
 
 export class SdSessionClient {
   private readonly reader: FrameReader;
@@ -113,7 +113,7 @@ export class SdSessionClient {
           }
           continue;
         }
-        const d = decodeReadFrame(joinChunks(f.chunks, f.length));
+        const d = decodeReadFrameChunks(f.chunks, f.length); // records stay views of the received pieces: no copy of the frame
         if (d.kind === 'error') {
           await this.skipToEod();
           finished = true;

@@ -4,6 +4,9 @@
  *   'R' records: u16 volume-name length, name (UTF-8), u32 file, u32 block,
  *       then one or more wire DataRecords, all located at that (volume, file, block).
  *   'B' bad-block, 'V' volume-end, 'E' error: the rest is a JSON object.
+ * decodeReadFrameChunks decodes a frame as received, in pieces, without
+ * joining them: a record payload that lies within one piece is a view of it;
+ * only headers and payloads that straddle pieces are copied.
  */
 import { CairnError } from '../../plugin-api/index.js';
 import type { ReadItem, RecordLocation } from '../api.js';
@@ -64,6 +67,72 @@ export function decodeReadFrame(b: Buffer): ReadFrame {
     return { kind: 'error', error: new CairnError(String(obj.code ?? 'CAIRN_E_SD_INTERNAL'), String(obj.message ?? 'read failed'), (obj.fields ?? {}) as Record<string, unknown>) };
   }
   throw new CairnError('CAIRN_E_PROTOCOL_FRAME', `Unknown read frame tag 0x${(tag ?? 0).toString(16)}.`, { tag });
+}
+
+/** A frame received as pieces (`length` bytes in all): records are decoded in place; other frames are joined first (they are small). */
+export function decodeReadFrameChunks(chunks: Buffer[], length: number): ReadFrame {
+  if (chunks.length === 1) return decodeReadFrame(chunks[0]);
+  if (!chunks.length || chunks[0][0] !== READ_TAG.RECORDS) return decodeReadFrame(Buffer.concat(chunks, length));
+  const r = new PieceReader(chunks, length);
+  r.take(1);
+  const nl = r.take(2).readUInt16BE(0);
+  if (r.left < nl + 8) throw cut();
+  const volume = r.take(nl).toString('utf8');
+  const at = r.take(8);
+  const location: RecordLocation = { volume, file: at.readUInt32BE(0), block: at.readUInt32BE(4) };
+  const items: ReadItem[] = [];
+  while (r.left > 0) {
+    if (r.left < RECORD_HEADER_BYTES) throw cut();
+    const h = r.take(RECORD_HEADER_BYTES);
+    const len = h.readUInt32BE(8);
+    if (len > r.left) throw cut();
+    items.push({ kind: 'record', record: { fileIndex: h.readUInt32BE(0), streamType: h.readUInt16BE(4), streamNo: h.readUInt16BE(6), payload: r.take(len) }, location });
+  }
+  return { kind: 'items', items };
+}
+
+/** Consecutive reads across a list of pieces: a view when the bytes lie in one piece, a copy when they straddle. */
+class PieceReader {
+  private i = 0;
+  private pos = 0;
+  left: number;
+
+  constructor(
+    private readonly chunks: Buffer[],
+    length: number,
+  ) {
+    this.left = Math.min(length, chunks.reduce((a, c) => a + c.length, 0));
+  }
+
+  take(n: number): Buffer {
+    if (n > this.left) throw cut();
+    this.left -= n;
+    while (this.i < this.chunks.length && this.pos === this.chunks[this.i].length) {
+      this.i++;
+      this.pos = 0;
+    }
+    const c = this.chunks[this.i];
+    if (n === 0) return Buffer.alloc(0);
+    if (this.pos + n <= c.length) {
+      const v = c.subarray(this.pos, this.pos + n);
+      this.pos += n;
+      return v;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let o = 0;
+    while (o < n) {
+      const piece = this.chunks[this.i];
+      const k = Math.min(n - o, piece.length - this.pos);
+      piece.copy(out, o, this.pos, this.pos + k);
+      o += k;
+      this.pos += k;
+      if (this.pos === piece.length) {
+        this.i++;
+        this.pos = 0;
+      }
+    }
+    return out;
+  }
 }
 
 function cut(): CairnError {
