@@ -173,11 +173,13 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
 
     /** A stream declared small joins the pack; if it turns out larger (or sparse) it becomes an ordinary stream there and then. */
     async function sendPackable(entry: FileEntry, stream: StreamDesc, index: number): Promise<void> {
-      const it = runner.iterate('readData', () => agent.readData(entry, stream), { path: entry.path })[Symbol.asyncIterator]();
+      const source = runner.chunks('readData', () => agent.readData(entry, stream), { path: entry.path });
+      const it: Iterator<DataChunk> | AsyncIterator<DataChunk> = Array.isArray(source) ? source[Symbol.iterator]() : source[Symbol.asyncIterator]();
       const held: DataChunk[] = [];
       let length = 0;
       for (;;) {
-        const r = await it.next();
+        const step = it.next();
+        const r = step instanceof Promise ? await step : (step as IteratorResult<DataChunk>);
         if (r.done) break;
         const chunk = r.value;
         if (isSparseChunk(chunk) || length + chunk.byteLength > PACK_MEMBER_MAX_BYTES) {
@@ -207,13 +209,14 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       });
     }
 
-    async function sendStream(entry: FileEntry, stream: StreamDesc, index: number, started?: { chunks: DataChunk[]; rest: AsyncIterator<DataChunk> }): Promise<void> {
+    async function sendStream(entry: FileEntry, stream: StreamDesc, index: number, started?: { chunks: DataChunk[]; rest: Iterator<DataChunk> | AsyncIterator<DataChunk> }): Promise<void> {
       await flushPack(); // a pack always precedes the next other data record (docs/volume-format.md §Packs)
       const digest = new StreamDigest();
       let length = 0;
       try {
         for (const chunk of started?.chunks ?? []) length = await sendChunk(chunk, digest, index, stream.index, length);
-        const chunks = started ? { [Symbol.asyncIterator]: () => started.rest } : runner.iterate('readData', () => agent.readData(entry, stream), { path: entry.path });
+        // for await takes the rest of a started iterator, an array (API 1.1) or an async iterable alike.
+        const chunks = started ? { [Symbol.asyncIterator]: () => started.rest as AsyncIterator<DataChunk> } : runner.chunks('readData', () => agent.readData(entry, stream), { path: entry.path });
         for await (const chunk of chunks) {
           length = await sendChunk(chunk, digest, index, stream.index, length);
         }

@@ -132,6 +132,28 @@ export class HookRunner {
   }
 
   /**
+   * An agent's chunks as the host consumes them: a synchronous Iterable
+   * (API 1.1: bytes already in memory) comes back as an array, taken at once;
+   * an AsyncIterable goes through iterate(). Failures are wrapped either way.
+   */
+  chunks<T>(hook: HookName, make: () => AsyncIterable<T> | Iterable<T>, facts: HookFacts = {}): T[] | AsyncGenerator<T> {
+    let source: AsyncIterable<T> | Iterable<T>;
+    try {
+      if (this.controller.signal.aborted) throw this.abortedError(hook, facts.path === undefined ? undefined : displayPath(facts.path));
+      source = make();
+      if (source === null || typeof source !== 'object' || ArrayBuffer.isView(source)) throw new TypeError(`${hook} returned ${source === null ? 'null' : ArrayBuffer.isView(source) ? 'a byte array' : typeof source}, not an iterable of chunks`);
+      if (!(Symbol.asyncIterator in source)) {
+        if (!(Symbol.iterator in source)) throw new TypeError(`${hook} returned an object that is neither an AsyncIterable nor an Iterable`);
+        return Array.isArray(source) ? (source as T[]) : Array.from(source);
+      }
+    } catch (err) {
+      throw this.wrap(err, hook, facts.path === undefined ? undefined : displayPath(facts.path));
+    }
+    const iterable = source;
+    return this.iterate(hook, () => iterable, facts);
+  }
+
+  /**
    * Iterates an agent's async iterable with the hook's timeout applied to each
    * step (the time to produce one chunk), wrapping failures.
    */

@@ -188,7 +188,12 @@ export interface Agent {
   prepareBackup(job: BackupJob): Promise<void>;
   /** Next entry, or null at the end. */
   nextFile(): Promise<FileEntry | null>;
-  readData(file: FileEntry, stream: StreamDesc): AsyncIterable<DataChunk>;
+  /**
+   * The stream's chunks. An AsyncIterable in general; since API 1.1 also a
+   * synchronous Iterable (an array) when the bytes are already in memory —
+   * the host then takes them all at once, with no per-chunk timeout.
+   */
+  readData(file: FileEntry, stream: StreamDesc): AsyncIterable<DataChunk> | Iterable<DataChunk>;
   endBackup(): Promise<EndBackupResult>;
   /** Final outcome after the SD's close reply and the catalog commit. */
   jobEnded?(status: JobStatus): Promise<void>;

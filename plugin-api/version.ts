@@ -13,7 +13,8 @@ export interface ApiVersion {
 }
 
 /** Every API version this copy of plugin-api defines, oldest first. */
-export const API_VERSIONS: readonly ApiVersion[] = [{ major: 1, minor: 0 }];
+/** 1.1: readData may return a synchronous Iterable (bytes already in memory). */
+export const API_VERSIONS: readonly ApiVersion[] = [{ major: 1, minor: 0 }, { major: 1, minor: 1 }];
 
 export function formatVersion(v: ApiVersion): string {
   return `${v.major}.${v.minor}`;

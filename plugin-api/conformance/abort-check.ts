@@ -51,7 +51,7 @@ export async function abortProblems(
     }
     const hit = Buffer.compare(Buffer.from(e.path), Buffer.from(target)) === 0;
     for (const s of e.streams) {
-      const raw = agent.readData(e, s)[Symbol.asyncIterator]();
+      const raw = asyncIteratorOf(agent.readData(e, s));
       if (!hit) {
         for (;;) if ((await runner.call('readData', () => raw.next(), { path: e.path })).done) break;
         continue;
@@ -81,4 +81,11 @@ export async function abortProblems(
     }
   }
   return problems;
+}
+
+/** An agent's readData result as an async iterator (API 1.1 agents may return a synchronous Iterable). */
+function asyncIteratorOf<T>(source: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> {
+  if (Symbol.asyncIterator in source) return source[Symbol.asyncIterator]();
+  const it = source[Symbol.iterator]();
+  return { next: async () => it.next(), return: async (v?: unknown) => it.return?.(v) ?? { done: true, value: v as T } };
 }

@@ -97,7 +97,7 @@ export async function driveBackup(env: DriveEnv, spec: BackupSpec): Promise<Back
       for (const desc of entry.streams) {
         const w = env.spool.stream(desc);
         let prev: { chunk: Uint8Array; sum: string } | null = null;
-        for await (const chunk of runner.iterate('readData', () => agent.readData(entry, desc), { path: entry.path })) {
+        for await (const chunk of runner.chunks('readData', () => agent.readData(entry, desc), { path: entry.path })) {
           if (prev && sha1(prev.chunk) !== prev.sum) violations.push(`${displayPath(entry.path)}: the agent changed a chunk after yielding it (buffers must not be reused)`);
           const problem = await w.add(chunk);
           if (problem) violations.push(`${displayPath(entry.path)}: ${problem}`);

@@ -89,7 +89,7 @@ export class BackupSession {
     return p.entry;
   }
 
-  readData(file: FileEntry, stream: StreamDesc): AsyncIterable<DataChunk> {
+  readData(file: FileEntry, stream: StreamDesc): AsyncIterable<DataChunk> | Iterable<DataChunk> {
     const cur = this.current;
     if (!cur || !(cur.entry === file || Buffer.compare(cur.entry.path, file.path) === 0) || stream.index !== 0) {
       throw new CairnError('CAIRN_E_FS_CALL_ORDER', 'readData was called for a file or stream that is not the one nextFile returned last', {
@@ -111,12 +111,10 @@ export class BackupSession {
     }
     const data = cur.data;
     cur.data = undefined;
-    return (async function* () {
-      if (data && data.length > 0) {
-        onBytes(data.length);
-        yield data;
-      }
-    })();
+    // A small file was read ahead: its bytes are in memory, handed over as an array (API 1.1).
+    if (!data || data.length === 0) return [];
+    onBytes(data.length);
+    return [data];
   }
 
   async end(): Promise<EndBackupResult> {

@@ -22,7 +22,7 @@ export function createFsAgent(ctx: AgentContext): Agent {
       if (!backup) throw noSession('nextFile');
       return backup.nextFile();
     },
-    readData(file: FileEntry, stream: StreamDesc): AsyncIterable<DataChunk> {
+    readData(file: FileEntry, stream: StreamDesc): AsyncIterable<DataChunk> | Iterable<DataChunk> {
       if (!backup) throw noSession('readData');
       return backup.readData(file, stream);
     },

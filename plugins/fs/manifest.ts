@@ -6,7 +6,7 @@ import type { AgentManifest } from '../../plugin-api/index.js';
 export const manifest: AgentManifest = {
   name: 'fs',
   version: '1.0.0',
-  api: '>=1 <2',
+  api: '>=1.1 <2',
   formatMajor: 1,
   restoreKind: 'files',
   description: 'Filesystem agent: backs up and restores files, directories, links, fifos and devices.',
