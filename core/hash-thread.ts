@@ -30,7 +30,9 @@ export class HashThread {
   private readonly finals = new Map<number, { resolve: (d: Buffer) => void; reject: (e: unknown) => void }>();
   private pendingBytes = 0;
   private drainWaiters: Array<{ limit: number; resolve: () => void }> = [];
-  private readonly ring = new SlabRing(1 << 20, 32);
+  // Room for the whole backlog (core/stream-digest.ts HASH_BACKLOG_BYTES) and then some: a slab dropped and
+  // replaced would stay alive until both threads' GCs ran, which the hash thread, allocating little, seldom does.
+  private readonly ring = new SlabRing(1 << 20, 8);
   private failure: CairnError | null = null;
 
   constructor(private readonly script: URL = new URL('./hash-worker.js', import.meta.url)) {}
@@ -88,7 +90,8 @@ export class HashThread {
     if (this.worker) return;
     this.generation++;
     this.failure = null;
-    const w = new Worker(this.script);
+    // A small heap: the thread holds a few hashes and message wrappers; a small young generation also collects those wrappers (and frees dropped slabs) sooner.
+    const w = new Worker(this.script, { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
     w.unref();
     w.on('message', (m: HashReply) => this.onReply(m));
     w.on('error', (err) => this.fail(w, err));

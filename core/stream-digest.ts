@@ -21,7 +21,7 @@ const EMPTY_SHA256 = createHash('sha256').digest();
 /** A first chunk at least this big, with no worker to hash it, goes to the hash thread rather than the main thread. */
 export const HASH_THREAD_MIN_BYTES = 256 << 10;
 /** Producers wait (pressure()) while more than this many bytes are queued for the hash thread. */
-export const HASH_BACKLOG_BYTES = 32 << 20;
+export const HASH_BACKLOG_BYTES = 4 << 20;
 
 export class StreamDigest {
   private hash: Hash | null = null;

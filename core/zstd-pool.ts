@@ -21,7 +21,7 @@ const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof im
 /** Size of the reusable output slabs of decompression (a batch whose output is bigger gets a one-off slab). */
 export const SLAB_BYTES = 4 << 20;
 /** Free slabs kept for reuse (beyond, they are left to GC). */
-export const SLABS_KEPT = 16;
+export const SLABS_KEPT = 24;
 /** A frame whose header announces more than this is decompressed the old way (a damaged header must not allocate gigabytes). */
 const MAX_PIECE_BYTES = 64 << 20;
 
@@ -66,6 +66,9 @@ interface Pending {
   chunks: Uint8Array[];
   options: ChunkOptions[];
   bytes: number;
+  /** decompress: each frame's content size from its header (null: some frame's is unknown, the batch takes the old path). */
+  sizes: number[] | null;
+  outBytes: number;
   waiters: Array<{ resolve: (p: ZstdPiece) => void; reject: (e: unknown) => void }>;
   promises: PendingPiece[];
 }
@@ -104,7 +107,7 @@ export class ZstdPool {
   private queue(op: Op, chunk: Uint8Array, options: ChunkOptions): PendingPiece {
     let p = this.pending[op];
     if (!p) {
-      p = this.pending[op] = { chunks: [], options: [], bytes: 0, waiters: [], promises: [] };
+      p = this.pending[op] = { chunks: [], options: [], bytes: 0, sizes: op === 'decompress' ? [] : null, outBytes: 0, waiters: [], promises: [] };
       this.timer ??= setTimeout(() => this.flush(), BATCH_MAX_DELAY_MS);
       this.timer.unref?.();
     }
@@ -115,7 +118,16 @@ export class ZstdPool {
     batch.chunks.push(chunk);
     batch.options.push(options);
     batch.bytes += chunk.byteLength;
-    if (batch.bytes >= BATCH_BYTES || batch.chunks.length >= BATCH_CHUNKS) this.send(op);
+    if (batch.sizes) {
+      const size = contentSize(chunk);
+      if (size === null) batch.sizes = null;
+      else {
+        batch.sizes.push(size);
+        batch.outBytes += size;
+      }
+    }
+    // A batch's output fits one slab too (frames of very compressible data are tiny).
+    if (batch.bytes >= BATCH_BYTES || batch.chunks.length >= BATCH_CHUNKS || batch.outBytes >= SLAB_BYTES) this.send(op);
     return promise;
   }
 
@@ -152,9 +164,8 @@ export class ZstdPool {
     for (const promise of p.promises) promise.sent = true;
     const lengths = p.chunks.map((c) => c.byteLength);
     const digest = p.options.map((o) => o.digest === true);
-    const sizes = op === 'decompress' ? contentSizes(p.chunks) : null;
-    if (sizes) {
-      this.sendIntoSlab({ op, data: new ArrayBuffer(0), lengths, level: this.level, digest }, sizes, p);
+    if (p.sizes) {
+      this.sendIntoSlab({ op, data: new ArrayBuffer(0), lengths, level: this.level, digest }, p.sizes, p);
       return;
     }
     const only = p.chunks.length === 1 && !p.options[0].keep ? p.chunks[0] : null;
@@ -232,18 +243,13 @@ function copyInto(view: Uint8Array, chunks: Uint8Array[]): void {
   }
 }
 
-/** Each frame's content size from its header, or null when one is unknown, unreadable or implausibly big. */
-function contentSizes(frames: Uint8Array[]): number[] | null {
-  const sizes: number[] = [];
-  for (const f of frames) {
-    let n: number | null;
-    try {
-      n = binding.getFrameContentSize(f);
-    } catch {
-      return null;
-    }
-    if (n === null || !Number.isSafeInteger(n) || n < 0 || n > MAX_PIECE_BYTES) return null;
-    sizes.push(n);
+/** A frame's content size from its header, or null when unknown, unreadable or implausibly big. */
+function contentSize(frame: Uint8Array): number | null {
+  let n: number | null;
+  try {
+    n = binding.getFrameContentSize(frame);
+  } catch {
+    return null;
   }
-  return sizes;
+  return n === null || !Number.isSafeInteger(n) || n < 0 || n > MAX_PIECE_BYTES ? null : n;
 }
