@@ -54,6 +54,17 @@ test('a held piece keeps its slab from reuse; a corrupt frame comes back not ok;
     p1.release!();
     r2.release!();
 
+    const shared = plain(30_000, 5);
+    const f = frame(shared);
+    const inSab = Buffer.from(new SharedArrayBuffer(f.length + 3), 3, f.length); // a frame already in shared memory goes as it is
+    f.copy(inSab);
+    const mixed = [pool.decompress(inSab), pool.decompress(frame(a))];
+    pool.flush();
+    const [r5, r6] = await Promise.all(mixed);
+    assert.ok(r5.data.equals(shared) && r6.data.equals(a));
+    r5.release!();
+    r6.release!();
+
     const b = plain(20_000, 4);
     const unsized = pool.decompress(frame(b, false));
     pool.flush();

@@ -81,7 +81,7 @@ export class ZstdPool {
   /** Output slabs of decompression. */
   readonly slabs = new SlabRing(SLAB_BYTES, SLABS_KEPT);
   /** Input slabs of decompression (the frames of one batch). */
-  private readonly inputs = new SlabRing(SLAB_BYTES, 4);
+  readonly inputs = new SlabRing(SLAB_BYTES, SLABS_KEPT);
 
   constructor(options: { level: number; threads?: number }) {
     this.level = options.level;
@@ -196,13 +196,22 @@ export class ZstdPool {
   private sendIntoSlab(task: CompressTask, sizes: number[], p: Pending): void {
     const total = sizes.reduce((a, b) => a + b, 0);
     const slab = this.slabs.acquire(total);
-    // The frames go in a reused input slab too: fresh memory for every batch costs page faults and GCs.
-    const input = this.inputs.acquire(p.bytes);
-    copyInto(new Uint8Array(input.sab, 0, p.bytes), p.chunks);
-    task.data = input.sab;
+    // Frames already in shared memory (records reassembled by a local SD's scanner) go to the worker as they are;
+    // the others are copied into a reused input slab (fresh memory for every batch costs page faults and GCs).
+    const copied = p.chunks.filter((c) => !(c.buffer instanceof SharedArrayBuffer));
+    const copyBytes = copied.reduce((a, c) => a + c.byteLength, 0);
+    const input = copyBytes ? this.inputs.acquire(copyBytes) : null;
+    let o = 0;
+    task.frames = p.chunks.map((c) => {
+      if (c.buffer instanceof SharedArrayBuffer) return c;
+      const v = new Uint8Array(input!.sab, o, c.byteLength);
+      v.set(c);
+      o += c.byteLength;
+      return v;
+    });
     task.out = slab.sab;
     task.sizes = sizes;
-    this.pool.run(task).finally(() => input.release()).then(
+    this.pool.run(task).finally(() => input?.release()).then(
       (r: CompressResult) => {
         let off = 0;
         sizes.forEach((size, i) => {

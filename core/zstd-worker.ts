@@ -31,6 +31,8 @@ export interface CompressTask {
   compressed?: boolean;
   /** pack: how many bytes of `data` are the members' (the rest is spare room). */
   used?: number;
+  /** decompress with `out`: the frames, views of shared memory (then `data` is empty). */
+  frames?: Uint8Array[];
   /** decompress: write the plain bytes here, frame i at the sum of the sizes before it… */
   out?: SharedArrayBuffer;
   /** …each frame's content size, as its header says. */
@@ -81,7 +83,7 @@ function decompressInto(task: CompressTask, out: SharedArrayBuffer, sizes: numbe
   let offset = 0;
   let o = 0;
   for (let i = 0; i < task.lengths.length; i++) {
-    const frame = input.subarray(offset, offset + task.lengths[i]);
+    const frame = task.frames ? task.frames[i] : input.subarray(offset, offset + task.lengths[i]);
     offset += task.lengths[i];
     const dst = new Uint8Array(out, o, sizes[i]);
     o += sizes[i];
