@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { StreamType } from '../plugin-api/index.js';
 import type { DataRecord } from '../sd/index.js';
-import { PACK_MAX_MEMBERS, PACK_MAX_SPAN, PACK_MEMBER_MAX_BYTES, PACK_TARGET_BYTES, encodePackIndex } from './pack.js';
+import { PACK_MAX_MEMBERS, PACK_MAX_SPAN, PACK_MEMBER_MAX_BYTES, PACK_TARGET_BYTES, encodePackIndexOf } from './pack.js';
+import { SlabRing, type Slab } from './slab-ring.js';
 import type { PackPiece, ZstdPool } from './zstd-pool.js';
 
 type Push = (rec: DataRecord | Promise<DataRecord>, bytes: number) => Promise<void> | undefined;
@@ -22,19 +23,30 @@ interface Member {
 
 const BUFFER_BYTES = PACK_TARGET_BYTES + PACK_MEMBER_MAX_BYTES;
 
-/** A pack buffer that owns its memory (it is transferred to a worker) and is not zero-filled first: every byte used is written. */
-function packBuffer(): Uint8Array {
-  const b = Buffer.allocUnsafeSlow(BUFFER_BYTES);
-  return new Uint8Array(b.buffer, b.byteOffset, BUFFER_BYTES);
-}
+/** Packs in flight at once (compressing, or being filled) keep their slabs; more would wait in the record pipe anyway. */
+const SLABS_KEPT = 8;
 
 export class PackBuilder {
-  private buf = packBuffer();
+  /**
+   * With a pool, packs are filled in shared slabs that the worker reads in place and that come back
+   * for the next pack once it is compressed: no fresh megabyte (page faults, GC) per pack.
+   */
+  private readonly slabs = new SlabRing(BUFFER_BYTES, SLABS_KEPT);
+  private slab: Slab | null = null;
+  private buf: Uint8Array;
   private used = 0;
   private members: Member[] = [];
 
-  /** `pool` null: the pack is stored plain and its digests are computed here. */
-  constructor(private readonly pool: ZstdPool | null, private readonly push: Push) {}
+  /** `pool` null: the pack is stored plain (the record is its buffer) and its digests are computed here. */
+  constructor(private readonly pool: ZstdPool | null, private readonly push: Push) {
+    this.buf = this.freshBuffer();
+  }
+
+  private freshBuffer(): Uint8Array {
+    if (!this.pool) return Buffer.allocUnsafeSlow(BUFFER_BYTES);
+    this.slab = this.slabs.acquire(BUFFER_BYTES);
+    return new Uint8Array(this.slab.sab, 0, BUFFER_BYTES);
+  }
 
   /** Adds one member (its chunks total `length` ≤ PACK_MEMBER_MAX_BYTES). Returns a promise when the pipe wants the caller to wait. */
   add(fileIndex: number, streamNo: number, chunks: readonly Uint8Array[], length: number): Promise<void> | undefined {
@@ -59,18 +71,20 @@ export class PackBuilder {
     const lengths = members.map((m) => m.length);
     let piece: PackPiece | Promise<PackPiece>;
     if (this.pool) {
-      piece = this.pool.pack(this.buf.buffer as ArrayBuffer, lengths, used);
+      const slab = this.slab!;
+      piece = this.pool.pack(slab.sab, lengths, used);
+      piece.then(() => slab.release(), () => slab.release());
     } else {
       piece = plainPack(Buffer.from(this.buf.buffer, this.buf.byteOffset, used), lengths);
     }
-    this.buf = packBuffer();
+    this.buf = this.freshBuffer();
     this.members = [];
     this.used = 0;
     const indexRecord = (p: PackPiece): DataRecord => ({
       fileIndex: first,
       streamType: StreamType.PACK_INDEX,
       streamNo: span,
-      payload: encodePackIndex(members.map((m, i) => ({ ...m, digest: p.digests[i] }))),
+      payload: encodePackIndexOf(members, p.digests),
     });
     const dataRecord = (p: PackPiece): DataRecord => ({ fileIndex: first, streamType: p.compressed ? StreamType.PACK_DATA_ZSTD : StreamType.PACK_DATA, streamNo: span, payload: p.data });
     if (piece instanceof Promise) return chain(this.push(piece.then(indexRecord), members.length * 42), this.push(piece.then(dataRecord), used));

@@ -42,15 +42,22 @@ export function packableStream(entry: FileEntry): StreamDesc | null {
 
 /** PACK_INDEX payload: u8 version, 3 bytes zero, u32 count, then per member u32 fileIndex, u16 streamNo, u32 length, 32-byte SHA-256. */
 export function encodePackIndex(members: readonly PackMember[]): Buffer {
+  return encodePackIndexOf(members, members.map((m) => m.digest));
+}
+
+/** encodePackIndex with the digests beside the members (the builder's layout: no object per member). */
+export function encodePackIndexOf(members: readonly Omit<PackMember, 'digest'>[], digests: readonly Uint8Array[]): Buffer {
   const b = Buffer.alloc(INDEX_HEAD_BYTES + members.length * MEMBER_BYTES);
-  b.writeUInt8(INDEX_VERSION, 0);
-  b.writeUInt32BE(members.length, 4);
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
+  v.setUint8(0, INDEX_VERSION);
+  v.setUint32(4, members.length);
   let o = INDEX_HEAD_BYTES;
-  for (const m of members) {
-    b.writeUInt32BE(m.fileIndex, o);
-    b.writeUInt16BE(m.streamNo, o + 4);
-    b.writeUInt32BE(m.length, o + 6);
-    m.digest.copy(b, o + 10, 0, 32);
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i];
+    v.setUint32(o, m.fileIndex);
+    v.setUint16(o + 4, m.streamNo);
+    v.setUint32(o + 6, m.length);
+    b.set(digests[i].subarray(0, 32), o + 10);
     o += MEMBER_BYTES;
   }
   return b;

@@ -131,8 +131,12 @@ export class ZstdPool {
     return promise;
   }
 
-  /** Compresses one pack (the members' bytes end to end in the first `used` bytes of `members`, which is transferred) and digests each member. */
-  pack(members: ArrayBuffer, lengths: number[], used: number): Promise<PackPiece> {
+  /**
+   * Compresses one pack (the members' bytes end to end in the first `used` bytes of `members`) and digests
+   * each member. An ArrayBuffer is transferred; a SharedArrayBuffer is read in place and free again once
+   * the promise settles (the result never points into it).
+   */
+  pack(members: ArrayBuffer | SharedArrayBuffer, lengths: number[], used: number): Promise<PackPiece> {
     return this.runPack({ op: 'pack', data: members, lengths, level: this.level, digest: [], used });
   }
 
@@ -144,7 +148,8 @@ export class ZstdPool {
   }
 
   private async runPack(task: CompressTask): Promise<PackPiece> {
-    const r = (await this.pool.run(task, { transferList: [task.data as ArrayBuffer] })) as CompressResult;
+    const transferList = task.data instanceof ArrayBuffer ? [task.data] : [];
+    const r = (await this.pool.run(task, { transferList })) as CompressResult;
     const digests = r.digests.map((d) => Buffer.from(d!.buffer, d!.byteOffset, d!.byteLength));
     return { data: Buffer.from(r.data), compressed: r.compressed[0], digests };
   }
