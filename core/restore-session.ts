@@ -24,6 +24,8 @@ import {
   type FileEntry,
   type PlatformFileServices,
   type ReplacePolicy,
+  type StreamDesc,
+  type DataChunk,
 } from '../plugin-api/index.js';
 import type { ReadItem } from '../sd/index.js';
 import { makeAgentContext, type JobMessage } from './agent-context.js';
@@ -257,13 +259,7 @@ export class RestoreRun {
           this.fileProblem(cur, 'CAIRN_E_RECORD_CORRUPT', `data for stream ${record.streamNo}, which the file does not declare`);
           return;
         }
-        const slot = await this.slot(cur.agentName);
-        try {
-          await slot.runner.call('writeData', () => slot.agent.writeData(cur.entry, stream, chunk), { path: cur.entry.path });
-        } catch (err) {
-          cur.ok = false;
-          this.fileProblem(cur, (err as CairnError).code ?? 'CAIRN_E_AGENT_FAILED', (err as Error).message);
-        }
+        await this.writeToAgent(cur, stream, chunk);
       }
       this.bytes += chunk instanceof Uint8Array ? chunk.byteLength : chunk.data.byteLength;
       const hashing = cur.decoder.pressure();
@@ -396,21 +392,24 @@ export class RestoreRun {
       }
       if (file.ok) {
         await this.create(file);
-        if (this.a.mode === 'restore' && file.action === 'extract' && file.ok && bytes.length) {
-          const slot = await this.slot(file.agentName);
-          try {
-            await slot.runner.call('writeData', () => slot.agent.writeData(file.entry, stream, bytes), { path: file.entry.path });
-          } catch (err) {
-            file.ok = false;
-            this.fileProblem(file, (err as CairnError).code ?? 'CAIRN_E_AGENT_FAILED', (err as Error).message);
-          }
-        }
+        if (this.a.mode === 'restore' && file.action === 'extract' && file.ok && bytes.length) await this.writeToAgent(file, stream, bytes);
         this.bytes += bytes.length;
       }
       file.streamsDone = 1;
       await this.closeFile(file, true, '');
     }
     await this.failWaiting(pack.last, `its pack (files ${pack.first}–${pack.last}) does not hold it`);
+  }
+
+  /** One writeData through the runner; a failure marks the file failed and lists it. */
+  private async writeToAgent(file: OpenFile, stream: StreamDesc, chunk: DataChunk): Promise<void> {
+    const slot = await this.slot(file.agentName);
+    try {
+      await slot.runner.call('writeData', () => slot.agent.writeData(file.entry, stream, chunk), { path: file.entry.path });
+    } catch (err) {
+      file.ok = false;
+      this.fileProblem(file, (err as CairnError).code ?? 'CAIRN_E_AGENT_FAILED', (err as Error).message);
+    }
   }
 
   /** Compares a stream's digest and length with the volume's record and the catalog; a mismatch is a problem of the file. */
