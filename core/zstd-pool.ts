@@ -14,7 +14,7 @@ import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { Piscina } from 'piscina';
 import type { CompressResult, CompressTask } from './zstd-worker.js';
-import { SlabRing } from './slab-ring.js';
+import { SlabRing, type Slab } from './slab-ring.js';
 
 const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
 
@@ -201,22 +201,33 @@ export class ZstdPool {
   private sendIntoSlab(task: CompressTask, sizes: number[], p: Pending): void {
     const total = sizes.reduce((a, b) => a + b, 0);
     const slab = this.slabs.acquire(total);
-    // Frames already in shared memory (records reassembled by a local SD's scanner) go to the worker as they are;
-    // the others are copied into a reused input slab (fresh memory for every batch costs page faults and GCs).
+    // Frames already in shared memory (records reassembled by a local SD's scanner) go to the worker as they are.
+    // When none is, the frames are copied into one fresh buffer that is transferred: V8 copies into shared
+    // memory with relaxed atomics, measured slower than a fresh buffer's page faults (0.34 s of main thread
+    // per GiB restored). Mixed batches copy the others into a reused input slab.
     const copied = p.chunks.filter((c) => !(c.buffer instanceof SharedArrayBuffer));
     const copyBytes = copied.reduce((a, c) => a + c.byteLength, 0);
-    const input = copyBytes ? this.inputs.acquire(copyBytes) : null;
-    let o = 0;
-    task.frames = p.chunks.map((c) => {
-      if (c.buffer instanceof SharedArrayBuffer) return c;
-      const v = new Uint8Array(input!.sab, o, c.byteLength);
-      v.set(c);
-      o += c.byteLength;
-      return v;
-    });
+    let input: Slab | null = null;
+    const transferList: ArrayBuffer[] = [];
+    if (copied.length === p.chunks.length) {
+      const data = Buffer.allocUnsafeSlow(copyBytes);
+      copyInto(data, p.chunks);
+      task.data = data.buffer as ArrayBuffer;
+      transferList.push(task.data);
+    } else {
+      input = copyBytes ? this.inputs.acquire(copyBytes) : null;
+      let o = 0;
+      task.frames = p.chunks.map((c) => {
+        if (c.buffer instanceof SharedArrayBuffer) return c;
+        const v = new Uint8Array(input!.sab, o, c.byteLength);
+        v.set(c);
+        o += c.byteLength;
+        return v;
+      });
+    }
     task.out = slab.sab;
     task.sizes = sizes;
-    this.pool.run(task).finally(() => input?.release()).then(
+    this.pool.run(task, { transferList }).finally(() => input?.release()).then(
       (r: CompressResult) => {
         let off = 0;
         sizes.forEach((size, i) => {
