@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Piscina } from 'piscina';
-import { Compressor, Decompressor } from 'zstd-napi';
+import { Decompressor } from 'zstd-napi';
 
 // The low-level binding (DCtx.decompress into a given buffer); the package has no exports map, so require it by path.
 const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
@@ -49,8 +49,6 @@ export interface CompressResult {
   digests: Array<Uint8Array | null>;
 }
 
-let compressor: Compressor | null = null;
-let compressorLevel = -1;
 let decompressor: Decompressor | null = null;
 
 let dctx: InstanceType<typeof binding.DCtx> | null = null;
@@ -100,13 +98,23 @@ function decompressInto(task: CompressTask, out: SharedArrayBuffer, sizes: numbe
   return { data: new ArrayBuffer(0), lengths, compressed: ok, digests };
 }
 
-function compressorFor(level: number): Compressor {
-  if (!compressor || compressorLevel !== level) {
-    compressor = new Compressor();
-    compressor.setParameters({ compressionLevel: level });
-    compressorLevel = level;
-  }
-  return compressor;
+let cctx: InstanceType<typeof binding.CCtx> | null = null;
+/** One output buffer per worker, reused: zstd-napi's Compressor allocates compressBound(n) bytes per call and copies the frame out of it. */
+let scratch: Buffer | null = null;
+
+/**
+ * The zstd frame of `src` at `level` as a buffer of its own (exactly the frame's bytes), or null when the
+ * frame would not be smaller than `src` (the caller stores it plain).
+ */
+function compressFrame(src: Buffer, level: number): Buffer | null {
+  cctx ??= new binding.CCtx();
+  const bound = binding.compressBound(src.length);
+  if (!scratch || scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, (1 << 20) + 4096));
+  const n = cctx.compress(scratch, src, level);
+  if (n >= src.length) return null;
+  const frame = Buffer.allocUnsafeSlow(n);
+  scratch.copy(frame, 0, 0, n);
+  return frame;
 }
 
 /** SHA-256 of each consecutive slice of `data` of the given lengths. */
@@ -124,9 +132,9 @@ function sliceDigests(data: Buffer, lengths: number[]): Uint8Array[] {
 function packTask(task: CompressTask): CompressResult {
   const input = Buffer.from(task.data, 0, task.used ?? task.data.byteLength);
   const digests = sliceDigests(input, task.lengths);
-  const frame = compressorFor(task.level).compress(input);
-  const piece = frame.length < input.length ? frame : input;
-  return pack([piece], piece.length, [piece !== input], digests);
+  const frame = compressFrame(input, task.level);
+  const piece = frame ?? input;
+  return frame ? { data: frame.buffer as ArrayBuffer, lengths: [frame.length], compressed: [true], digests } : pack([piece], piece.length, [false], digests);
 }
 
 /** The pack's bytes (decompressed when it is a frame) and each member's digest; `compressed: [false]` when it does not decode to the members' total length. */
@@ -185,7 +193,6 @@ function pack(pieces: Buffer[], total: number, compressed: boolean[], digests: A
 }
 
 function compressBatch(task: CompressTask): CompressResult {
-  const compressor = compressorFor(task.level);
   const input = Buffer.from(task.data);
   const pieces: Buffer[] = [];
   const compressed: boolean[] = [];
@@ -197,15 +204,13 @@ function compressBatch(task: CompressTask): CompressResult {
     const chunk = input.subarray(offset, offset + len);
     offset += len;
     digests.push(task.digest[i] ? createHash('sha256').update(chunk).digest() : null);
-    const frame = compressor.compress(chunk);
-    if (frame.length < len) {
-      pieces.push(frame);
-      compressed.push(true);
-    } else {
-      pieces.push(chunk);
-      compressed.push(false);
-    }
+    const frame = compressFrame(chunk, task.level);
+    pieces.push(frame ?? chunk);
+    compressed.push(frame !== null);
     total += pieces[pieces.length - 1].length;
   }
+  // One piece that owns its whole buffer (a frame, or the task's own input stored plain) goes back as it is.
+  const only = pieces.length === 1 ? pieces[0] : null;
+  if (only && only.byteOffset === 0 && only.buffer.byteLength === only.length) return { data: only.buffer as ArrayBuffer, lengths: [only.length], compressed, digests };
   return pack(pieces, total, compressed, digests);
 }
