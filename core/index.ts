@@ -13,7 +13,7 @@ export { loadAgent, admitModule, validateAgentOptions, type AgentPolicy, type Lo
 export { parseFileset, filesetFromObject, filesetFingerprint, DEFAULT_FILESET_OPTIONS, type Fileset, type AgentLine, type FilesetOptions } from './fileset.js';
 export { encodeAttributes, decodeAttributes, KINDS, type FileAttributes } from './attributes.js';
 export type { JobMessage } from './agent-context.js';
-export { decodePackIndex, packableStream, PACK_MEMBER_MAX_BYTES, type PackMember } from './pack.js';
+export { decodePackIndex, encodePackIndex, packableStream, PACK_MEMBER_MAX_BYTES, type PackMember } from './pack.js';
 export type { AgentBase, BackupCounters } from './backup-session.js';
 export type { RestoreProblem } from './restore-session.js';
 export { HOST_NAME, HOST_VERSION } from './host-info.js';

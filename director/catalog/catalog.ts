@@ -42,6 +42,19 @@ export class Catalog extends VolumeStore {
     return Catalog.openWith(SqliteDriver.open(file, opts));
   }
 
+  /**
+   * A second handle on a catalog this process already opened (and so migrated), e.g. from a worker
+   * thread with its own connection: no migration step, no write at open.
+   */
+  static attach(driver: CatalogDriver): Catalog {
+    return new Catalog(driver, new QueryBuilder(dialectOf(driver.dialect)));
+  }
+
+  /** The SQLite file behind this catalog (another thread may open it too), or null for another engine. */
+  get sqliteFile(): string | null {
+    return this.driver instanceof SqliteDriver ? this.driver.file : null;
+  }
+
   /** Opens a catalog on any driver (PostgreSQL later). Closes the driver if migration fails. */
   static async openWith(driver: CatalogDriver): Promise<Catalog> {
     try {

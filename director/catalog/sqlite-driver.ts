@@ -31,6 +31,8 @@ import type { BatchReply, BatchRequest } from './sqlite-batch-worker.js';
 export interface SqliteDriverOptions {
   /** ms to wait for another process's lock before CAIRN_E_CATALOG_BUSY (default 10 000). */
   busyTimeoutMs?: number;
+  /** Run `runBatchAside` batches on a thread of their own (default true); false runs them on this connection (a driver that already lives off the main thread). */
+  batchesAside?: boolean;
 }
 
 type Stmt = Database.Statement<unknown[], unknown>;
@@ -74,6 +76,7 @@ export class SqliteDriver implements CatalogDriver {
     readonly file: string,
     private readonly tempDir: string | null,
     private readonly busyTimeoutMs: number,
+    private readonly batchesAside: boolean,
   ) {}
 
   static open(file: string, opts: SqliteDriverOptions = {}): SqliteDriver {
@@ -103,7 +106,7 @@ export class SqliteDriver implements CatalogDriver {
       if (tempDir !== null) fs.rmSync(tempDir, { recursive: true, force: true });
       throw new CairnError('CAIRN_E_CATALOG_OPEN', `cannot open catalog ${file}: ${(err as Error).message}`, { path: file }, { cause: err });
     }
-    return new SqliteDriver(db, target, tempDir, busy);
+    return new SqliteDriver(db, target, tempDir, busy, opts.batchesAside !== false);
   }
 
   private stmt(text: string): Stmt {
@@ -277,6 +280,7 @@ export class SqliteDriver implements CatalogDriver {
   /** Runs a batch in its own transaction on the batch thread's connection; resolves once committed (durable with the next durable commit). */
   runBatchAside(b: BatchSql): Promise<number> {
     if (this.closed) return Promise.reject(new CairnError('CAIRN_E_CATALOG_CLOSED', 'the catalog is closed', { path: this.file }));
+    if (!this.batchesAside) return this.runBatch(b);
     if (this.batchFailure) return Promise.reject(new CairnError('CAIRN_E_CATALOG_QUERY', `the catalog batch thread failed: ${this.batchFailure.message}`, { path: this.file }, { cause: this.batchFailure }));
     const thread = this.batchThread ?? this.startBatchThread();
     const id = this.nextBatchId++;

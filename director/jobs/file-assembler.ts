@@ -26,7 +26,7 @@ export class FileAssembler {
   files = 0;
   readonly volumes = new Set<string>();
 
-  constructor(private readonly catalog: Catalog, private readonly jobId: number) {}
+  constructor(private readonly catalog: Pick<Catalog, 'insertFiles'>, private readonly jobId: number) {}
 
   add(records: Array<{ record: DataRecord; location: RecordLocation }>): void {
     for (const { record, location } of records) {
