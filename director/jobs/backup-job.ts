@@ -12,7 +12,7 @@ import type { SessionCloseReport } from '../../sd/index.js';
 import { toBaseFile, type CatalogJob } from '../catalog/index.js';
 import type { LocalRepository } from '../local/repository.js';
 import { FileAssembler } from './file-assembler.js';
-import { FileAssemblerThread } from './file-assembler-thread.js';
+import { AdaptiveFileAssembler } from './adaptive-assembler.js';
 import { EXIT_CODES, type JobReport, type ReportProblem } from './job-report.js';
 
 export interface BackupRequest {
@@ -52,8 +52,8 @@ export async function runBackupJob(repo: LocalRepository, req: BackupRequest): P
     }
   }
   const jobId = await catalog.createJob({ name: req.jobName, type: 'backup', level, client, fileset: req.fileset.name, filesetHash: fp.hash, pool: repo.settings.pool, startedAt: started });
-  // With a SQLite catalog the rows are decoded and inserted in a thread of their own (file-assembler-thread.ts).
-  const assembler = catalog.sqliteFile ? new FileAssemblerThread(catalog.sqliteFile, jobId) : new FileAssembler(catalog, jobId);
+  // With a SQLite catalog a big job's rows are decoded and inserted in a thread of their own (adaptive-assembler.ts).
+  const assembler = catalog.sqliteFile ? new AdaptiveFileAssembler(catalog, catalog.sqliteFile, jobId) : new FileAssembler(catalog, jobId);
   let closeNotice: (r: SessionCloseReport) => void = () => undefined;
   let abortNotice: (why: string) => void = () => undefined;
   const closed = new Promise<SessionCloseReport>((resolve, reject) => {
@@ -164,7 +164,7 @@ export async function runBackupJob(repo: LocalRepository, req: BackupRequest): P
     await repo.fd.jobEnded(jobId, 'error');
   } finally {
     repo.notifications.delete(jobId);
-    if (assembler instanceof FileAssemblerThread) await assembler.close();
+    if (assembler instanceof AdaptiveFileAssembler) await assembler.close();
     await sd.close().catch(() => undefined);
   }
   return report;

@@ -80,6 +80,11 @@ export class FileAssembler {
 
   private currentPackable = false;
 
+  /** No row waits for a later record (a pack's index): what comes from the next attributes on is independent of what came before. */
+  get settled(): boolean {
+    return this.held.length === 0 && !(this.current && this.currentPackable && this.current.digest === null);
+  }
+
   private complete(): void {
     const row = this.current;
     if (!row) return;
