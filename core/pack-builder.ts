@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { StreamType } from '../plugin-api/index.js';
 import type { DataRecord } from '../sd/index.js';
-import { PACK_MAX_MEMBERS, PACK_MAX_SPAN, PACK_MEMBER_MAX_BYTES, PACK_TARGET_BYTES, encodePackIndexOf } from './pack.js';
+import { PACK_MAX_MEMBERS, PACK_MAX_SPAN, PACK_MEMBER_MAX_BYTES, PACK_TARGET_BYTES, encodePackIndexOf, packIndexBytes } from './pack.js';
 import type { PackPiece, ZstdPool } from './zstd-pool.js';
 
 type Push = (rec: DataRecord | Promise<DataRecord>, bytes: number) => Promise<void> | undefined;
@@ -73,8 +73,9 @@ export class PackBuilder {
       payload: encodePackIndexOf(members, p.digests),
     });
     const dataRecord = (p: PackPiece): DataRecord => ({ fileIndex: first, streamType: p.compressed ? StreamType.PACK_DATA_ZSTD : StreamType.PACK_DATA, streamNo: span, payload: p.data });
-    if (piece instanceof Promise) return chain(this.push(piece.then(indexRecord), members.length * 42), this.push(piece.then(dataRecord), used));
-    return chain(this.push(indexRecord(piece), members.length * 42), this.push(dataRecord(piece), used));
+    const indexBytes = packIndexBytes(members.length);
+    if (piece instanceof Promise) return chain(this.push(piece.then(indexRecord), indexBytes), this.push(piece.then(dataRecord), used));
+    return chain(this.push(indexRecord(piece), indexBytes), this.push(dataRecord(piece), used));
   }
 }
 

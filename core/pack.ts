@@ -25,6 +25,11 @@ const INDEX_VERSION = 1;
 const INDEX_HEAD_BYTES = 8;
 const MEMBER_BYTES = 4 + 2 + 4 + 32;
 
+/** Bytes of the PACK_INDEX payload for `members` members. */
+export function packIndexBytes(members: number): number {
+  return INDEX_HEAD_BYTES + members * MEMBER_BYTES;
+}
+
 export interface PackMember {
   fileIndex: number;
   streamNo: number;
@@ -47,7 +52,7 @@ export function encodePackIndex(members: readonly PackMember[]): Buffer {
 
 /** encodePackIndex with the digests beside the members (the builder's layout: no object per member). */
 export function encodePackIndexOf(members: readonly Omit<PackMember, 'digest'>[], digests: readonly Uint8Array[]): Buffer {
-  const b = Buffer.alloc(INDEX_HEAD_BYTES + members.length * MEMBER_BYTES);
+  const b = Buffer.alloc(packIndexBytes(members.length));
   const v = new DataView(b.buffer, b.byteOffset, b.length);
   v.setUint8(0, INDEX_VERSION);
   v.setUint32(4, members.length);

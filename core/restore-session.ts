@@ -350,7 +350,7 @@ export class RestoreRun {
       this.problems.push({ jobId, fileIndex, code: 'CAIRN_E_RECORD_CORRUPT', text: 'pack data without its index', volume: location.volume, block: location.block });
       return;
     }
-    const lengths = pack.members.map((m) => m.length);
+    const total = pack.members.reduce((a, m) => a + m.length, 0);
     let plain: Buffer | null = null;
     let digests: Buffer[] | null = null;
     let why = '';
@@ -360,8 +360,8 @@ export class RestoreRun {
     } else {
       try {
         plain = type === StreamType.PACK_DATA_ZSTD ? unzstd(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-        if (plain.length !== lengths.reduce((a, b) => a + b, 0)) {
-          why = `it holds ${plain.length} bytes, its index ${lengths.reduce((a, b) => a + b, 0)}`;
+        if (plain.length !== total) {
+          why = `it holds ${plain.length} bytes, its index ${total}`;
           plain = null;
         }
       } catch (err) {

@@ -179,7 +179,7 @@ test('100,000 files: insert in batches of 1000, then stream the chain in bounded
   }
 });
 
-test('file rows go through the batch thread: a failed batch is CAIRN_E_CATALOG_QUERY and inserts nothing of its rows; close waits for batches in flight', async () => {
+test('a failed file-row batch is CAIRN_E_CATALOG_QUERY and inserts nothing of its rows; close waits for batches in flight', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-catalog-batch-'));
   try {
     const file = join(dir, 'catalog.db');

@@ -215,8 +215,7 @@ export class Catalog extends VolumeStore {
       }
       return fileParams(jobId, r);
     });
-    const batch = this.qb.insertBatch('files', FILE_COLUMNS, params);
-    await (this.driver.runBatchAside ? this.driver.runBatchAside(batch) : this.driver.runBatch(batch));
+    await this.driver.runBatch(this.qb.insertBatch('files', FILE_COLUMNS, params));
   }
 
   /**

@@ -51,13 +51,6 @@ export interface CatalogDriver extends CatalogSession {
   /** The same rows as iterate(), a page at a time: one await per page, not per row (100k-row trees). */
   iteratePages(q: Sql, pageRows?: number): AsyncIterable<Row[]>;
   transaction<T>(fn: (tx: CatalogSession) => Promise<T>, opts?: TransactionOptions): Promise<T>;
-  /**
-   * Optional: runs a batch in its own transaction off the caller's thread
-   * (bulk file rows), concurrently with other statements; resolves once
-   * committed. A later durable transaction makes it durable. Drivers without
-   * it get runBatch.
-   */
-  runBatchAside?(b: BatchSql): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -11,28 +11,20 @@
  * other statement slips in across their awaits. `iterate` reads on its own
  * read-only connection (a WAL snapshot), so a caller may keep writing while a
  * long stream (treeAsAt) is consumed. ':memory:' is served by a private temp
- * file (removed on close) so that readers can share it. `runBatchAside`
- * runs batch inserts on a second connection in a thread of its own
- * (sqlite-batch-worker.ts): SQLite's locks order them with the main
- * connection's transactions (busy_timeout), and the WAL being sequential, a
- * later durable commit on the main connection makes them durable too.
+ * file (removed on close) so that readers can share it.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { CairnError } from '../../plugin-api/index.js';
 import type { CatalogDriver, CatalogSession, Row, RunResult, TransactionOptions } from './driver.js';
 import type { SqlValue } from './sql/conditions.js';
 import type { BatchSql, Sql } from './sql/query-builder.js';
-import type { BatchReply, BatchRequest } from './sqlite-batch-worker.js';
 
 export interface SqliteDriverOptions {
   /** ms to wait for another process's lock before CAIRN_E_CATALOG_BUSY (default 10 000). */
   busyTimeoutMs?: number;
-  /** Run `runBatchAside` batches on a thread of their own (default true); false runs them on this connection (a driver that already lives off the main thread). */
-  batchesAside?: boolean;
 }
 
 type Stmt = Database.Statement<unknown[], unknown>;
@@ -66,17 +58,12 @@ export class SqliteDriver implements CatalogDriver {
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly readers = new Set<Database.Database>();
-  private batchThread: Worker | null = null;
-  private batchFailure: Error | null = null;
-  private nextBatchId = 1;
-  private readonly batchWaiters = new Map<number, { resolve: (n: number) => void; reject: (e: unknown) => void; text: string }>();
 
   private constructor(
     private readonly db: Database.Database,
     readonly file: string,
     private readonly tempDir: string | null,
     private readonly busyTimeoutMs: number,
-    private readonly batchesAside: boolean,
   ) {}
 
   static open(file: string, opts: SqliteDriverOptions = {}): SqliteDriver {
@@ -106,7 +93,7 @@ export class SqliteDriver implements CatalogDriver {
       if (tempDir !== null) fs.rmSync(tempDir, { recursive: true, force: true });
       throw new CairnError('CAIRN_E_CATALOG_OPEN', `cannot open catalog ${file}: ${(err as Error).message}`, { path: file }, { cause: err });
     }
-    return new SqliteDriver(db, target, tempDir, busy, opts.batchesAside !== false);
+    return new SqliteDriver(db, target, tempDir, busy);
   }
 
   private stmt(text: string): Stmt {
@@ -277,75 +264,9 @@ export class SqliteDriver implements CatalogDriver {
     }
   }
 
-  /** Runs a batch in its own transaction on the batch thread's connection; resolves once committed (durable with the next durable commit). */
-  runBatchAside(b: BatchSql): Promise<number> {
-    if (this.closed) return Promise.reject(new CairnError('CAIRN_E_CATALOG_CLOSED', 'the catalog is closed', { path: this.file }));
-    if (!this.batchesAside) return this.runBatch(b);
-    if (this.batchFailure) return Promise.reject(new CairnError('CAIRN_E_CATALOG_QUERY', `the catalog batch thread failed: ${this.batchFailure.message}`, { path: this.file }, { cause: this.batchFailure }));
-    const thread = this.batchThread ?? this.startBatchThread();
-    const id = this.nextBatchId++;
-    const req: BatchRequest = { id, text: b.text, paramSets: b.paramSets as unknown[][] };
-    return new Promise<number>((resolve, reject) => {
-      this.batchWaiters.set(id, { resolve, reject, text: b.text });
-      thread.ref();
-      thread.postMessage(req);
-    });
-  }
-
-  private startBatchThread(): Worker {
-    const thread = new Worker(new URL('./sqlite-batch-worker.js', import.meta.url), { workerData: { file: this.file, busyTimeoutMs: this.busyTimeoutMs } });
-    thread.unref();
-    thread.on('message', (r: BatchReply) => {
-      const w = this.batchWaiters.get(r.id);
-      if (!w) return;
-      this.batchWaiters.delete(r.id);
-      if (this.batchWaiters.size === 0) thread.unref();
-      if ('error' in r) {
-        try {
-          wrap(Object.assign(new Error(r.error.message), { code: r.error.code }), w.text);
-        } catch (err) {
-          w.reject(err);
-        }
-      } else {
-        w.resolve(r.changes);
-      }
-    });
-    const fail = (err: Error): void => {
-      this.batchFailure ??= err;
-      this.batchThread = null;
-      for (const w of this.batchWaiters.values()) w.reject(new CairnError('CAIRN_E_CATALOG_QUERY', `the catalog batch thread failed: ${err.message}`, { path: this.file }, { cause: err }));
-      this.batchWaiters.clear();
-    };
-    thread.on('error', fail);
-    thread.on('exit', (code) => {
-      if (this.batchThread === thread && !this.closed) fail(new Error(`exited with code ${code}`));
-    });
-    this.batchThread = thread;
-    return thread;
-  }
-
-  /** Waits for the batches in flight on the batch thread. */
-  private async drainBatches(): Promise<void> {
-    const pending = [...this.batchWaiters.values()].map((w) => new Promise<void>((r) => {
-      const { resolve, reject } = w;
-      w.resolve = (n) => (resolve(n), r());
-      w.reject = (e) => (reject(e), r());
-    }));
-    await Promise.all(pending);
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     await this.locked(() => undefined);
-    await this.drainBatches();
-    const thread = this.batchThread;
-    this.batchThread = null;
-    if (thread) {
-      const exited = new Promise((r) => thread.once('exit', r));
-      thread.ref(); // an unref'd thread would let the event loop end before its exit is seen
-      thread.postMessage('close');
-      await exited;
-    }
     this.closed = true;
     for (const r of this.readers) if (r.open) r.close();
     this.readers.clear();

@@ -13,7 +13,7 @@ import { FileAssembler } from './file-assembler.js';
 import type { AssemblerMessage, AssemblerReply, ThreadRecord } from './file-assembler-thread.js';
 
 const { file, jobId, busyTimeoutMs } = workerData as { file: string; jobId: number; busyTimeoutMs?: number };
-const catalog = Catalog.attach(SqliteDriver.open(file, { busyTimeoutMs, batchesAside: false }));
+const catalog = Catalog.attach(SqliteDriver.open(file, { busyTimeoutMs }));
 const assembler = new FileAssembler(catalog, jobId);
 let failure: unknown = null;
 
