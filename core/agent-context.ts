@@ -15,6 +15,7 @@ import {
   type PlatformFileServices,
 } from '../plugin-api/index.js';
 import { HOST_NAME, HOST_VERSION } from './host-info.js';
+import type { ChunkBuffers } from './chunk-buffers.js';
 
 export interface JobMessage {
   level: JobMessageLevel;
@@ -40,6 +41,8 @@ export function makeAgentContext(args: {
   include: readonly string[];
   exclude: readonly string[];
   sinks: ContextSinks;
+  /** Where chunkBuffer() memory comes from (API 1.2). */
+  chunks: ChunkBuffers;
 }): AgentContext {
   const { manifest, sinks } = args;
   const log = args.logger.child({ agent: manifest.name, jobId: args.jobId });
@@ -70,5 +73,6 @@ export function makeAgentContext(args: {
       return underRoot(p) && !excluded.matches(p);
     },
     platform: args.platform,
+    chunkBuffer: (size: number) => args.chunks.take(size),
   });
 }

@@ -34,6 +34,7 @@ import type { AgentLine, FilesetOptions } from './fileset.js';
 import { RecordPipe } from './record-pipe.js';
 import { hookTimeouts } from './hook-timeouts.js';
 import { StreamDigest, digestPayload } from './stream-digest.js';
+import type { ChunkBuffers } from './chunk-buffers.js';
 
 /** What the Director hands for one agent line: its base job and state (per the level rules). */
 export interface AgentBase {
@@ -73,6 +74,8 @@ export interface BackupSessionArgs {
   lines: BackupLine[];
   options: FilesetOptions;
   pool: ZstdPool | null;
+  /** Recycled memory agents read into (API 1.2); the session gives each yielded chunk back once done with it. */
+  chunks: ChunkBuffers;
   sink: (rec: DataRecord) => Promise<void> | void;
   logger: Logger;
   platform: PlatformFileServices;
@@ -117,6 +120,7 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       platform: a.platform,
       include: bl.line.include,
       exclude: bl.line.exclude,
+      chunks: a.chunks,
       sinks: {
         message: (m) => messages.push(m),
         bytes: () => undefined,
@@ -193,7 +197,8 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       }
       counters.bytes += length;
       checkDeclaredLength(entry, stream, length);
-      const wait = packer.add(index, stream.index, held as Uint8Array[], length);
+      const wait = packer.add(index, stream.index, held as Uint8Array[], length); // copies the bytes
+      for (const c of held) a.chunks.done(c as Uint8Array);
       if (wait) await wait;
     }
 
@@ -252,10 +257,13 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
     counters.bytes += data.byteLength;
     const prefix = head ? head.subarray(0, 8) : null;
     if (!pool) {
+      // The record goes to the SD by reference: a chunk buffer's memory is not handed out again (left to GC).
       await push({ fileIndex: index, streamType: prefix ? StreamType.SPARSE_DATA : StreamType.DATA, streamNo, payload: prefix ? Buffer.concat([prefix, data]) : data });
       return length;
     }
     const piece = pool.compress(data, { digest: onWorker, keep: onWorker });
+    // The pool and the digest hold what they still read (a slab in place, or a copy): the agent's hold goes.
+    a.chunks.done(data);
     if (onWorker) digest.fromWorker(piece.then((p) => p.digest));
     const rec = piece.then((p): DataRecord => {
       const type = prefix ? (p.compressed ? StreamType.SPARSE_DATA_ZSTD : StreamType.SPARSE_DATA) : p.compressed ? StreamType.DATA_ZSTD : StreamType.DATA;

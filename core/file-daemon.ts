@@ -11,6 +11,7 @@ import type { JobMessage } from './agent-context.js';
 import { loadAgent, type AgentPolicy } from './agent-loader.js';
 import { runBackupSession, type AgentBase, type BackupCounters, type BackupLine, type BackupSessionResult } from './backup-session.js';
 import { ZstdPool } from './zstd-pool.js';
+import { ChunkBuffers } from './chunk-buffers.js';
 import { hookTimeouts } from './hook-timeouts.js';
 import { DEFAULT_FILESET_OPTIONS, type Fileset } from './fileset.js';
 import { RestoreRun, type RestoreProblem } from './restore-session.js';
@@ -68,6 +69,8 @@ export class FileDaemon {
   private pool: ZstdPool | null = null;
   private poolLevel = 0;
   private readonly pendingEnds = new Map<number, BackupSessionResult['agents']>();
+  /** Memory agents read backup data into, recycled job after job (API 1.2 chunkBuffer). */
+  private readonly chunks = new ChunkBuffers();
 
   constructor(private readonly settings: FdSettings) {}
 
@@ -109,6 +112,7 @@ export class FileDaemon {
         lines,
         options: order.fileset.options,
         pool: order.fileset.options.compression === 'zstd' ? this.zstdPool(order.fileset.options.level) : null,
+        chunks: this.chunks,
         sink: (rec) => sd.writeRecord(rec),
         logger: log,
         platform: this.settings.platform,
@@ -167,6 +171,7 @@ export class FileDaemon {
       controller,
       catalogDigest: order.catalogDigest,
       pool: this.pool ?? this.zstdPool(DEFAULT_FILESET_OPTIONS.level),
+      chunks: this.chunks,
       onFile: order.onFile,
     });
     let error: CairnError | undefined;

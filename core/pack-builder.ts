@@ -11,6 +11,7 @@ import { StreamType } from '../plugin-api/index.js';
 import type { DataRecord } from '../sd/index.js';
 import { PACK_MAX_MEMBERS, PACK_MAX_SPAN, PACK_MEMBER_MAX_BYTES, PACK_TARGET_BYTES, encodePackIndexOf, packIndexBytes } from './pack.js';
 import type { PackPiece, ZstdPool } from './zstd-pool.js';
+import { SlabRing, type Slab } from './slab-ring.js';
 
 type Push = (rec: DataRecord | Promise<DataRecord>, bytes: number) => Promise<void> | undefined;
 
@@ -23,21 +24,33 @@ interface Member {
 const BUFFER_BYTES = PACK_TARGET_BYTES + PACK_MEMBER_MAX_BYTES;
 
 /**
- * A pack buffer that owns its memory (it is transferred to a worker) and is not zero-filled first: every
- * byte used is written. Not a reused SharedArrayBuffer: V8 copies into shared memory with relaxed atomics,
- * measured 1.7× slower than this fresh buffer's page faults (0.79 s vs 0.46 s of main thread per 100k files).
+ * Pack buffers kept for reuse: a pack's slab is busy only while a worker compresses it (the frame is a
+ * buffer of its own), so a few cover the packs in flight. Reused memory, not a fresh buffer per pack:
+ * first touching fresh memory costs ≈ 2.5 ms per MiB of page faults on the development VM
+ * (docs/benchmarks.md), more than filling and compressing the pack.
  */
-function packBuffer(): Uint8Array {
-  return Buffer.allocUnsafeSlow(BUFFER_BYTES);
-}
+const PACK_SLABS_KEPT = 6;
 
 export class PackBuilder {
-  private buf = packBuffer();
+  /** With a pool, packs are filled in reused slabs the worker reads in place; without, each pack's buffer becomes its record. */
+  private readonly slabs: SlabRing | null;
+  private slab: Slab | null = null;
+  private buf: Uint8Array;
   private used = 0;
   private members: Member[] = [];
 
   /** `pool` null: the pack is stored plain (the record is its buffer) and its digests are computed here. */
-  constructor(private readonly pool: ZstdPool | null, private readonly push: Push) {}
+  constructor(private readonly pool: ZstdPool | null, private readonly push: Push) {
+    this.slabs = pool ? new SlabRing(BUFFER_BYTES, PACK_SLABS_KEPT) : null;
+    this.buf = this.nextBuffer();
+  }
+
+  /** Not zero-filled first: every byte used is written. */
+  private nextBuffer(): Uint8Array {
+    if (!this.slabs) return Buffer.allocUnsafeSlow(BUFFER_BYTES);
+    this.slab = this.slabs.acquire(BUFFER_BYTES);
+    return new Uint8Array(this.slab.sab, 0, BUFFER_BYTES);
+  }
 
   /** Adds one member (its chunks total `length` ≤ PACK_MEMBER_MAX_BYTES). Returns a promise when the pipe wants the caller to wait. */
   add(fileIndex: number, streamNo: number, chunks: readonly Uint8Array[], length: number): Promise<void> | undefined {
@@ -61,9 +74,11 @@ export class PackBuilder {
     const span = members[members.length - 1].fileIndex - first;
     const lengths = members.map((m) => m.length);
     let piece: PackPiece | Promise<PackPiece>;
-    if (this.pool) piece = this.pool.pack(this.buf.buffer as ArrayBuffer, lengths, used);
-    else piece = plainPack(Buffer.from(this.buf.buffer, this.buf.byteOffset, used), lengths);
-    this.buf = packBuffer();
+    if (this.pool) {
+      const slab = this.slab!;
+      piece = this.pool.pack(slab.sab, lengths, used).finally(() => slab.release());
+    } else piece = plainPack(Buffer.from(this.buf.buffer, this.buf.byteOffset, used), lengths);
+    this.buf = this.nextBuffer();
     this.members = [];
     this.used = 0;
     const indexRecord = (p: PackPiece): DataRecord => ({

@@ -35,6 +35,7 @@ import { StreamDecoder, isDataStream, unzstd } from './stream-decoder.js';
 import type { PackPiece, PendingPiece, ZstdPiece, ZstdPool } from './zstd-pool.js';
 import { decodePackIndex, packableStream, type PackMember } from './pack.js';
 import { hookTimeouts } from './hook-timeouts.js';
+import type { ChunkBuffers } from './chunk-buffers.js';
 
 export interface RestoreProblem {
   jobId: number;
@@ -59,6 +60,8 @@ export interface RestoreRunArgs {
   onFile?: (path: string, bytes: number) => void;
   /** Decompresses frames off the main thread; without it they are decompressed inline. */
   pool?: ZstdPool;
+  /** Backs AgentContext.chunkBuffer (a restore agent has no use for it, but the context is the same). */
+  chunks: ChunkBuffers;
 }
 
 /** Read-ahead of the restore: records whose frames are being decompressed while earlier ones are written. */
@@ -471,6 +474,7 @@ export class RestoreRun {
           platform: this.a.platform,
           include: [],
           exclude: [],
+          chunks: this.a.chunks,
           sinks: { message: (m) => this.messages.push(m), bytes: () => undefined, file: () => undefined },
         });
         const agent = await runner.call('prepareRestore', () => loaded.module.createAgent(ctx));

@@ -12,7 +12,9 @@ export class Slab {
   private refs = 0;
   constructor(
     readonly sab: SharedArrayBuffer,
-    private readonly ring: SlabRing | null,
+    /** The ring that made it; a one-off slab (bigger than the ring's size) is never given back. */
+    readonly ring: SlabRing,
+    private readonly reusable: boolean,
   ) {}
 
   /** One more user; it must call release() once. */
@@ -23,7 +25,7 @@ export class Slab {
 
   release(): void {
     if (this.refs <= 0) throw new Error('slab released more often than held');
-    if (--this.refs === 0) this.ring?.giveBack(this);
+    if (--this.refs === 0 && this.reusable) this.ring.giveBack(this);
   }
 
   get holders(): number {
@@ -51,8 +53,8 @@ export class SlabRing {
   /** A slab of at least `bytes`, held once by the caller. */
   acquire(bytes: number): Slab {
     let slab: Slab;
-    if (bytes > this.slabBytes) slab = new Slab(new SharedArrayBuffer(bytes), null);
-    else slab = this.free.pop() ?? new Slab(new SharedArrayBuffer(this.slabBytes), this);
+    if (bytes > this.slabBytes) slab = new Slab(new SharedArrayBuffer(bytes), this, false);
+    else slab = this.free.pop() ?? new Slab(new SharedArrayBuffer(this.slabBytes), this, true);
     if (!owners.has(slab.sab)) {
       owners.set(slab.sab, slab);
       this.created++;

@@ -2,8 +2,10 @@
  * zstd on a piscina pool sized to the cores, for both directions: backup
  * compresses chunks, restore and verify decompress frames, each with the
  * SHA-256 of the plain bytes when asked for. Small pieces are batched into
- * one task (a task costs ~50 µs; a 4 KiB file compresses in less), and a
- * piece that owns its whole buffer moves to the worker without a copy.
+ * one task (a task costs ~50 µs; a 4 KiB file compresses in less). A piece
+ * in shared memory (an agent's chunk buffer, core/chunk-buffers.ts) is read
+ * in place; a lone piece that owns its whole buffer moves to the worker; the
+ * rest are copied into a reused input slab — never into fresh memory.
  * Decompressed pieces land in a slab of shared memory (core/slab-ring.ts)
  * reused batch after batch: such a piece has a release() its user calls
  * once done with the bytes (RestoreRun: after the agent's writeData
@@ -14,7 +16,13 @@ import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { Piscina } from 'piscina';
 import type { CompressResult, CompressTask } from './zstd-worker.js';
-import { SlabRing, type Slab } from './slab-ring.js';
+import { SlabRing, slabOf, type Slab } from './slab-ring.js';
+
+/** A batch's chunks as the worker reads them, and the holds to let go once it is done. */
+interface Staged {
+  frames: Uint8Array[];
+  release: () => void;
+}
 
 const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
 
@@ -71,6 +79,8 @@ interface Pending {
   outBytes: number;
   waiters: Array<{ resolve: (p: ZstdPiece) => void; reject: (e: unknown) => void }>;
   promises: PendingPiece[];
+  /** Slabs of the queued chunks, held from queue() until the worker is done (the caller may let go at once). */
+  holds: Slab[];
 }
 
 export class ZstdPool {
@@ -80,7 +90,7 @@ export class ZstdPool {
   private timer: NodeJS.Timeout | null = null;
   /** Output slabs of decompression. */
   readonly slabs = new SlabRing(SLAB_BYTES, SLABS_KEPT);
-  /** Input slabs of decompression (the frames of one batch). */
+  /** Input slabs (the chunks or frames of one batch not already in shared memory). */
   readonly inputs = new SlabRing(SLAB_BYTES, SLABS_KEPT);
 
   constructor(options: { level: number; threads?: number }) {
@@ -107,7 +117,7 @@ export class ZstdPool {
   private queue(op: Op, chunk: Uint8Array, options: ChunkOptions): PendingPiece {
     let p = this.pending[op];
     if (!p) {
-      p = this.pending[op] = { chunks: [], options: [], bytes: 0, sizes: op === 'decompress' ? [] : null, outBytes: 0, waiters: [], promises: [] };
+      p = this.pending[op] = { chunks: [], options: [], bytes: 0, sizes: op === 'decompress' ? [] : null, outBytes: 0, waiters: [], promises: [], holds: [] };
       this.timer ??= setTimeout(() => this.flush(), BATCH_MAX_DELAY_MS);
       this.timer.unref?.();
     }
@@ -116,6 +126,8 @@ export class ZstdPool {
     promise.sent = false;
     batch.promises.push(promise);
     batch.chunks.push(chunk);
+    const slab = slabOf(chunk);
+    if (slab) batch.holds.push(slab.hold());
     batch.options.push(options);
     batch.bytes += chunk.byteLength;
     if (batch.sizes) {
@@ -174,16 +186,18 @@ export class ZstdPool {
       return;
     }
     const only = p.chunks.length === 1 && !p.options[0].keep ? p.chunks[0] : null;
-    let data: ArrayBuffer;
+    const task: CompressTask = { op, data: new ArrayBuffer(0), lengths, level: this.level, digest };
+    const transferList: ArrayBuffer[] = [];
+    let staged: Staged | null = null;
     if (only && only.byteOffset === 0 && only.buffer instanceof ArrayBuffer && only.buffer.byteLength === only.byteLength) {
-      // A chunk that owns its whole buffer (the host owns agent chunks) moves to the worker without a copy.
-      data = only.buffer;
+      // A chunk that owns its whole buffer moves to the worker without a copy.
+      task.data = only.buffer;
+      transferList.push(only.buffer);
     } else {
-      data = new ArrayBuffer(p.bytes);
-      copyInto(new Uint8Array(data), p.chunks);
+      staged = this.stage(p);
+      task.frames = staged.frames;
     }
-    const task: CompressTask = { op, data, lengths, level: this.level, digest };
-    this.pool.run(task, { transferList: [data] }).then(
+    this.pool.run(task, { transferList }).finally(() => (staged ? staged.release() : releaseAll(p.holds))).then(
       (r: CompressResult) => {
         const all = Buffer.from(r.data);
         let off = 0;
@@ -197,37 +211,38 @@ export class ZstdPool {
     );
   }
 
+  /**
+   * Lays a batch out for a worker with no fresh memory: chunks in shared memory are read in place (their
+   * slabs are held since queue()), the others are copied into one reused input slab.
+   * Fresh memory is what this avoids: first touching it costs ≈ 2.5 ms per MiB of page faults on the
+   * development VM (docs/benchmarks.md), more than the copy into a warm slab (≈ 0.04 ms per MiB).
+   */
+  private stage(p: Pending): Staged {
+    const { chunks, holds } = p;
+    let copyBytes = 0;
+    for (const c of chunks) if (!(c.buffer instanceof SharedArrayBuffer)) copyBytes += c.byteLength;
+    const input = copyBytes ? this.inputs.acquire(copyBytes) : null;
+    if (input) holds.push(input);
+    let o = 0;
+    const frames = chunks.map((c) => {
+      if (c.buffer instanceof SharedArrayBuffer) return c;
+      const v = new Uint8Array(input!.sab, o, c.byteLength);
+      v.set(c);
+      o += c.byteLength;
+      return v;
+    });
+    return { frames, release: () => releaseAll(holds) };
+  }
+
   /** Decompresses a batch straight into a slab; each good piece holds the slab until released. */
   private sendIntoSlab(task: CompressTask, sizes: number[], p: Pending): void {
     const total = sizes.reduce((a, b) => a + b, 0);
     const slab = this.slabs.acquire(total);
-    // Frames already in shared memory (records reassembled by a local SD's scanner) go to the worker as they are.
-    // When none is, the frames are copied into one fresh buffer that is transferred: V8 copies into shared
-    // memory with relaxed atomics, measured slower than a fresh buffer's page faults (0.34 s of main thread
-    // per GiB restored). Mixed batches copy the others into a reused input slab.
-    const copied = p.chunks.filter((c) => !(c.buffer instanceof SharedArrayBuffer));
-    const copyBytes = copied.reduce((a, c) => a + c.byteLength, 0);
-    let input: Slab | null = null;
-    const transferList: ArrayBuffer[] = [];
-    if (copied.length === p.chunks.length) {
-      const data = Buffer.allocUnsafeSlow(copyBytes);
-      copyInto(data, p.chunks);
-      task.data = data.buffer as ArrayBuffer;
-      transferList.push(task.data);
-    } else {
-      input = copyBytes ? this.inputs.acquire(copyBytes) : null;
-      let o = 0;
-      task.frames = p.chunks.map((c) => {
-        if (c.buffer instanceof SharedArrayBuffer) return c;
-        const v = new Uint8Array(input!.sab, o, c.byteLength);
-        v.set(c);
-        o += c.byteLength;
-        return v;
-      });
-    }
+    const staged = this.stage(p);
+    task.frames = staged.frames;
     task.out = slab.sab;
     task.sizes = sizes;
-    this.pool.run(task, { transferList }).finally(() => input?.release()).then(
+    this.pool.run(task).finally(() => staged.release()).then(
       (r: CompressResult) => {
         let off = 0;
         sizes.forEach((size, i) => {
@@ -260,12 +275,9 @@ export class ZstdPool {
   }
 }
 
-function copyInto(view: Uint8Array, chunks: Uint8Array[]): void {
-  let o = 0;
-  for (const c of chunks) {
-    view.set(c, o);
-    o += c.byteLength;
-  }
+function releaseAll(slabs: Slab[]): void {
+  for (const s of slabs) s.release();
+  slabs.length = 0;
 }
 
 /** A frame's content size from its header, or null when unknown, unreadable or implausibly big. */

@@ -21,7 +21,7 @@ const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof im
 
 export interface CompressTask {
   op: 'compress' | 'decompress' | 'pack' | 'unpack';
-  /** The chunks laid end to end (transferred; or shared, for a decompress task with `out`). */
+  /** The chunks laid end to end (transferred), when `frames` is not given. */
   data: ArrayBuffer | SharedArrayBuffer;
   lengths: number[];
   level: number;
@@ -31,7 +31,7 @@ export interface CompressTask {
   compressed?: boolean;
   /** pack: how many bytes of `data` are the members' (the rest is spare room). */
   used?: number;
-  /** decompress with `out`: the frames, views of shared memory (then `data` is empty). */
+  /** compress, decompress: the chunks or frames as views of shared memory, read in place (then `data` is empty). */
   frames?: Uint8Array[];
   /** decompress: write the plain bytes here, frame i at the sum of the sizes before it… */
   out?: SharedArrayBuffer;
@@ -71,18 +71,24 @@ function moved(r: CompressResult): CompressResult {
   return Piscina.move({ [Piscina.transferableSymbol]: r.data, [Piscina.valueSymbol]: r } as never) as unknown as CompressResult;
 }
 
+/** The task's pieces: its `frames` as they are, or consecutive slices of `data` of the given lengths. */
+function inputPieces(task: CompressTask): Buffer[] {
+  if (task.frames) return task.frames.map((f, i) => Buffer.from(f.buffer, f.byteOffset, task.lengths[i]));
+  const input = Buffer.from(task.data);
+  let offset = 0;
+  return task.lengths.map((len) => input.subarray(offset, (offset += len)));
+}
+
 /** Each frame into its place in `out`; a frame that fails, or does not give its announced size, comes back not ok (length 0). */
 function decompressInto(task: CompressTask, out: SharedArrayBuffer, sizes: number[]): CompressResult {
   dctx ??= new binding.DCtx();
-  const input = Buffer.from(task.data);
+  const frames = inputPieces(task);
   const lengths: number[] = [];
   const ok: boolean[] = [];
   const digests: Array<Uint8Array | null> = [];
-  let offset = 0;
   let o = 0;
-  for (let i = 0; i < task.lengths.length; i++) {
-    const frame = task.frames ? task.frames[i] : input.subarray(offset, offset + task.lengths[i]);
-    offset += task.lengths[i];
+  for (let i = 0; i < frames.length; i++) {
+    const frame = frames[i];
     const dst = new Uint8Array(out, o, sizes[i]);
     o += sizes[i];
     let got = -1;
@@ -153,15 +159,13 @@ function unpackTask(task: CompressTask): CompressResult {
 
 function decompressBatch(task: CompressTask): CompressResult {
   decompressor ??= new Decompressor();
-  const input = Buffer.from(task.data);
+  const frames = inputPieces(task);
   const pieces: Buffer[] = [];
   const digests: Array<Uint8Array | null> = [];
   const ok: boolean[] = [];
-  let offset = 0;
   let total = 0;
-  for (let i = 0; i < task.lengths.length; i++) {
-    const frame = input.subarray(offset, offset + task.lengths[i]);
-    offset += task.lengths[i];
+  for (let i = 0; i < frames.length; i++) {
+    const frame = frames[i];
     // A frame that does not decompress comes back empty with a null digest; the caller redoes it on
     // its own thread to get the error with its message (rare: a damaged volume fails its block CRC first).
     let plain: Buffer;
@@ -193,24 +197,22 @@ function pack(pieces: Buffer[], total: number, compressed: boolean[], digests: A
 }
 
 function compressBatch(task: CompressTask): CompressResult {
-  const input = Buffer.from(task.data);
+  const chunks = inputPieces(task);
   const pieces: Buffer[] = [];
   const compressed: boolean[] = [];
   const digests: Array<Uint8Array | null> = [];
   let total = 0;
-  let offset = 0;
-  for (let i = 0; i < task.lengths.length; i++) {
-    const len = task.lengths[i];
-    const chunk = input.subarray(offset, offset + len);
-    offset += len;
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = chunks[i];
     digests.push(task.digest[i] ? createHash('sha256').update(chunk).digest() : null);
     const frame = compressFrame(chunk, task.level);
     pieces.push(frame ?? chunk);
     compressed.push(frame !== null);
     total += pieces[pieces.length - 1].length;
   }
-  // One piece that owns its whole buffer (a frame, or the task's own input stored plain) goes back as it is.
+  // One piece that owns its whole buffer (a frame, or the task's own transferred input stored plain) goes
+  // back as it is; never shared memory, which the main thread hands out again once the task is done.
   const only = pieces.length === 1 ? pieces[0] : null;
-  if (only && only.byteOffset === 0 && only.buffer.byteLength === only.length) return { data: only.buffer as ArrayBuffer, lengths: [only.length], compressed, digests };
+  if (only && only.byteOffset === 0 && only.buffer instanceof ArrayBuffer && only.buffer.byteLength === only.length) return { data: only.buffer as ArrayBuffer, lengths: [only.length], compressed, digests };
   return pack(pieces, total, compressed, digests);
 }

@@ -180,6 +180,17 @@ export interface AgentContext {
   isIncluded(path: Uint8Array | string): boolean;
   /** Platform file services Node lacks (nanosecond utimes, mkfifo, SEEK_DATA…). */
   readonly platform: PlatformFileServices;
+  /**
+   * Since API 1.2: a buffer of `size` bytes to read data into and then yield
+   * from readData. The host takes it back once it has compressed and hashed
+   * the chunk and hands the same memory out again, so a backup does not pay
+   * for fresh memory per chunk (page faults and garbage collection cost more
+   * than reading the data on some machines). Rules: yield the buffer, or one
+   * subarray of it, at most once and whole (not split into several chunks or
+   * sparse pieces); after yielding it, neither read nor write it. A buffer
+   * that is never yielded is simply dropped. Its bytes are not zeroed.
+   */
+  chunkBuffer(size: number): Buffer;
 }
 
 /** The hooks an agent implements. All async; required ones are not optional. */

@@ -13,8 +13,11 @@ export interface ApiVersion {
 }
 
 /** Every API version this copy of plugin-api defines, oldest first. */
-/** 1.1: readData may return a synchronous Iterable (bytes already in memory). */
-export const API_VERSIONS: readonly ApiVersion[] = [{ major: 1, minor: 0 }, { major: 1, minor: 1 }];
+/**
+ * 1.1: readData may return a synchronous Iterable (bytes already in memory).
+ * 1.2: AgentContext.chunkBuffer (recycled memory for the chunks readData yields).
+ */
+export const API_VERSIONS: readonly ApiVersion[] = [{ major: 1, minor: 0 }, { major: 1, minor: 1 }, { major: 1, minor: 2 }];
 
 export function formatVersion(v: ApiVersion): string {
   return `${v.major}.${v.minor}`;

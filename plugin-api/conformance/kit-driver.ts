@@ -99,11 +99,13 @@ export async function driveBackup(env: DriveEnv, spec: BackupSpec): Promise<Back
         let prev: { chunk: Uint8Array; sum: string } | null = null;
         for await (const chunk of runner.chunks('readData', () => agent.readData(entry, desc), { path: entry.path })) {
           if (prev && sha1(prev.chunk) !== prev.sum) violations.push(`${displayPath(entry.path)}: the agent changed a chunk after yielding it (buffers must not be reused)`);
+          if (prev) kc.chunks.done(prev.chunk);
           const problem = await w.add(chunk);
           if (problem) violations.push(`${displayPath(entry.path)}: ${problem}`);
           const data = chunk instanceof Uint8Array ? chunk : chunk.data;
           prev = data instanceof Uint8Array ? { chunk: data, sum: sha1(data) } : null;
         }
+        if (prev) kc.chunks.done(prev.chunk);
         streams.push(w.finish());
       }
       files.push({ entry: structuredClone(entry), streams });

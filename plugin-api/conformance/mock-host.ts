@@ -27,6 +27,42 @@ export interface KitContext {
   readonly ctx: AgentContext;
   readonly controller: AbortController;
   readonly messages: KitMessage[];
+  readonly chunks: KitChunkBuffers;
+}
+
+/** Byte the kit overwrites a recycled chunk buffer with, so an agent that still uses it after yielding it corrupts its own backup. */
+export const POISON_BYTE = 0xdb;
+
+/**
+ * AgentContext.chunkBuffer as the kit offers it (API 1.2): buffers handed out again once the kit has
+ * consumed the chunk yielded from them, poisoned first. An agent that reads or writes a chunk buffer after
+ * yielding it, or yields one buffer as several chunks, then fails the kit's backup → restore comparison.
+ */
+export class KitChunkBuffers {
+  private readonly free: Buffer[] = [];
+  private readonly mine = new WeakMap<ArrayBufferLike, Buffer>();
+  /** Buffers handed out again (a test reads it to know recycling happened). */
+  recycled = 0;
+
+  take(size: number): Buffer {
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`chunkBuffer size must be a non-negative integer, not ${size}`);
+    const i = this.free.findIndex((b) => b.length >= size);
+    if (i >= 0) {
+      this.recycled++;
+      return this.free.splice(i, 1)[0].subarray(0, size);
+    }
+    const whole = Buffer.allocUnsafeSlow(size);
+    this.mine.set(whole.buffer, whole);
+    return whole;
+  }
+
+  /** The kit is done with a chunk: when it lay in one of its chunk buffers, that buffer is poisoned and reused. */
+  done(chunk: Uint8Array): void {
+    const whole = this.mine.get(chunk.buffer);
+    if (!whole || this.free.includes(whole)) return;
+    whole.fill(POISON_BYTE);
+    this.free.push(whole);
+  }
 }
 
 /** A context like the host's: stamped logger (silent), messages kept, isIncluded = under an include root. */
@@ -35,6 +71,7 @@ export function kitContext(manifest: AgentManifest, api: ApiVersion, platform: P
   const messages: KitMessage[] = [];
   const roots = include.map((r) => pathBytes(r.length > 1 ? r.replace(/\/+$/, '') : r));
   const noop = (): void => undefined;
+  const chunks = new KitChunkBuffers();
   const ctx: AgentContext = {
     agent: { name: manifest.name, version: manifest.version },
     api,
@@ -50,8 +87,9 @@ export function kitContext(manifest: AgentManifest, api: ApiVersion, platform: P
       return roots.some((r) => b.length >= r.length && b.subarray(0, r.length).equals(r) && (b.length === r.length || b[r.length] === 0x2f || (r.length === 1 && r[0] === 0x2f)));
     },
     platform,
+    chunkBuffer: (size) => chunks.take(size),
   };
-  return { ctx, controller, messages };
+  return { ctx, controller, messages, chunks };
 }
 
 /** Where one stream's bytes went in the spool file. */

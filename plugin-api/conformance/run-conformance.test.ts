@@ -181,3 +181,29 @@ test('the runner wraps a throwing hook with agent, hook, path and cause (deliber
   assert.equal(ok2, false);
   assert.match(m2, /unwrapped/);
 });
+
+test('an agent that keeps writing into a chunk buffer after yielding it fails the kit (the kit poisons and reuses it)', async () => {
+  const content = Buffer.from('hello, cairn\n');
+  const ok = await run(
+    helloAgent((_a, ctx) => ({
+      async *readData(): AsyncIterable<DataChunk> {
+        const b = ctx.chunkBuffer(content.length);
+        content.copy(b);
+        yield b;
+      },
+    })),
+  );
+  assert.deepEqual(failing(ok), [], 'a chunk buffer used by the rules passes');
+  const r = await run(
+    helloAgent((_a, ctx) => ({
+      async *readData(): AsyncIterable<DataChunk> {
+        // Breaks the rule: one chunk buffer yielded as two chunks.
+        const b = ctx.chunkBuffer(content.length);
+        content.copy(b);
+        yield b.subarray(0, 6);
+        yield b.subarray(6);
+      },
+    })),
+  );
+  assert.ok(failing(r).includes('restore-round-trip'), JSON.stringify(r.checks, null, 1));
+});

@@ -104,10 +104,18 @@ export class BackupSession {
       const fd = cur.fd;
       cur.fd = undefined;
       const path = cur.entry.path;
-      return streamFile(fd, cur.stat!, stream.layout === 'sparse', this.ctx.platform, this.ctx.signal, {
-        bytes: onBytes,
-        problem: (code, text) => this.warn(text, path as Buffer, code),
-      });
+      // API 1.2 hosts recycle the memory chunks are read into (it saves fresh memory per MiB read).
+      const api = this.ctx.api;
+      const alloc = api.major === 1 && api.minor >= 2 ? (size: number) => this.ctx.chunkBuffer(size) : undefined;
+      return streamFile(
+        fd,
+        cur.stat!,
+        stream.layout === 'sparse',
+        this.ctx.platform,
+        this.ctx.signal,
+        { bytes: onBytes, problem: (code, text) => this.warn(text, path as Buffer, code) },
+        alloc,
+      );
     }
     const data = cur.data;
     cur.data = undefined;

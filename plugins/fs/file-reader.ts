@@ -2,7 +2,10 @@
  * Reading file data for backup. Small files are read whole, ahead of time
  * (one fresh buffer each); large and sparse files are opened ahead (so a file
  * that vanished or cannot be opened is skipped before it is reported) and
- * streamed in chunks of at most 1 MiB, each a fresh buffer the host owns.
+ * streamed in chunks of at most 1 MiB, each read into a buffer the host
+ * hands out again once done with it (AgentContext.chunkBuffer, API 1.2;
+ * a fresh buffer on older hosts and for sparse files, whose chunks are cut
+ * into pieces).
  * A file whose size, mtime, ctime or inode differ after the read from the
  * walk's lstat "changed while being read".
  */
@@ -156,8 +159,13 @@ export interface StreamReport {
  */
 export const READ_AHEAD_CHUNKS = 4;
 
-async function readChunk(fd: number, pos: number, want: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafeSlow(want);
+/** Where a chunk's memory comes from: the host's chunkBuffer, or a fresh buffer. */
+export type ChunkAlloc = (size: number) => Buffer;
+
+const freshChunk: ChunkAlloc = (size) => Buffer.allocUnsafeSlow(size);
+
+async function readChunk(fd: number, pos: number, want: number, alloc: ChunkAlloc): Promise<Buffer> {
+  const buf = alloc(want);
   let got = 0;
   while (got < want) {
     const n = await read(fd, buf, got, want - got, pos + got);
@@ -167,15 +175,15 @@ async function readChunk(fd: number, pos: number, want: number): Promise<Buffer>
   return got === want ? buf : buf.subarray(0, got);
 }
 
-/** Reads [offset, offset+length) of fd in fresh chunks of at most CHUNK_SIZE, a few reads ahead. */
-async function* readRange(fd: number, offset: number, length: number, signal: AbortSignal): AsyncGenerator<Buffer> {
+/** Reads [offset, offset+length) of fd in chunks of at most CHUNK_SIZE from `alloc`, a few reads ahead. */
+async function* readRange(fd: number, offset: number, length: number, signal: AbortSignal, alloc: ChunkAlloc): AsyncGenerator<Buffer> {
   const end = offset + length;
   let next = offset;
   const inFlight: Array<{ want: number; chunk: Promise<Buffer> }> = [];
   const fill = () => {
     while (inFlight.length < READ_AHEAD_CHUNKS && next < end) {
       const want = Math.min(CHUNK_SIZE, end - next);
-      const chunk = readChunk(fd, next, want);
+      const chunk = readChunk(fd, next, want, alloc);
       chunk.catch(() => undefined); // awaited in order below; an early stop must not leave it unhandled
       inFlight.push({ want, chunk });
       next += want;
@@ -187,7 +195,7 @@ async function* readRange(fd: number, offset: number, length: number, signal: Ab
       if (signal.aborted) return;
       const { want, chunk } = inFlight.shift()!;
       const buf = await chunk;
-      const got = buf.length; // read before yielding: the host may transfer (detach) the buffer
+      const got = buf.length; // read before yielding: the host may transfer (detach) or reuse the buffer
       if (got === 0) return;
       fill();
       yield buf;
@@ -211,6 +219,7 @@ export async function* streamFile(
   platform: PlatformFileServices,
   signal: AbortSignal,
   report: StreamReport,
+  alloc: ChunkAlloc = freshChunk,
 ): AsyncGenerator<DataChunk> {
   const size = st.size;
   try {
@@ -218,15 +227,17 @@ export async function* streamFile(
       const regions = await platform.dataRegions(fd, size);
       for (const [offset, length] of regions) {
         let at = offset;
-        for await (const data of readRange(fd, offset, Math.min(length, size - offset), signal)) {
+        // Fresh buffers: nonZeroRuns may yield several pieces of one chunk (chunkBuffer memory is yielded whole).
+        for await (const data of readRange(fd, offset, Math.min(length, size - offset), signal, freshChunk)) {
           report.bytes(data.length);
           for (const piece of nonZeroRuns(data, at)) yield piece;
           at += data.length;
         }
       }
     } else {
-      for await (const data of readRange(fd, 0, size, signal)) {
-        report.bytes(data.length);
+      for await (const data of readRange(fd, 0, size, signal, alloc)) {
+        const n = data.length; // before yielding: afterwards the buffer is the host's
+        report.bytes(n);
         yield data;
       }
     }

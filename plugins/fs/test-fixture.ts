@@ -35,6 +35,7 @@ export function testContext(platform: PlatformFileServices = nodePlatformFileSer
     signal: controller.signal,
     isIncluded: () => true,
     platform,
+    chunkBuffer: (size) => Buffer.allocUnsafe(size),
   };
   return { ctx, messages, controller };
 }
