@@ -70,7 +70,8 @@ export function encodePackIndexOf(members: readonly Omit<PackMember, 'digest'>[]
 
 /** Reads a PACK_INDEX payload; `first`/`last` are the record's file index span, which every member must lie in. */
 export function decodePackIndex(payload: Uint8Array, first: number, last: number): PackMember[] {
-  const b = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  // A copy: the members' digests are views of it and outlive the record (whose buffer may be reused).
+  const b = Buffer.from(payload);
   const corrupt = (why: string): CairnError => new CairnError('CAIRN_E_RECORD_CORRUPT', `pack index of files ${first}–${last}: ${why}`, { fileIndex: first });
   if (b.length < INDEX_HEAD_BYTES) throw corrupt('shorter than its header');
   if (b[0] !== INDEX_VERSION) throw corrupt(`version ${b[0]}, this reader knows ${INDEX_VERSION}`);

@@ -65,7 +65,7 @@ export interface RestoreRunArgs {
 }
 
 /** Read-ahead of the restore: records whose frames are being decompressed while earlier ones are written. */
-export const DECODE_WINDOW_BYTES = 16 << 20;
+export const DECODE_WINDOW_BYTES = 4 << 20;
 export const DECODE_WINDOW_ITEMS = 2048;
 
 interface OpenFile {
@@ -90,6 +90,36 @@ interface AgentSlot {
   agent: Agent;
 }
 
+/** An item read ahead: its frame already sent to the pool, its pack index decoded. */
+interface WindowItem {
+  item: ReadItem;
+  piece: PendingPiece | null;
+  pack: Promise<PackPiece> | null;
+  index: PackMember[] | CairnError | null;
+  bytes: number;
+}
+
+/** One side of the read-ahead waits here until the other fires (a fire with no waiter is kept for the next wait). */
+class Wake {
+  private waiter: (() => void) | null = null;
+  private fired = false;
+
+  wait(): Promise<void> {
+    if (this.fired) {
+      this.fired = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+
+  fire(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    if (w) w();
+    else this.fired = true;
+  }
+}
+
 export class RestoreRun {
   readonly problems: RestoreProblem[] = [];
   readonly messages: JobMessage[] = [];
@@ -110,14 +140,42 @@ export class RestoreRun {
 
   constructor(private readonly a: RestoreRunArgs) {}
 
-  /** Consumes one session's read items (one job of the chain). */
+  /**
+   * Consumes one session's read items (one job of the chain). Reading runs ahead of handling: a reader
+   * pulls items from the SD and sends their frames to the zstd pool while the handler, in order, waits on
+   * the agent's writes — so the SD's block checks and the wire decoding overlap the disk, not follow it.
+   * The reader stops when the window is full; an error of the reader ends the run once what it read
+   * before the error has been handled.
+   */
   async consume(jobId: number, items: AsyncIterable<ReadItem>): Promise<void> {
-    // Frames are decompressed on the zstd pool a window ahead of the agent's writes, in order.
-    const window: Array<{ item: ReadItem; piece: PendingPiece | null; pack: Promise<PackPiece> | null; index: PackMember[] | CairnError | null; bytes: number }> = [];
+    const window: WindowItem[] = [];
     let windowBytes = 0;
-    const next = async (): Promise<void> => {
-      const w = window.shift()!;
-      windowBytes -= w.bytes;
+    let readDone = false;
+    let readError: { err: unknown } | null = null;
+    let stop = false;
+    const handlerWake = new Wake();
+    const readerWake = new Wake();
+    const full = (): boolean => windowBytes > DECODE_WINDOW_BYTES || window.length > DECODE_WINDOW_ITEMS;
+    const reader = (async () => {
+      try {
+        for await (const item of items) {
+          if (this.a.controller.signal.aborted) throw this.a.controller.signal.reason;
+          const bytes = item.kind === 'record' ? item.record.payload.byteLength : 0;
+          const index = this.readPackIndex(item);
+          window.push({ item, piece: this.predecode(item), pack: this.predecodePackData(item), index, bytes });
+          windowBytes += bytes;
+          handlerWake.fire();
+          while (full() && !stop) await readerWake.wait();
+          if (stop) break;
+        }
+      } catch (err) {
+        readError = { err };
+      } finally {
+        readDone = true;
+        handlerWake.fire();
+      }
+    })();
+    const next = async (w: WindowItem): Promise<void> => {
       let piece: ZstdPiece | null = null;
       if (w.piece) {
         // Send the batch being filled only when this piece is still in it: flushing on every await would
@@ -131,21 +189,38 @@ export class RestoreRun {
       } finally {
         // The agent's writeData has settled (it may keep a chunk only until then, docs/plugin-api.md): the slab may be reused.
         piece?.release?.();
+        // So may the record's: the pool has its own copy or hold, and what is kept of a record (attributes, a pack's digests) is copied.
+        if (w.item.kind === 'record') w.item.release?.();
       }
     };
-    for await (const item of items) {
-      if (this.a.controller.signal.aborted) throw this.a.controller.signal.reason;
-      const bytes = item.kind === 'record' ? item.record.payload.byteLength : 0;
-      const index = this.readPackIndex(item);
-      window.push({ item, piece: this.predecode(item), pack: this.predecodePackData(item), index, bytes });
-      windowBytes += bytes;
-      while (windowBytes > DECODE_WINDOW_BYTES || window.length > DECODE_WINDOW_ITEMS) await next();
-    }
     try {
-      while (window.length) await next();
+      for (;;) {
+        if (this.a.controller.signal.aborted) throw this.a.controller.signal.reason;
+        const w = window.shift();
+        if (!w) {
+          if (readDone) break;
+          // Nothing read yet: the pool may hold the only queued frames in a batch still being filled.
+          this.a.pool?.flush();
+          await handlerWake.wait();
+          continue;
+        }
+        windowBytes -= w.bytes;
+        if (!full()) readerWake.fire();
+        await next(w);
+      }
     } finally {
-      for (const w of window) w.piece?.then((p) => p.release?.(), () => undefined);
+      stop = true;
+      readerWake.fire();
+      await reader;
+      for (const w of window.splice(0)) {
+        // The pool may still read a frame queued for it: the record goes only once its piece settled.
+        const release = w.item.kind === 'record' ? w.item.release : undefined;
+        if (w.piece) w.piece.then((p) => p.release?.(), () => undefined).finally(() => release?.());
+        else if (w.pack) w.pack.catch(() => undefined).finally(() => release?.());
+        else release?.();
+      }
     }
+    if (readError) throw (readError as { err: unknown }).err;
     if (this.current) {
       const cur = this.current;
       this.current = null;

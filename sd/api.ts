@@ -78,7 +78,17 @@ export interface Bootstrap {
 
 /** What a read session yields: records with their location, or notice of a block that failed its check. */
 export type ReadItem =
-  | { kind: 'record'; record: DataRecord; location: RecordLocation }
+  | {
+      kind: 'record';
+      record: DataRecord;
+      location: RecordLocation;
+      /**
+       * Present when the payload lies in reusable memory (sd/wire/buffer-loans.ts): call it once, when the
+       * payload is no longer needed (it may then be overwritten). Not calling it is safe: the memory is
+       * then not reused.
+       */
+      release?: () => void;
+    }
   | { kind: 'bad-block'; volume: string; file: number; block: number; reason: string; code: string }
   | { kind: 'volume-end'; volume: string; reason: 'end-of-data' | 'truncated'; block: number };
 

@@ -21,6 +21,10 @@ export const SESSION_MAX_INFLIGHT_BLOCKS = 16;
 export const DEVICE_WRITE_BATCH_BLOCKS = 16;
 /** Blocks read from the device in one read by scanners. */
 export const READ_CHUNK_BLOCKS = 16;
+/** Size of the reused buffers records spanning blocks are reassembled in (one bigger than this gets its own). */
+export const REASSEMBLY_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Free read and reassembly buffers a reader keeps for reuse, per size (beyond, they are left to GC). */
+export const SCAN_BUFFERS_KEPT = 8;
 /** catalog-records notifications carry at most this many records (bounds one JSON message). */
 export const CATALOG_BATCH_RECORDS = 512;
 /** High-water mark of each side of duplexPair(): enough for a few data frames in flight. */

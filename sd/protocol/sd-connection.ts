@@ -193,10 +193,14 @@ export class SdConnection {
     let batchBytes = 0;
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
-      const parts = encodeRecordsFrame(batch[0].location, batch);
+      const sent = batch;
+      const parts = encodeRecordsFrame(sent[0].location, sent);
       batch = [];
       batchBytes = 0;
-      await this.writer.writeFrame(parts);
+      // The records' buffers may be reused once the stream is done with them (an in-memory pair holds its own).
+      await this.writer.writeFrame(parts, () => {
+        for (const it of sent) it.release?.();
+      });
     };
     try {
       for await (const it of r.session.items()) {

@@ -14,6 +14,7 @@ import { Signal, joinChunks } from '../wire/frame.js';
 import { FrameReader } from '../wire/frame-reader.js';
 import { FrameWriter } from '../wire/frame-writer.js';
 import { decodeReadFrameChunks } from '../wire/read-frame.js';
+import { takePassed } from '../wire/buffer-loans.js';
 
 export class SdSessionClient {
   private readonly reader: FrameReader;
@@ -119,7 +120,14 @@ export class SdSessionClient {
           finished = true;
           throw d.error;
         }
-        yield* d.items;
+        for (const it of d.items) {
+          // A payload an in-memory pair passed by reference carries the hold the pair took for us.
+          if (it.kind === 'record') {
+            const release = takePassed(it.record.payload);
+            if (release) it.release = release;
+          }
+          yield it;
+        }
       }
     } finally {
       // A caller that stops iterating early: the rest of the stream is read and dropped, so the connection stays usable.

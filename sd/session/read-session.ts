@@ -5,7 +5,7 @@
  */
 import type { Bootstrap, ReadItem } from '../api.js';
 import type { Device } from '../device/device.js';
-import { ScanState, scanVolume } from '../volume/volume-scanner.js';
+import { ScanBuffers, ScanState, scanVolume } from '../volume/volume-scanner.js';
 
 export class ReadSession {
   state: 'ticketed' | 'open' | 'reading' | 'done' | 'closed' = 'ticketed';
@@ -25,12 +25,14 @@ export class ReadSession {
   private async *generate(): AsyncGenerator<ReadItem> {
     // One reassembly state per session id, so a record split across a rollover comes back whole.
     const states = new Map<number, ScanState>();
+    // One set of reusable read buffers for the whole session (its record items carry their release).
+    const buffers = new ScanBuffers();
     for (const e of this.bootstrap.entries) {
       let state = states.get(e.sessionId);
       if (!state) states.set(e.sessionId, (state = new ScanState()));
       const handle = await this.device.open(e.volume, 'read');
       try {
-        for await (const it of scanVolume(handle, { startBlock: e.startBlock, endBlock: e.endBlock, sessionId: e.sessionId, fileIndexes: e.fileIndexes, state })) {
+        for await (const it of scanVolume(handle, { startBlock: e.startBlock, endBlock: e.endBlock, sessionId: e.sessionId, fileIndexes: e.fileIndexes, state, buffers })) {
           if (it.kind === 'record' || it.kind === 'bad-block' || it.kind === 'volume-end') yield it;
         }
       } finally {

@@ -3,9 +3,14 @@
  * labels and ReadItems. Reassembles records that span blocks, reports bad
  * blocks and resyncs at the next good block of the same session using the
  * block's first-record offset. Shared by read sessions and readVolume().
+ * Blocks are read into reused buffers and records reassembled into reused
+ * ones (ScanBuffers, sd/wire/buffer-loans.ts): each record item holds its
+ * buffer and carries the release; a consumer that never calls it only costs
+ * the reuse.
  */
 import type { ReadItem } from '../api.js';
-import { READ_CHUNK_BLOCKS } from '../defaults.js';
+import { READ_CHUNK_BLOCKS, REASSEMBLY_BUFFER_BYTES, SCAN_BUFFERS_KEPT } from '../defaults.js';
+import { LoanRing, type Loan } from '../wire/buffer-loans.js';
 import type { VolumeHandle } from '../device/device.js';
 import { BLOCK_HEADER_BYTES, BlockKind, NO_RECORD_START, blockError, checkBlock } from './block.js';
 import { FRAGMENT_HEADER_BYTES, readFragmentHeader, type FragmentHeader } from './fragment.js';
@@ -28,6 +33,50 @@ export interface ScanOptions {
   fileIndexes?: Array<[number, number]>;
   /** Carries partly read records from one volume to the next (a session continued after rollover). */
   state?: ScanState;
+  /** Reusable memory, shared by the scans of one reader (default: the scan's own). */
+  buffers?: ScanBuffers;
+}
+
+/**
+ * The reusable memory of one reader's scans: buffers the blocks are read into
+ * (one per size) and buffers spanning records are reassembled in, carved one
+ * after another. A buffer returns to its ring when the scanner and every record
+ * item in it have let go.
+ */
+export class ScanBuffers {
+  private readonly reads = new Map<number, LoanRing>();
+  private readonly records = new LoanRing(REASSEMBLY_BUFFER_BYTES, SCAN_BUFFERS_KEPT);
+  private arena: { loan: Loan; used: number } | null = null;
+
+  /** A buffer of at least `bytes` for one device read, held once by the caller. */
+  readBuffer(bytes: number): Loan {
+    let ring = this.reads.get(bytes);
+    if (!ring) {
+      ring = new LoanRing(bytes, SCAN_BUFFERS_KEPT);
+      this.reads.set(bytes, ring);
+    }
+    return ring.acquire();
+  }
+
+  /** `n` bytes for a record reassembled from fragments, with its release; a record too big to share a buffer gets its own. */
+  recordBuffer(n: number): { bytes: Buffer; release?: () => void } {
+    if (n > REASSEMBLY_BUFFER_BYTES) return { bytes: Buffer.allocUnsafe(n) };
+    if (!this.arena || this.arena.used + n > REASSEMBLY_BUFFER_BYTES) {
+      this.arena?.loan.release();
+      this.arena = { loan: this.records.acquire(), used: 0 };
+    }
+    const a = this.arena;
+    const bytes = a.loan.bytes.subarray(a.used, a.used + n);
+    a.used += n;
+    return { bytes, release: a.loan.hold().releaser() };
+  }
+
+  /** Buffers made so far (tests: with reuse it stays near the number in flight). */
+  get created(): number {
+    let n = this.records.created;
+    for (const r of this.reads.values()) n += r.created;
+    return n;
+  }
 }
 
 /** Reassembly state of a scan; pass the same one to consecutive volumes of one session. */
@@ -40,6 +89,7 @@ export class ScanState {
 interface PendingRecord {
   h: FragmentHeader;
   buf: Buffer;
+  release?: () => void;
   filled: number;
   block: number;
 }
@@ -78,6 +128,7 @@ export async function* scanVolume(handle: VolumeHandle, opts: ScanOptions = {}):
   if (start === 0) yield { kind: 'volume-label', label };
   const end = opts.endBlock ?? Number.MAX_SAFE_INTEGER;
   const scan = opts.state ?? new ScanState();
+  const buffers = opts.buffers ?? new ScanBuffers();
   const sessions = scan.sessions;
   let blockNo = Math.max(start, 1);
   const ranges = opts.fileIndexes;
@@ -86,81 +137,86 @@ export async function* scanVolume(handle: VolumeHandle, opts: ScanOptions = {}):
 
   while (blockNo <= end) {
     const count = Math.min(READ_CHUNK_BLOCKS, end - blockNo + 1);
-    const chunk = Buffer.allocUnsafe(count * bs);
+    const loan = buffers.readBuffer(READ_CHUNK_BLOCKS * bs);
+    const chunk = loan.bytes.subarray(0, count * bs);
     const got = await handle.read(chunk, blockNo * bs);
     const whole = Math.floor(got / bs);
-    for (let i = 0; i < whole; i++, blockNo++) {
-      const block = chunk.subarray(i * bs, (i + 1) * bs);
-      const check = checkBlock(block, bs);
-      let reason = check.ok ? null : check.reason;
-      if (check.ok && check.header.blockNumber !== blockNo) reason = `block header says block ${check.header.blockNumber}`;
-      if (!check.ok || reason) {
-        scan.epoch++;
-        for (const s of sessions.values()) s.partial = null;
-        yield { kind: 'bad-block', volume, file: 0, block: blockNo, reason: reason ?? 'bad block', code: check.ok ? 'CAIRN_E_VOLUME_BAD_BLOCK' : check.code };
-        continue;
-      }
-      const h = check.header;
-      if (opts.sessionId !== undefined && h.sessionId !== opts.sessionId) continue;
-      const payload = block.subarray(h.headerLength, h.headerLength + h.payloadLength);
-      if (h.kind === BlockKind.SESSION_START) {
-        yield { kind: 'session-start', block: blockNo, label: parseLabel<SessionStartLabel>(payload, h.kind) };
-        continue;
-      }
-      if (h.kind === BlockKind.SESSION_END) {
-        yield { kind: 'session-end', block: blockNo, label: parseLabel<SessionEndLabel>(payload, h.kind) };
-        continue;
-      }
-      if (h.kind !== BlockKind.DATA) continue;
-      let st = sessions.get(h.sessionId);
-      if (!st) {
-        // A session first met here (scan started mid-session) is in sync only if the block starts with a record.
-        st = { partial: null, epoch: scan.epoch };
-        sessions.set(h.sessionId, st);
-      }
-      let p = 0;
-      if (st.epoch !== scan.epoch) {
-        st.epoch = scan.epoch;
-        st.partial = null;
-        if (h.firstRecordOffset === NO_RECORD_START) continue;
-        p = h.firstRecordOffset;
-      }
-      while (p + FRAGMENT_HEADER_BYTES <= payload.length) {
-        const f = readFragmentHeader(payload, p);
-        p += FRAGMENT_HEADER_BYTES;
-        if (p + f.fragmentLength > payload.length) {
+    try {
+      for (let i = 0; i < whole; i++, blockNo++) {
+        const block = chunk.subarray(i * bs, (i + 1) * bs);
+        const check = checkBlock(block, bs);
+        let reason = check.ok ? null : check.reason;
+        if (check.ok && check.header.blockNumber !== blockNo) reason = `block header says block ${check.header.blockNumber}`;
+        if (!check.ok || reason) {
           scan.epoch++;
-          yield { kind: 'bad-block', volume, file: 0, block: blockNo, reason: 'fragment runs past the block payload', code: 'CAIRN_E_VOLUME_BAD_BLOCK' };
-          st.epoch = scan.epoch;
-          st.partial = null;
-          break;
+          for (const s of sessions.values()) dropPartial(s);
+          yield { kind: 'bad-block', volume, file: 0, block: blockNo, reason: reason ?? 'bad block', code: check.ok ? 'CAIRN_E_VOLUME_BAD_BLOCK' : check.code };
+          continue;
         }
-        const bytes = payload.subarray(p, p + f.fragmentLength);
-        p += f.fragmentLength;
-        if (f.fragmentOffset === 0) {
-          st.partial = null;
-          if (!wanted(f.fileIndex, lastFileIndexOf(f.streamType, f.fileIndex, f.streamNo))) continue;
-          if (f.fragmentLength === f.totalLength) {
-            yield record(f, bytes, volume, blockNo);
+        const h = check.header;
+        if (opts.sessionId !== undefined && h.sessionId !== opts.sessionId) continue;
+        const payload = block.subarray(h.headerLength, h.headerLength + h.payloadLength);
+        if (h.kind === BlockKind.SESSION_START) {
+          yield { kind: 'session-start', block: blockNo, label: parseLabel<SessionStartLabel>(payload, h.kind) };
+          continue;
+        }
+        if (h.kind === BlockKind.SESSION_END) {
+          yield { kind: 'session-end', block: blockNo, label: parseLabel<SessionEndLabel>(payload, h.kind) };
+          continue;
+        }
+        if (h.kind !== BlockKind.DATA) continue;
+        let st = sessions.get(h.sessionId);
+        if (!st) {
+          // A session first met here (scan started mid-session) is in sync only if the block starts with a record.
+          st = { partial: null, epoch: scan.epoch };
+          sessions.set(h.sessionId, st);
+        }
+        let p = 0;
+        if (st.epoch !== scan.epoch) {
+          st.epoch = scan.epoch;
+          dropPartial(st);
+          if (h.firstRecordOffset === NO_RECORD_START) continue;
+          p = h.firstRecordOffset;
+        }
+        while (p + FRAGMENT_HEADER_BYTES <= payload.length) {
+          const f = readFragmentHeader(payload, p);
+          p += FRAGMENT_HEADER_BYTES;
+          if (p + f.fragmentLength > payload.length) {
+            scan.epoch++;
+            yield { kind: 'bad-block', volume, file: 0, block: blockNo, reason: 'fragment runs past the block payload', code: 'CAIRN_E_VOLUME_BAD_BLOCK' };
+            st.epoch = scan.epoch;
+            dropPartial(st);
+            break;
+          }
+          const bytes = payload.subarray(p, p + f.fragmentLength);
+          p += f.fragmentLength;
+          if (f.fragmentOffset === 0) {
+            dropPartial(st);
+            if (!wanted(f.fileIndex, lastFileIndexOf(f.streamType, f.fileIndex, f.streamNo))) continue;
+            if (f.fragmentLength === f.totalLength) {
+              yield record(f, bytes, volume, blockNo, loan.hold().releaser());
+              continue;
+            }
+            const { bytes: buf, release } = buffers.recordBuffer(f.totalLength);
+            bytes.copy(buf, 0);
+            st.partial = { h: f, buf, release, filled: f.fragmentLength, block: blockNo };
             continue;
           }
-          const buf = Buffer.allocUnsafe(f.totalLength);
-          bytes.copy(buf, 0);
-          st.partial = { h: f, buf, filled: f.fragmentLength, block: blockNo };
-          continue;
-        }
-        const part = st.partial;
-        if (!part || part.filled !== f.fragmentOffset || part.h.fileIndex !== f.fileIndex || part.h.totalLength !== f.totalLength || part.h.streamType !== f.streamType) {
-          st.partial = null; // continuation of a record we do not hold (lost block or filtered out)
-          continue;
-        }
-        bytes.copy(part.buf, part.filled);
-        part.filled += f.fragmentLength;
-        if (part.filled === part.h.totalLength) {
-          st.partial = null;
-          yield record(part.h, part.buf, volume, part.block);
+          const part = st.partial;
+          if (!part || part.filled !== f.fragmentOffset || part.h.fileIndex !== f.fileIndex || part.h.totalLength !== f.totalLength || part.h.streamType !== f.streamType) {
+            dropPartial(st); // continuation of a record we do not hold (lost block or filtered out)
+            continue;
+          }
+          bytes.copy(part.buf, part.filled);
+          part.filled += f.fragmentLength;
+          if (part.filled === part.h.totalLength) {
+            st.partial = null; // its hold goes with the record
+            yield record(part.h, part.buf, volume, part.block, part.release);
+          }
         }
       }
+    } finally {
+      loan.release(); // the records yielded from it hold it themselves
     }
     if (whole < count) {
       const partialBytes = got - whole * bs;
@@ -172,7 +228,15 @@ export async function* scanVolume(handle: VolumeHandle, opts: ScanOptions = {}):
   yield { kind: 'volume-end', volume, reason: 'end-of-data', block: blockNo - 1 };
 }
 
-function record(f: FragmentHeader, payload: Buffer, volume: string, block: number): ReadItem {
-  return { kind: 'record', record: { fileIndex: f.fileIndex, streamType: f.streamType, streamNo: f.streamNo, payload }, location: { volume, file: 0, block } };
+function record(f: FragmentHeader, payload: Buffer, volume: string, block: number, release: (() => void) | undefined): ReadItem {
+  const it: ReadItem = { kind: 'record', record: { fileIndex: f.fileIndex, streamType: f.streamType, streamNo: f.streamNo, payload }, location: { volume, file: 0, block } };
+  if (release) it.release = release;
+  return it;
+}
+
+/** Forgets a session's partly reassembled record (its buffer is let go). */
+function dropPartial(st: SessionState): void {
+  st.partial?.release?.();
+  st.partial = null;
 }
 

@@ -2,10 +2,13 @@
  * duplexPair(): two connected in-memory Duplex streams (local mode). What one
  * side writes the other reads. Back-pressure is real: a write's callback is
  * held until the reading side has room again, so the writer's write() returns
- * false and 'drain' fires only as the reader consumes.
+ * false and 'drain' fires only as the reader consumes. Chunks pass by
+ * reference: a loaned one (sd/wire/buffer-loans.ts) gets a hold for the
+ * reader before the writer is called back.
  */
 import { Duplex } from 'node:stream';
 import { DUPLEX_PAIR_HIGH_WATER_MARK } from '../defaults.js';
+import { passOn } from './buffer-loans.js';
 
 class PairEnd extends Duplex {
   other!: PairEnd;
@@ -18,6 +21,7 @@ class PairEnd extends Duplex {
       cb();
       return;
     }
+    passOn(chunk);
     if (peer.push(chunk)) cb();
     else peer.heldWriteCallback = cb;
   }

@@ -10,15 +10,23 @@ import { frameHeader, signalHeader } from './frame.js';
 export class FrameWriter {
   constructor(readonly stream: Writable) {}
 
-  /** Writes a frame made of `parts` (no copies); resolves when the stream accepts more. */
-  writeFrame(parts: readonly Uint8Array[]): Promise<void> {
+  /**
+   * Writes a frame made of `parts` (no copies); resolves when the stream accepts more. `written` is called
+   * once the stream is done with the parts (its write callback: a socket has handed them to the kernel),
+   * or with the error that ended it.
+   */
+  writeFrame(parts: readonly Uint8Array[], written?: (err?: Error | null) => void): Promise<void> {
     let length = 0;
     for (const p of parts) length += p.length;
     this.assertOpen();
     const s = this.stream;
     s.cork();
-    let ok = s.write(frameHeader(length));
-    for (const p of parts) if (p.length > 0) ok = s.write(p);
+    // Write callbacks run in order: the last part's stands for the whole frame.
+    const body = parts.filter((p) => p.length > 0);
+    let ok = s.write(frameHeader(length), body.length ? undefined : written);
+    body.forEach((p, i) => {
+      ok = s.write(p, i === body.length - 1 ? written : undefined);
+    });
     s.uncork();
     return ok ? Promise.resolve() : waitDrain(s);
   }

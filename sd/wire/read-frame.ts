@@ -113,6 +113,11 @@ class PieceReader {
     }
     const c = this.chunks[this.i];
     if (n === 0) return Buffer.alloc(0);
+    if (this.pos === 0 && n === c.length) {
+      // The piece itself (not a view of it): a piece passed by an in-memory pair is known by its identity (buffer-loans.ts).
+      this.i++;
+      return c;
+    }
     if (this.pos + n <= c.length) {
       const v = c.subarray(this.pos, this.pos + n);
       this.pos += n;
