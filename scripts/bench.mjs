@@ -169,9 +169,15 @@ async function benchDataset(key, spec) {
   sync();
   const refRestore = await shell(`${key} reference restore`, `zstd -d -c ${shq(archive)} | tar -xf - -C ${shq(refOut)}`);
   rows.push(row(key, 'restore', 'tar+zstd', refRestore, data));
-  // The reference's tree is deleted only after Cairn's restore: ext4 makes inode allocation slow for minutes
-  // after many deletions (it skips "recently deleted" inodes, reading their inode table blocks), so deleting
-  // 100,000 files just before one tool's restore and not the other's would time the harness, not the tool.
+  // When a restored tree is deleted decides what the other tool's restore pays (docs/benchmarks.md, "Order of the restores"):
+  // - a tree of a few large files goes as soon as it is measured. Kept, its 1 GiB of page cache makes the
+  //   next restore take pages the VM has not touched lately, far slower to write into: the second restore
+  //   ran 1.4–1.6× slower with the first's tree kept, whichever tool came second;
+  // - 100,000 small files are deleted only after both restores: ext4 makes inode allocation slow for minutes
+  //   after many deletions (it skips "recently deleted" inodes, reading their inode table blocks), so deleting
+  //   them just before one tool's restore and not the other's would time the harness, not the tool.
+  const deleteEach = spec.kind !== 'small' && !flag('--keep');
+  if (deleteEach) rmSync(refOut, { recursive: true, force: true });
 
   sync();
   const backup = await cairn(`${key} backup`, ['--repo', repo, 'backup', data.path, '--json']);
