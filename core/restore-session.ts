@@ -211,7 +211,9 @@ export class RestoreRun {
     } finally {
       stop = true;
       readerWake.fire();
-      await reader;
+      // After a failure the reader may still wait on the SD: it stops at its next item (or when the connection
+      // closes) without being waited for; what it reads then is never released (safe: it is just not reused).
+      if (readDone) await reader;
       for (const w of window.splice(0)) {
         // The pool may still read a frame queued for it: the record goes only once its piece settled.
         const release = w.item.kind === 'record' ? w.item.release : undefined;

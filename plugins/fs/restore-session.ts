@@ -17,9 +17,17 @@ import { fsOptions } from './manifest.js';
 import { CREATE_FLAGS, RestoreTarget, type Target } from './restore-target.js';
 import { treeCompare } from './entry-selector.js';
 import { SmallFileRestorer, type Collected } from './small-file-restore.js';
+import { WriteBehind, type BehindFile } from './write-behind.js';
+
+/** Bytes of streamed-file writes in flight (write-behind.ts): a few chunks, so the next write is always queued. */
+const WRITE_BEHIND_BYTES = 4 << 20;
+/** Size of the write-behind's reused buffers: the fs agent's backup chunk. */
+const WRITE_BEHIND_BUFFER_BYTES = 1 << 20;
 
 interface OpenFile {
   fd: number;
+  /** Its writes in flight: waited for before the fd is closed. */
+  writes: BehindFile;
   tmp: Buffer;
   target: Buffer;
   pos: number;
@@ -42,6 +50,7 @@ export class RestoreSession {
   /** The existence check of the replace decision is a synchronous lstat (fsOptions.syncIo; false for network filesystems). */
   private readonly syncIo: boolean;
   private readonly small: SmallFileRestorer;
+  private readonly behind = new WriteBehind(WRITE_BEHIND_BYTES, WRITE_BEHIND_BUFFER_BYTES);
 
   constructor(
     private readonly ctx: AgentContext,
@@ -159,7 +168,7 @@ export class RestoreSession {
     }
     const tmp = this.target.tempPath(t);
     const fd = await open(tmp, CREATE_FLAGS, 0o600);
-    this.open.set(key(entry.path), { fd, tmp, target: t.path, pos: 0, failed: false });
+    this.open.set(key(entry.path), { fd, writes: this.behind.file(fd), tmp, target: t.path, pos: 0, failed: false });
     return 'extract';
   }
 
@@ -167,7 +176,7 @@ export class RestoreSession {
   private async spill(k: string, c: Collected): Promise<OpenFile> {
     const tmp = this.target.tempPath(c.target);
     const fd = await open(tmp, CREATE_FLAGS, 0o600);
-    const f: OpenFile = { fd, tmp, target: c.target.path, pos: 0, failed: false };
+    const f: OpenFile = { fd, writes: this.behind.file(fd), tmp, target: c.target.path, pos: 0, failed: false };
     this.open.set(k, f);
     try {
       await writeAll(fd, c.buf.subarray(0, c.len), 0);
@@ -236,9 +245,9 @@ export class RestoreSession {
     if (!f || f.failed) return;
     try {
       if (isSparseChunk(chunk)) {
-        await writeAll(f.fd, chunk.data, chunk.offset);
+        await f.writes.write(chunk.data, chunk.offset);
       } else {
-        await writeAll(f.fd, chunk, f.pos);
+        await f.writes.write(chunk, f.pos);
         f.pos += chunk.byteLength;
       }
     } catch (err) {
@@ -253,7 +262,16 @@ export class RestoreSession {
     const f = this.open.get(k);
     if (!f) return;
     this.open.delete(k);
+    if (ok && !f.failed) {
+      try {
+        await f.writes.end();
+      } catch (err) {
+        f.failed = true;
+        this.fail(err, entry.path, 'writing the file');
+      }
+    }
     if (!ok || f.failed) {
+      await f.writes.end().catch(() => undefined);
       await close(f.fd);
       await fsp.unlink(f.tmp).catch(() => undefined);
       if (!f.failed) this.problem('warning', 'file not restored: its data did not arrive completely', entry.path, 'CAIRN_E_FS_RESTORE_FAILED');
@@ -280,6 +298,7 @@ export class RestoreSession {
     await this.small.drain();
     for (const [k, f] of this.open) {
       this.open.delete(k);
+      await f.writes.end().catch(() => undefined);
       await close(f.fd);
       await fsp.unlink(f.tmp).catch(() => undefined);
     }
