@@ -11,6 +11,7 @@ import type { JobMessage } from './agent-context.js';
 import { loadAgent, type AgentPolicy } from './agent-loader.js';
 import { runBackupSession, type AgentBase, type BackupCounters, type BackupLine, type BackupSessionResult } from './backup-session.js';
 import { ZstdPool } from './zstd-pool.js';
+import { hashThread } from './hash-thread.js';
 import { ChunkBuffers } from './chunk-buffers.js';
 import { hookTimeouts } from './hook-timeouts.js';
 import { DEFAULT_FILESET_OPTIONS, type Fileset } from './fileset.js';
@@ -191,6 +192,16 @@ export class FileDaemon {
       order.signal?.removeEventListener('abort', onCancel);
     }
     return { files: run.files, bytes: run.bytes, completed: run.completed, problems: run.problems, messages: run.messages, error };
+  }
+
+  /**
+   * Boots the threads a job will need — the zstd pool (at the backup's level; a restore's is any, null for a
+   * backup without compression) and the hash thread — while the caller still reads the catalog: a worker takes
+   * 100–200 ms to start, which the first file would otherwise wait for.
+   */
+  warmUp(zstdLevel: number | null = this.pool ? this.poolLevel : DEFAULT_FILESET_OPTIONS.level): void {
+    if (zstdLevel !== null) this.zstdPool(zstdLevel);
+    hashThread().start();
   }
 
   private zstdPool(level: number): ZstdPool {

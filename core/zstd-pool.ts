@@ -109,7 +109,11 @@ export class ZstdPool {
     return this.queue('compress', chunk, options);
   }
 
-  /** Queues a zstd frame for decompression; settles when its batch is done. */
+  /**
+   * Queues a zstd frame for decompression; settles when its batch is done. A frame in shared memory that is
+   * not a slab of this pool's (the SD's loaned read buffers, in local mode) is read in place: the caller keeps
+   * it unchanged until the piece settles.
+   */
   decompress(frame: Uint8Array, options: ChunkOptions = {}): PendingPiece {
     return this.queue('decompress', frame, { ...options, keep: true });
   }

@@ -33,6 +33,7 @@ export async function runBackupJob(repo: LocalRepository, req: BackupRequest): P
   const catalog = repo.catalog;
   const client = hostname();
   const started = now();
+  repo.fd.warmUp(req.fileset.options.compression === 'zstd' ? req.fileset.options.level : null);
   const fp = filesetFingerprint(req.fileset);
   await catalog.ensureClient(client);
   await catalog.ensureFileset(req.fileset.name, fp.text);

@@ -32,6 +32,7 @@ export interface RestoreRequest {
 export async function runRestoreJob(repo: LocalRepository, req: RestoreRequest): Promise<JobReport> {
   const catalog = repo.catalog;
   const started = new Date();
+  if (!req.dryRun) repo.fd.warmUp();
   const chain = await catalog.restoreChain(req.job);
   const chainIds = chain.map((j) => j.id);
   const selection = await selectFiles(catalog, chainIds, req.paths, req.dryRun ? req.onListEntry : undefined);
@@ -52,6 +53,7 @@ export async function runRestoreJob(repo: LocalRepository, req: RestoreRequest):
 export async function runVerifyJob(repo: LocalRepository, job: CatalogJob, signal?: AbortSignal): Promise<JobReport> {
   const catalog = repo.catalog;
   const started = new Date();
+  repo.fd.warmUp();
   const digests = new Map<number, Buffer>();
   const names = new Map<string, string>();
   const indexes: number[] = [];

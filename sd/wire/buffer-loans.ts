@@ -83,7 +83,9 @@ export class LoanRing {
     const loan = this.free.pop();
     if (loan) return loan.hold();
     this.created++;
-    return new Loan(Buffer.allocUnsafeSlow(this.size), this).hold();
+    // Shared memory: the FD's zstd pool reads a frame lying in it in place, on its worker, instead of copying
+    // it into an input slab first (the FD keeps the record until its frame is decompressed, core/restore-session.ts).
+    return new Loan(Buffer.from(new SharedArrayBuffer(this.size)), this).hold();
   }
 
   get freeCount(): number {
