@@ -302,6 +302,7 @@ export class RestoreSession {
       await close(f.fd);
       await fsp.unlink(f.tmp).catch(() => undefined);
     }
+    await this.behind.close();
     // Deepest first: a directory's times are set after everything inside it was written.
     this.dirs.sort((a, b) => treeCompare(b.target, a.target));
     for (const { target, entry } of this.dirs) {

@@ -27,15 +27,17 @@ test('restore refuses ../ paths and never follows a symlink the backup planted',
     const { ctx, messages } = testContext();
     const agent = createAgent(ctx);
     await agent.prepareRestore({ jobId: 1, where, replace: 'always', options: {} });
-    assert.equal(await agent.createFile(entry('../x', 'file')), 'skip');
-    assert.equal(await agent.createFile(entry('/src/../../x', 'file')), 'skip');
+    // A name no one else uses beside `where`: a stray /tmp/x of another program must not fail the test.
+    const escape = `${path.basename(where)}-escaped`;
+    assert.equal(await agent.createFile(entry(`../${escape}`, 'file')), 'skip');
+    assert.equal(await agent.createFile(entry(`/src/../../${escape}`, 'file')), 'skip');
     assert.equal(await agent.createFile(entry('/src', 'dir')), 'created');
     assert.equal(await agent.createFile(entry('/src/evil', 'symlink', { linkTarget: Buffer.from(outside) })), 'created');
     const file = entry('/src/evil/file', 'file');
     assert.equal(await agent.createFile(file), 'skip');
     await agent.endRestore();
     assert.deepEqual(fs.readdirSync(outside), []);
-    assert.equal(fs.existsSync(path.join(path.dirname(where), 'x')), false);
+    assert.equal(fs.existsSync(path.join(path.dirname(where), escape)), false);
     assert.equal(fs.readlinkSync(path.join(where, 'src/evil')), outside);
     assert.deepEqual(messages.map((m) => m.code), ['CAIRN_E_FS_RESTORE_UNSAFE_PATH', 'CAIRN_E_FS_RESTORE_UNSAFE_PATH', 'CAIRN_E_FS_RESTORE_UNSAFE_PATH']);
   } finally {

@@ -1,59 +1,130 @@
 /**
  * Write-behind for streamed (large) files. writeData copies the chunk into a
  * buffer of the agent's own — the host may reuse its chunk once writeData has
- * settled (docs/plugin-api.md) — queues it and returns: the host goes on
- * decoding the next record while the kernel copies this one into the page
- * cache. A file's queued chunks are written one positioned write at a time,
- * in order: concurrent buffered writes to one file serialize on its inode
- * lock in the kernel, and the threads waiting for it spin (measured: 5 % of a
- * restore's CPU spent spinning on that lock with four writes in flight, on
- * two cores). At most `maxBytes` are queued over all files (writeData waits
- * for room); buffers are reused, never fresh per chunk (copying into a warm
- * buffer costs ≈ 0.05 ms per MiB, a fresh one ≈ 2.5 ms, docs/benchmarks.md).
- * A file's first failure is kept for its end() to report; later chunks of
- * that file are dropped.
+ * settled (docs/plugin-api.md) — hands it to the agent's writer thread
+ * (write-worker.ts) and returns: the host goes on decoding the next record
+ * while the kernel copies this one into the page cache. The writer writes
+ * chunks one at a time, in order, in system calls of WRITE_PIECE_BYTES:
+ *   - one at a time, because concurrent buffered writes to one file serialize
+ *     on its inode lock and the threads waiting for it spin (measured: 5 % of
+ *     a restore's CPU with four writes in flight, on two cores);
+ *   - in small pieces, because on Linux 6.18 ext4 a 1 MiB write of a new file
+ *     is 2–4× slower than the same bytes in 32–128 KiB writes (the page cache
+ *     then allocates large folios, which come slow here; docs/benchmarks.md
+ *     "Write size");
+ *   - on a thread of its own, because pieces issued from the main thread each
+ *     wait for it to be free (measured slower than one 1 MiB write).
+ * At most `maxBytes` are queued over all files (writeData waits for room);
+ * buffers (shared memory) are reused, never fresh per chunk. A file's first
+ * failure is kept for its end() to report and refuses its later writes.
+ * Should the thread fail to start, writes go through fs.write on the thread
+ * pool, whole.
  */
+import { Worker } from 'node:worker_threads';
 import { writeAll } from './fs-calls.js';
+import type { WriteOrder, WriteReply } from './write-worker.js';
 
-interface QueuedWrite {
-  buf: Buffer;
+/** Bytes per write system call (best of 32, 64, 128, 256 KiB and 1 MiB, docs/benchmarks.md "Write size"). */
+export const WRITE_PIECE_BYTES = 64 * 1024;
+
+interface Pending {
+  buffer: SharedArrayBuffer | null;
   n: number;
-  position: number;
-  reusable: boolean;
+  settle: (err: unknown) => void;
 }
 
 export class WriteBehind {
-  private readonly free: Buffer[] = [];
+  private readonly free: SharedArrayBuffer[] = [];
   private queued = 0;
   private waiters: Array<() => void> = [];
+  private worker: Worker | null = null;
+  /** The writer thread could not run: write on the thread pool instead. */
+  private broken = false;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
 
   constructor(
     /** Bytes queued or being written at most (a chunk bigger than this still goes, alone). */
     private readonly maxBytes: number,
     /** Size of the reused buffers; a bigger chunk gets a buffer of its own. */
     private readonly bufferBytes: number,
-  ) {}
+    /** false: write on the thread pool, as when the writer thread cannot start (tests). */
+    options: { thread?: boolean } = {},
+  ) {
+    this.broken = options.thread === false;
+  }
 
   /** A file's writes: queue them with write(), wait for them all with end(). */
   file(fd: number): BehindFile {
     return new BehindFile(this, fd);
   }
 
-  /** @internal A copy of `data`, once there is room for it. */
-  async take(data: Uint8Array, position: number): Promise<QueuedWrite> {
+  /** @internal Copies `data` (once there is room) and sends it to be written at `position`; `settle` hears the outcome. */
+  async send(fd: number, data: Uint8Array, position: number, settle: (err: unknown) => void): Promise<void> {
     const n = data.byteLength;
     while (this.queued > 0 && this.queued + n > this.maxBytes) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    const reusable = n <= this.bufferBytes;
-    const buf = reusable ? (this.free.pop() ?? Buffer.allocUnsafeSlow(this.bufferBytes)) : Buffer.allocUnsafeSlow(n);
-    buf.set(data);
     this.queued += n;
-    return { buf, n, position, reusable };
+    const worker = this.thread();
+    if (!worker) {
+      const copy = Buffer.from(data);
+      writeAll(fd, copy, position).then(() => this.done(n, null, settle, null), (err: unknown) => this.done(n, null, settle, err));
+      return;
+    }
+    const reusable = n <= this.bufferBytes;
+    const buffer = (reusable ? this.free.pop() : undefined) ?? new SharedArrayBuffer(reusable ? this.bufferBytes : n);
+    new Uint8Array(buffer, 0, n).set(data);
+    const id = this.nextId++;
+    this.pending.set(id, { buffer: reusable ? buffer : null, n, settle });
+    if (this.pending.size === 1) worker.ref();
+    const order: WriteOrder = { id, fd, buffer, length: n, position, piece: WRITE_PIECE_BYTES };
+    worker.postMessage(order);
   }
 
-  /** @internal A queued write is done (written or dropped): its room and buffer are free again. */
-  give(w: QueuedWrite): void {
-    this.queued -= w.n;
-    if (w.reusable) this.free.push(w.buf);
+  /** Stops the writer thread (the session is over; queued writes have been waited for). */
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+  }
+
+  private thread(): Worker | null {
+    if (this.worker || this.broken) return this.worker;
+    try {
+      const w = new Worker(new URL('./write-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 } });
+      w.unref();
+      w.on('message', (r: WriteReply) => this.reply(r));
+      w.on('error', (err) => this.lost(w, err));
+      w.on('exit', (code) => this.lost(w, new Error(`the fs agent's writer thread exited with code ${code}`)));
+      this.worker = w;
+    } catch {
+      this.broken = true;
+    }
+    return this.worker;
+  }
+
+  private reply(r: WriteReply): void {
+    const p = this.pending.get(r.id);
+    if (!p) return;
+    this.pending.delete(r.id);
+    if (this.pending.size === 0) this.worker?.unref();
+    const err = r.error ? Object.assign(new Error(r.error.message), { code: r.error.code, errno: r.error.errno, syscall: r.error.syscall }) : null;
+    this.done(p.n, p.buffer, p.settle, err);
+  }
+
+  /** The thread died: what it had not answered fails, and later writes go through the thread pool. */
+  private lost(w: Worker, err: unknown): void {
+    if (this.worker !== w) return;
+    this.worker = null;
+    this.broken = true;
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) this.done(p.n, null, p.settle, err);
+  }
+
+  private done(n: number, buffer: SharedArrayBuffer | null, settle: (err: unknown) => void, err: unknown): void {
+    this.queued -= n;
+    if (buffer) this.free.push(buffer);
+    settle(err);
     const ws = this.waiters;
     this.waiters = [];
     for (const resolve of ws) resolve();
@@ -61,9 +132,7 @@ export class WriteBehind {
 }
 
 export class BehindFile {
-  private readonly queue: QueuedWrite[] = [];
-  /** The drain loop, while it runs. */
-  private draining: Promise<void> | null = null;
+  private readonly pending = new Set<Promise<void>>();
   private error: unknown = null;
 
   constructor(
@@ -74,26 +143,25 @@ export class BehindFile {
   /** Copies `data` and queues it for `position`; an earlier failure of this file throws here, a later one at end(). */
   async write(data: Uint8Array, position: number): Promise<void> {
     if (this.error) throw this.error;
-    this.queue.push(await this.behind.take(data, position));
-    this.draining ??= this.drain();
-  }
-
-  private async drain(): Promise<void> {
-    for (let w = this.queue.shift(); w; w = this.queue.shift()) {
-      try {
-        if (!this.error) await writeAll(this.fd, w.buf.subarray(0, w.n), w.position);
-      } catch (err) {
-        this.error = err;
-      } finally {
-        this.behind.give(w);
-      }
+    let settled!: () => void;
+    const p = new Promise<void>((resolve) => (settled = resolve));
+    this.pending.add(p);
+    try {
+      await this.behind.send(this.fd, data, position, (err) => {
+        if (err && !this.error) this.error = err;
+        this.pending.delete(p);
+        settled();
+      });
+    } catch (err) {
+      this.pending.delete(p);
+      settled();
+      throw err;
     }
-    this.draining = null;
   }
 
   /** Waits for every write queued; throws the first failure, if any. */
   async end(): Promise<void> {
-    while (this.draining) await this.draining;
+    while (this.pending.size) await Promise.all([...this.pending]);
     if (this.error) throw this.error;
   }
 }
