@@ -1,7 +1,7 @@
 /**
  * director/catalog — the Director's catalog: jobs, file versions, volumes,
- * job media, job log and agent state, on SQLite (default) or, later,
- * PostgreSQL behind the same CatalogDriver.
+ * job media, job log and agent state, on SQLite (default) or
+ * PostgreSQL (pg-driver.ts) behind the same CatalogDriver.
  *
  * Owns: schema and migrations, the SQL builder, durable job commits,
  * restore-chain and tree-as-at selection, the VolumeCatalogPort served to the
@@ -14,6 +14,7 @@ export { CATALOG_ERRORS, type CatalogErrorCode } from './errors.js';
 export { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate, readSchemaVersion, type Migration } from './migrations.js';
 export type { CatalogDriver, CatalogSession, Row, RunResult, TransactionOptions } from './driver.js';
 export { SqliteDriver, type SqliteDriverOptions } from './sqlite-driver.js';
+export { PgDriver, type PgDriverOptions } from './pg-driver.js';
 export { volumeCatalogPort, type VolumeCatalogPort, type VolumeInfo, type JobMediaRange } from './sd-port.js';
 export type { PoolSettings } from './volume-store.js';
 export { toBaseFile } from './base-file.js';

@@ -9,7 +9,7 @@
 import { CairnError } from '../../plugin-api/index.js';
 import type { CatalogDriver } from './driver.js';
 import { SCHEMA_VERSION_TABLE, TABLES_V1 } from './schema.js';
-import { createIndexStatement, createTableStatements, dropIndexStatement } from './sql/ddl.js';
+import { createIndexStatement, createTableStatements, dropIndexStatement, migrationLockStatement } from './sql/ddl.js';
 import { type Dialect, dialectOf } from './sql/dialect.js';
 import { QueryBuilder } from './sql/query-builder.js';
 import { toNum } from './row-codec.js';
@@ -53,6 +53,8 @@ export async function migrate(driver: CatalogDriver, migrations: readonly Migrat
   const latest = migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
   return driver.transaction(
     async (tx) => {
+      const lock = migrationLockStatement(dialect);
+      if (lock) await tx.exec(lock);
       for (const s of createTableStatements(dialect, SCHEMA_VERSION_TABLE, { ifNotExists: true })) await tx.exec(s);
       const row = await tx.get(qb.select({ from: 'schema_version', columns: [{ fn: 'max', column: 'version', as: 'v' }] }));
       const current = row?.v == null ? 0 : toNum(row.v);

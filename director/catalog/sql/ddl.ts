@@ -51,3 +51,14 @@ export function createIndexStatement(dialect: Dialect, table: string, ix: IndexD
 export function dropIndexStatement(dialect: Dialect, name: string): string {
   return `DROP INDEX IF EXISTS ${dialect.quote(name)}`;
 }
+
+/** Key of the advisory lock PostgreSQL migrations hold ("CAIRN" in ASCII): two Directors opening one catalog migrate one after the other. */
+export const MIGRATION_LOCK_KEY = 0x434149524e;
+
+/**
+ * The statement that makes a migration transaction wait for any other one on the same catalog, or null where
+ * the engine already serializes writers (SQLite: one writer at a time).
+ */
+export function migrationLockStatement(dialect: Dialect): string | null {
+  return dialect.name === 'postgres' ? `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})` : null;
+}
