@@ -24,7 +24,7 @@ import { Worker } from 'node:worker_threads';
 import { writeAll } from './fs-calls.js';
 import type { WriteOrder, WriteReply } from './write-worker.js';
 
-/** Bytes per write system call (best of 32, 64, 128, 256 KiB and 1 MiB, docs/benchmarks.md "Write size"). */
+/** Bytes per write system call (in a large restore 64 KiB beat 32 and 128 KiB; docs/benchmarks.md "Write size"). */
 export const WRITE_PIECE_BYTES = 64 * 1024;
 
 interface Pending {

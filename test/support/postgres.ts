@@ -2,7 +2,7 @@
  * A throwaway PostgreSQL cluster for tests: initdb and pg_ctl on a temp
  * directory, listening only on a Unix socket in that directory (no TCP
  * port). PostgreSQL refuses to run as root, so as root the cluster belongs
- * to `nobody` and its commands run through `runuser`. The server binaries
+ * to `nobody` and its commands run with that uid. The server binaries
  * are found in PATH or under /usr/lib/postgresql/<version>/bin (Debian's
  * place, not in PATH). Missing binaries fail the test in CI and skip it
  * loudly elsewhere (temp.ts `requireTool`).
@@ -38,9 +38,10 @@ export function postgresBinDir(): string | undefined {
 }
 
 function run(bin: string, args: string[]): string {
-  const [cmd, argv] = isRoot() ? ['runuser', ['-u', 'nobody', '--', bin, ...args]] : [bin, args];
+  // As root the command runs as nobody, as the fs tests' children do (spawn's uid/gid; cwd / so it can be entered).
+  const as = isRoot() ? { uid: NOBODY, gid: NOBODY, cwd: '/' } : {};
   try {
-    return execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync(bin, args, { ...as, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
     throw new Error(`${bin} ${args.join(' ')} failed: ${e.stderr || e.stdout || e.message}`);
