@@ -3,7 +3,7 @@
 // plugin-api imports nothing of Cairn; bundled agents import only plugin-api.
 import tseslint from 'typescript-eslint';
 
-const parts = ['plugin-api', 'core', 'sd', 'director', 'native', 'plugins'];
+const parts = ['plugin-api', 'core', 'sd', 'director', 'native', 'plugins', 'config', 'net'];
 
 /** Patterns forbidding every other part except through its entry file. */
 function onlyThroughEntries(self, allowed) {
@@ -43,7 +43,9 @@ export default tseslint.config(
   layer('plugin-api', [], 'plugin-api imports nothing of Cairn (DESIGN.md §1).'),
   layer('plugins', ['plugin-api'], 'Bundled agents import only plugin-api, through its entry (DESIGN.md §1).'),
   layer('native', [], 'native/ is a leaf: it imports no other part.'),
-  layer('sd', ['plugin-api', 'native'], 'sd/ imports other parts only through their entry file.'),
-  layer('core', ['plugin-api', 'sd', 'native'], 'core/ imports other parts only through their entry file.'),
-  layer('director', ['plugin-api', 'core', 'sd', 'native', 'plugins'], 'director/ imports other parts only through their entry file.'),
+  layer('config', ['plugin-api'], 'config/ imports only plugin-api (it is read by every daemon).'),
+  layer('net', ['plugin-api'], 'net/ imports only plugin-api (transport and authentication under every protocol).'),
+  layer('sd', ['plugin-api', 'native', 'net'], 'sd/ imports other parts only through their entry file.'),
+  layer('core', ['plugin-api', 'sd', 'native', 'net'], 'core/ imports other parts only through their entry file.'),
+  layer('director', ['plugin-api', 'core', 'sd', 'native', 'plugins', 'config', 'net'], 'director/ imports other parts only through their entry file.'),
 );
