@@ -9,6 +9,7 @@
  * says (director/).
  */
 export { FileDaemon, type FdSettings, type BackupOrder, type BackupOutcome, type RestoreOrder, type RestoreOutcome } from './file-daemon.js';
+export { FdRunner, type FdPort, type FdBackupOrder, type FdRestoreOrder, type SdConnector } from './fd-runner.js';
 export { loadAgent, admitModule, validateAgentOptions, type AgentPolicy, type LoadedAgent } from './agent-loader.js';
 export { parseFileset, filesetFromObject, filesetFingerprint, DEFAULT_FILESET_OPTIONS, type Fileset, type AgentLine, type FilesetOptions } from './fileset.js';
 export { encodeAttributes, decodeAttributes, KINDS, type FileAttributes } from './attributes.js';

@@ -29,6 +29,8 @@ export const SD_ERRORS = {
   CAIRN_E_PROTOCOL_COMMAND: { exitCode: 3, retryable: false, summary: 'An unknown command or malformed arguments.' },
   CAIRN_E_PROTOCOL_REPLY: { exitCode: 3, retryable: false, summary: 'The peer sent a reply the protocol does not allow here.' },
   CAIRN_E_PROTOCOL_CLOSED: { exitCode: 3, retryable: true, summary: 'The peer closed the connection.' },
+  CAIRN_E_PROTOCOL_HEARTBEAT: { exitCode: 3, retryable: true, summary: 'Nothing arrived from the peer for twice the heartbeat interval: it is considered gone and the connection is closed.' },
+  CAIRN_E_SD_NO_DIRECTOR: { exitCode: 3, retryable: true, summary: 'The SD needed its Director\'s catalog (to pick, label or update a volume) and no Director is connected.' },
   CAIRN_E_SD_INTERNAL: { exitCode: 70, retryable: false, summary: 'An unexpected failure inside the SD (a bug); the cause is attached.' },
 } as const satisfies Record<string, ErrorSpec>;
 

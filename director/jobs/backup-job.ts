@@ -5,12 +5,11 @@
  * and marks the job OK only after the SD's close reply (blocks durable) and
  * the catalog commit. Only then do the agents hear jobEnded.
  */
-import { hostname } from 'node:os';
 import { CairnError, isCairnError, type AgentState, type BaseJob, type Level } from '../../plugin-api/index.js';
 import { filesetFingerprint, type AgentBase, type BackupCounters, type Fileset } from '../../core/index.js';
 import type { SessionCloseReport } from '../../sd/index.js';
 import { toBaseFile, type CatalogJob } from '../catalog/index.js';
-import type { LocalRepository } from '../local/repository.js';
+import type { JobPlumbing } from './job-plumbing.js';
 import { FileAssembler } from './file-assembler.js';
 import { AdaptiveFileAssembler } from './adaptive-assembler.js';
 import { EXIT_CODES, type JobReport, type ReportProblem } from './job-report.js';
@@ -28,12 +27,12 @@ export interface BackupRequest {
 /** How long the Director waits for the SD's session-closed notice after the FD's close reply. */
 const CLOSE_NOTICE_TIMEOUT_MS = 60_000;
 
-export async function runBackupJob(repo: LocalRepository, req: BackupRequest): Promise<JobReport> {
+export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promise<JobReport> {
   const now = req.now ?? (() => new Date());
   const catalog = repo.catalog;
-  const client = hostname();
+  const client = repo.clientName;
   const started = now();
-  repo.fd.warmUp(req.fileset.options.compression === 'zstd' ? req.fileset.options.level : null);
+  repo.files.warmUp(req.fileset.options.compression === 'zstd' ? req.fileset.options.level : null);
   const fp = filesetFingerprint(req.fileset);
   await catalog.ensureClient(client);
   await catalog.ensureFileset(req.fileset.name, fp.text);
@@ -52,7 +51,7 @@ export async function runBackupJob(repo: LocalRepository, req: BackupRequest): P
       base = null;
     }
   }
-  const jobId = await catalog.createJob({ name: req.jobName, type: 'backup', level, client, fileset: req.fileset.name, filesetHash: fp.hash, pool: repo.settings.pool, startedAt: started });
+  const jobId = await catalog.createJob({ name: req.jobName, type: 'backup', level, client, fileset: req.fileset.name, filesetHash: fp.hash, pool: repo.pool, startedAt: started });
   // With a SQLite catalog a big job's rows are decoded and inserted in a thread of their own (adaptive-assembler.ts).
   const assembler = catalog.sqliteFile ? new AdaptiveFileAssembler(catalog, catalog.sqliteFile, jobId) : new FileAssembler(catalog, jobId);
   let closeNotice: (r: SessionCloseReport) => void = () => undefined;
@@ -84,21 +83,20 @@ export async function runBackupJob(repo: LocalRepository, req: BackupRequest): P
     return { base: baseJob, state };
   };
 
-  const sd = repo.connectFd();
   let report: JobReport;
   try {
-    const { ticket, sessionId } = await repo.director.openAppendSession({
+    const { sessionId, ...grant } = await repo.director.openAppendSession({
       jobId,
       jobName: req.jobName,
       client,
       level,
-      pool: repo.settings.pool,
+      pool: repo.pool,
       fileset: req.fileset.name,
       startedAt: started.getTime(),
       extra: { filesetHash: fp.hash, baseJobId: base?.id ?? null },
     });
     await catalog.updateJob(jobId, { sessionId });
-    const outcome = await repo.fd.backup({ jobId, jobName: req.jobName, level, fileset: req.fileset, ticket, baseFor, signal: req.signal, onProgress: req.onProgress }, sd);
+    const outcome = await repo.files.backup({ jobId, jobName: req.jobName, level, fileset: req.fileset, grant, baseFor, signal: req.signal, onProgress: req.onProgress });
     let status = outcome.status;
     let error = outcome.error;
     let closeReport: SessionCloseReport | undefined;
@@ -151,7 +149,7 @@ export async function runBackupJob(repo: LocalRepository, req: BackupRequest): P
       report: report as unknown as Record<string, unknown>,
       agentStates: status === 'ok' || status === 'warning' ? states : undefined,
     });
-    await repo.fd.jobEnded(jobId, status);
+    await repo.files.jobEnded(jobId, status);
   } catch (err) {
     const error = isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_FAILED', (err as Error).message, { jobId }, { cause: err });
     const ended = now();
@@ -162,11 +160,10 @@ export async function runBackupJob(repo: LocalRepository, req: BackupRequest): P
     };
     await catalog.addJobLog(jobId, { level: 'error', code: error.code, text: error.message }).catch(() => undefined);
     await catalog.finishJob(jobId, { status: 'error', endedAt: ended, files: 0, bytes: 0, errors: 1, report: report as unknown as Record<string, unknown> });
-    await repo.fd.jobEnded(jobId, 'error');
+    await repo.files.jobEnded(jobId, 'error');
   } finally {
     repo.notifications.delete(jobId);
     if (assembler instanceof AdaptiveFileAssembler) await assembler.close();
-    await sd.close().catch(() => undefined);
   }
   return report;
 }

@@ -7,14 +7,12 @@
  * nothing written.
  */
 import { mkdirSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Buffer } from 'node:buffer';
 import { CairnError, isCairnError, type ReplacePolicy } from '../../plugin-api/index.js';
 import type { RestoreOutcome } from '../../core/index.js';
-import type { SdSessionClient } from '../../sd/index.js';
 import type { CatalogJob, CatalogTreeRow } from '../catalog/index.js';
-import type { LocalRepository } from '../local/repository.js';
+import type { FdRestoreOrder, JobPlumbing } from './job-plumbing.js';
 import { EXIT_CODES, type JobReport, type ReportProblem } from './job-report.js';
 import { bootstrapFor, selectFiles } from './selection.js';
 
@@ -29,10 +27,10 @@ export interface RestoreRequest {
   onFile?: (path: string, bytes: number) => void;
 }
 
-export async function runRestoreJob(repo: LocalRepository, req: RestoreRequest): Promise<JobReport> {
+export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Promise<JobReport> {
   const catalog = repo.catalog;
   const started = new Date();
-  if (!req.dryRun) repo.fd.warmUp();
+  if (!req.dryRun) repo.files.warmUp();
   const chain = await catalog.restoreChain(req.job);
   const chainIds = chain.map((j) => j.id);
   const selection = await selectFiles(catalog, chainIds, req.paths, req.dryRun ? req.onListEntry : undefined);
@@ -45,15 +43,15 @@ export async function runRestoreJob(repo: LocalRepository, req: RestoreRequest):
     };
   }
   prepareTarget(where);
-  const jobId = await catalog.createJob({ name: req.job.name, type: 'restore', level: null, client: hostname(), startedAt: started });
+  const jobId = await catalog.createJob({ name: req.job.name, type: 'restore', level: null, client: repo.clientName, startedAt: started });
   const outcome = await readSessions(repo, 'restore', chain, selection.perJob, { where, replace: req.replace, signal: req.signal, onFile: req.onFile });
   return finish(repo, 'restore', jobId, req.job, started, outcome, selection.names, { where, chain: chainIds });
 }
 
-export async function runVerifyJob(repo: LocalRepository, job: CatalogJob, signal?: AbortSignal): Promise<JobReport> {
+export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: AbortSignal): Promise<JobReport> {
   const catalog = repo.catalog;
   const started = new Date();
-  repo.fd.warmUp();
+  repo.files.warmUp();
   const digests = new Map<number, Buffer>();
   const names = new Map<string, string>();
   const indexes: number[] = [];
@@ -63,12 +61,8 @@ export async function runVerifyJob(repo: LocalRepository, job: CatalogJob, signa
     names.set(`${job.id}:${f.fileIndex}`, Buffer.from(f.path).toString('utf8'));
     if (f.digest) digests.set(f.fileIndex, Buffer.from(f.digest));
   }
-  const jobId = await catalog.createJob({ name: job.name, type: 'verify', level: null, client: hostname(), startedAt: started });
-  const outcome = await readSessions(repo, 'verify', [job], new Map([[job.id, indexes]]), {
-    replace: 'never',
-    signal,
-    catalogDigest: (jid, fi) => (jid === job.id ? digests.get(fi) : undefined),
-  });
+  const jobId = await catalog.createJob({ name: job.name, type: 'verify', level: null, client: repo.clientName, startedAt: started });
+  const outcome = await readSessions(repo, 'verify', [job], new Map([[job.id, indexes]]), { replace: 'never', signal, digests: { jobId: job.id, byIndex: digests } });
   return finish(repo, 'verify', jobId, job, started, outcome, names, { chain: [job.id] });
 }
 
@@ -82,32 +76,24 @@ function prepareTarget(where: string): void {
 }
 
 async function readSessions(
-  repo: LocalRepository,
+  repo: JobPlumbing,
   mode: 'restore' | 'verify',
   jobs: CatalogJob[],
   perJob: Map<number, number[]>,
-  opts: { where?: string; replace: ReplacePolicy; signal?: AbortSignal; onFile?: (p: string, b: number) => void; catalogDigest?: (j: number, f: number) => Buffer | undefined },
+  opts: Omit<FdRestoreOrder, 'mode' | 'sessions'>,
 ): Promise<RestoreOutcome> {
-  const clients: SdSessionClient[] = [];
-  try {
-    const sessions = [];
-    for (const job of jobs) {
-      const indexes = perJob.get(job.id);
-      if (!indexes || indexes.length === 0) continue;
-      const media = await repo.catalog.jobMedia(job.id);
-      const { ticket } = await repo.director.openReadSession(bootstrapFor(media, indexes));
-      const sd = repo.connectFd();
-      clients.push(sd);
-      sessions.push({ jobId: job.id, ticket, sd });
-    }
-    return await repo.fd.restore({ mode, where: opts.where, replace: opts.replace, sessions, catalogDigest: opts.catalogDigest, signal: opts.signal, onFile: opts.onFile });
-  } finally {
-    for (const c of clients) await c.close().catch(() => undefined);
+  const sessions: FdRestoreOrder['sessions'] = [];
+  for (const job of jobs) {
+    const indexes = perJob.get(job.id);
+    if (!indexes || indexes.length === 0) continue;
+    const media = await repo.catalog.jobMedia(job.id);
+    sessions.push({ jobId: job.id, grant: await repo.director.openReadSession(bootstrapFor(media, indexes)) });
   }
+  return repo.files.restore({ ...opts, mode, sessions });
 }
 
 async function finish(
-  repo: LocalRepository,
+  repo: JobPlumbing,
   type: 'restore' | 'verify',
   jobId: number,
   job: CatalogJob,

@@ -6,11 +6,12 @@
  * the daemons run over TCP.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { CairnError } from '../../plugin-api/index.js';
-import { FileDaemon } from '../../core/index.js';
+import { FdRunner, FileDaemon } from '../../core/index.js';
+import type { JobPlumbing } from '../jobs/job-plumbing.js';
 import { platformFileServices, nativeStatus } from '../../native/index.js';
 import { SdDirectorClient, SdSessionClient, StorageDaemon, duplexPair, type SdNotification } from '../../sd/index.js';
 import { Catalog, volumeCatalogPort } from '../catalog/index.js';
@@ -55,8 +56,11 @@ export function initRepository(path: string, settings: Partial<RepoSettings> = {
   return { created: true };
 }
 
-export class LocalRepository {
+export class LocalRepository implements JobPlumbing {
   readonly notifications = new Map<number, (n: SdNotification) => void>();
+  /** The FD as job control drives it: sessions reached over in-memory pairs to this process's SD. */
+  readonly files: FdRunner;
+  readonly clientName = hostname();
 
   private constructor(
     readonly path: string,
@@ -66,7 +70,13 @@ export class LocalRepository {
     readonly director: SdDirectorClient,
     readonly fd: FileDaemon,
     readonly logger: Logger,
-  ) {}
+  ) {
+    this.files = new FdRunner(fd, async () => this.connectFd());
+  }
+
+  get pool(): string {
+    return this.settings.pool;
+  }
 
   static async open(path: string, opts: { create?: boolean; logger?: Logger } = {}): Promise<LocalRepository> {
     const file = join(path, REPO_FILE);

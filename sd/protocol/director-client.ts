@@ -8,8 +8,16 @@
  */
 import type { Duplex } from 'node:stream';
 import { CairnError } from '../../plugin-api/index.js';
-import type { Bootstrap, SdNotification, SessionJobInfo } from '../api.js';
-import { Status, formatMessage, parseReply, replyError, type Reply } from '../wire/control-message.js';
+import type { Bootstrap, SdNotification, SessionJobInfo, VolumeCatalogPort } from '../api.js';
+import { Status, errorReply, formatMessage, parseReply, parseRequest, replyError, type Reply, type Request } from '../wire/control-message.js';
+import { CATALOG_OPERATIONS } from './director-catalog-link.js';
+
+/** What opening a session grants: the ticket, and the session key an FD proves it knows when it connects (docs/transport.md). */
+export interface SessionGrant {
+  ticket: string;
+  keyId: string;
+  key: string;
+}
 import { Signal, joinChunks } from '../wire/frame.js';
 import { FrameReader } from '../wire/frame-reader.js';
 import { FrameWriter } from '../wire/frame-writer.js';
@@ -23,6 +31,9 @@ export class SdDirectorClient {
   private readonly pending: Pending[] = [];
   private readonly handlers: Array<(n: SdNotification) => void | Promise<void>> = [];
   private ended: CairnError | null = null;
+  private catalog: VolumeCatalogPort | null = null;
+  /** The SD's requests being answered, in order. */
+  private answering: Promise<void> = Promise.resolve();
   /** Resolves when the connection has ended (the read loop stopped). */
   readonly done: Promise<void>;
 
@@ -37,14 +48,25 @@ export class SdDirectorClient {
     this.handlers.push(handler);
   }
 
-  async openAppendSession(job: SessionJobInfo): Promise<{ ticket: string; sessionId: number }> {
-    const r = await this.request('open append session', job);
-    return r.body as { ticket: string; sessionId: number };
+  /** Answers the SD's catalog requests (protocol.md §4.1) from this port: a daemon SD has no catalog of its own. */
+  serveCatalog(port: VolumeCatalogPort): void {
+    this.catalog = port;
   }
 
-  async openReadSession(bootstrap: Bootstrap): Promise<{ ticket: string }> {
+  /** Resolves when the connection has ended, with why. */
+  get endReason(): CairnError | null {
+    return this.ended;
+  }
+
+  /** Opens an append session: the ticket, and the session key (keyId, key) the FD authenticates with. */
+  async openAppendSession(job: SessionJobInfo): Promise<SessionGrant & { sessionId: number }> {
+    const r = await this.request('open append session', job);
+    return r.body as SessionGrant & { sessionId: number };
+  }
+
+  async openReadSession(bootstrap: Bootstrap): Promise<SessionGrant> {
     const r = await this.request('open read session', bootstrap);
-    return r.body as { ticket: string };
+    return r.body as SessionGrant;
   }
 
   async cancel(ticket: string): Promise<void> {
@@ -68,6 +90,22 @@ export class SdDirectorClient {
     return r;
   }
 
+  /** One SD request: `catalog <operation>` with the arguments as a JSON array; the result in `{ result }`. */
+  private async answer(req: Request): Promise<void> {
+    let frame: Buffer;
+    try {
+      const op = req.words[0] === 'catalog' ? CATALOG_OPERATIONS[req.words[1] as keyof typeof CATALOG_OPERATIONS] : undefined;
+      if (!op || !this.catalog) throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `The Director does not answer "${req.line.slice(0, 80)}".`, { command: req.line.slice(0, 80) });
+      const args = Array.isArray(req.body) ? req.body : [];
+      const fn = this.catalog[op] as (...a: unknown[]) => Promise<unknown>;
+      const result = await fn.apply(this.catalog, args);
+      frame = formatMessage(`${Status.OK} OK ${req.words.join(' ')}`, { result: result ?? null });
+    } catch (err) {
+      frame = errorReply(err);
+    }
+    if (!this.writer.closed) await this.writer.writeFrame([frame]).catch(() => undefined);
+  }
+
   private async loop(): Promise<void> {
     let failure: CairnError | null = null;
     try {
@@ -75,7 +113,13 @@ export class SdDirectorClient {
         const f = await this.reader.next();
         if (!f) break;
         if (f.kind === 'signal') continue;
-        const r = parseReply(joinChunks(f.chunks, f.length));
+        const buf = joinChunks(f.chunks, f.length);
+        if (!/^\d{4}/.test(buf.toString('latin1', 0, 4))) {
+          const req = parseRequest(buf);
+          this.answering = this.answering.then(() => this.answer(req));
+          continue;
+        }
+        const r = parseReply(buf);
         if (r.status === Status.NOTIFICATION) {
           const n = decodeNotification(r.body);
           for (const h of this.handlers) await h(n);

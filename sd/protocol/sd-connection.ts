@@ -11,7 +11,7 @@ import { DATA_FRAME_TARGET_BYTES } from '../defaults.js';
 import type { AppendSession } from '../session/append-session.js';
 import type { SdLogger } from '../session/logger.js';
 import type { ReadSession } from '../session/read-session.js';
-import { Status, errorBody, errorReply, formatMessage, parseRequest, type Request } from '../wire/control-message.js';
+import { Status, errorBody, errorReply, formatMessage, parseReply, parseRequest, replyError, type Reply, type Request } from '../wire/control-message.js';
 import { parseDataFrame } from '../wire/data-record.js';
 import { Signal, joinChunks } from '../wire/frame.js';
 import { FrameReader } from '../wire/frame-reader.js';
@@ -24,19 +24,40 @@ import type { TicketBook } from './tickets.js';
 export interface SdServices {
   tickets: TicketBook;
   log: SdLogger;
-  openAppend(job: SessionJobInfo, owner: SdConnection): Promise<{ ticket: string; sessionId: number }>;
-  openRead(bootstrap: Bootstrap, owner: SdConnection): { ticket: string };
+  openAppend(job: SessionJobInfo, owner: SdConnection): Promise<{ ticket: string; sessionId: number; keyId: string; key: string }>;
+  openRead(bootstrap: Bootstrap, owner: SdConnection): { ticket: string; keyId: string; key: string };
 }
+
+/** Who authenticated on a connection (absent in local mode: an in-process pair is trusted). */
+export interface SdPeer {
+  role: 'director' | 'fd';
+  /** The Director's name, or for an FD the key id of the session it authenticated for. */
+  name: string;
+  address?: string;
+}
+
+/** Commands only a Director sends; they are answered off the read loop (they may wait on the Director's catalog replies). */
+const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'cancel']);
+
+type Pending = { request: string; resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
 export class SdConnection {
   private readonly reader: FrameReader;
   private readonly writer: FrameWriter;
   private append: { ticket: string; session: AppendSession } | null = null;
   private read: { ticket: string; session: ReadSession } | null = null;
+  /** Director commands being answered, in order. */
+  private directing: Promise<void> = Promise.resolve();
+  /** The SD's own requests to the Director (catalog requests), oldest first. */
+  private readonly calls: Pending[] = [];
+  private gone: CairnError | null = null;
+  /** Bytes in and out, for the end-of-connection statistics. */
+  readonly opened = Date.now();
 
   constructor(
     readonly stream: Duplex,
     private readonly sd: SdServices,
+    readonly peer: SdPeer | null = null,
   ) {
     this.reader = new FrameReader(stream);
     this.writer = new FrameWriter(stream);
@@ -52,6 +73,19 @@ export class SdConnection {
     await this.writer.writeFrame([formatMessage(`${Status.NOTIFICATION} notification ${n.type}`, encodeNotification(n))]);
   }
 
+  /**
+   * A request of the SD's own to the Director on this connection (protocol.md §4.1: catalog requests);
+   * resolves with the Director's reply, rejects with its error.
+   */
+  async call(line: string, body?: unknown): Promise<Reply> {
+    if (this.gone || this.writer.closed) throw this.gone ?? new CairnError('CAIRN_E_PROTOCOL_CLOSED', 'The Director connection is closed.', {});
+    const p = new Promise<Reply>((resolve, reject) => this.calls.push({ request: line, resolve, reject }));
+    await this.writer.writeFrame([formatMessage(line, body)]);
+    const r = await p;
+    if (r.status !== Status.OK) throw replyError(r, line);
+    return r;
+  }
+
   async run(): Promise<void> {
     try {
       for (;;) {
@@ -61,19 +95,44 @@ export class SdConnection {
           if (f.signal === Signal.TERMINATE) break;
           continue; // heartbeat, or a stray EOD after a refused `append data`
         }
+        const buf = joinChunks(f.chunks, f.length);
+        if (startsWithStatus(buf)) {
+          const r = parseReply(buf);
+          const c = this.calls.shift();
+          if (!c) throw new CairnError('CAIRN_E_PROTOCOL_REPLY', `Reply to no request: ${r.status} ${r.text.slice(0, 80)}.`, { status: r.status });
+          c.resolve(r);
+          continue;
+        }
         let req: Request;
         try {
-          req = parseRequest(joinChunks(f.chunks, f.length));
-          await this.dispatch(req);
+          req = parseRequest(buf);
         } catch (err) {
-          if (!isCairnError(err)) this.sd.log.error({ err: String(err), stack: (err as Error)?.stack }, 'command failed unexpectedly');
           if (!this.writer.closed) await this.writer.writeFrame([errorReply(err)]);
+          continue;
         }
+        if (DIRECTOR_COMMANDS.has(req.words.join(' '))) {
+          this.directing = this.directing.then(() => this.answer(req));
+          continue;
+        }
+        await this.directing;
+        await this.answer(req);
       }
     } catch (err) {
       this.sd.log.warn({ err: String(err) }, 'connection ended with an error');
     } finally {
+      this.gone = new CairnError('CAIRN_E_PROTOCOL_CLOSED', 'The Director connection closed.', {});
+      for (const c of this.calls.splice(0)) c.reject(this.gone);
+      await this.directing;
       await this.cleanup();
+    }
+  }
+
+  private async answer(req: Request): Promise<void> {
+    try {
+      await this.dispatch(req);
+    } catch (err) {
+      if (!isCairnError(err)) this.sd.log.error({ err: String(err), stack: (err as Error)?.stack }, 'command failed unexpectedly');
+      if (!this.writer.closed) await this.writer.writeFrame([errorReply(err)]).catch(() => undefined);
     }
   }
 
@@ -86,10 +145,12 @@ export class SdConnection {
     const ticket = req.args.ticket;
     switch (cmd) {
       case 'open append session': {
+        this.requireRole('director', cmd);
         const r = await this.sd.openAppend(req.body as SessionJobInfo, this);
         return this.reply(`OK append session Ticket=${r.ticket} SessionId=${r.sessionId}`, r);
       }
       case 'open read session': {
+        this.requireRole('director', cmd);
         const r = this.sd.openRead(req.body as Bootstrap, this);
         return this.reply(`OK read session Ticket=${r.ticket}`, r);
       }
@@ -102,7 +163,7 @@ export class SdConnection {
       }
       case 'append open session': {
         if (this.append || this.read) throw stateError('a session is already open on this connection', cmd);
-        const e = this.sd.tickets.bind(ticket, 'append', this);
+        const e = this.sd.tickets.bind(ticket, 'append', this, this.fdKeyId(cmd));
         e.session.assertActive();
         this.append = { ticket: e.ticket, session: e.session };
         await e.session.start();
@@ -131,7 +192,7 @@ export class SdConnection {
       }
       case 'read open session': {
         if (this.append || this.read) throw stateError('a session is already open on this connection', cmd);
-        const e = this.sd.tickets.bind(ticket, 'read', this);
+        const e = this.sd.tickets.bind(ticket, 'read', this, this.fdKeyId(cmd));
         this.read = { ticket: e.ticket, session: e.session };
         e.session.state = 'open';
         return this.reply('OK read open session');
@@ -148,6 +209,20 @@ export class SdConnection {
       default:
         throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `Unknown command "${req.line.slice(0, 80)}".`, { command: req.line.slice(0, 80) });
     }
+  }
+
+  /** Over the network only an authenticated Director may open sessions. */
+  private requireRole(role: SdPeer['role'], cmd: string): void {
+    if (this.peer && this.peer.role !== role) {
+      throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `Command "${cmd}" is for a ${role === 'director' ? 'Director' : 'File Daemon'} connection.`, { command: cmd, role: this.peer.role });
+    }
+  }
+
+  /** The session key id an FD connection authenticated with (null in local mode): a ticket is accepted only with its own key. */
+  private fdKeyId(cmd: string): string | null {
+    if (!this.peer) return null;
+    this.requireRole('fd', cmd);
+    return this.peer.name;
   }
 
   private appendSession(cmd: string, evenIfAborted = false): AppendSession {
@@ -239,6 +314,12 @@ export class SdConnection {
     }
     if (!this.stream.destroyed) this.stream.end();
   }
+}
+
+function startsWithStatus(buf: Buffer): boolean {
+  if (buf.length < 4) return false;
+  for (let i = 0; i < 4; i++) if (buf[i] < 0x30 || buf[i] > 0x39) return false;
+  return true;
 }
 
 function stateError(why: string, command: string): CairnError {

@@ -15,13 +15,15 @@ import { silentLogger, type SdLogger } from '../session/logger.js';
 import { ReadSession } from '../session/read-session.js';
 import { SessionCounter } from '../session/session-counter.js';
 import { VolumePool } from '../session/volume-pool.js';
-import { SdConnection, type SdServices } from './sd-connection.js';
+import { SdConnection, type SdPeer, type SdServices } from './sd-connection.js';
+import { DirectorCatalogLink } from './director-catalog-link.js';
 import { TicketBook } from './tickets.js';
 
 export interface StorageDaemonOptions {
   /** A device configuration, a Device, or just a directory (= file device). */
   device: DeviceConfig | Device | string;
-  catalog: VolumeCatalogPort;
+  /** The volume catalog: a port (local mode), or 'director' to ask the Director connection (protocol.md §4.1). */
+  catalog: VolumeCatalogPort | 'director';
   /** Block size of new volumes (bytes, multiple of 512). Default 256 KiB. */
   blockSize?: number;
   /** A volume is Full when the next block would pass this size. */
@@ -37,6 +39,7 @@ export class StorageDaemon {
   private readonly counter: SessionCounter;
   private readonly services: SdServices;
   private readonly connections = new Set<SdConnection>();
+  private readonly directorLink: DirectorCatalogLink | null;
 
   constructor(o: StorageDaemonOptions) {
     this.device = typeof o.device === 'string' ? createDevice({ type: 'file', dir: o.device }) : 'list' in o.device ? o.device : createDevice(o.device);
@@ -45,9 +48,10 @@ export class StorageDaemon {
       throw new CairnError('CAIRN_E_DEVICE_TYPE', `Block size ${blockSize} not allowed: a multiple of 512 from ${MIN_BLOCK_SIZE} to ${MAX_BLOCK_SIZE}.`, { blockSize });
     }
     const log = o.logger ?? silentLogger;
+    this.directorLink = o.catalog === 'director' ? new DirectorCatalogLink() : null;
     this.pool = new VolumePool({
       device: this.device,
-      catalog: o.catalog,
+      catalog: this.directorLink ?? (o.catalog as VolumeCatalogPort),
       blockSize,
       maxVolumeBytes: o.maxVolumeBytes ?? DEFAULT_MAX_VOLUME_BYTES,
       maxVolumeJobs: o.maxVolumeJobs ?? DEFAULT_MAX_VOLUME_JOBS,
@@ -63,15 +67,25 @@ export class StorageDaemon {
     };
   }
 
-  /** Serves one connection until it ends. Never rejects. */
-  async handleConnection(stream: Duplex): Promise<void> {
-    const conn = new SdConnection(stream, this.services);
+  /**
+   * Serves one connection until it ends. Never rejects. `peer` is who authenticated on it (net/): a Director
+   * connection also carries the SD's catalog requests when the daemon runs with a DirectorCatalogLink.
+   */
+  async handleConnection(stream: Duplex, peer: SdPeer | null = null): Promise<void> {
+    const conn = new SdConnection(stream, this.services, peer);
     this.connections.add(conn);
+    if (peer?.role === 'director') this.directorLink?.attach(conn);
     try {
       await conn.run();
     } finally {
       this.connections.delete(conn);
+      this.directorLink?.detach(conn);
     }
+  }
+
+  /** The session key for an FD's handshake name (the key id the Director passed it with the ticket). */
+  sessionKey(keyId: string): string | undefined {
+    return this.services.tickets.keyFor(keyId);
   }
 
   /** Ends every connection and closes the volumes. */
@@ -80,23 +94,23 @@ export class StorageDaemon {
     await this.pool.closeAll();
   }
 
-  private async openAppend(job: SessionJobInfo, owner: SdConnection): Promise<{ ticket: string; sessionId: number }> {
+  private async openAppend(job: SessionJobInfo, owner: SdConnection): Promise<{ ticket: string; sessionId: number; keyId: string; key: string }> {
     checkJob(job);
     const app = await this.pool.acquireForNewSession(job.pool);
     const sessionId = await this.counter.allocate();
     const session = new AppendSession(sessionId, job, app, this.pool, (n) => owner.notify(n), this.services.log);
-    const e = this.services.tickets.issue((ticket) => ({ kind: 'append' as const, ticket, session, boundTo: null, owner }));
+    const e = this.services.tickets.issue((ticket, keyId, key) => ({ kind: 'append' as const, ticket, keyId, key, session, boundTo: null, owner }));
     this.services.log.info({ sessionId, jobId: job.jobId, volume: app.volume }, 'append session opened');
-    return { ticket: e.ticket, sessionId };
+    return { ticket: e.ticket, sessionId, keyId: e.keyId, key: e.key };
   }
 
-  private openRead(bootstrap: Bootstrap, owner: SdConnection): { ticket: string } {
+  private openRead(bootstrap: Bootstrap, owner: SdConnection): { ticket: string; keyId: string; key: string } {
     if (!bootstrap || !Array.isArray(bootstrap.entries)) {
       throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', 'open read session needs a Bootstrap body with entries.', {});
     }
     const session = new ReadSession(bootstrap, this.device);
-    const e = this.services.tickets.issue((ticket) => ({ kind: 'read' as const, ticket, session, boundTo: null, owner }));
-    return { ticket: e.ticket };
+    const e = this.services.tickets.issue((ticket, keyId, key) => ({ kind: 'read' as const, ticket, keyId, key, session, boundTo: null, owner }));
+    return { ticket: e.ticket, keyId: e.keyId, key: e.key };
   }
 }
 

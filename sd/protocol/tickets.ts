@@ -8,18 +8,35 @@ import { CairnError } from '../../plugin-api/index.js';
 import type { AppendSession } from '../session/append-session.js';
 import type { ReadSession } from '../session/read-session.js';
 
-export type TicketEntry =
-  | { kind: 'append'; ticket: string; session: AppendSession; boundTo: object | null; owner: object }
-  | { kind: 'read'; ticket: string; session: ReadSession; boundTo: object | null; owner: object };
+/**
+ * Each entry also has a session key: 256 random bits the Director hands the FD with the ticket, which the FD
+ * proves it knows when it authenticates to the SD (handshake name = keyId). The ticket is then accepted only on
+ * a connection authenticated with that key.
+ */
+interface EntryBase {
+  ticket: string;
+  keyId: string;
+  key: string;
+  boundTo: object | null;
+  owner: object;
+}
+
+export type TicketEntry = (EntryBase & { kind: 'append'; session: AppendSession }) | (EntryBase & { kind: 'read'; session: ReadSession });
 
 export class TicketBook {
   private readonly entries = new Map<string, TicketEntry>();
 
-  issue<E extends TicketEntry>(make: (ticket: string) => E): E {
+  issue<E extends TicketEntry>(make: (ticket: string, keyId: string, key: string) => E): E {
     const ticket = randomBytes(16).toString('hex');
-    const e = make(ticket);
+    const e = make(ticket, randomBytes(8).toString('hex'), randomBytes(32).toString('hex'));
     this.entries.set(ticket, e);
     return e;
+  }
+
+  /** The session key of a live, unbound ticket by its key id (what an FD authenticates with), or undefined. */
+  keyFor(keyId: string): string | undefined {
+    for (const e of this.entries.values()) if (e.keyId === keyId && !e.boundTo) return e.key;
+    return undefined;
   }
 
   get(ticket: string | undefined): TicketEntry | undefined {
@@ -27,9 +44,9 @@ export class TicketBook {
   }
 
   /** Binds an unused ticket of `kind` to `conn`; throws CAIRN_E_SESSION_TICKET / _TICKET_USED. */
-  bind<K extends TicketEntry['kind']>(ticket: string | undefined, kind: K, conn: object): Extract<TicketEntry, { kind: K }> {
+  bind<K extends TicketEntry['kind']>(ticket: string | undefined, kind: K, conn: object, keyId: string | null = null): Extract<TicketEntry, { kind: K }> {
     const e = this.get(ticket);
-    if (!e || e.kind !== kind) {
+    if (!e || e.kind !== kind || (keyId !== null && e.keyId !== keyId)) {
       throw new CairnError('CAIRN_E_SESSION_TICKET', `Invalid ticket for a${kind === 'append' ? 'n append' : ' read'} session.`, { ticket: ticket ?? null, kind });
     }
     if (e.boundTo) throw new CairnError('CAIRN_E_SESSION_TICKET_USED', 'This ticket was already used; tickets are single-use.', { ticket, kind });

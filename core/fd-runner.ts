@@ -1,0 +1,88 @@
+/**
+ * FdRunner: a File Daemon that runs job orders carrying SD session grants
+ * (ticket + session key), connecting to the SD itself for each session. It is
+ * the FdPort job control uses in local mode (connecting over in-memory pairs)
+ * and what the FD daemon runs for a Director's `backup` / `restore` command
+ * (connecting over TCP, TLS or stdio: docs/protocol.md §9).
+ */
+import type { Buffer } from 'node:buffer';
+import type { JobStatus, ReplacePolicy } from '../plugin-api/index.js';
+import type { SdSessionClient, SessionGrant } from '../sd/index.js';
+import type { BackupOrder, BackupOutcome, FileDaemon, RestoreOutcome } from './file-daemon.js';
+
+/** A backup order for an FD: the job's orders plus the SD session it writes to. */
+export type FdBackupOrder = Omit<BackupOrder, 'ticket'> & { grant: SessionGrant };
+
+export interface FdRestoreOrder {
+  mode: 'restore' | 'verify';
+  where?: string;
+  replace: ReplacePolicy;
+  /** One read session per job of the chain, oldest first. */
+  sessions: Array<{ jobId: number; grant: SessionGrant }>;
+  /** Verify: the catalog's digests of one job's files by file index. */
+  digests?: { jobId: number; byIndex: Map<number, Buffer> };
+  signal?: AbortSignal;
+  onFile?: (path: string, bytes: number) => void;
+}
+
+/** A File Daemon as job control sees it: in this process (local mode) or across the network. */
+export interface FdPort {
+  /** Boots what a job will need (threads) while the Director still prepares; a no-op for a remote FD. */
+  warmUp(zstdLevel?: number | null): void;
+  backup(order: FdBackupOrder): Promise<BackupOutcome>;
+  restore(order: FdRestoreOrder): Promise<RestoreOutcome>;
+  /** The job's final outcome, told to its agents only after the catalog commit. */
+  jobEnded(jobId: number, status: JobStatus): Promise<void>;
+}
+
+/** Opens a data connection to the SD for one session (authenticated with the grant's session key over the network). */
+export type SdConnector = (grant: SessionGrant) => Promise<SdSessionClient>;
+
+export class FdRunner implements FdPort {
+  constructor(
+    readonly fd: FileDaemon,
+    private readonly connect: SdConnector,
+  ) {}
+
+  warmUp(zstdLevel?: number | null): void {
+    this.fd.warmUp(zstdLevel);
+  }
+
+  async backup(order: FdBackupOrder): Promise<BackupOutcome> {
+    const { grant, ...rest } = order;
+    const sd = await this.connect(grant);
+    try {
+      return await this.fd.backup({ ...rest, ticket: grant.ticket }, sd);
+    } finally {
+      await sd.close().catch(() => undefined);
+    }
+  }
+
+  async restore(order: FdRestoreOrder): Promise<RestoreOutcome> {
+    const clients: SdSessionClient[] = [];
+    try {
+      const sessions = [];
+      for (const s of order.sessions) {
+        const sd = await this.connect(s.grant);
+        clients.push(sd);
+        sessions.push({ jobId: s.jobId, ticket: s.grant.ticket, sd });
+      }
+      const d = order.digests;
+      return await this.fd.restore({
+        mode: order.mode,
+        where: order.where,
+        replace: order.replace,
+        sessions,
+        catalogDigest: d ? (jobId, fileIndex) => (jobId === d.jobId ? d.byIndex.get(fileIndex) : undefined) : undefined,
+        signal: order.signal,
+        onFile: order.onFile,
+      });
+    } finally {
+      for (const c of clients) await c.close().catch(() => undefined);
+    }
+  }
+
+  jobEnded(jobId: number, status: JobStatus): Promise<void> {
+    return this.fd.jobEnded(jobId, status);
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * What job control needs to run a job, whatever runs where: the catalog, the
+ * Director's connection to the SD (sessions and their notifications) and a
+ * File Daemon. Local mode provides all three in one process
+ * (director/local/repository.ts); the Director daemon builds one per job
+ * from its config, with the FD and SD reached over the network.
+ */
+import type { FdPort } from '../../core/index.js';
+import type { SdNotification, SessionGrant } from '../../sd/index.js';
+import type { Bootstrap, SessionJobInfo } from '../../sd/index.js';
+
+export type { FdPort, FdBackupOrder, FdRestoreOrder } from '../../core/index.js';
+import type { Catalog } from '../catalog/index.js';
+
+/** The Director's side of the SD: sessions opened here, notifications routed per job. */
+export interface SdPort {
+  openAppendSession(job: SessionJobInfo): Promise<SessionGrant & { sessionId: number }>;
+  openReadSession(bootstrap: Bootstrap): Promise<SessionGrant>;
+}
+
+export interface JobPlumbing {
+  readonly catalog: Catalog;
+  /** Where the SD's notifications for a job go (set by job control for the job's lifetime). */
+  readonly notifications: Map<number, (n: SdNotification) => void>;
+  readonly director: SdPort;
+  readonly files: FdPort;
+  /** The client's name in the catalog. */
+  readonly clientName: string;
+  /** The pool new volumes and sessions belong to. */
+  readonly pool: string;
+}
