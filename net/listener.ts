@@ -1,0 +1,146 @@
+/**
+ * The listener: accepts TCP connections and walks each through admission
+ * (allow-list, connection cap), TLS, the handshake with its login delay, and
+ * then hands the authenticated stream to onSession. It counts connections
+ * until they close; close() stops accepting and destroys live connections.
+ */
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { isCairnError } from '../plugin-api/index.js';
+import { isRole, type PeerRole } from './auth-proof.js';
+import { admit, refuseBusy, refuseNotAllowed } from './admission.js';
+import { allowList } from './cidr.js';
+import { Deadline } from './deadline.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, acceptHandshake } from './handshake.js';
+import { LoginDelay, type LoginDelayOptions, type NetLogger } from './login-delay.js';
+import { CairnError } from '../plugin-api/index.js';
+import { effectiveMode, loadCertMaterial, pskIdentity, secureServer, type TlsSettings } from './tls.js';
+
+export interface SessionPeer {
+  name: string;
+  role: PeerRole;
+  address: string;
+  port: number;
+  tls: boolean;
+  version: number;
+}
+
+export interface ListenOptions {
+  address: string;
+  port: number;
+  /** Addresses and CIDR blocks allowed to connect (IPv4, IPv6, IPv4-mapped IPv6). */
+  allow: readonly string[];
+  maxConnections: number;
+  tls?: TlsSettings;
+  handshake: { serverName: string; secretFor: (role: PeerRole, name: string) => string | undefined; timeoutMs?: number };
+  loginDelay?: LoginDelayOptions;
+  logger: NetLogger;
+  /** Owns the stream; when it settles the listener ends the stream (destroys it on rejection). */
+  onSession: (stream: Duplex, peer: SessionPeer) => Promise<void>;
+}
+
+export interface Listener {
+  readonly address: string;
+  readonly port: number;
+  close(): Promise<void>;
+  connections(): number;
+}
+
+export async function listen(opts: ListenOptions): Promise<Listener> {
+  const allowed = allowList(opts.allow);
+  const certs = loadCertMaterial(opts.tls);
+  effectiveMode(opts.tls, undefined); // validates the mode now, not on the first connection
+  const delay = new LoginDelay({ ...opts.loginDelay, logger: opts.logger });
+  const timeoutMs = opts.handshake.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const all = new Set<Socket>();
+  const live = new Set<Socket>();
+  const server = createServer();
+
+  const secretForIdentity = (identity: string): string | undefined => {
+    const colon = identity.indexOf(':');
+    const role = identity.slice(0, colon);
+    return colon > 0 && isRole(role) ? opts.handshake.secretFor(role, identity.slice(colon + 1)) : undefined;
+  };
+
+  async function serve(socket: Socket): Promise<void> {
+    const address = socket.remoteAddress ?? '';
+    const port = socket.remotePort ?? 0;
+    if (!allowed(address)) {
+      opts.logger.warn({ address, port }, 'connection refused: host not in the allow-list');
+      refuseNotAllowed(socket, address);
+      return;
+    }
+    if (live.size >= opts.maxConnections) {
+      opts.logger.warn({ address, port, max: opts.maxConnections }, 'connection refused: too many connections');
+      refuseBusy(socket, opts.maxConnections);
+      return;
+    }
+    live.add(socket);
+    socket.once('close', () => live.delete(socket));
+    const mode = effectiveMode(opts.tls, address);
+    admit(socket, mode);
+    let stream: Duplex = socket;
+    let identity: string | undefined;
+    if (mode !== 'off') {
+      const deadline = new Deadline(() => {
+        socket.destroy();
+        return new CairnError('CAIRN_E_AUTH_TIMEOUT', `TLS not established within ${timeoutMs} ms.`, { address, timeoutMs });
+      });
+      deadline.arm(timeoutMs);
+      const secured = await deadline.race(secureServer(socket, mode, { certs, secretForIdentity }));
+      stream = secured.socket;
+      identity = secured.identity;
+    }
+    const peer = await acceptHandshake(stream, { ...opts.handshake, failureDelayMs: (claim) => delay.failed(address, claim) });
+    delay.succeeded(address);
+    if (mode === 'psk' && identity !== pskIdentity(peer.peerRole, peer.peerName)) {
+      throw new CairnError('CAIRN_E_AUTH_FAILED', `The TLS PSK identity "${identity}" is not the peer the handshake authenticated (${peer.peerRole} "${peer.peerName}").`, { address, identity, role: peer.peerRole, name: peer.peerName });
+    }
+    const sessionPeer: SessionPeer = { name: peer.peerName, role: peer.peerRole, address, port, tls: mode !== 'off', version: peer.version };
+    opts.logger.info({ ...sessionPeer }, 'peer authenticated');
+    try {
+      await opts.onSession(stream, sessionPeer);
+      if (!stream.destroyed && !stream.writableEnded) stream.end();
+    } catch (err) {
+      opts.logger.warn({ ...sessionPeer, err: describe(err) }, 'session ended with an error');
+      stream.destroy();
+    }
+  }
+
+  server.on('connection', (socket) => {
+    all.add(socket);
+    socket.once('close', () => all.delete(socket));
+    socket.on('error', () => undefined); // reported through serve()'s failures
+    serve(socket).catch((err) => {
+      const code = isCairnError(err) ? err.code : undefined;
+      if (code !== 'CAIRN_E_AUTH_FAILED' || !isCairnError(err) || err.fields.known === undefined) opts.logger.warn({ address: socket.remoteAddress, err: describe(err) }, 'connection dropped before a session');
+      socket.destroy();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => opts.logger.warn({ err: describe(err) }, 'listener error'));
+  const info = server.address() as AddressInfo;
+  return {
+    address: info.address,
+    port: info.port,
+    connections: () => live.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of all) s.destroy();
+      }),
+  };
+}
+
+function describe(err: unknown): Record<string, unknown> {
+  if (isCairnError(err)) return { code: err.code, message: err.message, ...err.fields };
+  const e = err as NodeJS.ErrnoException;
+  return { message: e?.message ?? String(err), errno: e?.code };
+}
