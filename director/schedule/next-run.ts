@@ -12,8 +12,6 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 /** The Gregorian calendar repeats every 400 years (146 097 days): a rule silent that long never fires. */
 const SEARCH_DAYS = 146_097 + 31;
-/** Times this many minutes before `after`'s wall time cannot be after it: no zone shifts by 3 h. */
-const SHIFT_MARGIN_MINUTES = 180;
 
 /** The offsets a rule's times are read in: `zone` if given (tests), else the rule's own zone. */
 export function zoneOf(rule: RunRule, zone?: ZoneOffsets): ZoneOffsets {
@@ -36,12 +34,17 @@ export function nextRun(rule: RunRule, after: Date, zone?: ZoneOffsets): Date {
       continue;
     }
     if (dayMatches(rule.days, year, month, d.getUTCDate(), d.getUTCDay())) {
-      const floor = w.minuteOfDay - SHIFT_MARGIN_MINUTES + ((afterDay - dayMs) / DAY) * 1440;
-      for (const t of rule.times) {
-        if (t < floor) continue;
-        const at = instantOfWall(dayMs + t * MINUTE, offsets);
-        if (at > afterMs) return new Date(at);
+      // Resolution is monotone in wall time, so the day's first time past
+      // `after` is found by bisection (every 1 minute: 11 steps, not 1440).
+      const times = rule.times;
+      let lo = 0;
+      let hi = times.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (instantOfWall(dayMs + times[mid] * MINUTE, offsets) > afterMs) hi = mid;
+        else lo = mid + 1;
       }
+      if (lo < times.length) return new Date(instantOfWall(dayMs + times[lo] * MINUTE, offsets));
     }
     dayMs += DAY;
   }
