@@ -1,0 +1,185 @@
+/**
+ * The typed configuration objects loadConfig returns: defaults applied,
+ * secrets resolved to strings, paths absolute, allow-lists in CIDR form
+ * (a bare address becomes /32 or /128).
+ */
+import type { ConfigKind } from './schemas/index.js';
+
+export type TlsMode = 'auto' | 'psk' | 'cert' | 'off';
+
+export interface TlsConfig {
+  mode: TlsMode;
+  /** Absolute paths; cert and key are set when mode is 'cert'. */
+  cert?: string;
+  key?: string;
+  ca?: string;
+}
+
+export interface ListenConfig {
+  address: string;
+  port: number;
+}
+
+/** A Director that may command an FD or SD. */
+export interface PeerDirector {
+  name: string;
+  password: string;
+  allow: string[];
+}
+
+// ---- cairn-dir.yaml ----------------------------------------------------
+
+export type CatalogConfig =
+  | { engine: 'sqlite'; /** Absolute. */ path: string }
+  | { engine: 'postgres'; socketDir?: string; host?: string; port: number; database: string; user: string; password?: string };
+
+export interface DirectorSection {
+  name: string;
+  listen: ListenConfig;
+  /** Absolute. */
+  workingDirectory: string;
+  catalog: CatalogConfig;
+  maxConcurrentJobs: number;
+  heartbeatSeconds: number;
+  tls: TlsConfig;
+}
+
+export interface ConsoleEntry {
+  name: string;
+  password: string;
+  allow: string[];
+}
+
+export interface ClientEntry {
+  name: string;
+  address: string;
+  port: number;
+  password: string;
+  maxConcurrentJobs: number;
+  tls: TlsConfig;
+}
+
+export interface StorageEntry {
+  name: string;
+  address: string;
+  port: number;
+  password: string;
+  device: string;
+  mediaType: string;
+  maxConcurrentJobs: number;
+  tls: TlsConfig;
+}
+
+export interface PoolEntry {
+  name: string;
+  maxVolumeBytes?: number;
+  maxVolumeJobs?: number;
+  labelFormat?: string;
+}
+
+/** The YAML shape of core/fileset.ts, defaults filled; pass it to filesetFromObject. */
+export interface FilesetEntry {
+  name: string;
+  include: string[];
+  exclude: string[];
+  options: { compression: 'zstd' | 'none'; level: number };
+  agents: Array<{ agent: string; include: string[]; exclude: string[]; options: Record<string, unknown> }>;
+}
+
+export interface ScheduleEntry {
+  name: string;
+  run: string[];
+}
+
+export interface RunScript {
+  command: string[];
+  on: 'director' | 'client';
+  onFailure: 'fail' | 'warn';
+}
+
+export interface JobEntry {
+  name: string;
+  type: 'backup';
+  client: string;
+  fileset: string;
+  storage: string;
+  pool: string;
+  level: 'full' | 'incremental' | 'differential';
+  schedule?: string;
+  maxRetries: number;
+  retryDelaySeconds: number;
+  runBefore: RunScript[];
+  runAfter: RunScript[];
+}
+
+export interface MessagesConfig {
+  /** Absolute; default <workingDirectory>/cairn-dir.log. */
+  logFile: string;
+  jobLogDays?: number;
+}
+
+export interface DirConfig {
+  director: DirectorSection;
+  consoles: ConsoleEntry[];
+  clients: ClientEntry[];
+  storages: StorageEntry[];
+  pools: PoolEntry[];
+  filesets: FilesetEntry[];
+  schedules: ScheduleEntry[];
+  jobs: JobEntry[];
+  messages: MessagesConfig;
+}
+
+// ---- cairn-fd.yaml -----------------------------------------------------
+
+export interface FdConfig {
+  fd: { name: string; listen: ListenConfig; workingDirectory: string; maxConcurrentJobs: number; heartbeatSeconds: number; tls: TlsConfig };
+  directors: PeerDirector[];
+  /** directories are absolute. */
+  plugins: { directories: string[]; allow: string[] };
+  agents: Record<string, Record<string, unknown>>;
+  commands: { allow: string[] };
+}
+
+// ---- cairn-sd.yaml -----------------------------------------------------
+
+export interface DeviceEntry {
+  name: string;
+  type: 'file';
+  mediaType: string;
+  /** Absolute. */
+  path: string;
+  blockSize?: number;
+  maxVolumeBytes?: number;
+  maxVolumeJobs?: number;
+  maxConcurrentJobs?: number;
+}
+
+export interface SdConfig {
+  sd: { name: string; listen: ListenConfig; workingDirectory: string; maxConcurrentJobs: number; heartbeatSeconds: number; tls: TlsConfig };
+  directors: PeerDirector[];
+  devices: DeviceEntry[];
+}
+
+// ---- console.yaml ------------------------------------------------------
+
+export interface ConsoleConfig {
+  console: { name: string };
+  director: { name: string; address: string; port: number; password: string; tls: TlsConfig };
+}
+
+export interface ConfigByKind {
+  dir: DirConfig;
+  fd: FdConfig;
+  sd: SdConfig;
+  console: ConsoleConfig;
+}
+
+export interface LoadedConfig<K extends ConfigKind = ConfigKind> {
+  kind: K;
+  /** The file as given (or the source name for parseConfig). */
+  file: string;
+  config: ConfigByKind[K];
+  /** Things worth telling the admin that do not stop the daemon (e.g. a secret file readable by others). */
+  warnings: string[];
+}

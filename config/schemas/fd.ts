@@ -1,0 +1,37 @@
+/**
+ * Schema of cairn-fd.yaml, the File Daemon's configuration: the daemon, the
+ * Directors that may command it, and the local trust settings (which agents
+ * and commands it runs) that no Director can override.
+ */
+import type { JsonSchema } from '../schema-validator.js';
+import { heartbeatSeconds, mapping, maxConcurrentJobs, name, nonEmptyString, prop, ref, rootSchema, sharedDefs, tlsProp } from './common.js';
+
+export const fdSchema: JsonSchema = rootSchema('cairn-fd', 'Cairn File Daemon configuration (cairn-fd.yaml)', 'The File Daemon (client): who may command it and which agents and commands it may run.', mapping({
+  fd: prop('File Daemon', 'The File Daemon itself.', mapping({
+    name: name('File Daemon (the Director\'s clients[].name)'),
+    listen: prop('Listen', 'Where Directors connect.', ref('listen')),
+    workingDirectory: prop('Working directory', 'Pid and lock files, agent state. Relative paths are relative to this file\'s folder.', nonEmptyString),
+    maxConcurrentJobs: maxConcurrentJobs(2, 'this File Daemon'),
+    heartbeatSeconds,
+    tls: tlsProp('the Director connection'),
+  }, ['name', 'listen', 'workingDirectory'])),
+  directors: prop('Directors', 'Directors that may command this File Daemon.', { type: 'array', minItems: 1, items: ref('peer') }),
+  plugins: prop('Plugins', 'Which agents beyond the bundled ones this File Daemon loads.', {
+    ...mapping({
+      directories: prop('Plugin directories', 'Folders agents may be loaded from (relative paths are relative to this file\'s folder).', { type: 'array', items: nonEmptyString, default: [] }),
+      allow: prop('Allowed agents', 'Agent names or packages that may be loaded; bundled agents are always allowed.', { type: 'array', items: nonEmptyString, default: [] }),
+    }),
+    default: {},
+  }),
+  agents: prop('Agent defaults', 'Per-agent default options, by agent name (e.g. fs: { oneFileSystem: true }); a fileset\'s options override them.', {
+    type: 'object',
+    additionalProperties: { title: 'Agent options', description: 'Default options of this agent.', type: 'object' },
+    default: {},
+  }),
+  commands: prop('Commands', 'Programs this File Daemon may run for runBefore/runAfter and the pipe agent.', {
+    ...mapping({
+      allow: prop('Allowed programs', 'Absolute paths of the programs (argv[0]) that may be run; nothing else runs.', { type: 'array', items: nonEmptyString, default: [] }),
+    }),
+    default: {},
+  }),
+}, ['fd', 'directors']), { ...sharedDefs });
