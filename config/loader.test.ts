@@ -109,6 +109,8 @@ test('YAML syntax errors carry the line', () => {
   const dup = fails(() => parseConfig('fd', 'fd:\n  name: a\n  name: b\n', 'cairn-fd.yaml'));
   assert.equal(dup.fields.line, 3);
   assert.match(dup.message, /unique/);
+  const two = fails(() => parseConfig('console', 'console: { name: a }\n---\nx: 1\n', 'console.yaml'));
+  assert.match(two.message, /^console\.yaml:2:1: \(YAML syntax\): a configuration file holds one YAML document/);
 });
 
 test('an undefined client named by a job points at that value', () => {
@@ -205,4 +207,18 @@ test('the SD and console files load; blockSize must be a multiple of 512', () =>
   assert.match(err.message, /devices\[0\]\.blockSize: expected an integer of at least 512, a multiple of 512, got 1000/);
   const con = parseConfig('console', 'console: { name: admin }\ndirector: { name: dir1, address: 10.1.1.1, port: 9101, password: pw }\n', 'console.yaml');
   assert.deepEqual(con.config.director.tls, { mode: 'auto' });
+});
+
+test('at most 20 problems are listed; the count says how many there were', () => {
+  const consoles = Array.from({ length: 25 }, (_, i) => `  - { name: c${i}, password: "" }\n`).join('');
+  const err = fails(() => parseConfig('dir', `director: { name: d, listen: { port: 1 }, workingDirectory: w }\nconsoles:\n${consoles}`, 'cairn-dir.yaml'));
+  assert.equal(err.fields.count, 25);
+  assert.equal((err.fields.errors as ConfigProblem[]).length, 20);
+  assert.match(err.message, /\n {2}… and 5 more not shown$/);
+});
+
+test('password keys inside agent options are the agent\'s, not secrets', () => {
+  const text = DIR.replace('    include: [/home]', '    agents: [{ agent: pg, options: { password: { env: CAIRN_TEST_UNSET } } }]');
+  const { config } = parseConfig('dir', text, 'cairn-dir.yaml', { env: {} });
+  assert.deepEqual(config.filesets[0].agents[0].options, { password: { env: 'CAIRN_TEST_UNSET' } });
 });

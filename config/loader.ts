@@ -80,7 +80,7 @@ function parse<K extends ConfigKind>(kind: K, text: string, source: string, opti
 
   if (doc.errors.length) {
     throw problemsError('CAIRN_E_CONFIG_INVALID', doc.errors.map((e) => ({
-      file: source, ...locator.at(e.pos[0]), key: '(YAML syntax)', expected: 'valid YAML', message: e.message.split('\n')[0],
+      file: source, ...locator.at(e.pos[0]), key: '(YAML syntax)', expected: 'valid YAML', message: e.code === 'MULTIPLE_DOCS' ? 'a configuration file holds one YAML document; remove this --- and what follows, or merge it' : e.message.split('\n')[0],
     })));
   }
   let raw: unknown;
