@@ -5,7 +5,8 @@
  * select nothing, and exact IP/CIDR syntax in allow-lists.
  */
 import { isIP } from 'node:net';
-import { closest, type KeyPath, type SchemaIssue } from './schema-validator.js';
+import { closest } from './did-you-mean.js';
+import type { KeyPath, SchemaIssue } from './schema-validator.js';
 import type { ConfigKind } from './schemas/index.js';
 
 type Obj = Record<string, unknown>;
