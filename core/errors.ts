@@ -9,5 +9,7 @@ export const CORE_ERRORS = {
   CAIRN_E_DIGEST_MISMATCH: { exitCode: 3, retryable: false, summary: "A stream's SHA-256 does not match the digest recorded at backup time." },
   CAIRN_E_FILE_INCOMPLETE: { exitCode: 3, retryable: false, summary: 'A file selected for restore or verify did not arrive whole (damaged or missing blocks).' },
   CAIRN_E_STREAM_LENGTH: { exitCode: 1, retryable: false, summary: 'An agent delivered a different number of bytes than it declared for a stream (warning; the stored copy has what was delivered).' },
+  CAIRN_E_FD_NO_JOB: { exitCode: 3, retryable: false, summary: 'The FD has no such job running, or holds no result for it.' },
+  CAIRN_E_FD_JOB_RUNNING: { exitCode: 3, retryable: true, summary: 'A job with that id is already running on the FD (a job is never run twice at once).' },
   CAIRN_E_FD_PIPELINE: { exitCode: 3, retryable: false, summary: 'The data pipeline failed (compression worker, SD connection).' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -15,6 +15,8 @@ export type FdBackupOrder = Omit<BackupOrder, 'ticket'> & { grant: SessionGrant 
 
 export interface FdRestoreOrder {
   mode: 'restore' | 'verify';
+  /** The restore (or verify) job's own id in the catalog. */
+  restoreJobId?: number;
   where?: string;
   replace: ReplacePolicy;
   /** One read session per job of the chain, oldest first. */

@@ -6,8 +6,8 @@ import { hostname } from 'node:os';
 import { CairnError } from '../../plugin-api/index.js';
 import type { Catalog, CatalogJob } from '../catalog/index.js';
 
-export async function resolveBackupJob(catalog: Catalog, spec: string | number, opts: { asAt?: Date; name?: string } = {}): Promise<CatalogJob> {
-  const client = hostname();
+export async function resolveBackupJob(catalog: Catalog, spec: string | number, opts: { asAt?: Date; name?: string; client?: string } = {}): Promise<CatalogJob> {
+  const client = opts.client ?? hostname();
   if (opts.asAt) {
     let name = opts.name;
     if (!name && spec !== 'latest') name = (await catalog.getJob(Number(spec)))?.name;

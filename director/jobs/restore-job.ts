@@ -44,7 +44,7 @@ export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Pro
   }
   prepareTarget(where);
   const jobId = await catalog.createJob({ name: req.job.name, type: 'restore', level: null, client: repo.clientName, startedAt: started });
-  const outcome = await readSessions(repo, 'restore', chain, selection.perJob, { where, replace: req.replace, signal: req.signal, onFile: req.onFile });
+  const outcome = await readSessions(repo, 'restore', chain, selection.perJob, { restoreJobId: jobId, where, replace: req.replace, signal: req.signal, onFile: req.onFile });
   return finish(repo, 'restore', jobId, req.job, started, outcome, selection.names, { where, chain: chainIds });
 }
 
@@ -62,7 +62,7 @@ export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: 
     if (f.digest) digests.set(f.fileIndex, Buffer.from(f.digest));
   }
   const jobId = await catalog.createJob({ name: job.name, type: 'verify', level: null, client: repo.clientName, startedAt: started });
-  const outcome = await readSessions(repo, 'verify', [job], new Map([[job.id, indexes]]), { replace: 'never', signal, digests: { jobId: job.id, byIndex: digests } });
+  const outcome = await readSessions(repo, 'verify', [job], new Map([[job.id, indexes]]), { restoreJobId: jobId, replace: 'never', signal, digests: { jobId: job.id, byIndex: digests } });
   return finish(repo, 'verify', jobId, job, started, outcome, names, { chain: [job.id] });
 }
 

@@ -1,0 +1,243 @@
+/**
+ * FdService: the File Daemon's side of a Director connection (docs/protocol.md
+ * §9). It runs the Director's `backup` and `restore` orders with an FdRunner
+ * that opens its own authenticated data connection to the SD named in the
+ * order, asks the Director back for the base job's agent state and files,
+ * streams progress as notifications, and keeps each outcome until the
+ * Director has collected it — a Director that reconnects after a restart
+ * asks for it with `job result`.
+ */
+import type { Duplex } from 'node:stream';
+import { Buffer } from 'node:buffer';
+import type { Logger } from 'pino';
+import { CairnError, type AgentState, type BaseFile, type JobStatus, type Level, type ReplacePolicy } from '../plugin-api/index.js';
+import { ControlChannel, SdSessionClient, type ControlRequest, type HandlerReply, type SessionGrant } from '../sd/index.js';
+import type { AgentBase } from './backup-session.js';
+import { FdRunner } from './fd-runner.js';
+import type { FileDaemon } from './file-daemon.js';
+import { filesetFromObject } from './fileset.js';
+import { backupOutcomeToWire, decodeBaseFiles, restoreOutcomeToWire, type WireBackupOutcome, type WireRestoreOutcome } from './fd-wire.js';
+
+/** Where the SD of an order listens (from the Director's storage resource). */
+export interface SdTarget {
+  address: string;
+  port: number;
+  /** TLS mode for the data connection (docs/transport.md); passed through to the connector. */
+  tls?: string;
+}
+
+export interface FdServiceOptions {
+  fd: FileDaemon;
+  name: string;
+  logger: Logger;
+  /** Opens a data connection to the SD, authenticated with the session grant (name = keyId, secret = key). */
+  connectSd(target: SdTarget, grant: SessionGrant): Promise<Duplex>;
+  heartbeatMs?: number;
+  /** Fileset option defaults per agent name from the FD's own config; the Director's lines override them. */
+  agentDefaults?: Record<string, Record<string, unknown>>;
+}
+
+interface RunningJob {
+  jobId: number;
+  kind: 'backup' | 'restore' | 'verify';
+  name: string;
+  startedAt: number;
+  controller: AbortController;
+  files: number;
+  bytes: number;
+}
+
+/** How often progress notifications go out at most. */
+const PROGRESS_EVERY_MS = 1000;
+
+export class FdService {
+  private readonly running = new Map<number, RunningJob>();
+  /** Outcomes not yet collected by a Director (its connection dropped before the reply). */
+  private readonly results = new Map<number, WireBackupOutcome | WireRestoreOutcome>();
+  private readonly channels = new Set<ControlChannel>();
+
+  constructor(private readonly o: FdServiceOptions) {}
+
+  /** Serves one authenticated Director connection until it ends. */
+  async serve(stream: Duplex, director: string): Promise<void> {
+    const ch = new ControlChannel(stream, { peer: `the Director ${director}`, heartbeatMs: this.o.heartbeatMs, onRequest: (req, c) => this.answer(req, c) });
+    this.channels.add(ch);
+    await ch.done;
+    this.channels.delete(ch);
+  }
+
+  /** Jobs running now (for `status client`). */
+  jobs(): Array<Omit<RunningJob, 'controller'>> {
+    return [...this.running.values()].map(({ controller: _c, ...j }) => j);
+  }
+
+  /** Cancels every running job and ends the Director connections (daemon shutdown). */
+  async shutdown(): Promise<void> {
+    for (const j of this.running.values()) j.controller.abort(new CairnError('CAIRN_E_AGENT_ABORTED', 'the File Daemon is shutting down', { jobId: j.jobId }));
+    const deadline = Date.now() + 10_000;
+    while (this.running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const ch of this.channels) await ch.close();
+  }
+
+  private async answer(req: ControlRequest, ch: ControlChannel): Promise<HandlerReply> {
+    const cmd = req.words.join(' ');
+    const jobId = Number(req.args.jobid);
+    switch (cmd) {
+      case 'hello':
+        return { text: `hello Name=${this.o.name}`, body: { name: this.o.name, jobs: this.jobs() } };
+      case 'status':
+        return { text: 'status', body: { name: this.o.name, jobs: this.jobs() } };
+      case 'backup':
+        return { text: 'backup', body: await this.backup(needJob(jobId, cmd), req.body as WireBackupOrder, ch) };
+      case 'restore':
+        return { text: 'restore', body: await this.restore(needJob(jobId, cmd), req.body as WireRestoreOrder, ch) };
+      case 'job result': {
+        const r = this.results.get(needJob(jobId, cmd));
+        if (!r) throw new CairnError('CAIRN_E_FD_NO_JOB', this.running.has(jobId) ? `Job ${jobId} is still running on this FD.` : `This FD holds no result for job ${jobId}.`, { jobId, running: this.running.has(jobId) });
+        this.results.delete(jobId);
+        return { text: 'job result', body: r };
+      }
+      case 'job ended': {
+        const status = req.args.status as JobStatus;
+        await this.o.fd.jobEnded(needJob(jobId, cmd), status);
+        return { text: 'job ended' };
+      }
+      case 'cancel': {
+        const j = this.running.get(needJob(jobId, cmd));
+        if (!j) throw new CairnError('CAIRN_E_FD_NO_JOB', `No job ${jobId} is running on this FD.`, { jobId });
+        j.controller.abort(new CairnError('CAIRN_E_AGENT_ABORTED', 'job cancelled by the Director', { jobId }));
+        return { text: 'cancelled' };
+      }
+      default:
+        throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `Unknown command "${req.line.slice(0, 80)}".`, { command: req.line.slice(0, 80) });
+    }
+  }
+
+  private track(jobId: number, kind: RunningJob['kind'], name: string): RunningJob {
+    if (this.running.has(jobId)) throw new CairnError('CAIRN_E_FD_JOB_RUNNING', `Job ${jobId} is already running on this FD.`, { jobId });
+    const j: RunningJob = { jobId, kind, name, startedAt: Date.now(), controller: new AbortController(), files: 0, bytes: 0 };
+    this.running.set(jobId, j);
+    return j;
+  }
+
+  private runner(target: SdTarget): FdRunner {
+    return new FdRunner(this.o.fd, async (grant) => new SdSessionClient(await this.o.connectSd(target, grant)));
+  }
+
+  private async backup(jobId: number, order: WireBackupOrder, ch: ControlChannel): Promise<WireBackupOutcome> {
+    const fileset = filesetFromObject(order.fileset, `the Director's fileset for job ${jobId}`);
+    for (const line of fileset.agents) line.options = { ...(this.o.agentDefaults?.[line.agent] ?? {}), ...line.options };
+    const j = this.track(jobId, 'backup', order.jobName);
+    const progress = throttle((files: number, bytes: number) => ch.notify('progress', { jobId, files, bytes }));
+    try {
+      this.o.fd.warmUp(fileset.options.compression === 'zstd' ? fileset.options.level : null);
+      const outcome = await this.runner(order.sd).backup({
+        jobId,
+        jobName: order.jobName,
+        level: order.level,
+        fileset,
+        grant: order.grant,
+        baseFor: (key) => this.baseFrom(ch, jobId, key),
+        signal: j.controller.signal,
+        onProgress: (c) => {
+          j.files = c.files;
+          j.bytes = c.bytes;
+          progress(c.files, c.bytes);
+        },
+      });
+      return this.keep(jobId, backupOutcomeToWire(outcome), ch);
+    } finally {
+      this.running.delete(jobId);
+    }
+  }
+
+  private async restore(jobId: number, order: WireRestoreOrder, ch: ControlChannel): Promise<WireRestoreOutcome> {
+    const j = this.track(jobId, order.mode, `restore ${jobId}`);
+    const progress = throttle((files: number, bytes: number) => ch.notify('progress', { jobId, files, bytes }));
+    try {
+      const d = order.digests;
+      const outcome = await this.runner(order.sd).restore({
+        mode: order.mode,
+        where: order.where,
+        replace: order.replace,
+        sessions: order.sessions,
+        digests: d ? { jobId: d.jobId, byIndex: new Map(Object.entries(d.byIndex).map(([k, v]) => [Number(k), Buffer.from(v, 'hex')])) } : undefined,
+        signal: j.controller.signal,
+        onFile: (_path, bytes) => {
+          j.files++;
+          j.bytes = bytes;
+          progress(j.files, bytes);
+        },
+      });
+      return this.keep(jobId, restoreOutcomeToWire(outcome), ch);
+    } finally {
+      this.running.delete(jobId);
+    }
+  }
+
+  /** Keeps the outcome for a Director that lost its connection; the reply itself goes out on `ch` if it is still open. */
+  private keep<T extends WireBackupOutcome | WireRestoreOutcome>(jobId: number, outcome: T, ch: ControlChannel): T {
+    if (ch.closed) {
+      this.results.set(jobId, outcome);
+      this.o.logger.warn({ jobId }, 'the Director connection dropped during the job; its result is kept for `job result`');
+    }
+    return outcome;
+  }
+
+  /** The base job and agent state of one agent line, asked of the Director (protocol.md §9.2). */
+  private async baseFrom(ch: ControlChannel, jobId: number, key: string): Promise<AgentBase> {
+    const r = await ch.request(`base JobId=${jobId} Key=${key}`);
+    const b = r.body as { state: AgentState; base: { jobId: number; level: Level; startedAt: string } | null };
+    if (!b.base) return { state: b.state ?? null };
+    const base = b.base;
+    return {
+      state: b.state ?? null,
+      base: {
+        jobId: base.jobId,
+        level: base.level,
+        startedAt: new Date(base.startedAt),
+        files: async function* (): AsyncGenerator<BaseFile> {
+          for (let page = 0; ; page++) {
+            const p = await ch.request(`base files JobId=${jobId} Key=${key} Page=${page}`);
+            if (Buffer.isBuffer(p.body)) yield* decodeBaseFiles(p.body);
+            if (!/\bMore=1\b/.test(p.text)) return;
+          }
+        },
+      },
+    };
+  }
+}
+
+export interface WireBackupOrder {
+  jobName: string;
+  level: Level;
+  /** The fileset as an object in the YAML form (docs/fileset.md). */
+  fileset: unknown;
+  grant: SessionGrant;
+  sd: SdTarget;
+}
+
+export interface WireRestoreOrder {
+  mode: 'restore' | 'verify';
+  where?: string;
+  replace: ReplacePolicy;
+  sessions: Array<{ jobId: number; grant: SessionGrant }>;
+  sd: SdTarget;
+  /** Verify: digests (hex) of one job's files by file index. */
+  digests?: { jobId: number; byIndex: Record<string, string> };
+}
+
+function needJob(jobId: number, cmd: string): number {
+  if (!Number.isInteger(jobId) || jobId <= 0) throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `"${cmd}" needs JobId=<n>.`, { command: cmd });
+  return jobId;
+}
+
+function throttle(fn: (files: number, bytes: number) => void): (files: number, bytes: number) => void {
+  let last = 0;
+  return (files, bytes) => {
+    const now = Date.now();
+    if (now - last < PROGRESS_EVERY_MS) return;
+    last = now;
+    fn(files, bytes);
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * The Director↔FD conversation's bodies (docs/protocol.md §9): the JSON forms
+ * of backup and restore orders and outcomes, and the binary form of a page of
+ * base-job files. Both ends use these, so each shape is written once.
+ */
+import { Buffer } from 'node:buffer';
+import { CairnError, type BaseFile } from '../plugin-api/index.js';
+import { KINDS } from './attributes.js';
+import type { BackupOutcome, RestoreOutcome } from './file-daemon.js';
+
+/** An error as it travels: code, message, facts. */
+export interface WireError {
+  code: string;
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+export function toWireError(e: CairnError): WireError {
+  return { code: e.code, message: e.message, fields: e.fields as Record<string, unknown> };
+}
+
+export function fromWireError(e: WireError): CairnError {
+  return new CairnError(e.code, e.message, (e.fields ?? {}) as ConstructorParameters<typeof CairnError>[2]);
+}
+
+export type WireBackupOutcome = Omit<BackupOutcome, 'error'> & { error?: WireError };
+
+export function backupOutcomeToWire(o: BackupOutcome): WireBackupOutcome {
+  return { ...o, error: o.error ? toWireError(o.error) : undefined };
+}
+
+export function backupOutcomeFromWire(o: WireBackupOutcome): BackupOutcome {
+  return { ...o, error: o.error ? fromWireError(o.error) : undefined };
+}
+
+export type WireRestoreOutcome = Omit<RestoreOutcome, 'error' | 'completed'> & { completed: string[]; error?: WireError };
+
+export function restoreOutcomeToWire(o: RestoreOutcome): WireRestoreOutcome {
+  return { ...o, completed: [...o.completed], error: o.error ? toWireError(o.error) : undefined };
+}
+
+export function restoreOutcomeFromWire(o: WireRestoreOutcome): RestoreOutcome {
+  return { ...o, completed: new Set(o.completed), error: o.error ? fromWireError(o.error) : undefined };
+}
+
+/** Fixed part of one base-file entry: u16 path length, u8 kind, u64 size, i64 mtimeNs, i64 ctimeNs, u64 ino, u64 dev, u32 mode. */
+const FIXED = 2 + 1 + 8 * 5 + 4;
+
+/** A page of base files, big-endian: u32 count, then per file the fixed part and the path bytes. */
+export function encodeBaseFiles(files: BaseFile[]): Buffer {
+  let size = 4;
+  for (const f of files) size += FIXED + f.path.length;
+  const buf = Buffer.allocUnsafe(size);
+  buf.writeUInt32BE(files.length, 0);
+  let o = 4;
+  for (const f of files) {
+    buf.writeUInt16BE(f.path.length, o);
+    buf.writeUInt8(KINDS.indexOf(f.kind), o + 2);
+    buf.writeBigUInt64BE(BigInt(f.size), o + 3);
+    buf.writeBigInt64BE(f.mtimeNs, o + 11);
+    buf.writeBigInt64BE(f.ctimeNs, o + 19);
+    buf.writeBigUInt64BE(f.ino, o + 27);
+    buf.writeBigUInt64BE(f.dev, o + 35);
+    buf.writeUInt32BE(f.mode >>> 0, o + 43);
+    o += FIXED;
+    buf.set(f.path, o);
+    o += f.path.length;
+  }
+  return buf;
+}
+
+export function decodeBaseFiles(buf: Buffer): BaseFile[] {
+  const bad = (why: string) => new CairnError('CAIRN_E_PROTOCOL_COMMAND', `A page of base files is malformed: ${why}.`, {});
+  if (buf.length < 4) throw bad('shorter than its count');
+  const n = buf.readUInt32BE(0);
+  const out: BaseFile[] = [];
+  let o = 4;
+  for (let i = 0; i < n; i++) {
+    if (o + FIXED > buf.length) throw bad(`entry ${i} is cut off`);
+    const len = buf.readUInt16BE(o);
+    const kind = KINDS[buf.readUInt8(o + 2)];
+    if (!kind || o + FIXED + len > buf.length) throw bad(`entry ${i} has a bad kind or length`);
+    out.push({
+      kind,
+      size: Number(buf.readBigUInt64BE(o + 3)),
+      mtimeNs: buf.readBigInt64BE(o + 11),
+      ctimeNs: buf.readBigInt64BE(o + 19),
+      ino: buf.readBigUInt64BE(o + 27),
+      dev: buf.readBigUInt64BE(o + 35),
+      mode: buf.readUInt32BE(o + 43),
+      path: Uint8Array.prototype.slice.call(buf, o + FIXED, o + FIXED + len),
+    });
+    o += FIXED + len;
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+/**
+ * RemoteFd: a File Daemon across the network, as job control's FdPort
+ * (docs/protocol.md §9). Each job gets its own authenticated connection;
+ * the FD's questions about the base job (agent state, base files in pages)
+ * are answered from the order's baseFor, its progress notifications feed the
+ * job's progress callback, and the reply carries the outcome.
+ */
+import type { Duplex } from 'node:stream';
+import { CairnError, type BaseFile, type JobStatus } from '../../plugin-api/index.js';
+import { fdWire, type AgentBase, type BackupOutcome, type FdBackupOrder, type FdPort, type FdRestoreOrder, type RestoreOutcome, type SdTarget, type WireBackupOrder, type WireRestoreOrder } from '../../core/index.js';
+import { ControlChannel, type ControlRequest, type HandlerReply } from '../../sd/index.js';
+
+/** Base files per `base files` page. */
+const BASE_PAGE_FILES = 2000;
+
+export interface RemoteFdOptions {
+  /** The client's name (for messages). */
+  client: string;
+  /** Opens an authenticated connection to the FD. */
+  connect(): Promise<Duplex>;
+  /** The SD the FD is to reach for this job's sessions. */
+  sd: SdTarget;
+  heartbeatMs?: number;
+}
+
+export class RemoteFd implements FdPort {
+  constructor(private readonly o: RemoteFdOptions) {}
+
+  warmUp(): void {}
+
+  async backup(order: FdBackupOrder): Promise<BackupOutcome> {
+    const bases = new Map<string, { base: AgentBase; pages: AsyncIterator<BaseFile> | null; page: number }>();
+    const answer = async (req: ControlRequest): Promise<HandlerReply> => {
+      const key = req.args.key ?? '';
+      const cmd = req.words.join(' ');
+      if (cmd === 'base') {
+        const base = await order.baseFor(key);
+        bases.set(key, { base, pages: null, page: 0 });
+        const b = base.base;
+        return { text: 'base', body: { state: base.state, base: b ? { jobId: b.jobId, level: b.level, startedAt: b.startedAt.toISOString() } : null } };
+      }
+      if (cmd === 'base files') {
+        const entry = bases.get(key);
+        if (!entry?.base.base) throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `No base job was given for agent line ${key}.`, { key });
+        if (Number(req.args.page) !== entry.page) throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `Base files are read in order: page ${entry.page} is next, not ${req.args.page}.`, { key });
+        entry.pages ??= entry.base.base.files()[Symbol.asyncIterator]();
+        const rows: BaseFile[] = [];
+        let more = true;
+        while (rows.length < BASE_PAGE_FILES) {
+          const n = await entry.pages.next();
+          if (n.done) {
+            more = false;
+            break;
+          }
+          rows.push(n.value);
+        }
+        entry.page++;
+        return { text: `base files Rows=${rows.length} More=${more ? 1 : 0}`, body: fdWire.encodeBaseFiles(rows) };
+      }
+      throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `The Director does not answer "${req.line.slice(0, 80)}" during a backup.`, { command: req.line.slice(0, 80) });
+    };
+    const wire: WireBackupOrder = {
+      jobName: order.jobName,
+      level: order.level,
+      fileset: { name: order.fileset.name, options: order.fileset.options, agents: order.fileset.agents },
+      grant: order.grant,
+      sd: this.o.sd,
+    };
+    const body = await this.call(`backup JobId=${order.jobId}`, wire, order.jobId, order.signal, answer, (files, bytes) =>
+      order.onProgress?.({ files, bytes, storedBytes: 0, deleted: 0 }),
+    );
+    return fdWire.backupOutcomeFromWire(body as fdWire.WireBackupOutcome);
+  }
+
+  async restore(order: FdRestoreOrder): Promise<RestoreOutcome> {
+    const wire: WireRestoreOrder = {
+      mode: order.mode,
+      where: order.where,
+      replace: order.replace,
+      sessions: order.sessions,
+      sd: this.o.sd,
+      digests: order.digests ? { jobId: order.digests.jobId, byIndex: Object.fromEntries([...order.digests.byIndex].map(([k, v]) => [String(k), Buffer.from(v).toString('hex')])) } : undefined,
+    };
+    const jobId = order.sessions[0]?.jobId ?? 0;
+    let lastBytes = 0;
+    const body = await this.call(`restore JobId=${order.restoreJobId ?? jobId}`, wire, order.restoreJobId ?? jobId, order.signal, undefined, (_files, bytes) => {
+      if (bytes !== lastBytes) order.onFile?.('', bytes);
+      lastBytes = bytes;
+    });
+    return fdWire.restoreOutcomeFromWire(body as fdWire.WireRestoreOutcome);
+  }
+
+  async jobEnded(jobId: number, status: JobStatus): Promise<void> {
+    const ch = new ControlChannel(await this.o.connect(), { peer: `the FD ${this.o.client}` });
+    try {
+      await ch.request(`job ended JobId=${jobId} Status=${status}`);
+    } finally {
+      await ch.close();
+    }
+  }
+
+  /** One order on a connection of its own; cancelling the signal sends `cancel` on a second connection. */
+  private async call(
+    line: string,
+    body: unknown,
+    jobId: number,
+    signal: AbortSignal | undefined,
+    onRequest: ((req: ControlRequest) => Promise<HandlerReply>) | undefined,
+    onProgress: (files: number, bytes: number) => void,
+  ): Promise<unknown> {
+    const ch = new ControlChannel(await this.o.connect(), {
+      peer: `the FD ${this.o.client}`,
+      heartbeatMs: this.o.heartbeatMs,
+      onRequest,
+      onNotification: (type, n) => {
+        const p = n as { files?: number; bytes?: number };
+        if (type === 'progress') onProgress(p.files ?? 0, p.bytes ?? 0);
+      },
+    });
+    const onAbort = () => {
+      void this.cancel(jobId).catch(() => undefined);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const r = await ch.request(line, body);
+      return r.body;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await ch.close();
+    }
+  }
+
+  private async cancel(jobId: number): Promise<void> {
+    const ch = new ControlChannel(await this.o.connect(), { peer: `the FD ${this.o.client}` });
+    try {
+      await ch.request(`cancel JobId=${jobId}`);
+    } finally {
+      await ch.close();
+    }
+  }
+}
