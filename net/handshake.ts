@@ -24,6 +24,8 @@ export interface PeerClaim {
   name: string;
   /** Whether secretFor knew the name (never revealed to the peer). */
   known: boolean;
+  /** 'proof': the peer's proof was wrong; 'abandoned': the peer closed after our challenge (it refused our proof). */
+  stage: 'proof' | 'abandoned';
 }
 
 export interface AcceptOptions {
@@ -31,7 +33,7 @@ export interface AcceptOptions {
   /** The shared secret for a peer, or undefined if the name is unknown for that role. */
   secretFor: (role: PeerRole, name: string) => string | undefined;
   timeoutMs?: number;
-  /** Called on a failed proof; the milliseconds to wait before answering 1401 (the login delay). */
+  /** Called on each failure; the milliseconds to wait before answering 1401 (the login delay; ignored when abandoned). */
   failureDelayMs?: (claim: PeerClaim) => number;
 }
 
@@ -110,12 +112,21 @@ async function serve(stream: Duplex, reader: LineReader, opts: AcceptOptions, de
   const input: ProofInput = { clientNonce, serverNonce: newNonce(), role, clientName: name, serverName: opts.serverName, offered, version };
   await writeLine(stream, `1000 challenge Version=${version} Name=${opts.serverName} Nonce=${input.serverNonce} Proof=${proof(key, SERVER_LABEL, input)}`);
 
-  const auth = parseLine(await reader.next());
+  let authLine: string;
+  try {
+    authLine = await reader.next();
+  } catch (err) {
+    if (!(isCairnError(err) && err.code === 'CAIRN_E_NET_CLOSED')) throw err;
+    // A client that refuses our proof closes here: one side has the wrong secret, the name is unknown, or it wanted another server.
+    opts.failureDelayMs?.({ role, name, known, stage: 'abandoned' });
+    throw new CairnError('CAIRN_E_AUTH_FAILED', `Peer ${role} "${name}" closed the connection after our challenge: it refused our proof (${known ? 'different secrets' : 'unknown name'}, or it expected another server).`, { role, name, known, abandoned: true }, { cause: err });
+  }
+  const auth = parseLine(authLine);
   if (!auth || auth.command !== 'auth') throw protocolError('expected "auth Proof=…" after the challenge');
   const ok = proofMatches(proof(key, CLIENT_LABEL, input), auth.args.get('proof') ?? '') && known;
   if (!ok) {
     deadline.disarm(); // the login delay is ours, not the peer's slowness
-    await sleep(opts.failureDelayMs?.({ role, name, known }) ?? 0);
+    await sleep(opts.failureDelayMs?.({ role, name, known, stage: 'proof' }) ?? 0);
     refuse(stream, '1401 CAIRN_E_AUTH_FAILED authentication failed');
     throw new CairnError('CAIRN_E_AUTH_FAILED', `Peer ${role} "${name}" failed authentication (${known ? 'wrong secret' : 'unknown name'}).`, { role, name, known });
   }

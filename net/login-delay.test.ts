@@ -9,7 +9,7 @@ test('delay doubles per failure from one address, capped; other addresses are un
   assert.deepEqual([1, 2, 3, 4, 5, 6].map(() => d.failed('10.0.0.1', { name: 'x-fd', role: 'fd' })), [100, 200, 400, 800, 1000, 1000]);
   assert.equal(d.failed('10.0.0.2', { name: 'y' }), 100);
   assert.equal(log.entries.length, 7);
-  assert.deepEqual(log.entries[2].obj, { address: '10.0.0.1', name: 'x-fd', role: 'fd', knownName: undefined, failures: 3, delayMs: 400 });
+  assert.deepEqual(log.entries[2].obj, { address: '10.0.0.1', name: 'x-fd', role: 'fd', knownName: undefined, stage: undefined, failures: 3, delayMs: 400 });
   assert.equal(log.entries[2].level, 'warn');
 });
 

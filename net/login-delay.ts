@@ -45,7 +45,7 @@ export class LoginDelay {
   }
 
   /** Records a failure from `address` and returns the delay (ms) before answering it. */
-  failed(address: string, claim: { name?: string; role?: string; known?: boolean } = {}): number {
+  failed(address: string, claim: { name?: string; role?: string; known?: boolean; stage?: string } = {}): number {
     const now = this.now();
     let rec = this.byAddress.get(address);
     if (rec && now - rec.last > this.forgetAfterMs) rec = undefined;
@@ -54,7 +54,10 @@ export class LoginDelay {
     this.byAddress.set(address, { failures, last: now });
     if (this.byAddress.size > this.maxAddresses) this.byAddress.delete(this.byAddress.keys().next().value as string);
     const delayMs = this.delayFor(failures);
-    this.opts.logger?.warn({ address, name: claim.name, role: claim.role, knownName: claim.known, failures, delayMs }, 'authentication failed');
+    this.opts.logger?.warn(
+      { address, name: claim.name, role: claim.role, knownName: claim.known, stage: claim.stage, failures, delayMs },
+      claim.stage === 'abandoned' ? 'authentication failed: the peer refused our proof and closed' : 'authentication failed',
+    );
     return delayMs;
   }
 
