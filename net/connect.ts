@@ -110,6 +110,10 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
     return { stream, serverName: result.serverName, version: result.version, tls: mode! };
   } catch (err) {
     stream.destroy();
+    if (isCairnError(err) && err.code === 'CAIRN_E_NET_CLOSED' && mode! === 'cert') {
+      // In TLS 1.3 the server judges our certificate after our side of TLS is done: its refusal arrives as a close here.
+      throw new CairnError('CAIRN_E_NET_TLS', `${host}:${port} closed the connection right after TLS: it probably does not trust our certificate.`, { host, port, mode: 'cert' }, { cause: err });
+    }
     if (isCairnError(err)) Object.assign(err.fields, { host, port });
     throw err;
   }

@@ -51,6 +51,7 @@ export function readFrame(stream: Duplex): Promise<Buffer> {
       }
     };
     stream.on('data', onData);
+    stream.resume(); // a previous readFrame paused it
     stream.once('error', reject);
     stream.once('end', () => reject(new Error(`stream ended after ${buf.length} bytes`)));
   });

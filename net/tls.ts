@@ -8,7 +8,7 @@
 import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { TLSSocket, checkServerIdentity, connect as tlsConnect, type ConnectionOptions, type TLSSocketOptions } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions, type TLSSocket, type TlsOptions } from 'node:tls';
 import { CairnError } from '../plugin-api/index.js';
 import { isLoopback } from './cidr.js';
 
@@ -90,18 +90,22 @@ function waitSecure(tls: TLSSocket, event: 'secure' | 'secureConnect', fields: R
   });
 }
 
-/** Server side: wraps an accepted socket; resolves once TLS is up. */
-export async function secureServer(
+/**
+ * Server side: wraps an accepted socket; resolves once TLS is up and (cert
+ * mode) the client's certificate verified. It goes through a tls.Server of its
+ * own (never listening) so Node applies requestCert/rejectUnauthorized, which a
+ * bare server TLSSocket does not.
+ */
+export function secureServer(
   socket: Socket,
   mode: 'psk' | 'cert',
   opts: { certs?: CertMaterial; secretForIdentity: (identity: string) => string | undefined },
 ): Promise<{ socket: TLSSocket; identity?: string }> {
   const fields = { mode, address: socket.remoteAddress };
   let identity: string | undefined;
-  let options: TLSSocketOptions;
+  let options: TlsOptions;
   if (mode === 'psk') {
     options = {
-      isServer: true,
       ciphers: PSK_CIPHERS,
       minVersion: 'TLSv1.2',
       maxVersion: 'TLSv1.2',
@@ -110,14 +114,27 @@ export async function secureServer(
         const secret = opts.secretForIdentity(id);
         return secret ? derivePsk(secret) : null;
       },
-    } as TLSSocketOptions;
+    };
   } else {
     if (!opts.certs) throw new CairnError('CAIRN_E_NET_CONFIG', 'TLS mode cert needs cert, key and ca files.', fields);
-    options = { isServer: true, ...opts.certs, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' };
+    options = { ...opts.certs, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' };
   }
-  const tls = new TLSSocket(socket, options);
-  await waitSecure(tls, 'secure', fields);
-  return { socket: tls, identity };
+  const server = createTlsServer(options);
+  return new Promise((resolve, reject) => {
+    const done = (err: CairnError | null, tls?: TLSSocket): void => {
+      server.removeAllListeners();
+      socket.off('close', onClose);
+      if (err) {
+        socket.destroy();
+        reject(err);
+      } else resolve({ socket: tls!, identity });
+    };
+    const onClose = (): void => done(new CairnError('CAIRN_E_NET_TLS', 'The connection closed during the TLS handshake (wrong PSK, or a client certificate we do not trust).', fields));
+    server.once('secureConnection', (tls: TLSSocket) => done(null, tls));
+    server.once('tlsClientError', (err: Error) => done(tlsError(err, fields)));
+    socket.once('close', onClose);
+    server.emit('connection', socket);
+  });
 }
 
 /** Client side: wraps a connected socket; resolves once TLS is up and the server verified. */
