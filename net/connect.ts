@@ -27,6 +27,7 @@ export interface ConnectOptions {
 }
 
 export interface Connection {
+  /** The authenticated stream, positioned at the first byte of the next protocol. A no-op 'error' listener is attached: add your own. */
   stream: Duplex;
   serverName: string;
   version: number;
@@ -89,7 +90,8 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
     const setUp = async (): Promise<Duplex> => {
       const s = await tcp(host, port, opts.service ?? 'the Cairn daemon');
       socket = s;
-      s.on('error', () => undefined); // surfaced by the reader or TLS
+      s.setNoDelay(true);
+      s.on('error', () => undefined); // surfaced by the reader or TLS; the caller attaches its own
       phase = 'greeting';
       const serverMode = await readAdmission(s, fields);
       mode = effectiveMode(opts.tls, s.remoteAddress);
@@ -98,7 +100,9 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
       }
       if (mode === 'off') return s;
       phase = 'TLS';
-      return secureClient(s, mode, { certs, role: opts.role, name: opts.name, secret: opts.secret, host, serverName: opts.tls?.serverName });
+      const secured = await secureClient(s, mode, { certs, role: opts.role, name: opts.name, secret: opts.secret, host, serverName: opts.tls?.serverName });
+      secured.on('error', () => undefined);
+      return secured;
     };
     stream = await deadline.race(setUp());
   } catch (err) {

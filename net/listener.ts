@@ -7,7 +7,7 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isCairnError } from '../plugin-api/index.js';
-import { isRole, type PeerRole } from './auth-proof.js';
+import { assertName, isRole, type PeerRole } from './auth-proof.js';
 import { admit, refuseBusy, refuseNotAllowed } from './admission.js';
 import { allowList } from './cidr.js';
 import { Deadline } from './deadline.js';
@@ -47,6 +47,7 @@ export interface Listener {
 }
 
 export async function listen(opts: ListenOptions): Promise<Listener> {
+  assertName(opts.handshake.serverName, 'server name');
   const allowed = allowList(opts.allow);
   const certs = loadCertMaterial(opts.tls);
   effectiveMode(opts.tls, undefined); // validates the mode now, not on the first connection
@@ -77,6 +78,7 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     }
     live.add(socket);
     socket.once('close', () => live.delete(socket));
+    socket.setNoDelay(true);
     const mode = effectiveMode(opts.tls, address);
     admit(socket, mode);
     let stream: Duplex = socket;
@@ -89,6 +91,7 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
       deadline.arm(timeoutMs);
       const secured = await deadline.race(secureServer(socket, mode, { certs, secretForIdentity }));
       stream = secured.socket;
+      stream.on('error', () => undefined); // the session attaches its own; an early error must not crash the daemon
       identity = secured.identity;
     }
     const peer = await acceptHandshake(stream, { ...opts.handshake, failureDelayMs: (claim) => delay.failed(address, claim) });
