@@ -3,7 +3,7 @@
 // plugin-api imports nothing of Cairn; bundled agents import only plugin-api.
 import tseslint from 'typescript-eslint';
 
-const parts = ['plugin-api', 'core', 'sd', 'director', 'native', 'plugins', 'config', 'net'];
+const parts = ['plugin-api', 'core', 'sd', 'director', 'native', 'plugins', 'config', 'net', 'daemon'];
 
 /** Patterns forbidding every other part except through its entry file. */
 function onlyThroughEntries(self, allowed) {
@@ -47,5 +47,6 @@ export default tseslint.config(
   layer('net', ['plugin-api'], 'net/ imports only plugin-api (transport and authentication under every protocol).'),
   layer('sd', ['plugin-api', 'native', 'net'], 'sd/ imports other parts only through their entry file.'),
   layer('core', ['plugin-api', 'sd', 'native', 'net'], 'core/ imports other parts only through their entry file.'),
+  layer('daemon', ['plugin-api', 'core', 'sd', 'native', 'plugins', 'config', 'net', 'director'], 'daemon/ (the three daemons\' composition) imports the parts through their entry files.'),
   layer('director', ['plugin-api', 'core', 'sd', 'native', 'plugins', 'config', 'net'], 'director/ imports other parts only through their entry file.'),
 );

@@ -1,6 +1,12 @@
 #!/usr/bin/env node
-// cairn-sd: the network daemon. This version runs Director, FD and SD together
-// in local mode only (`cairn backup PATH`); the daemons with config files,
-// TLS and the network protocol are the work of the next milestone (issue 3).
-console.error('cairn-sd: network daemon mode is not available in this version; use local mode: cairn backup PATH (see README). [CAIRN_E_NOT_AVAILABLE]');
-process.exit(2);
+// cairn-sd: the daemon (docs/config.md). The TypeScript sources compile to dist/ (npm run build).
+import { existsSync } from 'node:fs';
+import module from 'node:module';
+module.enableCompileCache?.();
+const entry = new URL('../dist/daemon/sd-daemon.js', import.meta.url);
+if (!existsSync(entry)) {
+  console.error('cairn-sd: the compiled program is missing (dist/). Run `npm run build` in the cairn folder first. [CAIRN_E_NOT_BUILT]');
+  process.exit(2);
+}
+const { main } = await import(entry.href);
+await main();

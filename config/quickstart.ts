@@ -89,7 +89,7 @@ jobs:
     storage: File1
     pool: Default
     level: incremental
-    schedule: nightly
+    # schedule: nightly      # uncomment to run the job every night at 23:05
 `,
     fd: `${header('cairn-fd', 'File Daemon configuration')}
 fd:

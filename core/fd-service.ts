@@ -7,6 +7,8 @@
  * Director has collected it — a Director that reconnects after a restart
  * asks for it with `job result`.
  */
+import { mkdirSync, statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
@@ -152,6 +154,7 @@ export class FdService {
   }
 
   private async restore(jobId: number, order: WireRestoreOrder, ch: ControlChannel): Promise<WireRestoreOutcome> {
+    if (order.mode === 'restore') prepareTarget(order.where);
     const j = this.track(jobId, order.mode, `restore ${jobId}`);
     const progress = throttle((files: number, bytes: number) => ch.notify('progress', { jobId, files, bytes }));
     try {
@@ -225,6 +228,17 @@ export interface WireRestoreOrder {
   sd: SdTarget;
   /** Verify: digests (hex) of one job's files by file index. */
   digests?: { jobId: number; byIndex: Record<string, string> };
+}
+
+/** The restore target on this host: created if missing, and a directory. */
+function prepareTarget(where: string | undefined): void {
+  try {
+    if (!where || !isAbsolute(where)) throw new Error('the target must be an absolute path');
+    mkdirSync(where, { recursive: true });
+    if (!statSync(where).isDirectory()) throw new Error('not a directory');
+  } catch (err) {
+    throw new CairnError('CAIRN_E_RESTORE_TARGET', `cannot restore into ${where}: ${(err as Error).message}`, { where }, { cause: err });
+  }
 }
 
 function needJob(jobId: number, cmd: string): number {

@@ -16,3 +16,7 @@ export { resolveBackupJob } from './jobs/resolve-job.js';
 export { EXIT_CODES, formatReport, type JobReport, type ReportProblem } from './jobs/job-report.js';
 export { DIRECTOR_ERRORS } from './errors.js';
 export * as catalog from './catalog/index.js';
+export { DirectorService, type DirectorServiceOptions, type RestoreCommand, type RunningJob } from './network/director-service.js';
+export { ConsoleService } from './network/console-service.js';
+export { RemoteFd, type RemoteFdOptions } from './remote/remote-fd.js';
+export { Scheduler, parseRunRule, nextRun, SCHEDULE_ERRORS } from './schedule/index.js';

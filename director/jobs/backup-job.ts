@@ -22,6 +22,8 @@ export interface BackupRequest {
   onProgress?: (c: BackupCounters) => void;
   /** Injected clock (tests); default Date.now. */
   now?: () => Date;
+  /** Told the job's catalog id as soon as it exists. */
+  onJobId?: (jobId: number) => void;
 }
 
 /** How long the Director waits for the SD's session-closed notice after the FD's close reply. */
@@ -52,6 +54,7 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
     }
   }
   const jobId = await catalog.createJob({ name: req.jobName, type: 'backup', level, client, fileset: req.fileset.name, filesetHash: fp.hash, pool: repo.pool, startedAt: started });
+  req.onJobId?.(jobId);
   // With a SQLite catalog a big job's rows are decoded and inserted in a thread of their own (adaptive-assembler.ts).
   const assembler = catalog.sqliteFile ? new AdaptiveFileAssembler(catalog, catalog.sqliteFile, jobId) : new FileAssembler(catalog, jobId);
   let closeNotice: (r: SessionCloseReport) => void = () => undefined;

@@ -28,4 +28,6 @@ export interface JobPlumbing {
   readonly clientName: string;
   /** The pool new volumes and sessions belong to. */
   readonly pool: string;
+  /** True when the FD runs elsewhere: restore targets are its to create and check. */
+  readonly targetOnClient?: boolean;
 }

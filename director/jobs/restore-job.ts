@@ -25,6 +25,8 @@ export interface RestoreRequest {
   onListEntry?: (row: CatalogTreeRow) => void;
   signal?: AbortSignal;
   onFile?: (path: string, bytes: number) => void;
+  /** Told the restore job's catalog id as soon as it exists. */
+  onJobId?: (jobId: number) => void;
 }
 
 export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Promise<JobReport> {
@@ -42,8 +44,10 @@ export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Pro
       durationMs: ended.getTime() - started.getTime(), files: selection.count, bytes: selection.bytes, rate: 0, chain: chainIds, where, warnings: [], problems: [],
     };
   }
-  prepareTarget(where);
+  // The target is on the client: in local mode that is here; a remote FD prepares it itself.
+  if (!repo.targetOnClient) prepareTarget(where);
   const jobId = await catalog.createJob({ name: req.job.name, type: 'restore', level: null, client: repo.clientName, startedAt: started });
+  req.onJobId?.(jobId);
   const outcome = await readSessions(repo, 'restore', chain, selection.perJob, { restoreJobId: jobId, where, replace: req.replace, signal: req.signal, onFile: req.onFile });
   return finish(repo, 'restore', jobId, req.job, started, outcome, selection.names, { where, chain: chainIds });
 }
@@ -82,14 +86,20 @@ async function readSessions(
   perJob: Map<number, number[]>,
   opts: Omit<FdRestoreOrder, 'mode' | 'sessions'>,
 ): Promise<RestoreOutcome> {
-  const sessions: FdRestoreOrder['sessions'] = [];
-  for (const job of jobs) {
-    const indexes = perJob.get(job.id);
-    if (!indexes || indexes.length === 0) continue;
-    const media = await repo.catalog.jobMedia(job.id);
-    sessions.push({ jobId: job.id, grant: await repo.director.openReadSession(bootstrapFor(media, indexes)) });
+  try {
+    const sessions: FdRestoreOrder['sessions'] = [];
+    for (const job of jobs) {
+      const indexes = perJob.get(job.id);
+      if (!indexes || indexes.length === 0) continue;
+      const media = await repo.catalog.jobMedia(job.id);
+      sessions.push({ jobId: job.id, grant: await repo.director.openReadSession(bootstrapFor(media, indexes)) });
+    }
+    return await repo.files.restore({ ...opts, mode, sessions });
+  } catch (err) {
+    // The SD or FD could not be reached or refused: the job ends in Error, nothing restored.
+    const error = isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_FAILED', (err as Error).message, {}, { cause: err });
+    return { files: 0, bytes: 0, completed: new Set(), problems: [], messages: [], error };
   }
-  return repo.files.restore({ ...opts, mode, sessions });
 }
 
 async function finish(

@@ -1,0 +1,107 @@
+/**
+ * cairn-dir: the Director as a service. Opens the catalog its config names
+ * (SQLite or PostgreSQL), serves consoles on its listen address, reaches
+ * FDs and SDs as their configs allow it, and runs scheduled jobs.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { CairnError, isCairnError } from '../plugin-api/index.js';
+import { loadConfig, type CatalogConfig, type DirConfig, type TlsConfig } from '../config/index.js';
+import { connect } from '../net/index.js';
+import { catalog as catalogPart, ConsoleService, DirectorService, Scheduler } from '../director/index.js';
+import { daemonLogger, daemonMain, lockWorkingDirectory, onShutdownSignal, startInBackground, type DaemonArgs } from './runtime.js';
+import { listenForPeers } from './peers.js';
+
+type Catalog = catalogPart.Catalog;
+
+export async function openCatalog(c: CatalogConfig): Promise<Catalog> {
+  if (c.engine === 'sqlite') return catalogPart.Catalog.open(c.path);
+  const host = c.socketDir ?? c.host;
+  if (!host) throw new CairnError('CAIRN_E_CONFIG_INVALID', 'catalog: a postgres catalog needs socketDir or host', { key: 'director.catalog' });
+  const driver = await catalogPart.PgDriver.open({ host, port: c.port, database: c.database, user: c.user, password: c.password });
+  return catalogPart.Catalog.openWith(driver);
+}
+
+/** Schedule rules are checked at --test-config time too: a typo'd rule is a config error, not a silent never. */
+export function checkDirConfig(c: DirConfig): void {
+  new Scheduler({ schedules: c.schedules, jobs: c.jobs.filter((j) => j.schedule).map((j) => ({ name: j.name, schedule: j.schedule, level: j.level })), onDue: () => undefined });
+}
+
+export async function runDir(a: DaemonArgs): Promise<void> {
+  const { config: c, warnings } = loadConfig('dir', a.config);
+  checkDirConfig(c);
+  const logFile = c.messages.logFile;
+  if (a.testConfig) {
+    for (const w of warnings) process.stderr.write(`cairn-dir: warning: ${w}\n`);
+    process.stdout.write(`cairn-dir: ${a.config} is valid\n`);
+    return;
+  }
+  if (!a.foreground) {
+    process.stdout.write(`cairn-dir started, pid ${startInBackground('dir', a, logFile)}, log ${logFile}\n`);
+    return;
+  }
+  const log = daemonLogger('dir', a, logFile);
+  for (const w of warnings) log.warn(w);
+  const lock = await lockWorkingDirectory('dir', c.director.workingDirectory);
+  const catalog = await openCatalog(c.director.catalog);
+  await markInterrupted(catalog, log);
+  const me = c.director.name;
+  const link = (what: string, host: string, port: number, tls: TlsConfig, secret: string, expect: string, service: string) =>
+    connect({ host, port, tls, role: 'director', name: me, secret, expectServer: expect, service }).then((x) => x.stream, (err) => {
+      throw isCairnError(err) ? err : new CairnError('CAIRN_E_NET_CONNECT', `cannot reach ${what}: ${(err as Error).message}`, { host, port });
+    });
+  const dir = new DirectorService({
+    config: c,
+    catalog,
+    logger: log,
+    connectClient: (cl) => link(`client ${cl.name}`, cl.address, cl.port, cl.tls, cl.password, cl.name, 'cairn-fd'),
+    connectStorage: (st) => link(`storage ${st.name}`, st.address, st.port, st.tls, st.password, st.name, 'cairn-sd'),
+  });
+  const consoles = new ConsoleService(dir);
+  const heartbeatMs = c.director.heartbeatSeconds * 1000;
+  const listener = await listenForPeers({
+    serverName: me,
+    listen: c.director.listen,
+    tls: c.director.tls,
+    peers: c.consoles.map((x) => ({ role: 'console', name: x.name, secret: x.password, allow: x.allow })),
+    maxConnections: 64,
+    logger: log,
+    onSession: (stream, peer) => consoles.serve(stream, peer.name, heartbeatMs),
+  });
+  const scheduler = new Scheduler({
+    schedules: c.schedules,
+    jobs: c.jobs.filter((j) => j.schedule).map((j) => ({ name: j.name, schedule: j.schedule, level: j.level })),
+    onDue: (due) => {
+      try {
+        const r = dir.runJob(due.job, { level: due.level });
+        log.info({ job: due.job, level: due.level, scheduledFor: due.scheduledFor.toISOString(), handle: r.handle }, 'scheduled job started');
+      } catch (err) {
+        log.warn({ job: due.job, err: (err as Error).message, code: isCairnError(err) ? err.code : undefined }, 'scheduled job not started');
+      }
+    },
+    onMissed: (m) => log.warn({ job: m.job, missed: m.missed, firstMissed: m.firstMissed.toISOString() }, 'scheduled runs were missed (the Director was not running or the machine slept); running once now'),
+  });
+  scheduler.start();
+  log.info({ address: listener.address, port: listener.port, catalog: c.director.catalog.engine }, 'cairn-dir listening');
+  onShutdownSignal(log, async () => {
+    scheduler.stop();
+    await listener.close();
+    await dir.close();
+    await catalog.close();
+    lock.release();
+  });
+}
+
+/** Jobs a previous Director left running are marked Error: nothing they wrote is counted. */
+async function markInterrupted(catalog: Catalog, log: Logger): Promise<void> {
+  for (const job of await catalog.listJobs({ status: 'running', limit: 1000 })) {
+    const text = 'the Director stopped before this job ended; nothing it wrote counts';
+    await catalog.addJobLog(job.id, { level: 'error', code: 'CAIRN_E_JOB_INTERRUPTED', text });
+    await catalog.finishJob(job.id, { status: 'error', endedAt: new Date(), files: job.files, bytes: job.bytes, errors: 1, report: { error: { code: 'CAIRN_E_JOB_INTERRUPTED', message: text } } });
+    log.warn({ jobId: job.id }, text);
+  }
+}
+
+export function main(): Promise<void> {
+  return daemonMain('dir', runDir);
+}

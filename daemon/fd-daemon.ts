@@ -1,0 +1,81 @@
+/**
+ * cairn-fd: the File Daemon as a service. Directors its config names connect
+ * and give orders (docs/protocol.md §9); the FD loads only the agents its own
+ * config allows, whatever a Director's fileset says, and reaches the SD of
+ * each order itself, authenticated with the session key of the order.
+ */
+import { join } from 'node:path';
+import { CairnError } from '../plugin-api/index.js';
+import { loadConfig } from '../config/index.js';
+import { FdService, FileDaemon } from '../core/index.js';
+import { connect, type TlsMode } from '../net/index.js';
+import { platformFileServices, nativeStatus } from '../native/index.js';
+import { daemonLogger, daemonMain, lockWorkingDirectory, onShutdownSignal, startInBackground, type DaemonArgs } from './runtime.js';
+import { listenForPeers } from './peers.js';
+
+export async function runFd(a: DaemonArgs): Promise<void> {
+  const { config: c, warnings } = loadConfig('fd', a.config);
+  const logFile = join(c.fd.workingDirectory, 'cairn-fd.log');
+  if (a.testConfig) {
+    for (const w of warnings) process.stderr.write(`cairn-fd: warning: ${w}\n`);
+    process.stdout.write(`cairn-fd: ${a.config} is valid\n`);
+    return;
+  }
+  if (!a.foreground) {
+    process.stdout.write(`cairn-fd started, pid ${startInBackground('fd', a, logFile)}, log ${logFile}\n`);
+    return;
+  }
+  const log = daemonLogger('fd', a, logFile);
+  for (const w of warnings) log.warn(w);
+  const lock = await lockWorkingDirectory('fd', c.fd.workingDirectory);
+  const status = nativeStatus();
+  if (!status.loaded) log.warn({ degraded: status.degraded, error: status.error }, 'native addon not loaded: running degraded');
+  const fd = new FileDaemon({
+    policy: { pluginDirs: c.plugins.directories, allow: c.plugins.allow },
+    platform: platformFileServices(),
+    logger: log.child({ part: 'fd' }),
+  });
+  const heartbeatMs = c.fd.heartbeatSeconds * 1000;
+  const service = new FdService({
+    fd,
+    name: c.fd.name,
+    logger: log,
+    heartbeatMs,
+    agentDefaults: c.agents,
+    connectSd: async (target, grant) => {
+      const conn = await connect({
+        host: target.address,
+        port: target.port,
+        tls: { mode: (target.tls ?? 'auto') as TlsMode },
+        role: 'fd',
+        name: grant.keyId,
+        secret: grant.key,
+        service: 'cairn-sd',
+      });
+      return conn.stream;
+    },
+  });
+  const listener = await listenForPeers({
+    serverName: c.fd.name,
+    listen: c.fd.listen,
+    tls: c.fd.tls,
+    peers: c.directors.map((d) => ({ role: 'director', name: d.name, secret: d.password, allow: d.allow })),
+    maxConnections: c.fd.maxConcurrentJobs * 3 + 4,
+    logger: log,
+    onSession: (stream, peer) => {
+      if (peer.role !== 'director') throw new CairnError('CAIRN_E_NET_NOT_ALLOWED', `a ${peer.role} may not command the FD`, { role: peer.role });
+      return service.serve(stream, peer.name);
+    },
+  });
+  log.info({ address: listener.address, port: listener.port }, 'cairn-fd listening');
+  onShutdownSignal(log, async () => {
+    await service.shutdown();
+    await listener.close();
+    await fd.close();
+    lock.release();
+  });
+}
+
+export function main(): Promise<void> {
+  return daemonMain('fd', runFd);
+}

@@ -1,0 +1,138 @@
+/**
+ * The console against a running Director (`cairn --config console.yaml …`):
+ * each command opens one authenticated connection (docs/protocol.md §10),
+ * asks, prints the answer (text, or JSON with --json) and exits with the
+ * job's exit status where a job was waited for.
+ */
+import { resolve } from 'node:path';
+import { CairnError, type Level, type ReplacePolicy } from '../../plugin-api/index.js';
+import { loadConfig } from '../../config/index.js';
+import { connect } from '../../net/index.js';
+import { ControlChannel } from '../../sd/index.js';
+import type { JobReport } from '../jobs/job-report.js';
+import { humanBytes, type Output } from './output.js';
+
+export interface RemoteArgs {
+  config: string;
+  json: boolean;
+  wait: boolean;
+}
+
+async function withDirector<T>(args: RemoteArgs, out: Output, fn: (ch: ControlChannel) => Promise<T>, onProgress?: (p: { files: number; bytes: number }) => void): Promise<T> {
+  const { config: c } = loadConfig('console', args.config);
+  const conn = await connect({
+    host: c.director.address,
+    port: c.director.port,
+    tls: c.director.tls,
+    role: 'console',
+    name: c.console.name,
+    secret: c.director.password,
+    expectServer: c.director.name,
+    service: 'cairn-dir',
+  });
+  const ch = new ControlChannel(conn.stream, {
+    peer: `the Director ${c.director.name}`,
+    onNotification: (type, body) => {
+      if (type === 'progress' && onProgress) onProgress(body as { files: number; bytes: number });
+    },
+  });
+  try {
+    return await fn(ch);
+  } finally {
+    out.endProgress();
+    await ch.close();
+  }
+}
+
+/** Waits for a job, showing files, bytes, rate and (when the last run's size is known) an ETA. */
+async function waitFor(args: RemoteArgs, out: Output, jobId: number, expectBytes?: number): Promise<number> {
+  const started = Date.now();
+  const report = await withDirector(
+    args,
+    out,
+    async (ch) => (await ch.request(`wait JobId=${jobId}`)).body as JobReport,
+    (p) => {
+      if (!out.live) return;
+      const secs = Math.max((Date.now() - started) / 1000, 0.001);
+      const rate = p.bytes / secs;
+      const eta = expectBytes && rate > 0 && expectBytes > p.bytes ? `, ETA ${Math.ceil((expectBytes - p.bytes) / rate)} s` : '';
+      out.progress(`job ${jobId}: ${p.files} files, ${humanBytes(p.bytes)} (${humanBytes(rate)}/s${eta})`);
+    },
+  );
+  out.report(report);
+  return report.exitCode ?? 3;
+}
+
+export async function remoteRun(args: RemoteArgs & { job: string; level?: Level }, out: Output): Promise<number> {
+  const r = await withDirector(args, out, async (ch) => {
+    const last = ((await ch.request('jobs', { limit: 20 })).body as Array<{ name: string; status: string; bytes: number }>).find((j) => j.name === args.job && j.status === 'ok');
+    const body = (await ch.request('run', { job: args.job, level: args.level })).body as { jobId: number };
+    return { jobId: body.jobId, expect: last?.bytes };
+  });
+  if (!args.wait) {
+    out.data({ jobId: r.jobId }, () => `job ${args.job} started: job id ${r.jobId}`);
+    return 0;
+  }
+  return waitFor(args, out, r.jobId, r.expect);
+}
+
+export async function remoteRestore(
+  args: RemoteArgs & { job: string; jobName?: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; client?: string },
+  out: Output,
+): Promise<number> {
+  const to = resolve(args.to);
+  const { jobId } = await withDirector(args, out, async (ch) =>
+    (await ch.request('restore', { job: args.job, jobName: args.jobName, asAt: args.asAt, to, paths: args.paths, replace: args.replace, client: args.client })).body as { jobId: number },
+  );
+  if (!args.wait) {
+    out.data({ jobId }, () => `restore started: job id ${jobId}`);
+    return 0;
+  }
+  return waitFor(args, out, jobId);
+}
+
+export async function remoteStatus(args: RemoteArgs, out: Output): Promise<number> {
+  const s = await withDirector(args, out, async (ch) => (await ch.request('status')).body as { name: string; version: string; uptimeMs: number; running: Array<{ jobId: number | null; name: string; type: string; state: string; progress: { files: number; bytes: number } }> });
+  out.data(s, () =>
+    [
+      `Director ${s.name} (cairn ${s.version}), up ${Math.round(s.uptimeMs / 1000)} s`,
+      s.running.length ? 'Running jobs:' : 'No jobs running.',
+      ...s.running.map((j) => `  ${String(j.jobId ?? '-').padEnd(6)} ${j.name.padEnd(20)} ${j.type.padEnd(8)} ${j.state.padEnd(8)} ${j.progress.files} files, ${humanBytes(j.progress.bytes)}`),
+    ].join('\n'),
+  );
+  return 0;
+}
+
+export async function remoteJobs(args: RemoteArgs & { limit: number }, out: Output): Promise<number> {
+  const jobs = await withDirector(args, out, async (ch) => (await ch.request('jobs', { limit: args.limit })).body as Array<{ id: number; name: string; type: string; level: string | null; status: string; files: number; bytes: number; startedAt: string }>);
+  out.data(jobs, () =>
+    [
+      'JobId  Name                  Type     Level         Status    Files      Bytes        Started',
+      ...jobs.map((j) => `${String(j.id).padEnd(6)} ${j.name.slice(0, 21).padEnd(21)} ${j.type.padEnd(8)} ${(j.level ?? '-').padEnd(13)} ${j.status.padEnd(9)} ${String(j.files).padEnd(10)} ${humanBytes(j.bytes).padEnd(12)} ${j.startedAt}`),
+    ].join('\n'),
+  );
+  return 0;
+}
+
+export async function remoteCancel(args: RemoteArgs & { jobid: number }, out: Output): Promise<number> {
+  await withDirector(args, out, (ch) => ch.request(`cancel JobId=${args.jobid}`));
+  out.data({ jobId: args.jobid, cancelled: true }, () => `job ${args.jobid}: cancel requested`);
+  return 0;
+}
+
+export async function remoteMessages(args: RemoteArgs & { jobid: number }, out: Output): Promise<number> {
+  const log = await withDirector(args, out, async (ch) => (await ch.request(`messages JobId=${args.jobid}`)).body as Array<{ level: string; code?: string; path?: string; text: string; at?: string }>);
+  out.data(log, () => log.map((e) => `${e.level.padEnd(7)} ${e.code ?? ''} ${e.path ? `${e.path}: ` : ''}${e.text}`).join('\n') || `no messages for job ${args.jobid}`);
+  return 0;
+}
+
+export async function remoteLs(args: RemoteArgs & { job: string; path?: string; asAt?: string; jobName?: string }, out: Output): Promise<number> {
+  const r = await withDirector(args, out, async (ch) => (await ch.request('ls', { job: args.job, path: args.path, asAt: args.asAt, jobName: args.jobName })).body as { jobId: number; files: Array<{ path: string; size: number; mtime: string; kind: string }> });
+  out.data(r, () => r.files.map((f) => `${f.kind.padEnd(8)} ${String(f.size).padStart(12)} ${f.mtime} ${f.path}`).join('\n'));
+  return 0;
+}
+
+export function needConfig(args: { config?: string }, command: string): string {
+  if (!args.config) throw new CairnError('CAIRN_E_USAGE', `"${command}" talks to a Director: give --config console.yaml (written by \`cairn quickstart DIR\`)`, { command });
+  return args.config;
+}

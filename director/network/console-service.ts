@@ -1,0 +1,100 @@
+/**
+ * ConsoleService: the Director's side of a console connection (docs/protocol.md
+ * §10). Commands: status, run, wait (progress notifications, then the job's
+ * report), cancel, jobs, ls, restore, messages. Every answer is JSON; the
+ * console formats it.
+ */
+import type { Duplex } from 'node:stream';
+import { CairnError, displayPath, pathBytes, type Level } from '../../plugin-api/index.js';
+import { HOST_VERSION } from '../../core/index.js';
+import { ControlChannel, type ControlRequest, type HandlerReply } from '../../sd/index.js';
+import { resolveBackupJob } from '../jobs/resolve-job.js';
+import type { DirectorService, RestoreCommand, RunningJob } from './director-service.js';
+import type { JobReport } from '../jobs/job-report.js';
+
+const LEVELS = new Set(['full', 'incremental', 'differential']);
+
+export class ConsoleService {
+  private readonly started = Date.now();
+
+  constructor(private readonly dir: DirectorService) {}
+
+  async serve(stream: Duplex, consoleName: string, heartbeatMs?: number): Promise<void> {
+    const ch = new ControlChannel(stream, { peer: `the console ${consoleName}`, heartbeatMs, onRequest: (req, c) => this.answer(req, c) });
+    await ch.done;
+  }
+
+  private async answer(req: ControlRequest, ch: ControlChannel): Promise<HandlerReply> {
+    const cmd = req.words.join(' ');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    switch (cmd) {
+      case 'status':
+        return { text: 'status', body: { name: this.dir.config.director.name, version: HOST_VERSION, uptimeMs: Date.now() - this.started, running: this.dir.jobs() } };
+      case 'run': {
+        const level = body.level as string | undefined;
+        if (level !== undefined && !LEVELS.has(level)) throw new CairnError('CAIRN_E_USAGE', `level "${level}" is not full, incremental or differential`, { level });
+        const r = this.dir.runJob(String(body.job ?? ''), { level: level as Level | undefined });
+        return { text: `run JobId=${await this.idOf(r)}`, body: { jobId: await this.idOf(r) } };
+      }
+      case 'restore': {
+        const r = await this.dir.restore(body as unknown as RestoreCommand);
+        return { text: `restore JobId=${await this.idOf(r)}`, body: { jobId: await this.idOf(r) } };
+      }
+      case 'wait': {
+        const handle = Number(req.args.jobid);
+        const found = this.dir.lookup(handle);
+        if (!found) return { text: 'wait', body: await this.finishedReport(handle) };
+        if (!('controller' in found)) return { text: 'wait', body: found };
+        const send = (p: { files: number; bytes: number }) => void ch.notify('progress', { jobId: handle, ...p });
+        found.listeners.add(send);
+        try {
+          return { text: 'wait', body: await found.done };
+        } finally {
+          found.listeners.delete(send);
+        }
+      }
+      case 'cancel':
+        this.dir.cancel(Number(req.args.jobid));
+        return { text: 'cancelled' };
+      case 'jobs': {
+        const jobs = await this.dir.catalog.listJobs({ limit: Number(body.limit ?? 50) });
+        return { text: 'jobs', body: jobs.map((j) => ({ ...j, report: undefined })) };
+      }
+      case 'ls': {
+        const job = await resolveBackupJob(this.dir.catalog, String(body.job ?? 'latest'), { asAt: body.asAt ? new Date(String(body.asAt)) : undefined, name: body.jobName as string | undefined, client: body.client as string | undefined });
+        const chain = (await this.dir.catalog.restoreChain(job)).map((j) => j.id);
+        const path = body.path as string | undefined;
+        const prefix = path ? pathBytes(path.length > 1 ? path.replace(/\/+$/, '') : path) : undefined;
+        const files = [];
+        for await (const r of this.dir.catalog.treeAsAt(chain, prefix ? { prefix } : {})) {
+          files.push({ path: displayPath(r.path), kind: r.kind, size: r.stat.size, mode: r.stat.mode, mtime: new Date(Number(r.stat.mtimeNs / 1_000_000n)).toISOString(), jobId: r.jobId, linkTarget: r.linkTarget ? displayPath(r.linkTarget) : undefined });
+          if (files.length >= 100_000) break;
+        }
+        return { text: 'ls', body: { jobId: job.id, chain, files } };
+      }
+      case 'messages': {
+        const jobId = Number(req.args.jobid);
+        const log = await this.dir.catalog.jobLog(jobId);
+        return { text: 'messages', body: log.map((e) => ({ ...e, path: e.path ? displayPath(e.path) : undefined })) };
+      }
+      default:
+        throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `Unknown console command "${req.line.slice(0, 80)}".`, { command: req.line.slice(0, 80) });
+    }
+  }
+
+  /** A job's catalog id: known as soon as job control created the job (waits for its turn first). */
+  private async idOf(r: RunningJob): Promise<number> {
+    while (r.jobId === null) {
+      const settled = await Promise.race([r.done.then(() => true), new Promise<false>((res) => setTimeout(() => res(false), 20))]);
+      if (settled && r.jobId === null) return (await r.done).jobId || r.handle;
+    }
+    return r.jobId;
+  }
+
+  private async finishedReport(jobId: number): Promise<JobReport> {
+    const job = await this.dir.catalog.getJob(jobId);
+    if (!job) throw new CairnError('CAIRN_E_JOB_NOT_FOUND', `there is no job ${jobId}`, { jobId });
+    if (job.status === 'running') throw new CairnError('CAIRN_E_JOB_RUNNING', `job ${jobId} is marked running but this Director is not running it`, { jobId });
+    return (job.report ?? { jobId, status: job.status }) as unknown as JobReport;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * StorageLink: the Director's standing connection to one SD (one per
+ * storage resource). Opened on first use and again after it drops; it
+ * answers the SD's catalog requests from the Director's catalog and routes
+ * the SD's notifications to the job they belong to.
+ */
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { SdDirectorClient, type Bootstrap, type SdNotification, type SessionGrant, type SessionJobInfo } from '../../sd/index.js';
+import { volumeCatalogPort, type Catalog } from '../catalog/index.js';
+import type { SdPort } from '../jobs/job-plumbing.js';
+
+export class StorageLink implements SdPort {
+  private client: SdDirectorClient | null = null;
+  private connecting: Promise<SdDirectorClient> | null = null;
+
+  constructor(
+    readonly storage: string,
+    private readonly o: {
+      connect(): Promise<Duplex>;
+      catalog: Catalog;
+      notifications: Map<number, (n: SdNotification) => void>;
+      logger: Logger;
+    },
+  ) {}
+
+  async openAppendSession(job: SessionJobInfo): Promise<SessionGrant & { sessionId: number }> {
+    return (await this.get()).openAppendSession(job);
+  }
+
+  async openReadSession(bootstrap: Bootstrap): Promise<SessionGrant> {
+    return (await this.get()).openReadSession(bootstrap);
+  }
+
+  async close(): Promise<void> {
+    const c = this.client;
+    this.client = null;
+    await c?.close();
+  }
+
+  private get(): Promise<SdDirectorClient> {
+    if (this.client && !this.client.endReason) return Promise.resolve(this.client);
+    this.connecting ??= (async () => {
+      try {
+        const stream = await this.o.connect();
+        const client = new SdDirectorClient(stream);
+        client.serveCatalog(volumeCatalogPort(this.o.catalog));
+        client.onNotification((n) => this.o.notifications.get(n.jobId)?.(n));
+        client.done.then(() => this.o.logger.info({ storage: this.storage, why: client.endReason?.message }, 'SD connection ended'));
+        this.client = client;
+        return client;
+      } finally {
+        this.connecting = null;
+      }
+    })();
+    return this.connecting;
+  }
+}
