@@ -95,10 +95,10 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
       identity = secured.identity;
     }
     const peer = await acceptHandshake(stream, { ...opts.handshake, failureDelayMs: (claim) => delay.failed(address, claim) });
-    delay.succeeded(address);
     if (mode === 'psk' && identity !== pskIdentity(peer.peerRole, peer.peerName)) {
       throw new CairnError('CAIRN_E_AUTH_FAILED', `The TLS PSK identity "${identity}" is not the peer the handshake authenticated (${peer.peerRole} "${peer.peerName}").`, { address, identity, role: peer.peerRole, name: peer.peerName });
     }
+    delay.succeeded(address);
     const sessionPeer: SessionPeer = { name: peer.peerName, role: peer.peerRole, address, port, tls: mode !== 'off', version: peer.version };
     opts.logger.info({ ...sessionPeer }, 'peer authenticated');
     try {

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { connect } from './connect.js';
 import { listen, type ListenOptions, type SessionPeer } from './listener.js';
-import { derivePsk, effectiveMode } from './tls.js';
+import { readAdmission } from './admission.js';
+import { offerHandshake } from './handshake.js';
+import { derivePsk, effectiveMode, secureClient } from './tls.js';
 import { frame, memoryLogger, readFrame } from './testing.js';
 
 const secrets: Record<string, string> = { 'fd:alpha-fd': 'alpha secret' };
@@ -126,4 +128,27 @@ test('cert: mutual TLS with certificates from files; an untrusted client certifi
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('psk: a handshake for another peer than the PSK identity is dropped after the handshake, never reaching onSession', async () => {
+  const both: Record<string, string> = { 'fd:alpha-fd': 'alpha secret', 'director:main-dir': 'dir secret' };
+  let sessions = 0;
+  const opts = options({ tls: { mode: 'psk' }, handshake: { serverName: 'store-sd', secretFor: (r, n) => both[`${r}:${n}`] }, onSession: async () => void sessions++ });
+  const l = await listen(opts);
+  const raw = await new Promise<import('node:net').Socket>((r) => {
+    const s = tcpConnect({ host: '127.0.0.1', port: l.port }, () => r(s));
+  });
+  assert.equal(await readAdmission(raw, { host: '127.0.0.1', port: l.port }), 'psk');
+  const tls = await secureClient(raw, 'psk', { role: 'fd', name: 'alpha-fd', secret: 'alpha secret', host: '127.0.0.1' });
+  // The handshake succeeds as the director (we know its secret too) ...
+  await offerHandshake(tls, { role: 'director', name: 'main-dir', secret: 'dir secret' });
+  // ... but the listener sees the PSK identity fd:alpha-fd and closes.
+  await new Promise<void>((r) => (tls.destroyed ? r() : tls.once('close', () => r())));
+  assert.equal(sessions, 0);
+  const log = (opts.logger as ReturnType<typeof memoryLogger>).entries;
+  assert.ok(log.some((e) => {
+    const err = e.obj.err as Record<string, unknown> | undefined;
+    return err?.code === 'CAIRN_E_AUTH_FAILED' && err.identity === 'fd:alpha-fd';
+  }), JSON.stringify(log));
+  await l.close();
 });
