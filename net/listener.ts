@@ -89,7 +89,14 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
         return new CairnError('CAIRN_E_AUTH_TIMEOUT', `TLS not established within ${timeoutMs} ms.`, { address, timeoutMs });
       });
       deadline.arm(timeoutMs);
-      const secured = await deadline.race(secureServer(socket, mode, { certs, secretForIdentity }));
+      const secured = await deadline.race(secureServer(socket, mode, { certs, secretForIdentity })).catch((err: unknown) => {
+        // A failed TLS handshake (wrong PSK, untrusted certificate) counts as a failed login; OpenSSL has already answered it.
+        if (isCairnError(err) && err.code === 'CAIRN_E_NET_TLS') {
+          const identity = typeof err.fields.identity === 'string' ? err.fields.identity : undefined;
+          delay.failed(address, { name: identity, stage: `tls-${mode}` });
+        }
+        throw err;
+      });
       stream = secured.socket;
       stream.on('error', () => undefined); // the session attaches its own; an early error must not crash the daemon
       identity = secured.identity;

@@ -74,10 +74,20 @@ test('psk: TLS 1.2 with a PSK cipher, the handshake and the session inside it, n
 
 test('psk with the wrong secret fails in TLS (CAIRN_E_NET_TLS); TLS mode disagreement is named', async () => {
   let sessions = 0;
-  const l = await listen(options({ tls: { mode: 'psk' }, onSession: async () => void sessions++ }));
+  const opts = options({ tls: { mode: 'psk' }, onSession: async () => void sessions++ });
+  const l = await listen(opts);
   await assert.rejects(connect({ ...client, port: l.port, secret: 'wrong', tls: { mode: 'psk' } }), { code: 'CAIRN_E_NET_TLS' });
+  // An unknown identity fails the same way as a wrong PSK (no unknown_psk_identity alert).
+  const unknown = await connect({ ...client, port: l.port, name: 'ghost-fd', tls: { mode: 'psk' } }).catch((e: Error & { code: string }) => e);
+  const wrong = await connect({ ...client, port: l.port, secret: 'wrong', tls: { mode: 'psk' } }).catch((e: Error & { code: string }) => e);
+  assert.equal((unknown as { code: string }).code, 'CAIRN_E_NET_TLS');
+  assert.equal((unknown as Error).message, (wrong as Error).message);
   await assert.rejects(connect({ ...client, port: l.port, tls: { mode: 'off' } }), (e: { code: string; message: string }) => e.code === 'CAIRN_E_NET_TLS' && /uses TLS mode psk/.test(e.message));
   assert.equal(sessions, 0);
+  const fails = (opts.logger as ReturnType<typeof memoryLogger>).entries.filter((e) => e.msg === 'authentication failed');
+  assert.deepEqual(fails.map((e) => [e.obj.stage, e.obj.name, e.obj.failures]), [
+    ['tls-psk', 'fd:alpha-fd', 1], ['tls-psk', 'fd:ghost-fd', 2], ['tls-psk', 'fd:alpha-fd', 3],
+  ]);
   await l.close();
 });
 

@@ -5,7 +5,7 @@
  * secret by HKDF-SHA256; cert is mutual X.509 from files. The HMAC handshake
  * runs inside the TLS channel either way.
  */
-import { hkdfSync } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions, type TLSSocket, type TlsOptions } from 'node:tls';
@@ -27,6 +27,8 @@ export interface TlsSettings {
 
 export const PSK_CIPHERS = 'PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305';
 export const PSK_INFO = 'cairn-tls-psk-v1';
+/** Keys the stand-in PSKs of unknown identities (one per process, so repeated tries see the same failure). */
+const STAND_IN_KEY = randomBytes(32);
 
 /** The 32-byte TLS PSK of a pair: HKDF-SHA256(ikm = secret UTF-8, salt = empty, info = "cairn-tls-psk-v1"). */
 export function derivePsk(secret: string): Buffer {
@@ -112,7 +114,8 @@ export function secureServer(
       pskCallback: (_sock: TLSSocket, id: string) => {
         identity = id;
         const secret = opts.secretForIdentity(id);
-        return secret ? derivePsk(secret) : null;
+        // An unknown identity gets a stand-in key, so it fails like a wrong PSK, not with unknown_psk_identity.
+        return secret ? derivePsk(secret) : createHmac('sha256', STAND_IN_KEY).update(id).digest();
       },
     };
   } else {
@@ -126,6 +129,7 @@ export function secureServer(
       socket.off('close', onClose);
       if (err) {
         socket.destroy();
+        if (identity !== undefined) err.fields.identity = identity;
         reject(err);
       } else resolve({ socket: tls!, identity });
     };
