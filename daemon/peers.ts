@@ -69,7 +69,7 @@ function logStatistics(log: Logger, stream: Duplex, peer: SessionPeer, started: 
   const bytesIn = s.bytesRead ?? 0;
   const bytesOut = s.bytesWritten ?? 0;
   log.info(
-    { role: peer.role, name: peer.name, address: peer.address, bytesIn, bytesOut, durationMs, rateBytesPerSec: Math.round(((bytesIn + bytesOut) * 1000) / durationMs) },
+    { role: peer.role, peer: peer.name, address: peer.address, bytesIn, bytesOut, durationMs, rateBytesPerSec: Math.round(((bytesIn + bytesOut) * 1000) / durationMs) },
     'connection statistics',
   );
 }

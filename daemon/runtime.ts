@@ -85,7 +85,8 @@ export async function lockWorkingDirectory(kind: DaemonKind, dir: string): Promi
     return await RepoLock.acquire(dir, DAEMON_NAMES[kind]);
   } catch (err) {
     if (isCairnError(err) && err.code === 'CAIRN_E_REPO_LOCKED') {
-      throw new CairnError('CAIRN_E_DAEMON_RUNNING', `another ${DAEMON_NAMES[kind]} already runs on the working directory ${dir}: ${err.message}`, { ...err.fields, workingDirectory: dir }, { cause: err });
+      const h = err.fields as { pid?: number; host?: string; since?: string };
+      throw new CairnError('CAIRN_E_DAEMON_RUNNING', `another ${DAEMON_NAMES[kind]} (pid ${h.pid} on ${h.host}, since ${h.since}) already runs on the working directory ${dir}; stop it first (kill -TERM ${h.pid})`, { ...err.fields, workingDirectory: dir }, { cause: err });
     }
     throw err;
   }

@@ -15,7 +15,12 @@ export const DIRECTOR_ERRORS = {
   CAIRN_E_JOB_FAILED: { exitCode: 3, retryable: false, summary: 'The job ended in error; the report names the cause.' },
   CAIRN_E_INTERNAL: { exitCode: 70, retryable: false, summary: 'A bug: an error without a Cairn code reached the console (the message has the stack; please report it).' },
   CAIRN_E_NOT_BUILT: { exitCode: 2, retryable: false, summary: 'The compiled program (dist/) is missing: run `npm run build`.' },
-  CAIRN_E_NOT_AVAILABLE: { exitCode: 2, retryable: false, summary: 'The command exists but this version does not provide it yet (the network daemons).' },
+  CAIRN_E_NOT_AVAILABLE: { exitCode: 2, retryable: false, summary: 'The command exists but this version does not provide it yet.' },
+  CAIRN_E_JOB_RUNNING: { exitCode: 5, retryable: true, summary: 'The job is still running; a job is never started twice at once.' },
+  CAIRN_E_CLIENT_NOT_FOUND: { exitCode: 2, retryable: false, summary: "No client of that name in the Director's config." },
+  CAIRN_E_STORAGE_NOT_FOUND: { exitCode: 2, retryable: false, summary: "No storage of that name in the Director's config." },
+  CAIRN_E_DAEMON_RUNNING: { exitCode: 5, retryable: false, summary: 'Another copy of the daemon already runs on the same working directory (its pid is named).' },
+  CAIRN_E_DAEMON_START: { exitCode: 2, retryable: false, summary: 'A daemon could not start (or did not start listening in time); its log says why.' },
   CAIRN_E_JOB_INTERRUPTED: { exitCode: 3, retryable: false, summary: 'The process running the job died before the job ended; the job was marked Error when the repository was next opened for writing.' },
   CAIRN_E_JOB_CANCELLED: { exitCode: 4, retryable: false, summary: 'The job was cancelled.' },
 } as const satisfies Record<string, ErrorSpec>;

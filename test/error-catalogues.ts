@@ -8,7 +8,9 @@ import { CORE_ERRORS } from '../core/index.js';
 import { SD_ERRORS } from '../sd/index.js';
 import { NATIVE_ERRORS } from '../native/index.js';
 import { FS_ERRORS } from '../plugins/fs/index.js';
-import { DIRECTOR_ERRORS, catalog } from '../director/index.js';
+import { DIRECTOR_ERRORS, SCHEDULE_ERRORS, catalog } from '../director/index.js';
+import { CONFIG_ERRORS } from '../config/index.js';
+import { NET_ERRORS } from '../net/index.js';
 
 export const CATALOGUES: Array<{ part: string; source: string; errors: Record<string, ErrorSpec> }> = [
   { part: 'plugin API (agents and their host)', source: 'plugin-api/errors.ts', errors: AGENT_ERRORS },
@@ -18,4 +20,7 @@ export const CATALOGUES: Array<{ part: string; source: string; errors: Record<st
   { part: 'native addon', source: 'native/errors.ts', errors: NATIVE_ERRORS as unknown as Record<string, ErrorSpec> },
   { part: 'catalog', source: 'director/catalog/errors.ts', errors: catalog.CATALOG_ERRORS as unknown as Record<string, ErrorSpec> },
   { part: 'Director and console', source: 'director/errors.ts', errors: DIRECTOR_ERRORS },
+  { part: 'schedules', source: 'director/schedule/errors.ts', errors: SCHEDULE_ERRORS },
+  { part: 'configuration files', source: 'config/errors.ts', errors: CONFIG_ERRORS },
+  { part: 'transport and authentication', source: 'net/errors.ts', errors: NET_ERRORS },
 ];

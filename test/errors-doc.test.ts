@@ -42,7 +42,7 @@ test('docs/errors.md lists exactly the catalogued codes', () => {
 test('every CAIRN_E_ code used in the sources is catalogued', () => {
   const catalogued = new Set(CATALOGUES.flatMap((c) => Object.keys(c.errors)));
   const missing: string[] = [];
-  for (const dir of ['plugin-api', 'core', 'plugins', 'sd', 'director', 'native', 'bin', 'scripts']) {
+  for (const dir of ['plugin-api', 'core', 'plugins', 'sd', 'director', 'native', 'config', 'net', 'daemon', 'bin', 'scripts']) {
     for (const f of sourceFiles(join(root, dir))) {
       for (const m of readFileSync(f, 'utf8').matchAll(/['"`](CAIRN_E_[A-Z0-9_]*[A-Z0-9])['"`\]]/g)) {
         if (!catalogued.has(m[1])) missing.push(`${m[1]} (${f.slice(root.length)})`);

@@ -9,9 +9,12 @@ import { CORE_ERRORS } from '../../core/index.js';
 import { SD_ERRORS } from '../../sd/index.js';
 import { CATALOG_ERRORS } from '../catalog/index.js';
 import { DIRECTOR_ERRORS } from '../errors.js';
+import { SCHEDULE_ERRORS } from '../schedule/index.js';
+import { CONFIG_ERRORS } from '../../config/index.js';
+import { NET_ERRORS } from '../../net/index.js';
 import { formatReport, humanBytes, type JobReport } from '../jobs/job-report.js';
 
-const CATALOGUES: Array<Record<string, { exitCode: number }>> = [AGENT_ERRORS, CORE_ERRORS, SD_ERRORS, CATALOG_ERRORS, DIRECTOR_ERRORS];
+const CATALOGUES: Array<Record<string, { exitCode: number }>> = [AGENT_ERRORS, CORE_ERRORS, SD_ERRORS, CATALOG_ERRORS, DIRECTOR_ERRORS, SCHEDULE_ERRORS, CONFIG_ERRORS, NET_ERRORS];
 
 export function exitCodeOf(code: string): number {
   for (const c of CATALOGUES) if (Object.hasOwn(c, code)) return c[code].exitCode;

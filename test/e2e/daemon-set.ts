@@ -1,0 +1,103 @@
+/**
+ * A Director, an FD and an SD as three child processes on loopback ports
+ * chosen at run time, configured by the quickstart (config/quickstart.ts),
+ * optionally with TLS (PSK) on every connection. For the network
+ * acceptance tests; not a test file itself.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { createRequire } from 'node:module';
+import { writeQuickstart, type QuickstartResult } from '../../config/index.js';
+import { PROJECT_ROOT, cairn, type CairnRun } from './cli-runner.js';
+
+type Kind = 'dir' | 'fd' | 'sd';
+
+export interface DaemonSetOptions {
+  source: string;
+  /** TLS mode written into every connection's config (default: the quickstart's, off on loopback). */
+  tls?: 'psk';
+  /** Edits to the written configs (parsed YAML objects), before the daemons start. */
+  edit?: Partial<Record<Kind | 'console', (doc: any) => void>>;
+}
+
+export interface DaemonSet {
+  dir: string;
+  qs: QuickstartResult;
+  /** Runs `cairn --config console.yaml ARGS…` to completion. */
+  console(args: readonly string[]): CairnRun;
+  start(kind: Kind): Promise<void>;
+  /** Sends a signal and waits for the process to exit. */
+  stop(kind: Kind, signal?: NodeJS.Signals): Promise<number | null>;
+  log(kind: Kind): string;
+}
+
+const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+
+function editYaml(file: string, fn: (doc: any) => void): void {
+  const text = readFileSync(file, 'utf8');
+  const doc = yaml.parse(text);
+  fn(doc);
+  writeFileSync(file, yaml.stringify(doc), { mode: 0o600 });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+export async function startDaemonSet(t: TestContext, dir: string, o: DaemonSetOptions): Promise<DaemonSet> {
+  const qs = await writeQuickstart(dir, { source: o.source });
+  if (o.tls) {
+    const tls = { mode: o.tls };
+    editYaml(qs.files.dir, (d) => {
+      d.director.tls = tls;
+      for (const c of d.clients) c.tls = tls;
+      for (const s of d.storages) s.tls = tls;
+    });
+    editYaml(qs.files.fd, (d) => (d.fd.tls = tls));
+    editYaml(qs.files.sd, (d) => (d.sd.tls = tls));
+    editYaml(qs.files.console, (d) => (d.director.tls = tls));
+  }
+  for (const [k, fn] of Object.entries(o.edit ?? {})) editYaml(qs.files[k as Kind | 'console'], fn!);
+  const children = new Map<Kind, ChildProcess>();
+  const ports: Record<Kind, number> = qs.ports;
+  const logs: Record<Kind, string> = { dir: join(dir, 'dir.out'), fd: join(dir, 'fd.out'), sd: join(dir, 'sd.out') };
+
+  const start = async (kind: Kind): Promise<void> => {
+    const out = openSync(logs[kind], 'a');
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', `cairn-${kind}.js`), '--config', qs.files[kind], '--foreground'], { cwd: PROJECT_ROOT, stdio: ['ignore', out, out] });
+    children.set(kind, child);
+    const deadline = Date.now() + 30_000;
+    while (!(await portOpen(ports[kind]))) {
+      if (child.exitCode !== null) throw new Error(`cairn-${kind} exited ${child.exitCode} at start:\n${readFileSync(logs[kind], 'utf8').slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`cairn-${kind} did not listen within 30 s:\n${readFileSync(logs[kind], 'utf8').slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const stop = (kind: Kind, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
+    const child = children.get(kind);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child?.exitCode ?? null);
+    return new Promise((resolve) => {
+      child.once('exit', (code) => resolve(code));
+      child.kill(signal);
+    });
+  };
+  t.after(async () => {
+    for (const k of ['dir', 'fd', 'sd'] as const) await stop(k, 'SIGKILL');
+  });
+  for (const k of ['sd', 'fd', 'dir'] as const) await start(k);
+  return {
+    dir,
+    qs,
+    console: (args) => cairn(null, ['--config', qs.files.console, ...args]),
+    start,
+    stop,
+    log: (kind) => readFileSync(logs[kind], 'utf8'),
+  };
+}
