@@ -205,3 +205,14 @@ test('client settings are checked before anything is sent', async () => {
   await assert.rejects(offerHandshake(c, { role: 'fd', name: 'ok', secret: '' }), { code: 'CAIRN_E_AUTH_CONFIG' });
   c.destroy();
 });
+
+test('the worked example of docs/transport.md §2.4 and §4', async () => {
+  const { derivePsk } = await import('./tls.js');
+  const p = { clientNonce: '000102030405060708090a0b0c0d0e0f', serverNonce: 'f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff', role: 'fd', clientName: 'alpha-fd', serverName: 'store-sd', offered: '1', version: 1 };
+  const k = secretKey('example shared secret');
+  assert.equal(proofMessage(SERVER_LABEL, p).length, 88);
+  assert.equal(proof(k, SERVER_LABEL, p), 'c3c2489ad6854e94fcf06eec434dfa03219ac9ed9cc4dbba1c367702c2612090');
+  assert.equal(proof(k, CLIENT_LABEL, p), '382ca54f04c9b072fc5cb64e60388cd7021c27803c9848ebef00ec45e416ca32');
+  assert.equal(derivePsk('example shared secret').toString('hex'), '0ea47a588c310c7988bea09b11ea38c718ad510c575be39c58bb76e4f57c592e');
+  assert.equal(frame(`hello Cairn/1 Role=fd Name=alpha-fd Versions=1 Nonce=${p.clientNonce}`).readUInt32BE(0), 0x55);
+});
