@@ -51,6 +51,21 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** Starts `cairn-KIND --config FILE --foreground`, its output appended to `log`, and waits until it listens on `port`. */
+export async function spawnDaemon(kind: Kind, config: string, port: number, log: string): Promise<ChildProcess> {
+  const out = openSync(log, 'a');
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', `cairn-${kind}.js`), '--config', config, '--foreground'], { cwd: PROJECT_ROOT, stdio: ['ignore', out, out] });
+  const deadline = Date.now() + 30_000;
+  while (!(await portOpen(port))) {
+    if (child.exitCode !== null) throw new Error(`cairn-${kind} exited ${child.exitCode} at start:\n${readFileSync(log, 'utf8').slice(-3000)}`);
+    if (Date.now() > deadline) throw new Error(`cairn-${kind} did not listen within 30 s:\n${readFileSync(log, 'utf8').slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
+}
+
+export { editYaml };
+
 export async function startDaemonSet(t: TestContext, dir: string, o: DaemonSetOptions): Promise<DaemonSet> {
   const qs = await writeQuickstart(dir, { source: o.source });
   if (o.tls) {
@@ -70,15 +85,7 @@ export async function startDaemonSet(t: TestContext, dir: string, o: DaemonSetOp
   const logs: Record<Kind, string> = { dir: join(dir, 'dir.out'), fd: join(dir, 'fd.out'), sd: join(dir, 'sd.out') };
 
   const start = async (kind: Kind): Promise<void> => {
-    const out = openSync(logs[kind], 'a');
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', `cairn-${kind}.js`), '--config', qs.files[kind], '--foreground'], { cwd: PROJECT_ROOT, stdio: ['ignore', out, out] });
-    children.set(kind, child);
-    const deadline = Date.now() + 30_000;
-    while (!(await portOpen(ports[kind]))) {
-      if (child.exitCode !== null) throw new Error(`cairn-${kind} exited ${child.exitCode} at start:\n${readFileSync(logs[kind], 'utf8').slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`cairn-${kind} did not listen within 30 s:\n${readFileSync(logs[kind], 'utf8').slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    children.set(kind, await spawnDaemon(kind, qs.files[kind], ports[kind], logs[kind]));
   };
   const stop = (kind: Kind, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
     const child = children.get(kind);
