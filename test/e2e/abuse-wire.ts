@@ -7,8 +7,9 @@
  * itself (no `.test.` in its name).
  */
 import { spawn } from 'node:child_process';
-import { connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { offerHandshake, type PeerRole } from '../../net/index.js';
 import { CAIRN_BIN, PROJECT_ROOT, lastJson } from './cli-runner.js';
 
 /** How a connection ended: the peer closed it (FIN), reset it, or it was still open at the deadline. */
@@ -34,12 +35,17 @@ export class RawPeer {
   private buf = Buffer.alloc(0);
   private closedFlag = false;
   private resetFlag = false;
+  private finFlag = false;
   private waiters: Array<() => void> = [];
   private readonly closedP: Promise<void>;
 
   constructor(readonly stream: Duplex) {
     stream.on('data', (chunk: Buffer) => {
       this.buf = Buffer.concat([this.buf, chunk]);
+      this.poke();
+    });
+    stream.on('end', () => {
+      this.finFlag = true;
       this.poke();
     });
     stream.on('error', (err: NodeJS.ErrnoException) => {
@@ -72,6 +78,23 @@ export class RawPeer {
 
   get closed(): boolean {
     return this.closedFlag;
+  }
+
+  /** The daemon ended its side (FIN received). */
+  get gotFin(): boolean {
+    return this.finFlag;
+  }
+
+  /** Waits until the daemon ended its side or closed (at most timeoutMs); true if it did. */
+  async waitFin(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.finFlag && !this.closedFlag && Date.now() < deadline) {
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, Math.max(1, deadline - Date.now())).unref();
+      });
+    }
+    return this.finFlag || this.closedFlag;
   }
 
   /** Writes bytes; resolves when the stream took them (a write error, e.g. after the daemon closed, resolves too). */
@@ -146,6 +169,49 @@ export class RawPeer {
   destroy(): void {
     this.stream.destroy();
   }
+}
+
+function readExactly(s: Socket, n: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      s.off('readable', tryRead);
+      s.off('close', onClose);
+      if (err) reject(err);
+    };
+    const onClose = (): void => done(new Error('closed before the admission line'));
+    const tryRead = (): void => {
+      const b = s.read(n) as Buffer | null;
+      if (b) {
+        done();
+        resolve(b);
+      }
+    };
+    s.on('readable', tryRead);
+    s.once('close', onClose);
+    tryRead();
+  });
+}
+
+/**
+ * An authenticated session (TLS off) on a socket that stays half-open: when the daemon ends its side, ours stays
+ * open until the test closes it (allowHalfOpen), the way a careless or hostile peer behaves. Resolves with the
+ * peer, or with the daemon's refusal line when admission refused the connection.
+ */
+export async function halfOpenSession(port: number, who: { role: PeerRole; name: string; secret: string }): Promise<{ peer: RawPeer } | { refused: string }> {
+  const s = tcpConnect({ host: '127.0.0.1', port, allowHalfOpen: true });
+  s.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    s.once('connect', () => resolve());
+    s.once('error', reject);
+  });
+  const head = await readExactly(s, 4);
+  const line = (await readExactly(s, head.readUInt32BE(0))).toString('latin1');
+  if (!line.startsWith('1000 ')) {
+    s.destroy();
+    return { refused: line };
+  }
+  await offerHandshake(s, who);
+  return { peer: new RawPeer(s) };
 }
 
 export interface TimedRun {

@@ -25,7 +25,7 @@ import { loadConfig, writeQuickstart } from '../../config/index.js';
 import { isCairnError } from '../../plugin-api/index.js';
 import { startDaemonSet, type DaemonSet } from './daemon-set.js';
 import { PROJECT_ROOT } from './cli-runner.js';
-import { RawPeer, frame, logLines, runLive, waitForLogLine, word } from './abuse-wire.js';
+import { RawPeer, frame, halfOpenSession, logLines, runLive, waitForLogLine, word } from './abuse-wire.js';
 
 type Kind = 'dir' | 'fd' | 'sd';
 const KINDS: readonly Kind[] = ['dir', 'fd', 'sd'];
@@ -87,7 +87,8 @@ async function backupAndRestore(d: DaemonSet, src: string, out: string): Promise
  * proof first, finds it wrong and closes (transport.md §2.3 step 2), so the Director has nothing to answer 1401
  * to; it counts the abandoned login (§2.2 step 5). The 1401 and its delay are what a peer that sends a proof
  * without knowing the secret gets (an attacker, or a client that skips the check): that is driven raw, with the
- * frames of transport.md §2. Both kinds of failure count towards the same per-source delay.
+ * frames of transport.md §2. Both kinds of failure count towards the same per-source delay (the log shows the
+ * count; waiting out the next, 8 s, delay would only repeat the first half).
  */
 test('a wrong console secret is refused (1401 with a growing delay per source), creates no job, and a valid console is served meanwhile', async (t) => {
   const tmp = tempDir(t, 'cairn-abuse-auth-');
@@ -148,11 +149,6 @@ test('a wrong console secret is refused (1401 with a growing delay per source), 
   const wrongRun = await runLive(['--config', wrongFile, 'status', '--json']);
   assert.notEqual(wrongRun.status, 0, wrongRun.describe);
   assert.match(wrongRun.stdout + wrongRun.stderr, /CAIRN_E_AUTH_FAILED/, wrongRun.describe);
-  // Those three abandoned logins counted: the next guess from this source waits 8 s (failure 4).
-  const g4 = await guess(con.console.name);
-  refused(g4, 'guess after the abandoned logins');
-  assert.ok(g4.ms >= 8000 - 5, `the guess after three abandoned logins was refused after ${g4.ms.toFixed(0)} ms, expected at least 8000`);
-
   const failures = logLines(d.log('dir')).filter((l) => typeof l.msg === 'string' && l.msg.startsWith('authentication failed'));
   assert.deepEqual(failures.map((l) => [l.name, l.knownName, l.stage, l.failures, l.delayMs]), [
     ['admin', true, 'proof', 1, 1000],
@@ -161,8 +157,7 @@ test('a wrong console secret is refused (1401 with a growing delay per source), 
     ['admin', true, 'abandoned', 1, 1000],
     ['intruder', false, 'abandoned', 2, 2000],
     ['admin', true, 'abandoned', 3, 4000],
-    ['admin', true, 'proof', 4, 8000],
-  ], d.log('dir').slice(-4000));
+  ], `the Director's failed-login log lines (the abandoned logins count towards the next delay: 1, 2, 3)\n${d.log('dir').slice(-4000)}`);
   const after = await runLive(['--config', d.qs.files.console, 'jobs', '--json']);
   assert.equal(after.status, 0, after.describe);
   assert.deepEqual(after.json, before.json, 'refused consoles created or changed jobs');
@@ -371,4 +366,46 @@ test('a second copy of each daemon on the same working directory exits 2 with CA
   assert.equal(status.status, 0, status.describe);
   await backupAndRestore(d, src, join(tmp, 'out'));
   for (const k of KINDS) assert.equal(await d.stop(k), 0, `cairn-${k} did not stop cleanly:\n${d.log(k).slice(-2000)}`);
+});
+
+/**
+ * After a protocol error on an authenticated connection the daemon must let go of the connection, not only
+ * half-close it: a peer that never closes its side would otherwise keep a slot of the connection cap for good
+ * (the heartbeat watch stops with the session). More such connections than any cap (all caps are below 80)
+ * must never make the listener answer 1503.
+ */
+test('connections a daemon ended after a 2 GiB length word do not keep slots of its connection cap while the peer stays half-open', async (t) => {
+  const tmp = tempDir(t, 'cairn-abuse-slots-');
+  const d = await startDaemonSet(t, join(tmp, 'conf'), { source: await sourceTree(tmp) });
+  const dir = loadConfig('dir', d.qs.files.dir).config;
+  const con = loadConfig('console', d.qs.files.console).config;
+  const who: Record<Kind, { port: number; role: 'console' | 'director'; name: string; secret: string }> = {
+    dir: { port: con.director.port, role: 'console', name: con.console.name, secret: con.director.password },
+    fd: { port: dir.clients[0].port, role: 'director', name: dir.director.name, secret: dir.clients[0].password },
+    sd: { port: dir.storages[0].port, role: 'director', name: dir.director.name, secret: dir.storages[0].password },
+  };
+  for (const k of KINDS) {
+    await t.test(`cairn-${k}`, async () => {
+      const held: RawPeer[] = [];
+      try {
+        for (let i = 0; i < 80; i++) {
+          const s = await halfOpenSession(who[k].port, who[k]);
+          if ('refused' in s) {
+            assert.fail(`BUG: cairn-${k} refused connection ${i + 1} with "${s.refused}" although it had ended (FIN) every earlier one after their 2 GiB length word: `
+              + `it still counts connections it half-closed, so a peer that keeps its side open fills the cap (${i}) and locks out everyone else`);
+          }
+          await s.peer.write(Buffer.concat([word(0x7fffffff), Buffer.alloc(64, 0x41)]));
+          assert.ok(await s.peer.waitFin(5000), `cairn-${k} did not end connection ${i + 1} after a 2 GiB length word`);
+          held.push(s.peer);
+        }
+      } finally {
+        for (const p of held) p.destroy();
+      }
+    });
+  }
+  // Once the peers closed, every daemon admits again and serves.
+  await new Promise((r) => setTimeout(r, 200));
+  for (const k of KINDS) (await admitted(who[k].port)).destroy();
+  const status = await runLive(['--config', d.qs.files.console, 'status', '--json']);
+  assert.equal(status.status, 0, status.describe);
 });
