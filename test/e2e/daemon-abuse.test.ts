@@ -11,7 +11,9 @@
  *  3. broken configuration files under --test-config: exit non-zero with
  *     file:line and what was expected; valid files say "is valid";
  *  4. a second copy on the same working directory: exit 2,
- *     CAIRN_E_DAEMON_RUNNING, and the first keeps serving.
+ *     CAIRN_E_DAEMON_RUNNING, and the first keeps serving;
+ *  5. peers that stay half-open after a protocol error must not fill a
+ *     daemon's connection cap.
  * Delays are asserted with lower bounds only.
  */
 import { test } from 'node:test';
