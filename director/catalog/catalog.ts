@@ -206,7 +206,10 @@ export class Catalog extends VolumeStore {
 
   // --- files ---
 
-  /** One batch of file rows, in one transaction. */
+  /**
+   * One batch of file rows, in one transaction of its own (all or none). On PostgreSQL batches of
+   * different jobs run side by side; await each call before relying on its rows (finishJob does).
+   */
   async insertFiles(jobId: number, rows: readonly CatalogFileRow[]): Promise<void> {
     if (rows.length === 0) return;
     const params = rows.map((r) => {
@@ -215,7 +218,7 @@ export class Catalog extends VolumeStore {
       }
       return fileParams(jobId, r);
     });
-    await this.driver.runBatch(this.qb.insertBatch('files', FILE_COLUMNS, params));
+    await this.driver.insertMany('files', FILE_COLUMNS, params);
   }
 
   /**
@@ -273,7 +276,7 @@ export class Catalog extends VolumeStore {
     if (ranges.length === 0) return;
     const cols = ['job_id', 'volume', 'session_id', 'first_index', 'last_index', 'start_file', 'start_block', 'end_file', 'end_block'];
     const rows = ranges.map((r) => [jobId, r.volume, r.sessionId, r.firstIndex, r.lastIndex, r.startFile, r.startBlock, r.endFile, r.endBlock]);
-    await this.driver.runBatch(this.qb.insertBatch('job_media', cols, rows));
+    await this.driver.insertMany('job_media', cols, rows);
   }
 
   async jobMedia(jobId: number): Promise<JobMediaRange[]> {

@@ -14,6 +14,12 @@
  *   everything committed before it) survives power loss.
  * - `iterate` streams rows in bounded memory, on a snapshot that writes made
  *   after it started do not disturb; the caller may write meanwhile.
+ * - `insertMany` is one transaction of its own, in the engine's fastest way
+ *   (SQLite: one prepared statement; PostgreSQL: binary COPY on a pool of
+ *   writer connections). It may run beside other statements and other
+ *   insertMany calls — a caller that needs its rows before a later statement
+ *   awaits it — but a `durable` transaction and `close()` wait for every
+ *   insertMany issued before them.
  */
 import type { SqlValue } from './sql/conditions.js';
 import type { DialectName } from './sql/dialect.js';
@@ -47,6 +53,11 @@ export interface TransactionOptions {
 }
 
 export interface CatalogDriver extends CatalogSession {
+  /**
+   * Inserts `rows` (values in `columns` order) into `table` in one transaction: all rows or none.
+   * Returns the rows inserted. Plain INSERT: a key clash fails the whole call (CAIRN_E_CATALOG_QUERY).
+   */
+  insertMany(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<number>;
   iterate(q: Sql): AsyncIterable<Row>;
   /** The same rows as iterate(), a page at a time: one await per page, not per row (100k-row trees). */
   iteratePages(q: Sql, pageRows?: number): AsyncIterable<Row[]>;

@@ -2,9 +2,14 @@
  * The PostgreSQL catalog driver on `pg` (pure JS), behind the same
  * CatalogDriver contract as SQLite (driver.ts).
  *
- * Connections: one writer connection; every statement and transaction of
- * the driver takes its turn on it (an async lock), so a transaction runs
- * alone even across awaits. `iterate` and `iteratePages` read on a
+ * Connections: one ordered writer connection; every statement and
+ * transaction of the driver takes its turn on it (an async lock) in the
+ * order issued, so a transaction runs alone even across awaits. Row batches
+ * (`insertMany`: file rows, job media) go by binary COPY (pg-copy.ts) on a
+ * small pool of writer connections of their own (pg-writer-pool.ts), each
+ * its own transaction, so concurrent jobs' batches run side by side; a
+ * durable transaction and close() wait for every batch issued before them.
+ * `iterate` and `iteratePages` read on a
  * connection of their own, in a REPEATABLE READ READ ONLY transaction
  * through a server-side cursor (FETCH a page at a time): bounded memory, and
  * a snapshot that the writer's later commits do not disturb.
@@ -23,6 +28,8 @@ import { CairnError } from '../../plugin-api/index.js';
 import type { CatalogDriver, CatalogSession, Row, RunResult, TransactionOptions } from './driver.js';
 import type { SqlValue } from './sql/conditions.js';
 import type { BatchSql, Sql } from './sql/query-builder.js';
+import { type ColumnTypes, columnOids, columnTypesSql, copyFromSql, copyIn, encodeCopyRows } from './pg-copy.js';
+import { PgWriterPool } from './pg-writer-pool.js';
 
 export interface PgDriverOptions {
   /** Server host name, or the directory of its Unix socket (absolute path). */
@@ -33,6 +40,8 @@ export interface PgDriverOptions {
   password?: string;
   /** ms to wait for a connection before CAIRN_E_CATALOG_OPEN (default 10 000). */
   connectTimeoutMs?: number;
+  /** Connections for concurrent row batches (insertMany), opened on demand (default 4). */
+  batchConnections?: number;
 }
 
 /** Rows fetched per page by iterate() / iteratePages() unless the caller says otherwise. */
@@ -93,7 +102,11 @@ async function connect(o: PgDriverOptions): Promise<pg.Client> {
 class PgSession implements CatalogSession {
   readonly dialect = 'postgres' as const;
 
-  constructor(private readonly client: pg.Client) {}
+  constructor(
+    private readonly client: pg.Client,
+    /** Called before schema statements run (the driver forgets cached column types). */
+    private readonly onDdl: () => void = () => undefined,
+  ) {}
 
   async run(q: Sql): Promise<RunResult> {
     try {
@@ -119,6 +132,7 @@ class PgSession implements CatalogSession {
   }
 
   async exec(ddl: string): Promise<void> {
+    this.onDdl();
     try {
       await this.client.query(ddl);
     } catch (err) {
@@ -133,12 +147,17 @@ export class PgDriver implements CatalogDriver {
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly readers = new Set<pg.Client>();
+  private readonly pool: PgWriterPool;
+  /** insertMany calls not yet settled. */
+  private readonly batches = new Set<Promise<unknown>>();
+  private readonly columnTypes = new Map<string, Promise<ColumnTypes>>();
 
   private constructor(
     private readonly writer: pg.Client,
     private readonly options: PgDriverOptions,
   ) {
-    this.session = new PgSession(writer);
+    this.session = new PgSession(writer, () => this.columnTypes.clear());
+    this.pool = new PgWriterPool(options.batchConnections ?? 4, async () => connect(options));
     // A connection the server drops is reported at the next statement; this keeps it from crashing the process.
     writer.on('error', () => undefined);
   }
@@ -179,8 +198,52 @@ export class PgDriver implements CatalogDriver {
     return this.turn(() => this.session.exec(ddl));
   }
 
+  insertMany(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<number> {
+    if (this.closed) return Promise.reject(new CairnError('CAIRN_E_CATALOG_CLOSED', 'the catalog was used after close()', {}));
+    if (rows.length === 0) return Promise.resolve(0);
+    const text = copyFromSql(table, columns);
+    const op = (async () => {
+      const oids = columnOids(table, await this.typesOf(table), columns);
+      let chunks;
+      try {
+        chunks = encodeCopyRows(oids, columns, rows);
+      } catch (err) {
+        throw new CairnError('CAIRN_E_CATALOG_QUERY', `catalog rows for ${table} cannot be stored: ${(err as Error).message}`, { table }, { cause: err });
+      }
+      // One COPY is one statement, so one transaction on its own: a failed batch stores none of its rows.
+      return this.pool.use((c) => copyIn(c, text, chunks)).catch((err: unknown) => {
+        this.columnTypes.delete(table);
+        wrap(err, text);
+      });
+    })();
+    this.batches.add(op);
+    void op.then(
+      () => this.batches.delete(op),
+      () => this.batches.delete(op),
+    );
+    return op;
+  }
+
+  /** Column types of `table` for binary COPY, read once per table (again after DDL or a failed COPY). */
+  private typesOf(table: string): Promise<ColumnTypes> {
+    let p = this.columnTypes.get(table);
+    if (p === undefined) {
+      const q = columnTypesSql(table);
+      p = this.pool.use((c) => c.query(q.text, [...q.params])).then(
+        (r) => new Map(r.rows.map((row: { name: string; oid: number }) => [row.name, Number(row.oid)])),
+        (err: unknown) => wrap(err, q.text),
+      );
+      this.columnTypes.set(table, p);
+      p.catch(() => this.columnTypes.delete(table));
+    }
+    return p;
+  }
+
   transaction<T>(fn: (tx: CatalogSession) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
+    // A durable commit covers every batch issued before it: wait for them to commit first.
+    const before = opts.durable === true ? [...this.batches] : [];
     return this.turn(async () => {
+      if (before.length) await Promise.allSettled(before);
       await this.session.exec('BEGIN');
       try {
         if (!opts.durable) await this.session.exec('SET LOCAL synchronous_commit = off');
@@ -223,6 +286,8 @@ export class PgDriver implements CatalogDriver {
     if (this.closed) return;
     await this.tail;
     this.closed = true;
+    while (this.batches.size) await Promise.allSettled([...this.batches]);
+    await this.pool.close();
     for (const r of this.readers) await r.end().catch(() => undefined);
     await this.writer.end().catch(() => undefined);
   }

@@ -20,7 +20,7 @@ import Database from 'better-sqlite3';
 import { CairnError } from '../../plugin-api/index.js';
 import type { CatalogDriver, CatalogSession, Row, RunResult, TransactionOptions } from './driver.js';
 import type { SqlValue } from './sql/conditions.js';
-import type { BatchSql, Sql } from './sql/query-builder.js';
+import { type BatchSql, QueryBuilder, type Sql } from './sql/query-builder.js';
 
 export interface SqliteDriverOptions {
   /** ms to wait for another process's lock before CAIRN_E_CATALOG_BUSY (default 10 000). */
@@ -30,6 +30,7 @@ export interface SqliteDriverOptions {
 type Stmt = Database.Statement<unknown[], unknown>;
 
 const STATEMENT_CACHE_SIZE = 256;
+const SQLITE_BUILDER = new QueryBuilder('sqlite');
 
 function bind(v: SqlValue): unknown {
   if (typeof v === 'boolean') return v ? 1 : 0;
@@ -188,6 +189,11 @@ export class SqliteDriver implements CatalogDriver {
   }
   runBatch(b: BatchSql): Promise<number> {
     return this.transaction((tx) => tx.runBatch(b));
+  }
+  /** One prepared INSERT run per row inside one transaction (SQLite has a single writer; statements are cheap). */
+  insertMany(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<number> {
+    if (rows.length === 0) return Promise.resolve(0);
+    return this.runBatch(SQLITE_BUILDER.insertBatch(table, columns, rows));
   }
   exec(ddl: string): Promise<void> {
     return this.transaction((tx) => tx.exec(ddl));
