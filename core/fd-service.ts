@@ -123,7 +123,7 @@ export class FdService {
   }
 
   private runner(target: SdTarget): FdRunner {
-    return new FdRunner(this.o.fd, async (grant) => new SdSessionClient(await this.o.connectSd(target, grant)));
+    return new FdRunner(this.o.fd, async (grant) => new SdSessionClient(await this.o.connectSd(target, grant), { heartbeatMs: this.o.heartbeatMs }));
   }
 
   private async backup(jobId: number, order: WireBackupOrder, ch: ControlChannel): Promise<WireBackupOutcome> {

@@ -43,6 +43,7 @@ export async function runSd(a: DaemonArgs): Promise<void> {
     maxVolumeBytes: dev.maxVolumeBytes,
     maxVolumeJobs: dev.maxVolumeJobs,
     logger: log.child({ device: dev.name }),
+    heartbeatMs: c.sd.heartbeatSeconds * 1000,
   });
   const directorSecret = (name: string) => c.directors.find((d) => d.name === name)?.password;
   if (a.stdio) {

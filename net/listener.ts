@@ -16,6 +16,9 @@ import { LoginDelay, type LoginDelayOptions, type NetLogger } from './login-dela
 import { CairnError } from '../plugin-api/index.js';
 import { effectiveMode, loadCertMaterial, pskIdentity, secureServer, type TlsSettings } from './tls.js';
 
+/** How long a session's connection may stay half-open after the daemon ended it. */
+const SESSION_END_GRACE_MS = 2000;
+
 export interface SessionPeer {
   name: string;
   role: PeerRole;
@@ -111,6 +114,10 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     try {
       await opts.onSession(stream, sessionPeer);
       if (!stream.destroyed && !stream.writableEnded) stream.end();
+      // A peer that never closes its side must not keep a connection slot: the session is over, so its slot is
+      // free now, and the socket is destroyed after a grace period for the last bytes to drain.
+      live.delete(socket);
+      if (!stream.destroyed) setTimeout(() => stream.destroy(), SESSION_END_GRACE_MS).unref();
     } catch (err) {
       opts.logger.warn({ ...sessionPeer, err: describe(err) }, 'session ended with an error');
       stream.destroy();

@@ -20,7 +20,7 @@ export class ConsoleService {
   constructor(private readonly dir: DirectorService) {}
 
   async serve(stream: Duplex, consoleName: string, heartbeatMs?: number): Promise<void> {
-    const ch = new ControlChannel(stream, { peer: `the console ${consoleName}`, heartbeatMs, onRequest: (req, c) => this.answer(req, c) });
+    const ch = new ControlChannel(stream, { peer: `the console ${consoleName}`, heartbeatMs, watchPeer: false, onRequest: (req, c) => this.answer(req, c) });
     await ch.done;
   }
 

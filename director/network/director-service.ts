@@ -181,7 +181,7 @@ export class DirectorService {
   private link(storage: StorageEntry): StorageLink {
     let l = this.links.get(storage.name);
     if (!l) {
-      l = new StorageLink(storage.name, { connect: () => this.o.connectStorage(storage), catalog: this.o.catalog, notifications: this.notifications, logger: this.o.logger });
+      l = new StorageLink(storage.name, { connect: () => this.o.connectStorage(storage), catalog: this.o.catalog, notifications: this.notifications, logger: this.o.logger, heartbeatMs: this.o.config.director.heartbeatSeconds * 1000 });
       this.links.set(storage.name, l);
     }
     return l;

@@ -21,6 +21,7 @@ export class StorageLink implements SdPort {
       catalog: Catalog;
       notifications: Map<number, (n: SdNotification) => void>;
       logger: Logger;
+      heartbeatMs?: number;
     },
   ) {}
 
@@ -43,7 +44,7 @@ export class StorageLink implements SdPort {
     this.connecting ??= (async () => {
       try {
         const stream = await this.o.connect();
-        const client = new SdDirectorClient(stream);
+        const client = new SdDirectorClient(stream, { heartbeatMs: this.o.heartbeatMs });
         client.serveCatalog(volumeCatalogPort(this.o.catalog));
         client.onNotification((n) => this.o.notifications.get(n.jobId)?.(n));
         client.done.then(() => this.o.logger.info({ storage: this.storage, why: client.endReason?.message }, 'SD connection ended'));

@@ -11,6 +11,8 @@ import { CairnError } from '../../plugin-api/index.js';
 import type { Bootstrap, SdNotification, SessionJobInfo, VolumeCatalogPort } from '../api.js';
 import { Status, errorReply, formatMessage, parseReply, parseRequest, replyError, type Reply, type Request } from '../wire/control-message.js';
 import { CATALOG_OPERATIONS } from './director-catalog-link.js';
+import { watchPeer } from '../wire/liveness.js';
+import type { Heartbeat } from '../../net/index.js';
 
 /** What opening a session grants: the ticket, and the session key an FD proves it knows when it connects (docs/transport.md). */
 export interface SessionGrant {
@@ -37,10 +39,23 @@ export class SdDirectorClient {
   /** Resolves when the connection has ended (the read loop stopped). */
   readonly done: Promise<void>;
 
-  constructor(private readonly stream: Duplex) {
+  private readonly heartbeat: Heartbeat | null = null;
+
+  /** `heartbeatMs`: heartbeats both ways on a network connection; an SD silent for twice that is gone. */
+  constructor(
+    private readonly stream: Duplex,
+    opts: { heartbeatMs?: number } = {},
+  ) {
     this.reader = new FrameReader(stream);
     this.writer = new FrameWriter(stream);
     stream.on('error', () => undefined);
+    if (opts.heartbeatMs) {
+      const ms = opts.heartbeatMs;
+      this.heartbeat = watchPeer(this.writer, ms, () => {
+        this.ended ??= new CairnError('CAIRN_E_PROTOCOL_HEARTBEAT', `Nothing heard from the SD for twice the heartbeat interval (${ms / 1000} s): it is gone.`, { heartbeatMs: ms });
+        stream.destroy();
+      });
+    }
     this.done = this.loop();
   }
 
@@ -111,6 +126,7 @@ export class SdDirectorClient {
     try {
       for (;;) {
         const f = await this.reader.next();
+        this.heartbeat?.seen();
         if (!f) break;
         if (f.kind === 'signal') continue;
         const buf = joinChunks(f.chunks, f.length);
@@ -132,7 +148,8 @@ export class SdDirectorClient {
     } catch (err) {
       failure = err instanceof CairnError ? err : new CairnError('CAIRN_E_PROTOCOL_CLOSED', 'The SD connection failed.', {}, { cause: err });
     }
-    this.ended = failure ?? new CairnError('CAIRN_E_PROTOCOL_CLOSED', 'The SD closed the connection.', {});
+    this.heartbeat?.stop();
+    this.ended = this.ended ?? failure ?? new CairnError('CAIRN_E_PROTOCOL_CLOSED', 'The SD closed the connection.', {});
     for (const p of this.pending.splice(0)) p.reject(this.ended);
   }
 }

@@ -19,11 +19,15 @@ import { FrameWriter } from '../wire/frame-writer.js';
 import { READ_TAG, encodeJsonFrame, encodeRecordsFrame } from '../wire/read-frame.js';
 import { encodeNotification } from './notification-codec.js';
 import type { TicketBook } from './tickets.js';
+import { watchPeer } from '../wire/liveness.js';
+import type { Heartbeat } from '../../net/index.js';
 
 /** What a connection needs from the daemon. */
 export interface SdServices {
   tickets: TicketBook;
   log: SdLogger;
+  /** Heartbeat interval on network connections (ms); 0 = none (local mode). */
+  heartbeatMs: number;
   openAppend(job: SessionJobInfo, owner: SdConnection): Promise<{ ticket: string; sessionId: number; keyId: string; key: string }>;
   openRead(bootstrap: Bootstrap, owner: SdConnection): { ticket: string; keyId: string; key: string };
 }
@@ -62,7 +66,16 @@ export class SdConnection {
     this.reader = new FrameReader(stream);
     this.writer = new FrameWriter(stream);
     stream.on('error', (err) => sd.log.warn({ err: String(err) }, 'connection error'));
+    if (peer && sd.heartbeatMs > 0) {
+      this.heartbeat = watchPeer(this.writer, sd.heartbeatMs, () => {
+        sd.log.warn({ role: peer.role, peer: peer.name, address: peer.address, heartbeatMs: sd.heartbeatMs }, 'nothing heard from the peer for twice the heartbeat interval: closing the connection (its session is aborted)');
+        stream.destroy();
+      });
+    }
   }
+
+  /** Watches the peer on network connections: any frame from it, or progress sending to it, is a sign of life. */
+  private readonly heartbeat: Heartbeat | null = null;
 
   /** Sends a notification to this (Director) connection; dropped if it is gone. */
   async notify(n: SdNotification): Promise<void> {
@@ -90,6 +103,7 @@ export class SdConnection {
     try {
       for (;;) {
         const f = await this.reader.next();
+        this.heartbeat?.seen();
         if (!f) break;
         if (f.kind === 'signal') {
           if (f.signal === Signal.TERMINATE) break;
@@ -120,6 +134,7 @@ export class SdConnection {
     } catch (err) {
       this.sd.log.warn({ err: String(err) }, 'connection ended with an error');
     } finally {
+      this.heartbeat?.stop();
       this.gone = new CairnError('CAIRN_E_PROTOCOL_CLOSED', 'The Director connection closed.', {});
       for (const c of this.calls.splice(0)) c.reject(this.gone);
       await this.directing;
@@ -242,6 +257,7 @@ export class SdConnection {
     const sink = (h: Parameters<AppendSession['record']>[0], p: Buffer[]): Promise<void> => s.record(h, p);
     for (;;) {
       const f = await this.reader.next();
+      this.heartbeat?.seen();
       if (!f) throw new CairnError('CAIRN_E_PROTOCOL_CLOSED', 'Connection closed during append data.', { sessionId: s.sessionId });
       if (f.kind === 'signal') {
         if (f.signal === Signal.EOD) return;
@@ -276,6 +292,7 @@ export class SdConnection {
       await this.writer.writeFrame(parts, () => {
         for (const it of sent) it.release?.();
       });
+      this.heartbeat?.seen();
     };
     try {
       for await (const it of r.session.items()) {

@@ -15,6 +15,7 @@ import { FrameReader } from '../wire/frame-reader.js';
 import { FrameWriter } from '../wire/frame-writer.js';
 import { decodeReadFrameChunks } from '../wire/read-frame.js';
 import { takePassed } from '../wire/buffer-loans.js';
+import { sendHeartbeats } from '../wire/liveness.js';
 
 export class SdSessionClient {
   private readonly reader: FrameReader;
@@ -26,10 +27,18 @@ export class SdSessionClient {
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
 
-  constructor(private readonly stream: Duplex) {
+  private readonly stopHeartbeats: () => void = () => undefined;
+
+  /** `heartbeatMs`: send HEARTBEAT whenever the connection is idle that long (network connections; the SD watches for them). */
+  constructor(
+    private readonly stream: Duplex,
+    opts: { heartbeatMs?: number } = {},
+  ) {
     this.reader = new FrameReader(stream);
     this.writer = new FrameWriter(stream);
     stream.on('error', () => undefined);
+    if (opts.heartbeatMs) this.stopHeartbeats = sendHeartbeats(this.writer, opts.heartbeatMs);
+    stream.once('close', () => this.stopHeartbeats());
   }
 
   /** `append open session Ticket=…` → the session id. */
@@ -141,6 +150,7 @@ export class SdSessionClient {
 
   /** Says goodbye (TERMINATE) and ends the stream. */
   async close(): Promise<void> {
+    this.stopHeartbeats();
     if (!this.writer.closed) {
       await this.writer.writeSignal(Signal.TERMINATE).catch(() => undefined);
       this.stream.end();

@@ -31,6 +31,8 @@ export interface StorageDaemonOptions {
   /** Sessions (jobs) per volume; 0 = unlimited. */
   maxVolumeJobs?: number;
   logger?: SdLogger;
+  /** Heartbeat interval on authenticated (network) connections, ms; default none. */
+  heartbeatMs?: number;
 }
 
 export class StorageDaemon {
@@ -62,6 +64,7 @@ export class StorageDaemon {
     this.services = {
       tickets,
       log,
+      heartbeatMs: o.heartbeatMs ?? 0,
       openAppend: (job, owner) => this.openAppend(job, owner),
       openRead: (bootstrap, owner) => this.openRead(bootstrap, owner),
     };

@@ -20,6 +20,8 @@ import { Status, errorReply, formatMessage, parseReply, parseRequest, replyError
 import { Signal, joinChunks } from './frame.js';
 import { FrameReader } from './frame-reader.js';
 import { FrameWriter } from './frame-writer.js';
+import { sendHeartbeats, watchPeer } from './liveness.js';
+import type { Heartbeat } from '../../net/index.js';
 
 /** What a request handler answers: the reply's text after `3000 OK ` and an optional body. */
 export interface HandlerReply {
@@ -35,6 +37,11 @@ export interface ControlChannelOptions {
   /** Who the peer is, for error messages ("the FD laptop"). */
   peer: string;
   heartbeatMs?: number;
+  /**
+   * Whether silence for twice `heartbeatMs` means the peer is gone (default true). A Director does not watch
+   * its consoles: a console does not know the Director's interval, and a silent console waiting for a job is fine.
+   */
+  watchPeer?: boolean;
 }
 
 type Pending = { request: string; resolve: (r: Reply) => void; reject: (e: unknown) => void };
@@ -45,9 +52,8 @@ export class ControlChannel {
   private readonly pending: Pending[] = [];
   private handling: Promise<void> = Promise.resolve();
   private ended: CairnError | null = null;
-  private lastIn = Date.now();
-  private lastOut = Date.now();
-  private timer: NodeJS.Timeout | null = null;
+  private heartbeat: Heartbeat | null = null;
+  private stopSending: () => void = () => undefined;
   private readonly closeHooks: Array<(why: CairnError) => void> = [];
   /** Resolves when the connection has ended; never rejects. */
   readonly done: Promise<void>;
@@ -59,7 +65,14 @@ export class ControlChannel {
     this.reader = new FrameReader(stream);
     this.writer = new FrameWriter(stream);
     stream.on('error', () => undefined);
-    if (o.heartbeatMs) this.startHeartbeat(o.heartbeatMs);
+    if (o.heartbeatMs) {
+      const ms = o.heartbeatMs;
+      if (o.watchPeer === false) this.stopSending = sendHeartbeats(this.writer, ms);
+      else
+        this.heartbeat = watchPeer(this.writer, ms, () =>
+          this.finish(new CairnError('CAIRN_E_PROTOCOL_HEARTBEAT', `Nothing heard from ${o.peer} for ${Math.round((2 * ms + Math.min(ms, 5000)) / 1000)} s (heartbeat every ${ms / 1000} s): the peer is gone.`, { peer: o.peer, heartbeatMs: ms })),
+        );
+    }
     this.done = this.loop();
   }
 
@@ -105,7 +118,6 @@ export class ControlChannel {
   }
 
   private async send(frame: Buffer): Promise<void> {
-    this.lastOut = Date.now();
     await this.writer.writeFrame([frame]);
   }
 
@@ -114,7 +126,7 @@ export class ControlChannel {
     try {
       for (;;) {
         const f = await this.reader.next();
-        this.lastIn = Date.now();
+        this.heartbeat?.seen();
         if (!f) break;
         if (f.kind === 'signal') {
           if (f.signal === Signal.TERMINATE) break;
@@ -163,26 +175,11 @@ export class ControlChannel {
   private finish(why: CairnError): void {
     if (this.ended) return;
     this.ended = why;
-    if (this.timer) clearInterval(this.timer);
+    this.heartbeat?.stop();
+    this.stopSending();
     for (const p of this.pending.splice(0)) p.reject(why);
     for (const h of this.closeHooks.splice(0)) h(why);
     if (!this.stream.destroyed) this.stream.destroy();
-  }
-
-  private startHeartbeat(ms: number): void {
-    this.timer = setInterval(() => {
-      const now = Date.now();
-      if (now - this.lastIn > 2 * ms + 1000) {
-        const why = new CairnError('CAIRN_E_PROTOCOL_HEARTBEAT', `Nothing heard from ${this.o.peer} for ${Math.round((now - this.lastIn) / 1000)} s (heartbeat every ${ms / 1000} s): the peer is gone.`, { peer: this.o.peer, silentMs: now - this.lastIn });
-        this.finish(why);
-        return;
-      }
-      if (now - this.lastOut >= ms && !this.writer.closed) {
-        this.lastOut = now;
-        this.writer.writeSignal(Signal.HEARTBEAT).catch(() => undefined);
-      }
-    }, Math.max(50, Math.floor(ms / 4)));
-    this.timer.unref();
   }
 }
 

@@ -8,6 +8,9 @@ import { CairnError } from '../../plugin-api/index.js';
 import { frameHeader, signalHeader } from './frame.js';
 
 export class FrameWriter {
+  /** When a frame or signal was last written (ms since epoch): heartbeats are sent only on an idle connection. */
+  lastWrite = Date.now();
+
   constructor(readonly stream: Writable) {}
 
   /**
@@ -20,6 +23,7 @@ export class FrameWriter {
     for (const p of parts) length += p.length;
     this.assertOpen();
     const s = this.stream;
+    this.lastWrite = Date.now();
     s.cork();
     // Write callbacks run in order: the last part's stands for the whole frame.
     const body = parts.filter((p) => p.length > 0);
@@ -37,6 +41,7 @@ export class FrameWriter {
 
   writeSignal(signal: number): Promise<void> {
     this.assertOpen();
+    this.lastWrite = Date.now();
     const ok = this.stream.write(signalHeader(signal));
     return ok ? Promise.resolve() : waitDrain(this.stream);
   }
