@@ -18,6 +18,7 @@ import type { AgentBase } from './backup-session.js';
 import { FdRunner } from './fd-runner.js';
 import type { FileDaemon } from './file-daemon.js';
 import { filesetFromObject } from './fileset.js';
+import { runCommand } from './command-runner.js';
 import { backupOutcomeToWire, decodeBaseFiles, restoreOutcomeToWire, type WireBackupOutcome, type WireRestoreOutcome } from './fd-wire.js';
 
 /** Where the SD of an order listens (from the Director's storage resource). */
@@ -37,6 +38,8 @@ export interface FdServiceOptions {
   heartbeatMs?: number;
   /** Fileset option defaults per agent name from the FD's own config; the Director's lines override them. */
   agentDefaults?: Record<string, Record<string, unknown>>;
+  /** Programs a Director may have this FD run (job scripts on the client): its own config's commands.allow. */
+  allowedCommands?: string[];
 }
 
 interface RunningJob {
@@ -93,6 +96,12 @@ export class FdService {
         return { text: 'backup', body: await this.backup(needJob(jobId, cmd), req.body as WireBackupOrder, ch) };
       case 'restore':
         return { text: 'restore', body: await this.restore(needJob(jobId, cmd), req.body as WireRestoreOrder, ch) };
+      case 'run command': {
+        const b = (req.body ?? {}) as { argv?: string[]; env?: Record<string, string> };
+        const r = await runCommand(b.argv ?? [], { env: b.env, allow: this.o.allowedCommands ?? [] });
+        this.o.logger.info({ program: b.argv?.[0], exitCode: r.exitCode, signal: r.signal }, 'ran a command for the Director');
+        return { text: `run command Exit=${r.exitCode ?? -1}`, body: r };
+      }
       case 'job result': {
         const r = this.results.get(needJob(jobId, cmd));
         if (!r) throw new CairnError('CAIRN_E_FD_NO_JOB', this.running.has(jobId) ? `Job ${jobId} is still running on this FD.` : `This FD holds no result for job ${jobId}.`, { jobId, running: this.running.has(jobId) });

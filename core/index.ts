@@ -12,6 +12,7 @@ export { FileDaemon, type FdSettings, type BackupOrder, type BackupOutcome, type
 export { FdRunner, type FdPort, type FdBackupOrder, type FdRestoreOrder, type SdConnector } from './fd-runner.js';
 export { FdService, type FdServiceOptions, type SdTarget, type WireBackupOrder, type WireRestoreOrder } from './fd-service.js';
 export * as fdWire from './fd-wire.js';
+export { runCommand, type CommandResult } from './command-runner.js';
 export { loadAgent, admitModule, validateAgentOptions, type AgentPolicy, type LoadedAgent } from './agent-loader.js';
 export { parseFileset, filesetFromObject, filesetFingerprint, DEFAULT_FILESET_OPTIONS, type Fileset, type AgentLine, type FilesetOptions } from './fileset.js';
 export { encodeAttributes, decodeAttributes, KINDS, type FileAttributes } from './attributes.js';

@@ -42,6 +42,7 @@ export async function runFd(a: DaemonArgs): Promise<void> {
     logger: log,
     heartbeatMs,
     agentDefaults: c.agents,
+    allowedCommands: c.commands.allow,
     connectSd: async (target, grant) => {
       const conn = await connect({
         host: target.address,

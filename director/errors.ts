@@ -19,6 +19,7 @@ export const DIRECTOR_ERRORS = {
   CAIRN_E_JOB_RUNNING: { exitCode: 5, retryable: true, summary: 'The job is still running; a job is never started twice at once.' },
   CAIRN_E_CLIENT_NOT_FOUND: { exitCode: 2, retryable: false, summary: "No client of that name in the Director's config." },
   CAIRN_E_STORAGE_NOT_FOUND: { exitCode: 2, retryable: false, summary: "No storage of that name in the Director's config." },
+  CAIRN_E_JOB_SCRIPT: { exitCode: 3, retryable: false, summary: 'A run-before or run-after command of the job exited non-zero (configured to fail the job); its output is in the job log.' },
   CAIRN_E_DAEMON_RUNNING: { exitCode: 5, retryable: false, summary: 'Another copy of the daemon already runs on the same working directory (its pid is named).' },
   CAIRN_E_DAEMON_START: { exitCode: 2, retryable: false, summary: 'A daemon could not start (or did not start listening in time); its log says why.' },
   CAIRN_E_JOB_INTERRUPTED: { exitCode: 3, retryable: false, summary: 'The process running the job died before the job ended; the job was marked Error when the repository was next opened for writing.' },

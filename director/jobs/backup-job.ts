@@ -24,6 +24,13 @@ export interface BackupRequest {
   now?: () => Date;
   /** Told the job's catalog id as soon as it exists. */
   onJobId?: (jobId: number) => void;
+  /** Commands run before and after the job (run scripts): problems they report are warnings; a throw fails the job. */
+  scripts?: JobScripts;
+}
+
+export interface JobScripts {
+  before(jobId: number): Promise<ReportProblem[]>;
+  after(jobId: number, status: JobReport['status']): Promise<ReportProblem[]>;
 }
 
 /** How long the Director waits for the SD's session-closed notice after the FD's close reply. */
@@ -88,6 +95,7 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
 
   let report: JobReport;
   try {
+    const scriptWarnings = (await req.scripts?.before(jobId)) ?? [];
     const { sessionId, ...grant } = await repo.director.openAppendSession({
       jobId,
       jobName: req.jobName,
@@ -113,7 +121,16 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
         error = isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_FAILED', (err as Error).message, { jobId }, { cause: err });
       }
     }
-    const warnings: ReportProblem[] = outcome.messages.filter((m) => m.level !== 'info').map((m) => ({ path: m.path, code: m.code ?? 'CAIRN_W_AGENT', text: m.text }));
+    if (req.scripts) {
+      try {
+        scriptWarnings.push(...(await req.scripts.after(jobId, status)));
+      } catch (err) {
+        status = 'error';
+        error ??= isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_SCRIPT', (err as Error).message, { jobId }, { cause: err });
+      }
+    }
+    if (scriptWarnings.length && status === 'ok') status = 'warning';
+    const warnings: ReportProblem[] = [...scriptWarnings, ...outcome.messages.filter((m) => m.level !== 'info').map((m) => ({ path: m.path, code: m.code ?? 'CAIRN_W_AGENT', text: m.text }))];
     for (const w of warnings) await catalog.addJobLog(jobId, { level: 'warning', code: w.code, path: w.path ? Buffer.from(w.path) : undefined, text: w.text });
     if (error) await catalog.addJobLog(jobId, { level: 'error', code: error.code, text: error.message });
     const ended = now();

@@ -22,6 +22,7 @@ import type { JobPlumbing } from '../jobs/job-plumbing.js';
 import { RemoteFd } from '../remote/remote-fd.js';
 import { StorageLink } from './storage-link.js';
 import { ConcurrencyGate } from './concurrency-gate.js';
+import { jobScripts } from './job-scripts.js';
 
 export interface DirectorServiceOptions {
   config: DirConfig;
@@ -109,17 +110,30 @@ export class DirectorService {
     const storage = this.storage(job.storage);
     const fileset = this.fileset(job.fileset);
     const level = opts.level ?? job.level;
-    return this.track({ name, type: 'backup', level, client: client.name }, storage.name, (r) =>
-      runBackupJob(this.plumbing(client, storage, job.pool), {
-        fileset,
-        jobName: name,
-        level,
-        signal: r.controller.signal,
-        now: opts.now,
-        onProgress: (c) => this.progress(r, c.files, c.bytes),
-        onJobId: (id) => this.identify(r, id),
-      }),
-    );
+    return this.track({ name, type: 'backup', level, client: client.name }, storage.name, async (r) => {
+      // A failed job is run again, up to maxRetries times, retryDelaySeconds apart (a cancelled one is not).
+      for (let attempt = 0; ; attempt++) {
+        const plumbing = this.plumbing(client, storage, job.pool);
+        const remote = plumbing.files as RemoteFd;
+        const report = await runBackupJob(plumbing, {
+          fileset,
+          jobName: name,
+          level,
+          signal: r.controller.signal,
+          now: opts.now,
+          onProgress: (c) => this.progress(r, c.files, c.bytes),
+          onJobId: (id) => this.identify(r, id),
+          scripts: jobScripts(job, level, { catalog: this.o.catalog, logger: this.o.logger, runOnClient: (argv, env) => remote.runCommand(argv, env) }),
+        });
+        if (report.status !== 'error' || attempt >= job.maxRetries || r.controller.signal.aborted) return report;
+        this.o.logger.warn({ job: name, jobId: report.jobId, attempt: attempt + 1, of: job.maxRetries, delaySeconds: job.retryDelaySeconds }, 'job failed; it will be retried');
+        await new Promise<void>((res) => {
+          const t = setTimeout(res, job.retryDelaySeconds * 1000);
+          r.controller.signal.addEventListener('abort', () => (clearTimeout(t), res()), { once: true });
+        });
+        if (r.controller.signal.aborted) return report;
+      }
+    });
   }
 
   /** Starts a restore of a backup job (`latest` or an id) onto its client or another. */

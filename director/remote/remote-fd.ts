@@ -7,7 +7,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { CairnError, type BaseFile, type JobStatus } from '../../plugin-api/index.js';
-import { fdWire, type AgentBase, type BackupOutcome, type FdBackupOrder, type FdPort, type FdRestoreOrder, type RestoreOutcome, type SdTarget, type WireBackupOrder, type WireRestoreOrder } from '../../core/index.js';
+import { fdWire, type AgentBase, type BackupOutcome, type CommandResult, type FdBackupOrder, type FdPort, type FdRestoreOrder, type RestoreOutcome, type SdTarget, type WireBackupOrder, type WireRestoreOrder } from '../../core/index.js';
 import { ControlChannel, type ControlRequest, type HandlerReply } from '../../sd/index.js';
 
 /** Base files per `base files` page. */
@@ -126,6 +126,16 @@ export class RemoteFd implements FdPort {
       return r.body;
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      await ch.close();
+    }
+  }
+
+  /** Runs a command on the client (job scripts); the FD runs only what its own config allows. */
+  async runCommand(argv: string[], env: Record<string, string>): Promise<CommandResult> {
+    const ch = new ControlChannel(await this.o.connect(), { peer: `the FD ${this.o.client}` });
+    try {
+      return (await ch.request('run command', { argv, env })).body as CommandResult;
+    } finally {
       await ch.close();
     }
   }
