@@ -90,12 +90,39 @@ class CopyWriter {
     if (prefix !== undefined) this.buf[this.at++] = prefix;
     this.at += this.buf.write(s, this.at, 'utf8');
   }
-  /** A fixed-size field: length then the value written by `put` at the offset. */
-  fixed(n: number, put: (buf: Buffer, at: number) => void): void {
-    this.room(4 + n);
-    this.at = this.buf.writeInt32BE(n, this.at);
-    put(this.buf, this.at);
-    this.at += n;
+  int8Field(v: number | bigint): void {
+    this.room(12);
+    this.at = this.buf.writeInt32BE(8, this.at);
+    if (typeof v === 'bigint') {
+      this.at = this.buf.writeBigInt64BE(v, this.at);
+    } else if (Number.isSafeInteger(v)) {
+      // Two 32-bit halves: no BigInt per value.
+      const hi = Math.floor(v / 4294967296);
+      this.at = this.buf.writeInt32BE(hi, this.at);
+      this.at = this.buf.writeUInt32BE(v - hi * 4294967296, this.at);
+    } else {
+      this.at = this.buf.writeBigInt64BE(BigInt(v), this.at);
+    }
+  }
+  int4Field(v: number): void {
+    this.room(8);
+    this.at = this.buf.writeInt32BE(4, this.at);
+    this.at = this.buf.writeInt32BE(v, this.at);
+  }
+  int2Field(v: number): void {
+    this.room(6);
+    this.at = this.buf.writeInt32BE(2, this.at);
+    this.at = this.buf.writeInt16BE(v, this.at);
+  }
+  boolField(v: boolean): void {
+    this.room(5);
+    this.at = this.buf.writeInt32BE(1, this.at);
+    this.buf[this.at++] = v ? 1 : 0;
+  }
+  float8Field(v: number): void {
+    this.room(12);
+    this.at = this.buf.writeInt32BE(8, this.at);
+    this.at = this.buf.writeDoubleBE(v, this.at);
   }
 }
 
@@ -110,22 +137,16 @@ function integer(v: SqlValue, column: string): number | bigint {
 function field(w: CopyWriter, oid: number, v: SqlValue, column: string): void {
   if (v === null || v === undefined) return w.int32(-1);
   switch (oid) {
-    case OID.int8: {
-      const n = BigInt(integer(v, column));
-      return w.fixed(8, (b, at) => b.writeBigInt64BE(n, at));
-    }
-    case OID.int4: {
-      const n = Number(integer(v, column));
-      return w.fixed(4, (b, at) => b.writeInt32BE(n, at));
-    }
-    case OID.int2: {
-      const n = Number(integer(v, column));
-      return w.fixed(2, (b, at) => b.writeInt16BE(n, at));
-    }
+    case OID.int8:
+      return w.int8Field(typeof v === 'number' && Number.isSafeInteger(v) ? v : integer(v, column));
+    case OID.int4:
+      return w.int4Field(Number(integer(v, column)));
+    case OID.int2:
+      return w.int2Field(Number(integer(v, column)));
     case OID.bool:
-      return w.fixed(1, (b, at) => (b[at] = v === true || v === 1 || v === 1n ? 1 : 0));
+      return w.boolField(v === true || v === 1 || v === 1n);
     case OID.float8:
-      return w.fixed(8, (b, at) => b.writeDoubleBE(Number(v), at));
+      return w.float8Field(Number(v));
     case OID.bytea:
       if (!(v instanceof Uint8Array)) throw new TypeError(`column ${column}: bytea needs bytes, got ${typeof v}`);
       return w.bytes(v);

@@ -91,7 +91,15 @@ export async function remoteRestore(
   return waitFor(args, out, jobId);
 }
 
-export async function remoteStatus(args: RemoteArgs, out: Output): Promise<number> {
+export async function remoteStatus(args: RemoteArgs & { what?: string; name?: string }, out: Output): Promise<number> {
+  if (args.what === 'client' || args.what === 'storage') {
+    if (!args.name) throw new CairnError('CAIRN_E_USAGE', `status ${args.what} needs a NAME`, {});
+    const what = args.what;
+    const body = await withDirector(args, out, async (ch) => (await ch.request(`status ${what}`, { name: args.name })).body as Record<string, unknown>);
+    out.data(body, () => `${what} ${args.name}: ${JSON.stringify(body)}`);
+    return 0;
+  }
+  if (args.what && args.what !== 'dir') throw new CairnError('CAIRN_E_USAGE', `status takes dir, client NAME or storage NAME, not "${args.what}"`, { what: args.what });
   const s = await withDirector(args, out, async (ch) => (await ch.request('status')).body as { name: string; version: string; uptimeMs: number; running: Array<{ jobId: number | null; name: string; type: string; state: string; progress: { files: number; bytes: number } }> });
   out.data(s, () =>
     [

@@ -28,6 +28,10 @@ export class ConsoleService {
     const cmd = req.words.join(' ');
     const body = (req.body ?? {}) as Record<string, unknown>;
     switch (cmd) {
+      case 'status client':
+        return { text: 'status client', body: await this.dir.clientStatus(String(req.args.name ?? body.name ?? '')) };
+      case 'status storage':
+        return { text: 'status storage', body: await this.dir.storageStatus(String(req.args.name ?? body.name ?? '')) };
       case 'status':
         return { text: 'status', body: { name: this.dir.config.director.name, version: HOST_VERSION, uptimeMs: Date.now() - this.started, running: this.dir.jobs() } };
       case 'run': {

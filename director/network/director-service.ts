@@ -158,6 +158,19 @@ export class DirectorService {
     );
   }
 
+  /** `status client NAME`: asks the FD. */
+  async clientStatus(name: string): Promise<Record<string, unknown>> {
+    const client = this.client(name);
+    const storage = this.o.config.storages[0];
+    return { client: name, address: `${client.address}:${client.port}`, ...(await (this.plumbing(client, storage, 'Default').files as RemoteFd).status()) };
+  }
+
+  /** `status storage NAME`: asks the SD. */
+  async storageStatus(name: string): Promise<Record<string, unknown>> {
+    const storage = this.storage(name);
+    return { storage: name, address: `${storage.address}:${storage.port}`, ...(await this.link(storage).status()) };
+  }
+
   /** The running job, or the report of a finished one. */
   lookup(handle: number): RunningJob | JobReport | null {
     return this.running.get(handle) ?? this.finished.get(handle) ?? null;

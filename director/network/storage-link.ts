@@ -33,6 +33,10 @@ export class StorageLink implements SdPort {
     return (await this.get()).openReadSession(bootstrap);
   }
 
+  async status(): Promise<Record<string, unknown>> {
+    return (await this.get()).status();
+  }
+
   async close(): Promise<void> {
     const c = this.client;
     this.client = null;

@@ -130,6 +130,16 @@ export class RemoteFd implements FdPort {
     }
   }
 
+  /** The FD's name and running jobs. */
+  async status(): Promise<Record<string, unknown>> {
+    const ch = new ControlChannel(await this.o.connect(), { peer: `the FD ${this.o.client}` });
+    try {
+      return (await ch.request('status')).body as Record<string, unknown>;
+    } finally {
+      await ch.close();
+    }
+  }
+
   /** Runs a command on the client (job scripts); the FD runs only what its own config allows. */
   async runCommand(argv: string[], env: Record<string, string>): Promise<CommandResult> {
     const ch = new ControlChannel(await this.o.connect(), { peer: `the FD ${this.o.client}` });

@@ -84,6 +84,11 @@ export class SdDirectorClient {
     return r.body as SessionGrant;
   }
 
+  /** The SD's sessions, connections and device. */
+  async status(): Promise<Record<string, unknown>> {
+    return (await this.request('status')).body as Record<string, unknown>;
+  }
+
   async cancel(ticket: string): Promise<void> {
     await this.request(`cancel Ticket=${ticket}`);
   }

@@ -28,6 +28,8 @@ export interface SdServices {
   log: SdLogger;
   /** Heartbeat interval on network connections (ms); 0 = none (local mode). */
   heartbeatMs: number;
+  /** Facts for `status`: connections, the device. */
+  status(): Record<string, unknown>;
   openAppend(job: SessionJobInfo, owner: SdConnection): Promise<{ ticket: string; sessionId: number; keyId: string; key: string }>;
   openRead(bootstrap: Bootstrap, owner: SdConnection): { ticket: string; keyId: string; key: string };
 }
@@ -41,7 +43,7 @@ export interface SdPeer {
 }
 
 /** Commands only a Director sends; they are answered off the read loop (they may wait on the Director's catalog replies). */
-const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'cancel']);
+const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'cancel', 'status']);
 
 type Pending = { request: string; resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
@@ -169,6 +171,9 @@ export class SdConnection {
         const r = this.sd.openRead(req.body as Bootstrap, this);
         return this.reply(`OK read session Ticket=${r.ticket}`, r);
       }
+      case 'status':
+        this.requireRole('director', cmd);
+        return this.reply('OK status', { sessions: this.sd.tickets.counts(), ...this.sd.status() });
       case 'cancel': {
         const e = this.sd.tickets.get(ticket);
         if (!e || e.owner !== this) throw new CairnError('CAIRN_E_SESSION_TICKET', 'No session with that ticket was opened on this connection.', { ticket: ticket ?? null });

@@ -65,6 +65,7 @@ export class StorageDaemon {
       tickets,
       log,
       heartbeatMs: o.heartbeatMs ?? 0,
+      status: () => ({ connections: this.connections.size, device: { type: this.device.type } }),
       openAppend: (job, owner) => this.openAppend(job, owner),
       openRead: (bootstrap, owner) => this.openRead(bootstrap, owner),
     };

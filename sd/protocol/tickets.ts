@@ -33,6 +33,14 @@ export class TicketBook {
     return e;
   }
 
+  /** Live sessions by kind, for `status`. */
+  counts(): { append: number; read: number } {
+    let append = 0;
+    let read = 0;
+    for (const e of this.entries.values()) e.kind === 'append' ? append++ : read++;
+    return { append, read };
+  }
+
   /** The session key of a live, unbound ticket by its key id (what an FD authenticates with), or undefined. */
   keyFor(keyId: string): string | undefined {
     for (const e of this.entries.values()) if (e.keyId === keyId && !e.boundTo) return e.key;

@@ -40,6 +40,13 @@ for (const tls of [undefined, 'psk'] as const) {
     assert.deepEqual(rest.json.chain, [full.json.jobId, inc.json.jobId]);
     assertTreesEqual(src, join(out, src));
 
+    const fdStatus = d.console(['status', 'client', 'local-fd', '--json']);
+    assert.equal(fdStatus.status, 0, fdStatus.describe);
+    assert.equal(fdStatus.json.name, 'local-fd');
+    assert.deepEqual(fdStatus.json.jobs, []);
+    const sdStatus = d.console(['status', 'storage', 'File1', '--json']);
+    assert.equal(sdStatus.status, 0, sdStatus.describe);
+    assert.deepEqual(sdStatus.json.sessions, { append: 0, read: 0 });
     const jobs = d.console(['jobs', '--json']);
     assert.deepEqual(jobs.json.map((j: { id: number; status: string }) => j.status), ['ok', 'ok', 'ok']);
     if (tls) assert.match(d.log('sd'), /"tls":true/, 'the SD saw TLS connections');
