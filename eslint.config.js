@@ -28,7 +28,7 @@ function layer(self, allowed, message) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'native/build/**', '.bench/**'] },
+  { ignores: ['dist/**', '.*dist/**', 'node_modules/**', 'native/build/**', '.bench/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser, parserOptions: { ecmaVersion: 2023, sourceType: 'module' } },

@@ -75,7 +75,8 @@ export class HashThread {
 
   /** Forgets a stream that will not be finished. */
   drop(s: HashStream): void {
-    if (s.generation === this.generation && this.worker) this.post({ op: 'drop', id: s.id });
+    // No answer comes for a drop: posted without holding a reference, or an idle thread would keep the process alive.
+    if (s.generation === this.generation && this.worker) this.worker.postMessage({ op: 'drop', id: s.id } satisfies HashRequest);
   }
 
   /** Null when at most `limit` bytes wait to be hashed, else a promise of that. */
@@ -97,10 +98,11 @@ export class HashThread {
     this.failure = null;
     // A small heap: the thread holds a few hashes and message wrappers; a small young generation also collects those wrappers (and frees dropped slabs) sooner.
     const w = new Worker(this.script, { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
-    w.unref();
     w.on('message', (m: HashReply) => this.onReply(m));
     w.on('error', (err) => this.fail(w, err));
     w.on('exit', (code) => this.fail(w, new Error(`hash thread exited with code ${code}`)));
+    // After the listeners: adding a 'message' listener references the thread again.
+    w.unref();
     this.worker = w;
   }
 

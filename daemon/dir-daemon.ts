@@ -9,7 +9,7 @@ import { CairnError, isCairnError } from '../plugin-api/index.js';
 import { loadConfig, type CatalogConfig, type DirConfig, type TlsConfig } from '../config/index.js';
 import { connect } from '../net/index.js';
 import { catalog as catalogPart, ConsoleService, DirectorService, Scheduler } from '../director/index.js';
-import { daemonLogger, daemonMain, lockWorkingDirectory, onShutdownSignal, startInBackground, type DaemonArgs } from './runtime.js';
+import { daemonMain, onShutdownSignal, startDaemon, type DaemonArgs } from './runtime.js';
 import { listenForPeers } from './peers.js';
 
 type Catalog = catalogPart.Catalog;
@@ -30,19 +30,9 @@ export function checkDirConfig(c: DirConfig): void {
 export async function runDir(a: DaemonArgs): Promise<void> {
   const { config: c, warnings } = loadConfig('dir', a.config);
   checkDirConfig(c);
-  const logFile = c.messages.logFile;
-  if (a.testConfig) {
-    for (const w of warnings) process.stderr.write(`cairn-dir: warning: ${w}\n`);
-    process.stdout.write(`cairn-dir: ${a.config} is valid\n`);
-    return;
-  }
-  if (!a.foreground) {
-    process.stdout.write(`cairn-dir started, pid ${startInBackground('dir', a, logFile)}, log ${logFile}\n`);
-    return;
-  }
-  const log = daemonLogger('dir', a, logFile);
-  for (const w of warnings) log.warn(w);
-  const lock = await lockWorkingDirectory('dir', c.director.workingDirectory);
+  const started = await startDaemon('dir', a, { warnings, logFile: c.messages.logFile, workingDirectory: c.director.workingDirectory });
+  if (!started) return;
+  const { log, lock } = started;
   const catalog = await openCatalog(c.director.catalog);
   await markInterrupted(catalog, log);
   const me = c.director.name;

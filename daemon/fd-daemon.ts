@@ -10,24 +10,14 @@ import { loadConfig } from '../config/index.js';
 import { FdService, FileDaemon } from '../core/index.js';
 import { connect, type TlsMode } from '../net/index.js';
 import { platformFileServices, nativeStatus } from '../native/index.js';
-import { daemonLogger, daemonMain, lockWorkingDirectory, onShutdownSignal, startInBackground, type DaemonArgs } from './runtime.js';
+import { daemonMain, onShutdownSignal, startDaemon, type DaemonArgs } from './runtime.js';
 import { listenForPeers } from './peers.js';
 
 export async function runFd(a: DaemonArgs): Promise<void> {
   const { config: c, warnings } = loadConfig('fd', a.config);
-  const logFile = join(c.fd.workingDirectory, 'cairn-fd.log');
-  if (a.testConfig) {
-    for (const w of warnings) process.stderr.write(`cairn-fd: warning: ${w}\n`);
-    process.stdout.write(`cairn-fd: ${a.config} is valid\n`);
-    return;
-  }
-  if (!a.foreground) {
-    process.stdout.write(`cairn-fd started, pid ${startInBackground('fd', a, logFile)}, log ${logFile}\n`);
-    return;
-  }
-  const log = daemonLogger('fd', a, logFile);
-  for (const w of warnings) log.warn(w);
-  const lock = await lockWorkingDirectory('fd', c.fd.workingDirectory);
+  const started = await startDaemon('fd', a, { warnings, logFile: join(c.fd.workingDirectory, 'cairn-fd.log'), workingDirectory: c.fd.workingDirectory });
+  if (!started) return;
+  const { log, lock } = started;
   const status = nativeStatus();
   if (!status.loaded) log.warn({ degraded: status.degraded, error: status.error }, 'native addon not loaded: running degraded');
   const fd = new FileDaemon({

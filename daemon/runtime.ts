@@ -132,3 +132,28 @@ export async function daemonMain(kind: DaemonKind, run: (a: DaemonArgs) => Promi
     process.exit(2);
   }
 }
+
+/**
+ * The start every daemon shares, after its config loaded: with --test-config, print the warnings and "valid"
+ * and stop (null); without --foreground, start in the background and stop (null); else the log (the
+ * config's warnings written to it) and the working directory's lock.
+ */
+export async function startDaemon(
+  kind: DaemonKind,
+  a: DaemonArgs,
+  loaded: { warnings: string[]; logFile: string; workingDirectory: string },
+): Promise<{ log: Logger; lock: RepoLock } | null> {
+  const name = DAEMON_NAMES[kind];
+  if (a.testConfig) {
+    for (const w of loaded.warnings) process.stderr.write(`${name}: warning: ${w}\n`);
+    process.stdout.write(`${name}: ${a.config} is valid\n`);
+    return null;
+  }
+  if (!a.foreground) {
+    process.stdout.write(`${name} started, pid ${startInBackground(kind, a, loaded.logFile)}, log ${loaded.logFile}\n`);
+    return null;
+  }
+  const log = daemonLogger(kind, a, loaded.logFile);
+  for (const w of loaded.warnings) log.warn(w);
+  return { log, lock: await lockWorkingDirectory(kind, loaded.workingDirectory) };
+}

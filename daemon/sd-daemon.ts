@@ -10,7 +10,7 @@ import { CairnError } from '../plugin-api/index.js';
 import { loadConfig, type SdConfig } from '../config/index.js';
 import { acceptHandshake, stdioDuplex } from '../net/index.js';
 import { StorageDaemon } from '../sd/index.js';
-import { daemonLogger, daemonMain, lockWorkingDirectory, onShutdownSignal, startInBackground, type DaemonArgs } from './runtime.js';
+import { daemonMain, onShutdownSignal, startDaemon, type DaemonArgs } from './runtime.js';
 import { listenForPeers } from './peers.js';
 
 export function checkSdConfig(c: SdConfig): void {
@@ -22,19 +22,9 @@ export function checkSdConfig(c: SdConfig): void {
 export async function runSd(a: DaemonArgs): Promise<void> {
   const { config: c, warnings } = loadConfig('sd', a.config);
   checkSdConfig(c);
-  const logFile = join(c.sd.workingDirectory, 'cairn-sd.log');
-  if (a.testConfig) {
-    for (const w of warnings) process.stderr.write(`cairn-sd: warning: ${w}\n`);
-    process.stdout.write(`cairn-sd: ${a.config} is valid\n`);
-    return;
-  }
-  if (!a.foreground) {
-    process.stdout.write(`cairn-sd started, pid ${startInBackground('sd', a, logFile)}, log ${logFile}\n`);
-    return;
-  }
-  const log = daemonLogger('sd', a, logFile);
-  for (const w of warnings) log.warn(w);
-  const lock = await lockWorkingDirectory('sd', c.sd.workingDirectory);
+  const started = await startDaemon('sd', a, { warnings, logFile: join(c.sd.workingDirectory, 'cairn-sd.log'), workingDirectory: c.sd.workingDirectory });
+  if (!started) return;
+  const { log, lock } = started;
   const dev = c.devices[0];
   const sd = new StorageDaemon({
     device: { type: 'file', dir: dev.path },

@@ -91,10 +91,11 @@ export class WriteBehind {
     if (this.worker || this.broken) return this.worker;
     try {
       const w = new Worker(new URL('./write-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 } });
-      w.unref();
       w.on('message', (r: WriteReply) => this.reply(r));
       w.on('error', (err) => this.lost(w, err));
       w.on('exit', (code) => this.lost(w, new Error(`the fs agent's writer thread exited with code ${code}`)));
+      // After the listeners: adding a 'message' listener references the thread again.
+      w.unref();
       this.worker = w;
     } catch {
       this.broken = true;

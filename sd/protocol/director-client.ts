@@ -9,7 +9,7 @@
 import type { Duplex } from 'node:stream';
 import { CairnError } from '../../plugin-api/index.js';
 import type { Bootstrap, SdNotification, SessionJobInfo, VolumeCatalogPort } from '../api.js';
-import { Status, errorReply, formatMessage, parseReply, parseRequest, replyError, type Reply, type Request } from '../wire/control-message.js';
+import { Status, errorReply, formatMessage, isReplyFrame, parseReply, parseRequest, replyError, type Reply, type Request } from '../wire/control-message.js';
 import { CATALOG_OPERATIONS } from './director-catalog-link.js';
 import { watchPeer } from '../wire/liveness.js';
 import type { Heartbeat } from '../../net/index.js';
@@ -21,7 +21,7 @@ export interface SessionGrant {
   key: string;
 }
 import { Signal, joinChunks } from '../wire/frame.js';
-import { FrameReader } from '../wire/frame-reader.js';
+import { FrameReader, nextControlFrame } from '../wire/frame-reader.js';
 import { FrameWriter } from '../wire/frame-writer.js';
 import { decodeNotification } from './notification-codec.js';
 
@@ -130,12 +130,9 @@ export class SdDirectorClient {
     let failure: CairnError | null = null;
     try {
       for (;;) {
-        const f = await this.reader.next();
-        this.heartbeat?.seen();
-        if (!f) break;
-        if (f.kind === 'signal') continue;
-        const buf = joinChunks(f.chunks, f.length);
-        if (!/^\d{4}/.test(buf.toString('latin1', 0, 4))) {
+        const buf = await nextControlFrame(this.reader, () => this.heartbeat?.seen());
+        if (!buf) break;
+        if (!isReplyFrame(buf)) {
           const req = parseRequest(buf);
           this.answering = this.answering.then(() => this.answer(req));
           continue;

@@ -11,10 +11,10 @@ import { DATA_FRAME_TARGET_BYTES } from '../defaults.js';
 import type { AppendSession } from '../session/append-session.js';
 import type { SdLogger } from '../session/logger.js';
 import type { ReadSession } from '../session/read-session.js';
-import { Status, errorBody, errorReply, formatMessage, parseReply, parseRequest, replyError, type Reply, type Request } from '../wire/control-message.js';
+import { Status, errorBody, errorReply, formatMessage, isReplyFrame, parseReply, parseRequest, replyError, type Reply, type Request } from '../wire/control-message.js';
 import { parseDataFrame } from '../wire/data-record.js';
 import { Signal, joinChunks } from '../wire/frame.js';
-import { FrameReader } from '../wire/frame-reader.js';
+import { FrameReader, nextControlFrame } from '../wire/frame-reader.js';
 import { FrameWriter } from '../wire/frame-writer.js';
 import { READ_TAG, encodeJsonFrame, encodeRecordsFrame } from '../wire/read-frame.js';
 import { encodeNotification } from './notification-codec.js';
@@ -104,15 +104,10 @@ export class SdConnection {
   async run(): Promise<void> {
     try {
       for (;;) {
-        const f = await this.reader.next();
-        this.heartbeat?.seen();
-        if (!f) break;
-        if (f.kind === 'signal') {
-          if (f.signal === Signal.TERMINATE) break;
-          continue; // heartbeat, or a stray EOD after a refused `append data`
-        }
-        const buf = joinChunks(f.chunks, f.length);
-        if (startsWithStatus(buf)) {
+        // Signals are skipped here: heartbeats, or a stray EOD after a refused `append data`.
+        const buf = await nextControlFrame(this.reader, () => this.heartbeat?.seen());
+        if (!buf) break;
+        if (isReplyFrame(buf)) {
           const r = parseReply(buf);
           const c = this.calls.shift();
           if (!c) throw new CairnError('CAIRN_E_PROTOCOL_REPLY', `Reply to no request: ${r.status} ${r.text.slice(0, 80)}.`, { status: r.status });
@@ -336,12 +331,6 @@ export class SdConnection {
     }
     if (!this.stream.destroyed) this.stream.end();
   }
-}
-
-function startsWithStatus(buf: Buffer): boolean {
-  if (buf.length < 4) return false;
-  for (let i = 0; i < 4; i++) if (buf[i] < 0x30 || buf[i] > 0x39) return false;
-  return true;
 }
 
 function stateError(why: string, command: string): CairnError {

@@ -16,9 +16,9 @@
  */
 import type { Duplex } from 'node:stream';
 import { CairnError, isCairnError } from '../../plugin-api/index.js';
-import { Status, errorReply, formatMessage, parseReply, parseRequest, replyError, type Reply, type Request } from './control-message.js';
-import { Signal, joinChunks } from './frame.js';
-import { FrameReader } from './frame-reader.js';
+import { Status, errorReply, formatMessage, isReplyFrame, parseReply, parseRequest, replyError, type Reply, type Request } from './control-message.js';
+import { Signal } from './frame.js';
+import { FrameReader, nextControlFrame } from './frame-reader.js';
 import { FrameWriter } from './frame-writer.js';
 import { sendHeartbeats, watchPeer } from './liveness.js';
 import type { Heartbeat } from '../../net/index.js';
@@ -125,14 +125,8 @@ export class ControlChannel {
     let failure: CairnError | null = null;
     try {
       for (;;) {
-        const f = await this.reader.next();
-        this.heartbeat?.seen();
-        if (!f) break;
-        if (f.kind === 'signal') {
-          if (f.signal === Signal.TERMINATE) break;
-          continue;
-        }
-        const buf = joinChunks(f.chunks, f.length);
+        const buf = await nextControlFrame(this.reader, () => this.heartbeat?.seen());
+        if (!buf) break;
         if (isReplyFrame(buf)) {
           const r = parseReply(buf);
           if (r.status === Status.NOTIFICATION) {
@@ -181,13 +175,6 @@ export class ControlChannel {
     for (const h of this.closeHooks.splice(0)) h(why);
     if (!this.stream.destroyed) this.stream.destroy();
   }
-}
-
-/** A reply or notification starts with four digits and a space (or ends there). */
-function isReplyFrame(buf: Buffer): boolean {
-  if (buf.length < 4) return false;
-  for (let i = 0; i < 4; i++) if (buf[i] < 0x30 || buf[i] > 0x39) return false;
-  return buf.length === 4 || buf[4] === 0x20 || buf[4] === 0x0a || buf[4] === 0x00;
 }
 
 export type { Request, Reply };

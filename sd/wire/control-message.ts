@@ -108,3 +108,10 @@ export function replyError(reply: Reply, request: string): CairnError {
     request,
   });
 }
+
+/** A reply or notification starts with four digits (then a space, a newline, a NUL or nothing); a request does not. */
+export function isReplyFrame(buf: Buffer): boolean {
+  if (buf.length < 4) return false;
+  for (let i = 0; i < 4; i++) if (buf[i] < 0x30 || buf[i] > 0x39) return false;
+  return buf.length === 4 || buf[4] === 0x20 || buf[4] === 0x0a || buf[4] === 0x00;
+}

@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import { CairnError } from '../../plugin-api/index.js';
 import { MAX_FRAME_BYTES } from '../defaults.js';
-import { SIGNAL_FLAG, type Frame } from './frame.js';
+import { SIGNAL_FLAG, Signal, joinChunks, type Frame } from './frame.js';
 
 /** Bytes read ahead beyond the frame being waited for, before the stream is paused (back-pressure). */
 const READ_AHEAD_BYTES = 256 * 1024;
@@ -119,5 +119,22 @@ export class FrameReader {
     }
     this.buffered -= n;
     return out;
+  }
+}
+
+/**
+ * The next control frame's bytes, skipping HEARTBEAT and other signals; null when the connection ends or the
+ * peer sends TERMINATE. `alive` is called on every frame (a sign of life for heartbeats).
+ */
+export async function nextControlFrame(reader: FrameReader, alive?: () => void): Promise<Buffer | null> {
+  for (;;) {
+    const f = await reader.next();
+    alive?.();
+    if (!f) return null;
+    if (f.kind === 'signal') {
+      if (f.signal === Signal.TERMINATE) return null;
+      continue;
+    }
+    return joinChunks(f.chunks, f.length);
   }
 }
