@@ -9,7 +9,7 @@ import { CairnError, displayPath, pathBytes, type Level } from '../../plugin-api
 import { HOST_VERSION } from '../../core/index.js';
 import { ControlChannel, type ControlRequest, type HandlerReply } from '../../sd/index.js';
 import { resolveBackupJob } from '../jobs/resolve-job.js';
-import type { DirectorService, RestoreCommand, RunningJob } from './director-service.js';
+import type { DirectorService, RestoreCommand } from './director-service.js';
 import type { JobReport } from '../jobs/job-report.js';
 
 const LEVELS = new Set(['full', 'incremental', 'differential']);
@@ -38,11 +38,13 @@ export class ConsoleService {
         const level = body.level as string | undefined;
         if (level !== undefined && !LEVELS.has(level)) throw new CairnError('CAIRN_E_USAGE', `level "${level}" is not full, incremental or differential`, { level });
         const r = this.dir.runJob(String(body.job ?? ''), { level: level as Level | undefined });
-        return { text: `run JobId=${await this.idOf(r)}`, body: { jobId: await this.idOf(r) } };
+        const jobId = await r.identified;
+        return { text: `run JobId=${jobId}`, body: { jobId } };
       }
       case 'restore': {
         const r = await this.dir.restore(body as unknown as RestoreCommand);
-        return { text: `restore JobId=${await this.idOf(r)}`, body: { jobId: await this.idOf(r) } };
+        const jobId = await r.identified;
+        return { text: `restore JobId=${jobId}`, body: { jobId } };
       }
       case 'wait': {
         const handle = Number(req.args.jobid);
@@ -84,15 +86,6 @@ export class ConsoleService {
       default:
         throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `Unknown console command "${req.line.slice(0, 80)}".`, { command: req.line.slice(0, 80) });
     }
-  }
-
-  /** A job's catalog id: known as soon as job control created the job (waits for its turn first). */
-  private async idOf(r: RunningJob): Promise<number> {
-    while (r.jobId === null) {
-      const settled = await Promise.race([r.done.then(() => true), new Promise<false>((res) => setTimeout(() => res(false), 20))]);
-      if (settled && r.jobId === null) return (await r.done).jobId || r.handle;
-    }
-    return r.jobId;
   }
 
   private async finishedReport(jobId: number): Promise<JobReport> {

@@ -55,6 +55,8 @@ export interface RunningJob {
   progress: JobProgress;
   controller: AbortController;
   done: Promise<JobReport>;
+  /** Resolves with the catalog id once job control created the job (or, if it ended before that, the report's id or the handle). */
+  identified: Promise<number>;
   listeners: Set<(p: JobProgress) => void>;
 }
 
@@ -93,8 +95,8 @@ export class DirectorService {
     return this.o.config;
   }
 
-  jobs(): Array<Omit<RunningJob, 'controller' | 'done' | 'listeners'>> {
-    return [...this.running.values()].map(({ controller: _c, done: _d, listeners: _l, ...j }) => j);
+  jobs(): Array<Omit<RunningJob, 'controller' | 'done' | 'identified' | 'listeners'>> {
+    return [...new Set(this.running.values())].map(({ controller: _c, done: _d, identified: _i, listeners: _l, identify: _f, ...j }: RunningJob & { identify?: unknown }) => j);
   }
 
   /** Starts a backup job by its config name. Resolves when it is queued, with its handle. */
@@ -216,7 +218,12 @@ export class DirectorService {
 
   private track(what: Pick<RunningJob, 'name' | 'type' | 'level' | 'client'>, storage: string, run: (r: RunningJob) => Promise<JobReport>): RunningJob {
     const handle = this.nextWaitingHandle--;
-    const r: RunningJob = { ...what, jobId: null, handle, state: 'waiting', startedAt: Date.now(), progress: { files: 0, bytes: 0, at: Date.now() }, controller: new AbortController(), done: null as unknown as Promise<JobReport>, listeners: new Set() };
+    let identify: (id: number) => void = () => undefined;
+    const identified = new Promise<number>((res) => (identify = res));
+    const r: RunningJob & { identify: (id: number) => void } = {
+      ...what, jobId: null, handle, state: 'waiting', startedAt: Date.now(), progress: { files: 0, bytes: 0, at: Date.now() },
+      controller: new AbortController(), done: null as unknown as Promise<JobReport>, identified, identify, listeners: new Set(),
+    };
     this.running.set(handle, r);
     r.done = (async () => {
       let report: JobReport;
@@ -238,6 +245,7 @@ export class DirectorService {
       if (r.jobId !== null) this.running.delete(r.jobId);
       this.finished.set(handle, report);
       if (report.jobId) this.finished.set(report.jobId, report);
+      r.identify(report.jobId || handle);
       this.o.logger.info({ jobId: report.jobId, name: r.name, status: report.status, files: report.files, bytes: report.bytes }, 'job finished');
       return report;
     })();
@@ -247,6 +255,7 @@ export class DirectorService {
   private identify(r: RunningJob, jobId: number): void {
     r.jobId = jobId;
     this.running.set(jobId, r);
+    (r as RunningJob & { identify: (id: number) => void }).identify(jobId);
   }
 
   private progress(r: RunningJob, files: number, bytes: number): void {
