@@ -91,12 +91,7 @@ export class RemoteFd implements FdPort {
   }
 
   async jobEnded(jobId: number, status: JobStatus): Promise<void> {
-    const ch = new ControlChannel(await this.o.connect(), { peer: `the FD ${this.o.client}` });
-    try {
-      await ch.request(`job ended JobId=${jobId} Status=${status}`);
-    } finally {
-      await ch.close();
-    }
+    await this.once(`job ended JobId=${jobId} Status=${status}`);
   }
 
   /** One order on a connection of its own; cancelling the signal sends `cancel` on a second connection. */
@@ -132,28 +127,23 @@ export class RemoteFd implements FdPort {
 
   /** The FD's name and running jobs. */
   async status(): Promise<Record<string, unknown>> {
-    const ch = new ControlChannel(await this.o.connect(), { peer: `the FD ${this.o.client}` });
-    try {
-      return (await ch.request('status')).body as Record<string, unknown>;
-    } finally {
-      await ch.close();
-    }
+    return (await this.once('status')) as Record<string, unknown>;
   }
 
   /** Runs a command on the client (job scripts); the FD runs only what its own config allows. */
   async runCommand(argv: string[], env: Record<string, string>): Promise<CommandResult> {
-    const ch = new ControlChannel(await this.o.connect(), { peer: `the FD ${this.o.client}` });
-    try {
-      return (await ch.request('run command', { argv, env })).body as CommandResult;
-    } finally {
-      await ch.close();
-    }
+    return (await this.once('run command', { argv, env })) as CommandResult;
   }
 
   private async cancel(jobId: number): Promise<void> {
+    await this.once(`cancel JobId=${jobId}`);
+  }
+
+  /** One request on a short connection of its own; the reply's body. */
+  private async once(line: string, body?: unknown): Promise<unknown> {
     const ch = new ControlChannel(await this.o.connect(), { peer: `the FD ${this.o.client}` });
     try {
-      await ch.request(`cancel JobId=${jobId}`);
+      return (await ch.request(line, body)).body;
     } finally {
       await ch.close();
     }
