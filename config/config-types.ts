@@ -61,8 +61,11 @@ export interface ClientEntry {
 
 export interface StorageEntry {
   name: string;
-  address: string;
-  port: number;
+  /** Where the SD listens; absent when it is reached by `command`. */
+  address?: string;
+  port?: number;
+  /** The command carrying a stdio connection to the SD (e.g. ssh … cairn-sd --stdio); absent when reached by address. */
+  command?: string[];
   password: string;
   device: string;
   mediaType: string;
@@ -139,6 +142,8 @@ export interface FdConfig {
   plugins: { directories: string[]; allow: string[] };
   agents: Record<string, Record<string, unknown>>;
   commands: { allow: string[] };
+  /** Storage Daemons this FD reaches by a command of its own (stdio), by the Director's storage name. */
+  storages: Array<{ name: string; command: string[] }>;
 }
 
 // ---- cairn-sd.yaml -----------------------------------------------------
@@ -156,7 +161,8 @@ export interface DeviceEntry {
 }
 
 export interface SdConfig {
-  sd: { name: string; listen: ListenConfig; workingDirectory: string; maxConcurrentJobs: number; heartbeatSeconds: number; tls: TlsConfig };
+  /** listen absent: the SD is reached only through `cairn-sd --stdio` (its Unix socket in the working directory). */
+  sd: { name: string; listen?: ListenConfig; workingDirectory: string; maxConcurrentJobs: number; heartbeatSeconds: number; tls: TlsConfig };
   directors: PeerDirector[];
   devices: DeviceEntry[];
 }

@@ -58,6 +58,12 @@ function dir(c: Obj, out: SchemaIssue[]): void {
     if (((f.exclude ?? []) as string[]).length && !include.length) out.push({ path: ['filesets', i, 'exclude'], at: 'key', expected: 'include paths beside a top-level exclude', message: 'a top-level exclude needs a top-level include (put it on an agent line instead)' });
     if (!include.length && !agents.length) out.push({ path: ['filesets', i], at: 'mapping', expected: 'include paths or agent lines', message: 'the fileset selects nothing: give include paths or agent lines' });
   });
+  ((c.storages ?? []) as Obj[]).forEach((s, i) => {
+    const byAddress = s.address !== undefined || s.port !== undefined;
+    if (byAddress && s.command !== undefined) out.push({ path: ['storages', i, 'command'], at: 'key', expected: 'address and port, or command, not both', message: 'give either address and port or command, not both' });
+    else if (!byAddress && s.command === undefined) out.push({ path: ['storages', i], at: 'mapping', expected: 'address and port, or command', message: 'the storage needs address and port (TCP) or command (stdio)' });
+    else if (byAddress && (s.address === undefined || s.port === undefined)) out.push({ path: ['storages', i, s.address === undefined ? 'port' : 'address'], at: 'key', expected: 'both address and port', message: `address and port go together: ${s.address === undefined ? 'address' : 'port'} is missing` });
+  });
   ((c.jobs ?? []) as Obj[]).forEach((j, i) => {
     reference(j.client, ['jobs', i, 'client'], c.clients, 'clients', out);
     reference(j.fileset, ['jobs', i, 'fileset'], c.filesets, 'filesets', out);
@@ -76,6 +82,7 @@ export function crossReferenceIssues(kind: ConfigKind, config: unknown): SchemaI
     duplicates(c.directors, 'directors', out);
     allowLists(c.directors, 'directors', out);
   }
+  if (kind === 'fd') duplicates(c.storages, 'storages', out);
   if (kind === 'sd') duplicates(c.devices, 'devices', out);
   return out;
 }

@@ -222,3 +222,16 @@ test('password keys inside agent options are the agent\'s, not secrets', () => {
   const { config } = parseConfig('dir', text, 'cairn-dir.yaml', { env: {} });
   assert.deepEqual(config.filesets[0].agents[0].options, { password: { env: 'CAIRN_TEST_UNSET' } });
 });
+
+test('a storage is reached by address and port or by command (stdio), never both or neither', () => {
+  const byCommand = DIR.replace('{ name: File1, address: 127.0.0.1, port: 9103,', '{ name: File1, command: [/usr/bin/ssh, -T, vault, cairn-sd, --stdio],');
+  const ok = parseConfig('dir', byCommand, '/etc/cairn/cairn-dir.yaml').config.storages[0];
+  assert.deepEqual(ok.command, ['/usr/bin/ssh', '-T', 'vault', 'cairn-sd', '--stdio']);
+  assert.equal(ok.address, undefined);
+  const both = fails(() => parseConfig('dir', DIR.replace('port: 9103,', 'port: 9103, command: [ssh],'), 'x.yaml'));
+  assert.match(both.message, /x\.yaml:\d+:\d+.*address and port or command, not both/s);
+  const neither = fails(() => parseConfig('dir', DIR.replace('address: 127.0.0.1, port: 9103, ', ''), 'x.yaml'));
+  assert.match(neither.message, /needs address and port \(TCP\) or command \(stdio\)/);
+  const half = fails(() => parseConfig('dir', DIR.replace('address: 127.0.0.1, port: 9103, ', 'address: 127.0.0.1, '), 'x.yaml'));
+  assert.match(half.message, /address and port go together: port is missing/);
+});

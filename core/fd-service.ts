@@ -21,10 +21,15 @@ import { filesetFromObject } from './fileset.js';
 import { runCommand } from './command-runner.js';
 import { backupOutcomeToWire, decodeBaseFiles, restoreOutcomeToWire, type WireBackupOutcome, type WireRestoreOutcome } from './fd-wire.js';
 
-/** Where the SD of an order listens (from the Director's storage resource). */
+/**
+ * How to reach the SD of an order (from the Director's storage resource): its storage name and, when it
+ * listens on TCP, its address and port. An FD whose own config routes that storage name through a command
+ * (stdio, e.g. ssh) uses the command instead; an SD without address is reachable only that way.
+ */
 export interface SdTarget {
-  address: string;
-  port: number;
+  name?: string;
+  address?: string;
+  port?: number;
   /** TLS mode for the data connection (docs/transport.md); passed through to the connector. */
   tls?: string;
 }

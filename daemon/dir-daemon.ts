@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { CairnError, isCairnError } from '../plugin-api/index.js';
 import { loadConfig, type CatalogConfig, type DirConfig, type TlsConfig } from '../config/index.js';
-import { connect } from '../net/index.js';
+import { connect, connectCommand } from '../net/index.js';
 import { catalog as catalogPart, ConsoleService, DirectorService, Scheduler } from '../director/index.js';
 import { daemonMain, onShutdownSignal, startDaemon, type DaemonArgs } from './runtime.js';
 import { listenForPeers } from './peers.js';
@@ -45,7 +45,10 @@ export async function runDir(a: DaemonArgs): Promise<void> {
     catalog,
     logger: log,
     connectClient: (cl) => link(`client ${cl.name}`, cl.address, cl.port, cl.tls, cl.password, cl.name, 'cairn-fd'),
-    connectStorage: (st) => link(`storage ${st.name}`, st.address, st.port, st.tls, st.password, st.name, 'cairn-sd'),
+    connectStorage: (st) =>
+      st.command
+        ? connectCommand({ command: st.command, role: 'director', name: me, secret: st.password, expectServer: st.name, onStderr: (line) => log.warn({ storage: st.name, line }, 'storage command said') }).then((x) => x.stream)
+        : link(`storage ${st.name}`, st.address!, st.port!, st.tls, st.password, st.name, 'cairn-sd'),
   });
   const consoles = new ConsoleService(dir);
   const heartbeatMs = c.director.heartbeatSeconds * 1000;

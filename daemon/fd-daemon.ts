@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { CairnError } from '../plugin-api/index.js';
 import { loadConfig } from '../config/index.js';
 import { FdService, FileDaemon } from '../core/index.js';
-import { connect, type TlsMode } from '../net/index.js';
+import { connect, connectCommand, type TlsMode } from '../net/index.js';
 import { platformFileServices, nativeStatus } from '../native/index.js';
 import { daemonMain, onShutdownSignal, startDaemon, type DaemonArgs } from './runtime.js';
 import { listenForPeers } from './peers.js';
@@ -34,6 +34,14 @@ export async function runFd(a: DaemonArgs): Promise<void> {
     agentDefaults: c.agents,
     allowedCommands: c.commands.allow,
     connectSd: async (target, grant) => {
+      const route = c.storages.find((s) => s.name === target.name);
+      if (route) {
+        const conn = await connectCommand({ command: route.command, role: 'fd', name: grant.keyId, secret: grant.key, onStderr: (line) => log.warn({ storage: route.name, line }, 'storage command said') });
+        return conn.stream;
+      }
+      if (target.address === undefined || target.port === undefined) {
+        throw new CairnError('CAIRN_E_NET_CONFIG', `The Director reaches storage ${target.name ?? '(unnamed)'} by a command, and this File Daemon has no storages entry for it: add { name: ${target.name}, command: [ssh, …, cairn-sd, --stdio, …] } to storages in its config.`, { storage: target.name });
+      }
       const conn = await connect({
         host: target.address,
         port: target.port,

@@ -20,7 +20,8 @@ export interface KnownPeer {
 
 export interface DaemonListenOptions {
   serverName: string;
-  listen: ListenConfig;
+  /** A TCP listen address, or a Unix socket path (the stdio relay's way in: no allow-list, admission or TLS). */
+  listen: ListenConfig | { path: string };
   tls: TlsConfig;
   peers: KnownPeer[];
   /** Secrets of peers the config does not list (the SD's session keys for FDs): anywhere, keys are single-use. */
@@ -36,9 +37,9 @@ const ANYWHERE = ['0.0.0.0/0', '::/0'];
 export async function listenForPeers(o: DaemonListenOptions): Promise<Listener> {
   const byKey = new Map(o.peers.map((p) => [`${p.role}:${p.name}`, { peer: p, allowed: allowList(p.allow) }]));
   const allow = o.dynamicSecret ? ANYWHERE : [...new Set(o.peers.flatMap((p) => p.allow))];
+  const where = 'path' in o.listen ? { address: '', port: 0, path: o.listen.path } : { address: o.listen.address, port: o.listen.port };
   return listen({
-    address: o.listen.address,
-    port: o.listen.port,
+    ...where,
     allow,
     maxConnections: o.maxConnections,
     tls: o.tls,
@@ -49,7 +50,7 @@ export async function listenForPeers(o: DaemonListenOptions): Promise<Listener> 
     },
     onSession: async (stream, peer) => {
       const known = byKey.get(`${peer.role}:${peer.name}`);
-      if (known && !known.allowed(peer.address)) {
+      if (known && !('path' in o.listen) && !known.allowed(peer.address)) {
         o.logger.warn({ role: peer.role, name: peer.name, address: peer.address }, 'peer authenticated but its host is not in its allow-list; closing');
         throw new CairnError('CAIRN_E_NET_NOT_ALLOWED', `${peer.role} ${peer.name} may not connect from ${peer.address}`, { address: peer.address });
       }

@@ -11,6 +11,7 @@ import { readAdmission } from './admission.js';
 import { Deadline } from './deadline.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, offerHandshake } from './handshake.js';
 import { effectiveMode, loadCertMaterial, secureClient, type TlsSettings, type WireTls } from './tls.js';
+import { spawnDuplex } from './stdio.js';
 
 export interface ConnectOptions {
   host: string;
@@ -119,6 +120,50 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
       throw new CairnError('CAIRN_E_NET_TLS', `${host}:${port} closed the connection right after TLS: it probably does not trust our certificate.`, { host, port, mode: 'cert' }, { cause: err });
     }
     if (isCairnError(err)) Object.assign(err.fields, { host, port });
+    throw err;
+  }
+}
+
+export interface CommandConnectOptions {
+  /** The command that carries the connection (no shell), e.g. [ssh, -T, host, cairn-sd, --stdio, --config, FILE]. */
+  command: readonly string[];
+  role: PeerRole;
+  name: string;
+  secret: string;
+  expectServer?: string;
+  timeoutMs?: number;
+  /** Each line the command writes to stderr (ssh's messages, the relay's errors). */
+  onStderr?: (line: string) => void;
+}
+
+/**
+ * Starts `command` and runs the handshake over its stdin/stdout (docs/transport.md §6: no admission
+ * line, no TLS — the channel is the command's, e.g. ssh). The child is killed when the stream is destroyed.
+ */
+export async function connectCommand(opts: CommandConnectOptions): Promise<Connection> {
+  const lines: string[] = [];
+  const { stream, child } = spawnDuplex(opts.command, {
+    onStderr: (line) => {
+      if (lines.length < 20) lines.push(line);
+      opts.onStderr?.(line);
+    },
+  });
+  stream.on('error', () => undefined);
+  stream.once('close', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  });
+  try {
+    const result = await offerHandshake(stream, { role: opts.role, name: opts.name, secret: opts.secret, expectServer: opts.expectServer, timeoutMs: opts.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS });
+    return { stream, serverName: result.serverName, version: result.version, tls: 'off' };
+  } catch (err) {
+    stream.destroy();
+    const said = lines.length ? ` It said: ${lines.join(' | ').slice(0, 500)}` : '';
+    if (isCairnError(err)) {
+      Object.assign(err.fields, { command: opts.command[0] });
+      if (said && (err.code === 'CAIRN_E_NET_CLOSED' || err.code === 'CAIRN_E_NET_PEER_EXIT')) {
+        throw new CairnError(err.code, `${err.message}${said}`, { ...err.fields, stderr: lines }, { cause: err, retryable: err.retryable });
+      }
+    }
     throw err;
   }
 }

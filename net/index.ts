@@ -24,6 +24,6 @@ export { LoginDelay, DEFAULT_LOGIN_DELAY, type LoginDelayOptions, type NetLogger
 export { allowList, isLoopback } from './cidr.js';
 export { derivePsk, pskIdentity, effectiveMode, PSK_CIPHERS, type TlsMode, type TlsSettings, type WireTls } from './tls.js';
 export { listen, type ListenOptions, type Listener, type SessionPeer } from './listener.js';
-export { connect, type ConnectOptions, type Connection } from './connect.js';
+export { connect, connectCommand, type CommandConnectOptions, type ConnectOptions, type Connection } from './connect.js';
 export { stdioDuplex, spawnDuplex, type SpawnDuplexOptions } from './stdio.js';
 export { Heartbeat, type HeartbeatOptions } from './heartbeat.js';

@@ -3,7 +3,12 @@
  * (allow-list, connection cap), TLS, the handshake with its login delay, and
  * then hands the authenticated stream to onSession. It counts connections
  * until they close; close() stops accepting and destroys live connections.
+ * On a Unix socket (`path`, the way in of the stdio relay `cairn-sd
+ * --stdio`) there is no allow-list, admission line or TLS: the socket's
+ * file mode decides who may connect, and the handshake runs at once, as on
+ * stdio (docs/transport.md §6).
  */
+import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isCairnError } from '../plugin-api/index.js';
@@ -31,6 +36,8 @@ export interface SessionPeer {
 export interface ListenOptions {
   address: string;
   port: number;
+  /** A Unix socket path instead of address and port: no allow-list, admission line or TLS (a stale socket file is replaced; the new one is mode 0600). */
+  path?: string;
   /** Addresses and CIDR blocks allowed to connect (IPv4, IPv6, IPv4-mapped IPv6). */
   allow: readonly string[];
   maxConnections: number;
@@ -67,9 +74,10 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
   };
 
   async function serve(socket: Socket): Promise<void> {
-    const address = socket.remoteAddress ?? '';
+    const local = opts.path !== undefined;
+    const address = local ? 'local' : socket.remoteAddress ?? '';
     const port = socket.remotePort ?? 0;
-    if (!allowed(address)) {
+    if (!local && !allowed(address)) {
       opts.logger.warn({ address, port }, 'connection refused: host not in the allow-list');
       refuseNotAllowed(socket, address);
       return;
@@ -81,9 +89,9 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     }
     live.add(socket);
     socket.once('close', () => live.delete(socket));
-    socket.setNoDelay(true);
-    const mode = effectiveMode(opts.tls, address);
-    admit(socket, mode);
+    if (!local) socket.setNoDelay(true);
+    const mode = local ? 'off' : effectiveMode(opts.tls, address);
+    if (!local) admit(socket, mode);
     let stream: Duplex = socket;
     let identity: string | undefined;
     if (mode !== 'off') {
@@ -135,15 +143,19 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     });
   });
 
+  if (opts.path !== undefined) rmSync(opts.path, { force: true }); // a socket left by a daemon that died; the caller holds the working directory's lock
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.address, () => {
+    const bound = (): void => {
       server.off('error', reject);
       resolve();
-    });
+    };
+    if (opts.path !== undefined) server.listen(opts.path, bound);
+    else server.listen(opts.port, opts.address, bound);
   });
+  if (opts.path !== undefined) chmodSync(opts.path, 0o600);
   server.on('error', (err) => opts.logger.warn({ err: describe(err) }, 'listener error'));
-  const info = server.address() as AddressInfo;
+  const info = opts.path === undefined ? (server.address() as AddressInfo) : { address: opts.path, port: 0 };
   return {
     address: info.address,
     port: info.port,

@@ -89,3 +89,17 @@ test('stdioDuplex over given streams: reads one, writes the other, end() ends th
   assert.equal(peer.peerName, 'main-dir');
   assert.equal(res.serverName, 'store-sd');
 });
+
+test('connectCommand: a command that fails before the handshake is reported with its exit status and what it said on stderr', async () => {
+  const { connectCommand } = await import('./connect.js');
+  const relay = "process.stderr.write('cairn-sd --stdio cannot reach the daemon at /srv/x/cairn-sd.sock\\n'); process.exit(3)";
+  await assert.rejects(
+    connectCommand({ command: [process.execPath, '-e', relay], role: 'director', name: 'dir1', secret: 'x'.repeat(32) }),
+    (err: { code: string; message: string; fields: Record<string, unknown> }) => {
+      assert.match(err.code, /^CAIRN_E_NET_(CLOSED|PEER_EXIT)$/);
+      assert.match(err.message, /cannot reach the daemon at \/srv\/x\/cairn-sd\.sock/);
+      assert.equal(err.fields.command, process.execPath);
+      return true;
+    },
+  );
+});

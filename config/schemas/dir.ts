@@ -96,14 +96,15 @@ const client = mapping({
 
 const storage = mapping({
   name: name('storage (Storage Daemon)'),
-  address: prop('Address', 'Host name or address of the Storage Daemon, as the File Daemons reach it too.', nonEmptyString),
+  address: prop('Address', 'Host name or address of the Storage Daemon, as the File Daemons reach it too. Give address and port, or command.', nonEmptyString),
   port: prop('Port', 'The Storage Daemon\'s port (its sd.listen.port).', port),
+  command: prop('Command', 'Instead of address and port: a command (argv, no shell) whose stdin/stdout carry the connection, e.g. [ssh, -T, backup@vault, cairn-sd, --stdio, --config, /etc/cairn/cairn-sd.yaml]. File Daemons then reach this storage by their own storages[] entry of the same name.', { type: 'array', minItems: 1, items: nonEmptyString }),
   password: prop('Password', 'The secret shared with the Storage Daemon (its directors[].password).', ref('secret')),
   device: prop('Device', 'The device on the Storage Daemon to use (its devices[].name).', nonEmptyString),
   mediaType: prop('Media type', 'The media type of that device; volumes are used only on devices of their media type.', nonEmptyString),
   maxConcurrentJobs: maxConcurrentJobs(10, 'the Director sends to this storage'),
   tls: tlsProp('the connection to this storage'),
-}, ['name', 'address', 'port', 'password', 'device', 'mediaType']);
+}, ['name', 'password', 'device', 'mediaType']);
 
 const pool = mapping({
   name: name('pool'),

@@ -28,6 +28,14 @@ export const fdSchema: JsonSchema = rootSchema('cairn-fd', 'Cairn File Daemon co
     additionalProperties: { title: 'Agent options', description: 'Default options of this agent.', type: 'object' },
     default: {},
   }),
+  storages: prop('Storages reached by command', 'Storage Daemons this File Daemon reaches by running a command of its own (stdio, e.g. over ssh) instead of the address a Director gives; by the Director\'s storage name. Only these commands are run for storage connections, whatever a Director says.', {
+    type: 'array',
+    items: mapping({
+      name: prop('Storage name', 'The Director\'s storages[].name.', nonEmptyString),
+      command: prop('Command', 'argv (no shell) whose stdin/stdout carry the connection, e.g. [/usr/bin/ssh, -T, backup@vault, cairn-sd, --stdio, --config, /etc/cairn/cairn-sd.yaml].', { type: 'array', minItems: 1, items: nonEmptyString }),
+    }, ['name', 'command']),
+    default: [],
+  }),
   commands: prop('Commands', 'Programs this File Daemon may run for runBefore/runAfter and the pipe agent.', {
     ...mapping({
       allow: prop('Allowed programs', 'Absolute paths of the programs (argv[0]) that may be run; nothing else runs.', { type: 'array', items: nonEmptyString, default: [] }),

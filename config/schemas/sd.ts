@@ -19,12 +19,12 @@ const device = mapping({
 export const sdSchema: JsonSchema = rootSchema('cairn-sd', 'Cairn Storage Daemon configuration (cairn-sd.yaml)', 'The Storage Daemon: who may command it and the devices it writes volumes to.', mapping({
   sd: prop('Storage Daemon', 'The Storage Daemon itself.', mapping({
     name: name('Storage Daemon'),
-    listen: prop('Listen', 'Where Directors and File Daemons connect.', ref('listen')),
+    listen: prop('Listen', 'Where Directors and File Daemons connect. Without it the Storage Daemon opens no TCP port and is reached only through `cairn-sd --stdio` (e.g. over ssh), which relays to its Unix socket cairn-sd.sock in the working directory.', ref('listen')),
     workingDirectory: prop('Working directory', 'Pid and lock files, spool. Relative paths are relative to this file\'s folder.', nonEmptyString),
     maxConcurrentJobs: maxConcurrentJobs(20, 'this Storage Daemon'),
     heartbeatSeconds,
     tls: tlsProp('connections to this Storage Daemon'),
-  }, ['name', 'listen', 'workingDirectory'])),
+  }, ['name', 'workingDirectory'])),
   directors: prop('Directors', 'Directors that may command this Storage Daemon.', { type: 'array', minItems: 1, items: ref('peer') }),
   devices: prop('Devices', 'Where volumes are written.', { type: 'array', minItems: 1, items: device }),
 }, ['sd', 'directors', 'devices']), { ...sharedDefs });

@@ -170,7 +170,8 @@ export class DirectorService {
   /** `status storage NAME`: asks the SD. */
   async storageStatus(name: string): Promise<Record<string, unknown>> {
     const storage = this.storage(name);
-    return { storage: name, address: `${storage.address}:${storage.port}`, ...(await this.link(storage).status()) };
+    const address = storage.command ? `command: ${storage.command.join(' ')}` : `${storage.address}:${storage.port}`;
+    return { storage: name, address, ...(await this.link(storage).status()) };
   }
 
   /** The running job, or the report of a finished one. */
@@ -198,7 +199,7 @@ export class DirectorService {
       files: new RemoteFd({
         client: client.name,
         connect: () => this.o.connectClient(client),
-        sd: { address: storage.address, port: storage.port, tls: storage.tls.mode },
+        sd: { name: storage.name, address: storage.address, port: storage.port, tls: storage.tls.mode },
         heartbeatMs: this.o.config.director.heartbeatSeconds * 1000,
       }),
       clientName: client.name,

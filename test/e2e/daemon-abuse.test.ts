@@ -58,8 +58,8 @@ function peersOf(d: DaemonSet): Record<Kind, { port: number; connect: () => Prom
       connect: () => connect({ host: cl.address, port: cl.port, tls: cl.tls, role: 'director', name: dir.director.name, secret: cl.password, expectServer: cl.name }),
     },
     sd: {
-      port: st.port, role: 'director', name: dir.director.name,
-      connect: () => connect({ host: st.address, port: st.port, tls: st.tls, role: 'director', name: dir.director.name, secret: st.password, expectServer: st.name }),
+      port: st.port!, role: 'director', name: dir.director.name,
+      connect: () => connect({ host: st.address!, port: st.port!, tls: st.tls, role: 'director', name: dir.director.name, secret: st.password, expectServer: st.name }),
     },
   };
 }
@@ -384,7 +384,7 @@ test('connections a daemon ended after a 2 GiB length word do not keep slots of 
   const who: Record<Kind, { port: number; role: 'console' | 'director'; name: string; secret: string }> = {
     dir: { port: con.director.port, role: 'console', name: con.console.name, secret: con.director.password },
     fd: { port: dir.clients[0].port, role: 'director', name: dir.director.name, secret: dir.clients[0].password },
-    sd: { port: dir.storages[0].port, role: 'director', name: dir.director.name, secret: dir.storages[0].password },
+    sd: { port: dir.storages[0].port!, role: 'director', name: dir.director.name, secret: dir.storages[0].password },
   };
   for (const k of KINDS) {
     await t.test(`cairn-${k}`, async () => {

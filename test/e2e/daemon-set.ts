@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { createRequire } from 'node:module';
 import { writeQuickstart, type QuickstartResult } from '../../config/index.js';
@@ -19,6 +19,11 @@ export interface DaemonSetOptions {
   source: string;
   /** TLS mode written into every connection's config (default: the quickstart's, off on loopback). */
   tls?: 'psk';
+  /**
+   * The SD opens no TCP port: the Director and the FD reach it by running `cairn-sd --stdio --config …`
+   * (what `ssh storagehost cairn-sd --stdio` would run), which relays to the daemon's Unix socket.
+   */
+  sdOverStdio?: boolean;
   /** Edits to the written configs (parsed YAML objects), before the daemons start. */
   edit?: Partial<Record<Kind | 'console', (doc: any) => void>>;
 }
@@ -43,16 +48,16 @@ function editYaml(file: string, fn: (doc: any) => void): void {
   writeFileSync(file, yaml.stringify(doc), { mode: 0o600 });
 }
 
-function portOpen(port: number): Promise<boolean> {
+function portOpen(port: number | string): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port });
+    const s = typeof port === 'string' ? createConnection(port) : createConnection({ host: '127.0.0.1', port });
     s.once('connect', () => (s.destroy(), resolve(true)));
     s.once('error', () => resolve(false));
   });
 }
 
-/** Starts `cairn-KIND --config FILE --foreground`, its output appended to `log`, and waits until it listens on `port`. */
-export async function spawnDaemon(kind: Kind, config: string, port: number, log: string): Promise<ChildProcess> {
+/** Starts `cairn-KIND --config FILE --foreground`, its output appended to `log`, and waits until it listens on `port` (a TCP port or a Unix socket path). */
+export async function spawnDaemon(kind: Kind, config: string, port: number | string, log: string): Promise<ChildProcess> {
   const out = openSync(log, 'a');
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', `cairn-${kind}.js`), '--config', config, '--foreground'], { cwd: PROJECT_ROOT, stdio: ['ignore', out, out] });
   const deadline = Date.now() + 30_000;
@@ -79,9 +84,26 @@ export async function startDaemonSet(t: TestContext, dir: string, o: DaemonSetOp
     editYaml(qs.files.sd, (d) => (d.sd.tls = tls));
     editYaml(qs.files.console, (d) => (d.director.tls = tls));
   }
+  const ports: Record<Kind, number | string> = { ...qs.ports };
+  if (o.sdOverStdio) {
+    const command = [process.execPath, join(PROJECT_ROOT, 'bin', 'cairn-sd.js'), '--stdio', '--config', qs.files.sd];
+    let storage = '';
+    editYaml(qs.files.sd, (d) => {
+      delete d.sd.listen;
+      const wd: string = d.sd.workingDirectory;
+      ports.sd = join(isAbsolute(wd) ? wd : join(dirname(qs.files.sd), wd), 'cairn-sd.sock');
+    });
+    editYaml(qs.files.dir, (d) => {
+      const s = d.storages[0];
+      delete s.address;
+      delete s.port;
+      s.command = command;
+      storage = s.name;
+    });
+    editYaml(qs.files.fd, (d) => (d.storages = [{ name: storage, command }]));
+  }
   for (const [k, fn] of Object.entries(o.edit ?? {})) editYaml(qs.files[k as Kind | 'console'], fn!);
   const children = new Map<Kind, ChildProcess>();
-  const ports: Record<Kind, number> = qs.ports;
   const logs: Record<Kind, string> = { dir: join(dir, 'dir.out'), fd: join(dir, 'fd.out'), sd: join(dir, 'sd.out') };
 
   const start = async (kind: Kind): Promise<void> => {

@@ -12,14 +12,21 @@ import { join } from 'node:path';
 import { assertTreesEqual, buildTree, everyKindSpec, generateSmallFiles, tempDir } from '../support/index.js';
 import { startDaemonSet } from './daemon-set.js';
 
-for (const tls of [undefined, 'psk'] as const) {
-  test(`three daemons over ${tls ? 'TLS (PSK)' : 'TCP'}: Full, Incremental and restore latest are byte-exact`, async (t) => {
+const TRANSPORTS = {
+  tcp: 'TCP',
+  tls: 'TLS (PSK)',
+  stdio: 'TCP, the SD reached over stdio (cairn-sd --stdio, no TCP port)',
+} as const;
+
+for (const via of ['tcp', 'tls', 'stdio'] as const) {
+  const tls = via === 'tls' ? 'psk' : undefined;
+  test(`three daemons over ${TRANSPORTS[via]}: Full, Incremental and restore latest are byte-exact`, async (t) => {
     const tmp = tempDir(t, 'cairn-daemons-');
     const src = join(tmp, 'src');
     await buildTree(src, everyKindSpec());
     generateSmallFiles(join(src, 'small'), { count: 1500, dirs: 8, minSize: 10, maxSize: 9000, seed: 11 });
     writeFileSync(join(src, 'large.bin'), Buffer.alloc(6 * 1024 * 1024, 7));
-    const d = await startDaemonSet(t, join(tmp, 'conf'), { source: src, tls });
+    const d = await startDaemonSet(t, join(tmp, 'conf'), { source: src, tls, sdOverStdio: via === 'stdio' });
 
     const full = d.console(['run', 'demo', '--wait', '--json']);
     assert.equal(full.status, 0, full.describe);
@@ -50,6 +57,11 @@ for (const tls of [undefined, 'psk'] as const) {
     const jobs = d.console(['jobs', '--json']);
     assert.deepEqual(jobs.json.map((j: { id: number; status: string }) => j.status), ['ok', 'ok', 'ok']);
     if (tls) assert.match(d.log('sd'), /"tls":true/, 'the SD saw TLS connections');
+    if (via === 'stdio') {
+      assert.match(d.log('sd'), /Unix socket only/, 'the SD opened no TCP port');
+      assert.match(d.log('sd'), /"role":"fd"[^\n]*"address":"local"/, 'the FD came in through the relay');
+      assert.match(sdStatus.json.address, /^command: .*cairn-sd\.js --stdio/);
+    }
     // Clean shutdown: each daemon exits 0 on SIGTERM.
     for (const k of ['dir', 'fd', 'sd'] as const) assert.equal(await d.stop(k), 0, d.log(k).slice(-2000));
   });
