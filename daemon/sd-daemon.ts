@@ -24,9 +24,6 @@ import { listenForPeers, type DaemonListenOptions } from './peers.js';
 const MAX_SOCKET_PATH = 107;
 
 export function checkSdConfig(c: SdConfig): void {
-  if (c.devices.length > 1) {
-    throw new CairnError('CAIRN_E_CONFIG_INVALID', `cairn-sd serves one device in this version; the config lists ${c.devices.length} (${c.devices.map((d) => d.name).join(', ')}): run one cairn-sd per device`, { devices: c.devices.length });
-  }
   const path = sdSocketPath(c);
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
     throw new CairnError('CAIRN_E_CONFIG_INVALID', `sd.workingDirectory is too long for the daemon's Unix socket (${path} is ${Buffer.byteLength(path)} bytes, at most ${MAX_SOCKET_PATH}): choose a shorter path`, { key: 'sd.workingDirectory', path });
@@ -45,16 +42,20 @@ export async function runSd(a: DaemonArgs): Promise<void> {
   const started = await startDaemon('sd', a, { warnings, logFile: join(c.sd.workingDirectory, 'cairn-sd.log'), workingDirectory: c.sd.workingDirectory });
   if (!started) return;
   const { log, lock } = started;
-  const dev = c.devices[0];
   const sd = new StorageDaemon({
-    device: { type: 'file', dir: dev.path },
+    devices: c.devices.map((d) => ({
+      name: d.name,
+      device: { type: d.type, dir: d.path, mediaType: d.mediaType },
+      blockSize: d.blockSize,
+      maxVolumeBytes: d.maxVolumeBytes,
+      maxVolumeJobs: d.maxVolumeJobs,
+      maxConcurrentJobs: d.maxConcurrentJobs,
+    })),
     catalog: 'director',
-    blockSize: dev.blockSize,
-    maxVolumeBytes: dev.maxVolumeBytes,
-    maxVolumeJobs: dev.maxVolumeJobs,
-    logger: log.child({ device: dev.name }),
+    logger: log,
     heartbeatMs: c.sd.heartbeatSeconds * 1000,
   });
+  const devices = c.devices.map((d) => `${d.name} (${d.path})`);
   const peers: Omit<DaemonListenOptions, 'listen'> = {
     serverName: c.sd.name,
     tls: c.sd.tls,
@@ -69,8 +70,8 @@ export async function runSd(a: DaemonArgs): Promise<void> {
   };
   const local = await listenForPeers({ ...peers, listen: { path: sdSocketPath(c) } });
   const tcp = c.sd.listen ? await listenForPeers({ ...peers, listen: c.sd.listen }) : null;
-  if (tcp) log.info({ address: tcp.address, port: tcp.port, socket: local.address, device: dev.name, path: dev.path }, 'cairn-sd listening');
-  else log.info({ socket: local.address, device: dev.name, path: dev.path }, 'cairn-sd listening on its Unix socket only (reached through cairn-sd --stdio)');
+  if (tcp) log.info({ address: tcp.address, port: tcp.port, socket: local.address, devices }, 'cairn-sd listening');
+  else log.info({ socket: local.address, devices }, 'cairn-sd listening on its Unix socket only (reached through cairn-sd --stdio)');
   onShutdownSignal(log, async () => {
     await tcp?.close();
     await local.close();

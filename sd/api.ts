@@ -37,6 +37,8 @@ export interface SessionJobInfo {
   startedAt: number;
   /** Free-form extensible label fields (key fingerprints, manifests… later issues). */
   extra?: Record<string, unknown>;
+  /** The SD device to write (its config's devices[].name); absent: the SD's first device. */
+  device?: string;
 }
 
 /** One contiguous stretch of a session on one volume (Bacula's JobMedia). */
@@ -64,6 +66,8 @@ export interface SessionCloseReport {
 
 /** What a read session should read: per volume, which session's blocks and which files. */
 export interface Bootstrap {
+  /** The SD device holding the volumes; absent: the device that lists the first volume. */
+  device?: string;
   entries: Array<{
     volume: string;
     sessionId: number;

@@ -19,6 +19,7 @@ export const SD_ERRORS = {
   CAIRN_E_DEVICE_END_OF_MEDIUM: { exitCode: 3, retryable: false, summary: 'The device has no room left for another block.' },
   CAIRN_E_DEVICE_IO: { exitCode: 3, retryable: true, summary: 'The device failed a read, write or sync.' },
   CAIRN_E_DEVICE_TYPE: { exitCode: 2, retryable: false, summary: 'The device configuration names an unknown device type.' },
+  CAIRN_E_DEVICE_NOT_FOUND: { exitCode: 2, retryable: false, summary: 'A session names a device the Storage Daemon does not have (the Director\'s storages[].device vs the SD\'s devices[].name).' },
   CAIRN_E_SESSION_TICKET: { exitCode: 3, retryable: false, summary: 'The session ticket is unknown, or was issued for the other kind of session.' },
   CAIRN_E_SESSION_TICKET_USED: { exitCode: 3, retryable: false, summary: 'The ticket was already used (tickets are single-use and bound to the first connection using them).' },
   CAIRN_E_SESSION_NOT_FOUND: { exitCode: 3, retryable: false, summary: 'The command needs an open session on this connection and there is none.' },

@@ -140,7 +140,7 @@ export const dirSchema: JsonSchema = rootSchema('cairn-dir', 'Cairn Director con
   director: prop('Director', 'The Director itself.', director),
   consoles: list('Consoles', 'Who may log in with the cairn console.', consoleEntry, 1),
   clients: list('Clients', 'File Daemons the Director backs up.', client, 0),
-  storages: list('Storages', 'Storage Daemons (one device each) the Director writes to.', storage, 0),
+  storages: list('Storages', 'Storage Daemon devices the Director writes to: each entry is one device of an SD (two entries may name two devices of one SD).', storage, 0),
   pools: list('Pools', 'Sets of volumes jobs write to.', pool, 0),
   filesets: list('Filesets', 'What jobs back up.', ref('fileset'), 0),
   schedules: list('Schedules', 'When jobs run by themselves.', schedule, 0),

@@ -102,6 +102,7 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
       client,
       level,
       pool: repo.pool,
+      device: repo.device,
       fileset: req.fileset.name,
       startedAt: started.getTime(),
       extra: { filesetHash: fp.hash, baseJobId: base?.id ?? null },

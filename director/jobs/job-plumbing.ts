@@ -28,6 +28,8 @@ export interface JobPlumbing {
   readonly clientName: string;
   /** The pool new volumes and sessions belong to. */
   readonly pool: string;
+  /** The SD device sessions use (the storage's device); absent: the SD's first. */
+  readonly device?: string;
   /** True when the FD runs elsewhere: restore targets are its to create and check. */
   readonly targetOnClient?: boolean;
 }

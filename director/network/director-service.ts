@@ -204,6 +204,7 @@ export class DirectorService {
       }),
       clientName: client.name,
       pool,
+      device: storage.device,
       targetOnClient: true,
     };
   }

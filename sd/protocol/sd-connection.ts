@@ -31,7 +31,7 @@ export interface SdServices {
   /** Facts for `status`: connections, the device. */
   status(): Record<string, unknown>;
   openAppend(job: SessionJobInfo, owner: SdConnection): Promise<{ ticket: string; sessionId: number; keyId: string; key: string }>;
-  openRead(bootstrap: Bootstrap, owner: SdConnection): { ticket: string; keyId: string; key: string };
+  openRead(bootstrap: Bootstrap, owner: SdConnection): Promise<{ ticket: string; keyId: string; key: string }>;
 }
 
 /** Who authenticated on a connection (absent in local mode: an in-process pair is trusted). */
@@ -163,7 +163,7 @@ export class SdConnection {
       }
       case 'open read session': {
         this.requireRole('director', cmd);
-        const r = this.sd.openRead(req.body as Bootstrap, this);
+        const r = await this.sd.openRead(req.body as Bootstrap, this);
         return this.reply(`OK read session Ticket=${r.ticket}`, r);
       }
       case 'status':

@@ -342,3 +342,56 @@ test('a reader that releases each record as it goes gets every payload intact an
     await h.cleanup();
   }
 });
+
+test('several devices: a session writes the device it names; a read finds the volume on its device; unknown device → CAIRN_E_DEVICE_NOT_FOUND', async () => {
+  const base = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? '/tmp'), 'cairn-sd-devs-'));
+  const h = startSd({ device: undefined, devices: [{ name: 'A', device: path.join(base, 'a'), blockSize: BS }, { name: 'B', device: path.join(base, 'b'), blockSize: BS, maxConcurrentJobs: 1 }] }, base);
+  try {
+    const dir = h.director();
+    const info = { ...job(1), device: 'B' };
+    const { ticket } = await dir.openAppendSession(info);
+    const s = h.session();
+    await s.appendOpen(ticket);
+    const records = makeRecords(7, 50, 2 * BS);
+    for (const r of records) await s.writeRecord(r);
+    const report = await s.appendClose();
+    await s.close();
+    assert.deepEqual(fs.readdirSync(path.join(base, 'b')).filter((n) => !n.startsWith('.')).length > 0, true);
+    assert.ok(!fs.existsSync(path.join(base, 'a')) || fs.readdirSync(path.join(base, 'a')).every((n) => n.startsWith('.')), 'nothing written to device A');
+    assertSameRecords(recordsOf(await restore(h, bootstrapOf(report))), records);
+    await assert.rejects(dir.openAppendSession({ ...job(2), device: 'C' }), (e: unknown) => isCairnError(e) && e.code === 'CAIRN_E_DEVICE_NOT_FOUND' && /devices: A, B/.test(e.message));
+    const st = await dir.status();
+    assert.deepEqual((st.devices as Array<{ name: string }>).map((d) => d.name), ['A', 'B']);
+    await dir.close();
+  } finally {
+    await h.cleanup();
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test('a device at its maxConcurrentJobs: the next session waits until one ends, then goes on', async () => {
+  const h = startSd({ maxConcurrentJobs: 1, blockSize: BS });
+  try {
+    const dir = h.director();
+    const first = await dir.openAppendSession(job(1));
+    let secondOpened = false;
+    const second = dir.openAppendSession(job(2)).then((g) => ((secondOpened = true), g));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(secondOpened, false, 'the second session waits while the first holds the device');
+    assert.equal(((await h.director().status()).devices as Array<{ waiting: number }>)[0].waiting, 1);
+    const s = h.session();
+    await s.appendOpen(first.ticket);
+    await s.writeRecord({ fileIndex: 1, streamType: 1, streamNo: 0, payload: Buffer.from('a') });
+    await s.appendClose();
+    await s.close();
+    const g2 = await second;
+    assert.equal(secondOpened, true);
+    const s2 = h.session();
+    await s2.appendOpen(g2.ticket);
+    await s2.appendClose();
+    await s2.close();
+    await dir.close();
+  } finally {
+    await h.cleanup();
+  }
+});

@@ -1,8 +1,9 @@
 /**
- * StorageDaemon: owns the device, the volume pool, the session-id counter and
- * the ticket book, and serves connections from Directors and File Daemons
- * (handleConnection). Transport (TCP, TLS, stdio) and authentication are the
- * caller's; here every connection is a Duplex already trusted.
+ * StorageDaemon: owns the devices (each with its volume pool and its limit
+ * of concurrent sessions), the session-id counter and the ticket book, and
+ * serves connections from Directors and File Daemons (handleConnection).
+ * Transport (TCP, TLS, stdio) and authentication are the caller's; here
+ * every connection is a Duplex already trusted.
  */
 import type { Duplex } from 'node:stream';
 import { CairnError } from '../../plugin-api/index.js';
@@ -18,54 +19,87 @@ import { VolumePool } from '../session/volume-pool.js';
 import { SdConnection, type SdPeer, type SdServices } from './sd-connection.js';
 import { DirectorCatalogLink } from './director-catalog-link.js';
 import { TicketBook } from './tickets.js';
+import { DeviceSlots } from './device-slots.js';
 
-export interface StorageDaemonOptions {
+/** One device of the SD and its settings. */
+export interface SdDeviceOptions {
+  /** The name Directors ask for (SessionJobInfo.device, Bootstrap.device). */
+  name: string;
   /** A device configuration, a Device, or just a directory (= file device). */
   device: DeviceConfig | Device | string;
-  /** The volume catalog: a port (local mode), or 'director' to ask the Director connection (protocol.md §4.1). */
-  catalog: VolumeCatalogPort | 'director';
   /** Block size of new volumes (bytes, multiple of 512). Default 256 KiB. */
   blockSize?: number;
   /** A volume is Full when the next block would pass this size. */
   maxVolumeBytes?: number;
   /** Sessions (jobs) per volume; 0 = unlimited. */
   maxVolumeJobs?: number;
+  /** Sessions (append and read) on this device at once; more wait their turn in order. 0 = unlimited (default). */
+  maxConcurrentJobs?: number;
+}
+
+export interface StorageDaemonOptions extends Partial<Omit<SdDeviceOptions, 'name' | 'device'>> {
+  /** The SD's devices; the first is used when a session names none. */
+  devices?: SdDeviceOptions[];
+  /** One device (named "default"), for local mode: a device configuration, a Device, or a directory. */
+  device?: DeviceConfig | Device | string;
+  /** The volume catalog: a port (local mode), or 'director' to ask the Director connection (protocol.md §4.1). */
+  catalog: VolumeCatalogPort | 'director';
   logger?: SdLogger;
   /** Heartbeat interval on authenticated (network) connections, ms; default none. */
   heartbeatMs?: number;
 }
 
+/** A device with its volume pool and its session slots. */
+interface SdDevice {
+  name: string;
+  device: Device;
+  pool: VolumePool;
+  slots: DeviceSlots;
+}
+
 export class StorageDaemon {
+  /** The first (in local mode the only) device. */
   readonly device: Device;
-  private readonly pool: VolumePool;
+  private readonly devices: SdDevice[];
   private readonly counter: SessionCounter;
   private readonly services: SdServices;
   private readonly connections = new Set<SdConnection>();
   private readonly directorLink: DirectorCatalogLink | null;
 
   constructor(o: StorageDaemonOptions) {
-    this.device = typeof o.device === 'string' ? createDevice({ type: 'file', dir: o.device }) : 'list' in o.device ? o.device : createDevice(o.device);
-    const blockSize = o.blockSize ?? DEFAULT_BLOCK_SIZE;
-    if (!Number.isInteger(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE || blockSize % 512 !== 0) {
-      throw new CairnError('CAIRN_E_DEVICE_TYPE', `Block size ${blockSize} not allowed: a multiple of 512 from ${MIN_BLOCK_SIZE} to ${MAX_BLOCK_SIZE}.`, { blockSize });
-    }
     const log = o.logger ?? silentLogger;
     this.directorLink = o.catalog === 'director' ? new DirectorCatalogLink() : null;
-    this.pool = new VolumePool({
-      device: this.device,
-      catalog: this.directorLink ?? (o.catalog as VolumeCatalogPort),
-      blockSize,
-      maxVolumeBytes: o.maxVolumeBytes ?? DEFAULT_MAX_VOLUME_BYTES,
-      maxVolumeJobs: o.maxVolumeJobs ?? DEFAULT_MAX_VOLUME_JOBS,
-      log,
+    const catalog = this.directorLink ?? (o.catalog as VolumeCatalogPort);
+    const list = o.devices ?? (o.device !== undefined ? [{ ...o, name: 'default', device: o.device }] : []);
+    if (list.length === 0) throw new CairnError('CAIRN_E_DEVICE_TYPE', 'A Storage Daemon needs at least one device.', {});
+    this.devices = list.map((d) => {
+      const device = typeof d.device === 'string' ? createDevice({ type: 'file', dir: d.device }) : 'list' in d.device ? d.device : createDevice(d.device);
+      const blockSize = d.blockSize ?? DEFAULT_BLOCK_SIZE;
+      if (!Number.isInteger(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE || blockSize % 512 !== 0) {
+        throw new CairnError('CAIRN_E_DEVICE_TYPE', `Block size ${blockSize} of device ${d.name} not allowed: a multiple of 512 from ${MIN_BLOCK_SIZE} to ${MAX_BLOCK_SIZE}.`, { blockSize, device: d.name });
+      }
+      const pool = new VolumePool({
+        device,
+        catalog,
+        blockSize,
+        maxVolumeBytes: d.maxVolumeBytes ?? DEFAULT_MAX_VOLUME_BYTES,
+        maxVolumeJobs: d.maxVolumeJobs ?? DEFAULT_MAX_VOLUME_JOBS,
+        log,
+      });
+      return { name: d.name, device, pool, slots: new DeviceSlots(d.name, d.maxConcurrentJobs ?? 0) };
     });
+    this.device = this.devices[0].device;
     this.counter = new SessionCounter(this.device.stateDir);
     const tickets = new TicketBook();
     this.services = {
       tickets,
       log,
       heartbeatMs: o.heartbeatMs ?? 0,
-      status: () => ({ connections: this.connections.size, device: { type: this.device.type } }),
+      status: () => ({
+        connections: this.connections.size,
+        device: { type: this.device.type },
+        devices: this.devices.map((d) => ({ name: d.name, type: d.device.type, mediaType: d.device.mediaType, sessions: d.slots.inUse, waiting: d.slots.waiting, maxConcurrentJobs: d.slots.max })),
+      }),
       openAppend: (job, owner) => this.openAppend(job, owner),
       openRead: (bootstrap, owner) => this.openRead(bootstrap, owner),
     };
@@ -95,26 +129,56 @@ export class StorageDaemon {
   /** Ends every connection and closes the volumes. */
   async close(): Promise<void> {
     for (const c of this.connections) c.stream.destroy();
-    await this.pool.closeAll();
+    for (const d of this.devices) await d.pool.closeAll();
   }
 
   private async openAppend(job: SessionJobInfo, owner: SdConnection): Promise<{ ticket: string; sessionId: number; keyId: string; key: string }> {
     checkJob(job);
-    const app = await this.pool.acquireForNewSession(job.pool);
-    const sessionId = await this.counter.allocate();
-    const session = new AppendSession(sessionId, job, app, this.pool, (n) => owner.notify(n), this.services.log);
-    const e = this.services.tickets.issue((ticket, keyId, key) => ({ kind: 'append' as const, ticket, keyId, key, session, boundTo: null, owner }));
-    this.services.log.info({ sessionId, jobId: job.jobId, volume: app.volume }, 'append session opened');
-    return { ticket: e.ticket, sessionId, keyId: e.keyId, key: e.key };
+    const dev = this.deviceNamed(job.device);
+    const release = await this.waitForSlot(dev, job.jobId);
+    try {
+      const app = await dev.pool.acquireForNewSession(job.pool);
+      const sessionId = await this.counter.allocate();
+      const session = new AppendSession(sessionId, job, app, dev.pool, (n) => owner.notify(n), this.services.log, release);
+      const e = this.services.tickets.issue((ticket, keyId, key) => ({ kind: 'append' as const, ticket, keyId, key, session, boundTo: null, owner }));
+      this.services.log.info({ sessionId, jobId: job.jobId, device: dev.name, volume: app.volume }, 'append session opened');
+      return { ticket: e.ticket, sessionId, keyId: e.keyId, key: e.key };
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
-  private openRead(bootstrap: Bootstrap, owner: SdConnection): { ticket: string; keyId: string; key: string } {
+  private async openRead(bootstrap: Bootstrap, owner: SdConnection): Promise<{ ticket: string; keyId: string; key: string }> {
     if (!bootstrap || !Array.isArray(bootstrap.entries)) {
       throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', 'open read session needs a Bootstrap body with entries.', {});
     }
-    const session = new ReadSession(bootstrap, this.device);
+    const dev = bootstrap.device !== undefined ? this.deviceNamed(bootstrap.device) : await this.deviceHolding(bootstrap.entries[0]?.volume);
+    const release = await this.waitForSlot(dev, null);
+    const session = new ReadSession(bootstrap, dev.device, release);
     const e = this.services.tickets.issue((ticket, keyId, key) => ({ kind: 'read' as const, ticket, keyId, key, session, boundTo: null, owner }));
     return { ticket: e.ticket, keyId: e.keyId, key: e.key };
+  }
+
+  private deviceNamed(name: string | undefined): SdDevice {
+    if (name === undefined) return this.devices[0];
+    const d = this.devices.find((x) => x.name === name);
+    if (!d) throw new CairnError('CAIRN_E_DEVICE_NOT_FOUND', `This Storage Daemon has no device "${name}" (devices: ${this.devices.map((x) => x.name).join(', ')}).`, { device: name, devices: this.devices.map((x) => x.name) });
+    return d;
+  }
+
+  /** The device a volume is on (a read session that names no device); the first device when none lists it. */
+  private async deviceHolding(volume: string | undefined): Promise<SdDevice> {
+    if (volume === undefined || this.devices.length === 1) return this.devices[0];
+    for (const d of this.devices) if ((await d.device.list()).includes(volume)) return d;
+    return this.devices[0];
+  }
+
+  private async waitForSlot(dev: SdDevice, jobId: number | null): Promise<() => void> {
+    if (dev.slots.max > 0 && dev.slots.inUse >= dev.slots.max) {
+      this.services.log.info({ device: dev.name, jobId, inUse: dev.slots.inUse, max: dev.slots.max }, 'device busy: the session waits for its turn');
+    }
+    return dev.slots.acquire();
   }
 }
 

@@ -43,6 +43,8 @@ export class AppendSession {
     private readonly pool: VolumePool,
     private readonly notify: (n: SdNotification) => Promise<void>,
     private readonly log: SdLogger,
+    /** Called once when the session is closed or aborted (frees its device slot). */
+    private readonly onEnd: () => void = () => undefined,
   ) {
     this.app = appender;
     this.writer = new BlockWriter(appender.blockSize, (b) => this.emitData(b));
@@ -108,18 +110,22 @@ export class AppendSession {
       if (this.range) this.ranges.push(this.range);
       this.range = null;
       this.state = 'closed';
-      await this.sendCatalog(true);
-      const report: SessionCloseReport = {
-        sessionId: this.sessionId,
-        ranges: this.ranges,
-        records: this.stats.records,
-        bytes: this.stats.bytes,
-        blocks: this.stats.blocks,
-        lastFileIndex: this.stats.lastFileIndex,
-      };
-      await this.notify({ type: 'session-closed', jobId: this.job.jobId, report });
-      await this.pool.release(this.app);
-      return report;
+      try {
+        await this.sendCatalog(true);
+        const report: SessionCloseReport = {
+          sessionId: this.sessionId,
+          ranges: this.ranges,
+          records: this.stats.records,
+          bytes: this.stats.bytes,
+          blocks: this.stats.blocks,
+          lastFileIndex: this.stats.lastFileIndex,
+        };
+        await this.notify({ type: 'session-closed', jobId: this.job.jobId, report });
+        await this.pool.release(this.app);
+        return report;
+      } finally {
+        this.onEnd();
+      }
     });
   }
 
@@ -140,6 +146,7 @@ export class AppendSession {
         }
       } finally {
         await this.pool.release(this.app);
+        this.onEnd();
         await this.notify({ type: 'session-aborted', jobId: this.job.jobId, sessionId: this.sessionId, reason }).catch(() => undefined);
       }
     });

@@ -14,6 +14,8 @@ export class ReadSession {
   constructor(
     readonly bootstrap: Bootstrap,
     private readonly device: Device,
+    /** Called once when the session closes (frees its device slot). */
+    private readonly onClose: () => void = () => undefined,
   ) {}
 
   /** The session's items, produced lazily (one device read at a time). */
@@ -43,6 +45,10 @@ export class ReadSession {
 
   async close(): Promise<void> {
     this.state = 'closed';
-    if (this.iter) await this.iter.return(undefined);
+    try {
+      if (this.iter) await this.iter.return(undefined);
+    } finally {
+      this.onClose();
+    }
   }
 }
