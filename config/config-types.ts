@@ -113,6 +113,8 @@ export interface JobEntry {
   retryDelaySeconds: number;
   runBefore: RunScript[];
   runAfter: RunScript[];
+  /** Bytes a second at most from the FD to the SD. */
+  maxBandwidth?: number;
 }
 
 export interface MessagesConfig {

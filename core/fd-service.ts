@@ -153,6 +153,7 @@ export class FdService {
         level: order.level,
         fileset,
         grant: order.grant,
+        maxBandwidth: order.maxBandwidth,
         baseFor: (key) => this.baseFrom(ch, jobId, key),
         signal: j.controller.signal,
         onProgress: (c) => {
@@ -232,6 +233,8 @@ export interface WireBackupOrder {
   fileset: unknown;
   grant: SessionGrant;
   sd: SdTarget;
+  /** Bytes a second at most (the Director's job maxBandwidth). */
+  maxBandwidth?: number;
 }
 
 export interface WireRestoreOrder {

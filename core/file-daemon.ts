@@ -9,6 +9,7 @@ import { CairnError, HookRunner, isCairnError, type AgentState, type BaseJob, ty
 import type { SdSessionClient, SessionCloseReport } from '../sd/index.js';
 import type { JobMessage } from './agent-context.js';
 import { loadAgent, type AgentPolicy } from './agent-loader.js';
+import { BandwidthLimit } from './bandwidth-limit.js';
 import { runBackupSession, type AgentBase, type BackupCounters, type BackupLine, type BackupSessionResult } from './backup-session.js';
 import { ZstdPool } from './zstd-pool.js';
 import { hashThread } from './hash-thread.js';
@@ -35,6 +36,8 @@ export interface BackupOrder {
   baseFor(key: string): Promise<AgentBase>;
   signal?: AbortSignal;
   onProgress?: (c: BackupCounters) => void;
+  /** At most this many bytes a second go to the SD (the job's maxBandwidth); absent: no limit. */
+  maxBandwidth?: number;
 }
 
 export interface BackupOutcome {
@@ -106,6 +109,7 @@ export class FileDaemon {
       for (const l of admitted) lines.push({ ...l, base: await order.baseFor(l.key) });
       await sd.appendOpen(order.ticket);
       opened = true;
+      const limit = order.maxBandwidth ? new BandwidthLimit(order.maxBandwidth) : null;
       result = await runBackupSession({
         jobId: order.jobId,
         jobName: order.jobName,
@@ -114,7 +118,7 @@ export class FileDaemon {
         options: order.fileset.options,
         pool: order.fileset.options.compression === 'zstd' ? this.zstdPool(order.fileset.options.level) : null,
         chunks: this.chunks,
-        sink: (rec) => sd.writeRecord(rec),
+        sink: limit ? (rec) => limit.take(rec.payload.byteLength)?.then(() => sd.writeRecord(rec)) ?? sd.writeRecord(rec) : (rec) => sd.writeRecord(rec),
         logger: log,
         platform: this.settings.platform,
         controller,

@@ -4,7 +4,6 @@
  * FDs and SDs as their configs allow it, and runs scheduled jobs.
  */
 import { join } from 'node:path';
-import type { Logger } from 'pino';
 import { CairnError, isCairnError } from '../plugin-api/index.js';
 import { loadConfig, type CatalogConfig, type DirConfig, type TlsConfig } from '../config/index.js';
 import { connect, connectCommand } from '../net/index.js';
@@ -34,7 +33,6 @@ export async function runDir(a: DaemonArgs): Promise<void> {
   if (!started) return;
   const { log, lock } = started;
   const catalog = await openCatalog(c.director.catalog);
-  await markInterrupted(catalog, log);
   const me = c.director.name;
   const link = (what: string, host: string, port: number, tls: TlsConfig, secret: string, expect: string, service: string) =>
     connect({ host, port, tls, role: 'director', name: me, secret, expectServer: expect, service }).then((x) => x.stream, (err) => {
@@ -50,6 +48,7 @@ export async function runDir(a: DaemonArgs): Promise<void> {
         ? connectCommand({ command: st.command, role: 'director', name: me, secret: st.password, expectServer: st.name, onStderr: (line) => log.warn({ storage: st.name, line }, 'storage command said') }).then((x) => x.stream)
         : link(`storage ${st.name}`, st.address!, st.port!, st.tls, st.password, st.name, 'cairn-sd'),
   });
+  await dir.recover();
   const consoles = new ConsoleService(dir);
   const heartbeatMs = c.director.heartbeatSeconds * 1000;
   const listener = await listenForPeers({
@@ -83,16 +82,6 @@ export async function runDir(a: DaemonArgs): Promise<void> {
     await catalog.close();
     lock.release();
   });
-}
-
-/** Jobs a previous Director left running are marked Error: nothing they wrote is counted. */
-async function markInterrupted(catalog: Catalog, log: Logger): Promise<void> {
-  for (const job of await catalog.listJobs({ status: 'running', limit: 1000 })) {
-    const text = 'the Director stopped before this job ended; nothing it wrote counts';
-    await catalog.addJobLog(job.id, { level: 'error', code: 'CAIRN_E_JOB_INTERRUPTED', text });
-    await catalog.finishJob(job.id, { status: 'error', endedAt: new Date(), files: job.files, bytes: job.bytes, errors: 1, report: { error: { code: 'CAIRN_E_JOB_INTERRUPTED', message: text } } });
-    log.warn({ jobId: job.id }, text);
-  }
 }
 
 export function main(): Promise<void> {

@@ -52,6 +52,7 @@ export async function runSd(a: DaemonArgs): Promise<void> {
       maxConcurrentJobs: d.maxConcurrentJobs,
     })),
     catalog: 'director',
+    spoolDir: join(c.sd.workingDirectory, 'spool'),
     logger: log,
     heartbeatMs: c.sd.heartbeatSeconds * 1000,
   });

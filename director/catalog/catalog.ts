@@ -252,6 +252,14 @@ export class Catalog extends VolumeStore {
     for await (const r of mergeChain(streams, isDeletedRow)) yield baseFileFromRow(r);
   }
 
+  /** Removes a job's file rows and job-media (a Director resuming a job it was cataloguing re-reads them all from the SD). */
+  async clearJobFiles(jobId: number): Promise<void> {
+    await this.driver.transaction(async (tx) => {
+      await tx.run(this.qb.delete({ from: 'files', where: eq('job_id', jobId) }));
+      await tx.run(this.qb.delete({ from: 'job_media', where: eq('job_id', jobId) }));
+    });
+  }
+
   async *filesOfJob(jobId: number): AsyncIterable<CatalogFileRow> {
     for await (const row of this.driver.iterate(this.qb.select({ from: 'files', where: eq('job_id', jobId), orderBy: ['file_index'] }))) {
       yield fileFromRow(row);

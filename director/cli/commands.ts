@@ -83,8 +83,8 @@ export async function cmdBackup(args: CommonArgs & { paths: string[]; fileset?: 
       signal: cancelSignal(),
       onProgress: (c) => {
         if (!out.live) return;
-        const secs = (Date.now() - started) / 1000;
-        out.progress(`backup: ${c.files} files, ${humanBytes(c.bytes)} (${humanBytes(c.bytes / Math.max(secs, 0.001))}/s)`);
+        const rate = c.bytes / Math.max((Date.now() - started) / 1000, 0.001);
+        out.progress({ op: 'backup', files: c.files, bytes: c.bytes, rate }, () => `backup: ${c.files} files, ${humanBytes(c.bytes)} (${humanBytes(rate)}/s)`);
       },
     }),
   );
@@ -137,7 +137,11 @@ export async function cmdRestore(args: CommonArgs & { job: string; to: string; p
       dryRun: args.dryRun,
       onListEntry: args.json ? (r) => listing.push(displayPath(r.path)) : (r) => process.stdout.write(`${displayPath(r.path)}\n`),
       signal: cancelSignal(),
-      onFile: (_p, bytes) => out.live && out.progress(`restore: ${humanBytes(bytes)} (${humanBytes(bytes / Math.max((Date.now() - started) / 1000, 0.001))}/s)`),
+      onFile: (_p, bytes) => {
+        if (!out.live) return;
+        const rate = bytes / Math.max((Date.now() - started) / 1000, 0.001);
+        out.progress({ op: 'restore', bytes, rate }, () => `restore: ${humanBytes(bytes)} (${humanBytes(rate)}/s)`);
+      },
     });
   });
   out.endProgress();

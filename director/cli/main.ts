@@ -57,6 +57,7 @@ function program(out: Output): Program {
         run: remoteOnly('run', (m, a) => m.remoteRun(a as never, out)),
       },
       { name: 'status', describe: 'status [dir | client NAME | storage NAME] (needs --config)', positionals: [{ name: 'what' }, { name: 'name' }], run: remoteOnly('status', (m, a) => m.remoteStatus(a as never, out)) },
+      { name: 'wait', describe: 'wait for a running job and print its report; exit status as the job (needs --config)', positionals: [{ name: 'jobid', required: true }], run: remoteOnly('wait', (m, a) => m.remoteWait({ ...a, jobid: Number(a.jobid) } as never, out)) },
       { name: 'cancel', describe: 'cancel a running job (needs --config)', positionals: [{ name: 'jobid', required: true }], run: remoteOnly('cancel', (m, a) => m.remoteCancel({ ...a, jobid: Number(a.jobid) } as never, out)) },
       { name: 'messages', describe: "a job's log (needs --config)", positionals: [{ name: 'jobid', required: true }], run: remoteOnly('messages', (m, a) => m.remoteMessages({ ...a, jobid: Number(a.jobid) } as never, out)) },
       {

@@ -21,19 +21,38 @@ export function exitCodeOf(code: string): number {
   return 3;
 }
 
+/** One progress event of a long operation. */
+export interface ProgressEvent {
+  /** What progresses: a local backup or restore, or a Director's job being waited for. */
+  op: 'backup' | 'restore' | 'job';
+  jobId?: number;
+  files?: number;
+  bytes: number;
+  /** Bytes a second since the operation started. */
+  rate: number;
+  /** Seconds left, when the size to expect is known (the last run's). */
+  etaSeconds?: number;
+}
+
 export interface Output {
   json: boolean;
-  /** True when a progress line is shown (a terminal, not --json): callers skip formatting otherwise. */
+  /** True when progress is shown (a line on a terminal, or JSON events with --json): callers skip computing it otherwise. */
   live: boolean;
   report(r: JobReport): void;
   data(value: unknown, text: () => string): void;
-  progress(line: string): void;
+  /**
+   * Progress: on a terminal a line repainted at most 4 times a second; with --json one JSON line a second on
+   * stderr, `{"event":"progress","op",…,"at"}` (stdout keeps only the result).
+   */
+  progress(p: ProgressEvent, line: () => string): void;
   endProgress(): void;
   fail(err: unknown): number;
 }
 
 /** Minimum time between progress repaints (ms): a terminal does not need more. */
 const PROGRESS_INTERVAL_MS = 250;
+/** Minimum time between JSON progress events (ms). */
+const PROGRESS_EVENT_INTERVAL_MS = 1000;
 
 export function makeOutput(json: boolean): Output {
   const tty = !json && process.stderr.isTTY === true;
@@ -46,7 +65,7 @@ export function makeOutput(json: boolean): Output {
   });
   return {
     json,
-    live: tty,
+    live: tty || json,
     report(r) {
       if (json) process.stdout.write(JSON.stringify(r) + '\n');
       else process.stdout.write(formatReport(r) + '\n');
@@ -55,13 +74,18 @@ export function makeOutput(json: boolean): Output {
       if (json) process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
       else process.stdout.write(text() + '\n');
     },
-    progress(line) {
-      if (!tty) return;
+    progress(p, line) {
       const now = Date.now();
-      if (now - last < PROGRESS_INTERVAL_MS) return;
+      if (json) {
+        if (now - last < PROGRESS_EVENT_INTERVAL_MS) return;
+        last = now;
+        process.stderr.write(`${JSON.stringify({ event: 'progress', ...p, rate: Math.round(p.rate), at: new Date(now).toISOString() })}\n`);
+        return;
+      }
+      if (!tty || now - last < PROGRESS_INTERVAL_MS) return;
       last = now;
       shown = true;
-      process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 100) - 1)}`);
+      process.stderr.write(`\r\x1b[K${line().slice(0, (process.stderr.columns ?? 100) - 1)}`);
     },
     endProgress() {
       if (shown) process.stderr.write('\r\x1b[K');

@@ -55,8 +55,8 @@ async function waitFor(args: RemoteArgs, out: Output, jobId: number, expectBytes
       if (!out.live) return;
       const secs = Math.max((Date.now() - started) / 1000, 0.001);
       const rate = p.bytes / secs;
-      const eta = expectBytes && rate > 0 && expectBytes > p.bytes ? `, ETA ${Math.ceil((expectBytes - p.bytes) / rate)} s` : '';
-      out.progress(`job ${jobId}: ${p.files} files, ${humanBytes(p.bytes)} (${humanBytes(rate)}/s${eta})`);
+      const etaSeconds = expectBytes && rate > 0 && expectBytes > p.bytes ? Math.ceil((expectBytes - p.bytes) / rate) : undefined;
+      out.progress({ op: 'job', jobId, files: p.files, bytes: p.bytes, rate, etaSeconds }, () => `job ${jobId}: ${p.files} files, ${humanBytes(p.bytes)} (${humanBytes(rate)}/s${etaSeconds !== undefined ? `, ETA ${etaSeconds} s` : ''})`);
     },
   );
   out.report(report);
@@ -120,6 +120,11 @@ export async function remoteJobs(args: RemoteArgs & { limit: number }, out: Outp
     ].join('\n'),
   );
   return 0;
+}
+
+/** `cairn wait JOBID`: waits for a running job of the Director (progress meanwhile) and prints its report. */
+export function remoteWait(args: RemoteArgs & { jobid: number }, out: Output): Promise<number> {
+  return waitFor(args, out, args.jobid);
 }
 
 export async function remoteCancel(args: RemoteArgs & { jobid: number }, out: Output): Promise<number> {

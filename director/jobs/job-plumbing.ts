@@ -16,6 +16,10 @@ import type { Catalog } from '../catalog/index.js';
 export interface SdPort {
   openAppendSession(job: SessionJobInfo): Promise<SessionGrant & { sessionId: number }>;
   openReadSession(bootstrap: Bootstrap): Promise<SessionGrant>;
+  /** The job is committed: the SD may forget its spooled notifications (protocol.md §4.2). */
+  release?(jobId: number): Promise<void>;
+  /** A restarted Director takes a job over: its notifications come again, every spooled one first. */
+  claim?(jobId: number): Promise<{ state: 'running' | 'closed' | 'aborted' | 'lost'; notifications: number }>;
 }
 
 export interface JobPlumbing {

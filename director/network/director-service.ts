@@ -16,6 +16,7 @@ import type { ClientEntry, DirConfig, JobEntry, StorageEntry } from '../../confi
 import type { Catalog, CatalogJob } from '../catalog/index.js';
 import { runBackupJob } from '../jobs/backup-job.js';
 import { runRestoreJob } from '../jobs/restore-job.js';
+import { resumeBackupJob } from '../jobs/resume-job.js';
 import { resolveBackupJob } from '../jobs/resolve-job.js';
 import { EXIT_CODES, type JobReport } from '../jobs/job-report.js';
 import type { JobPlumbing } from '../jobs/job-plumbing.js';
@@ -126,6 +127,7 @@ export class DirectorService {
           onProgress: (c) => this.progress(r, c.files, c.bytes),
           onJobId: (id) => this.identify(r, id),
           scripts: jobScripts(job, level, { catalog: this.o.catalog, logger: this.o.logger, runOnClient: (argv, env) => remote.runCommand(argv, env) }),
+          maxBandwidth: job.maxBandwidth,
         });
         if (report.status !== 'error' || attempt >= job.maxRetries || r.controller.signal.aborted) return report;
         this.o.logger.warn({ job: name, jobId: report.jobId, attempt: attempt + 1, of: job.maxRetries, delaySeconds: job.retryDelaySeconds }, 'job failed; it will be retried');
@@ -136,6 +138,47 @@ export class DirectorService {
         if (r.controller.signal.aborted) return report;
       }
     });
+  }
+
+  /**
+   * At start: the jobs a previous Director left running. A backup whose session was opened is taken over
+   * (resume-job.ts: the SD replays its notifications, the FD hands over its outcome); any other is marked
+   * Error, CAIRN_E_JOB_INTERRUPTED. Returns the taken-over jobs (their `done` settles when they are complete).
+   */
+  async recover(): Promise<RunningJob[]> {
+    const resumed: RunningJob[] = [];
+    for (const job of await this.o.catalog.listJobs({ status: 'running', limit: 1000 })) {
+      const def = this.o.config.jobs.find((j) => j.name === job.name);
+      const client = this.o.config.clients.find((c) => c.name === job.client);
+      const storage = def && this.o.config.storages.find((s) => s.name === def.storage);
+      if (job.type !== 'backup' || !job.sessionId || !def || !client || !storage) {
+        const why = job.type !== 'backup' ? 'a restore or verify cannot be taken over' : !job.sessionId ? 'its session had not opened' : 'its job, client or storage is no longer in the config';
+        await this.markInterrupted(job, why);
+        continue;
+      }
+      this.o.logger.warn({ jobId: job.id, job: job.name }, 'a backup job was running when the Director stopped; taking it over');
+      resumed.push(
+        this.track({ name: job.name, type: 'backup', level: job.level as Level, client: client.name }, storage.name, async (r) => {
+          this.identify(r, job.id);
+          const plumbing = this.plumbing(client, storage, def.pool);
+          const remote = plumbing.files as RemoteFd;
+          return resumeBackupJob(plumbing, {
+            job,
+            outcome: (signal) => remote.backupResult(job.id, signal),
+            signal: r.controller.signal,
+            scripts: jobScripts(def, job.level as Level, { catalog: this.o.catalog, logger: this.o.logger, runOnClient: (argv, env) => remote.runCommand(argv, env) }),
+          });
+        }),
+      );
+    }
+    return resumed;
+  }
+
+  private async markInterrupted(job: CatalogJob, why: string): Promise<void> {
+    const text = `the Director stopped before this job ended and ${why}; nothing it wrote counts`;
+    await this.o.catalog.addJobLog(job.id, { level: 'error', code: 'CAIRN_E_JOB_INTERRUPTED', text });
+    await this.o.catalog.finishJob(job.id, { status: 'error', endedAt: new Date(), files: job.files, bytes: job.bytes, errors: 1, report: { error: { code: 'CAIRN_E_JOB_INTERRUPTED', message: text } } });
+    this.o.logger.warn({ jobId: job.id }, text);
   }
 
   /** Starts a restore of a backup job (`latest` or an id) onto its client or another. */

@@ -33,6 +33,14 @@ export class StorageLink implements SdPort {
     return (await this.get()).openReadSession(bootstrap);
   }
 
+  async claim(jobId: number): Promise<{ state: 'running' | 'closed' | 'aborted' | 'lost'; notifications: number }> {
+    return (await this.get()).claim(jobId);
+  }
+
+  async release(jobId: number): Promise<void> {
+    return (await this.get()).release(jobId);
+  }
+
   async status(): Promise<Record<string, unknown>> {
     return (await this.get()).status();
   }

@@ -6,7 +6,7 @@
  * job's progress callback, and the reply carries the outcome.
  */
 import type { Duplex } from 'node:stream';
-import { CairnError, type BaseFile, type JobStatus } from '../../plugin-api/index.js';
+import { CairnError, isCairnError, type BaseFile, type JobStatus } from '../../plugin-api/index.js';
 import { fdWire, type AgentBase, type BackupOutcome, type CommandResult, type FdBackupOrder, type FdPort, type FdRestoreOrder, type RestoreOutcome, type SdTarget, type WireBackupOrder, type WireRestoreOrder } from '../../core/index.js';
 import { ControlChannel, type ControlRequest, type HandlerReply } from '../../sd/index.js';
 
@@ -65,6 +65,7 @@ export class RemoteFd implements FdPort {
       fileset: { name: order.fileset.name, options: order.fileset.options, agents: order.fileset.agents },
       grant: order.grant,
       sd: this.o.sd,
+      maxBandwidth: order.maxBandwidth,
     };
     const body = await this.call(`backup JobId=${order.jobId}`, wire, order.jobId, order.signal, answer, (files, bytes) =>
       order.onProgress?.({ files, bytes, storedBytes: 0, deleted: 0 }),
@@ -92,6 +93,22 @@ export class RemoteFd implements FdPort {
 
   async jobEnded(jobId: number, status: JobStatus): Promise<void> {
     await this.once(`job ended JobId=${jobId} Status=${status}`);
+  }
+
+  /**
+   * The outcome of a backup whose reply never reached a Director (`job result`, protocol.md §9), for a
+   * restarted Director completing the job: asked again every `pollMs` while the job still runs on the FD.
+   * CAIRN_E_FD_NO_JOB when the FD holds none (it restarted, or another Director collected it).
+   */
+  async backupResult(jobId: number, signal?: AbortSignal, pollMs = 2000): Promise<BackupOutcome> {
+    for (;;) {
+      try {
+        return fdWire.backupOutcomeFromWire((await this.once(`job result JobId=${jobId}`)) as fdWire.WireBackupOutcome);
+      } catch (err) {
+        if (!(isCairnError(err) && err.code === 'CAIRN_E_FD_NO_JOB' && err.fields.running === true) || signal?.aborted) throw err;
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
   }
 
   /** One order on a connection of its own; cancelling the signal sends `cancel` on a second connection. */

@@ -4,6 +4,12 @@
  * connection (`catalog <operation>`, protocol.md §4.1) and the Director
  * answers from its catalog. The link uses the Director connection attached
  * most recently that is still open.
+ *
+ * While no Director is connected (it restarts mid-job), sessions go on:
+ * volume updates (committed size, status, job count) are kept, merged per
+ * volume, and delivered first thing to the next Director that attaches;
+ * questions that need an answer (a rollover's next volume) wait for a
+ * Director, up to `waitMs`, then fail with CAIRN_E_SD_NO_DIRECTOR.
  */
 import { CairnError } from '../../plugin-api/index.js';
 import type { VolumeCatalogPort, VolumeInfo } from '../api.js';
@@ -18,11 +24,33 @@ export const CATALOG_OPERATIONS = {
   'next-volume-name': 'nextVolumeName',
 } as const satisfies Record<string, keyof VolumeCatalogPort>;
 
+/** How long a catalog question waits for a Director to (re)connect. */
+export const DIRECTOR_WAIT_MS = 10 * 60_000;
+
+type VolumeChange = Partial<Pick<VolumeInfo, 'status' | 'committedBytes' | 'committedBlocks' | 'jobs'>>;
+
 export class DirectorCatalogLink implements VolumeCatalogPort {
   private readonly links: SdConnection[] = [];
+  /** Volume updates made while no Director was connected, merged per volume, in first-change order. */
+  private readonly pending = new Map<string, VolumeChange>();
+  private readonly waiters = new Set<() => void>();
+  /** Delivery of the pending updates to the Director that attached last. */
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly waitMs = DIRECTOR_WAIT_MS) {}
 
   attach(conn: SdConnection): void {
     this.links.push(conn);
+    if (this.pending.size) this.flushing = this.flush(conn);
+    for (const w of this.waiters) w();
+    this.waiters.clear();
+  }
+
+  private async flush(conn: SdConnection): Promise<void> {
+    for (const [name, change] of [...this.pending]) {
+      await conn.call('catalog update-volume', [name, change]);
+      if (this.pending.get(name) === change) this.pending.delete(name);
+    }
   }
 
   detach(conn: SdConnection): void {
@@ -38,7 +66,13 @@ export class DirectorCatalogLink implements VolumeCatalogPort {
     return this.ask('create-volume', [info]) as Promise<VolumeInfo>;
   }
 
-  async updateVolume(name: string, change: Partial<Pick<VolumeInfo, 'status' | 'committedBytes' | 'committedBlocks' | 'jobs'>>): Promise<void> {
+  async updateVolume(name: string, change: VolumeChange): Promise<void> {
+    if (this.links.length === 0 || this.pending.has(name)) {
+      // No Director now (or an older change of this volume is still to be delivered): keep it, in order.
+      this.pending.set(name, { ...this.pending.get(name), ...change });
+      if (this.links.length) this.flushing = this.flushing.then(() => this.flush(this.links[this.links.length - 1]));
+      return;
+    }
     await this.ask('update-volume', [name, change]);
   }
 
@@ -51,11 +85,32 @@ export class DirectorCatalogLink implements VolumeCatalogPort {
   }
 
   private async ask(op: keyof typeof CATALOG_OPERATIONS, args: unknown[]): Promise<unknown> {
+    if (this.links.length === 0) await this.director(op);
+    await this.flushing.catch(() => undefined);
     const conn = this.links[this.links.length - 1];
-    if (!conn) {
-      throw new CairnError('CAIRN_E_SD_NO_DIRECTOR', `The SD needs its Director's catalog (${op}) and no Director is connected.`, { operation: op });
-    }
+    if (!conn) throw new CairnError('CAIRN_E_SD_NO_DIRECTOR', `The SD needs its Director's catalog (${op}) and no Director is connected.`, { operation: op });
     const r = await conn.call(`catalog ${op}`, args);
     return (r.body as { result?: unknown } | undefined)?.result ?? null;
+  }
+
+  /** Resolves once the volume updates kept while no Director was connected have reached one (or failed). */
+  async delivered(): Promise<void> {
+    await this.flushing.catch(() => undefined);
+  }
+
+  /** Waits for a Director to attach, at most waitMs. */
+  private director(op: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(done);
+        reject(new CairnError('CAIRN_E_SD_NO_DIRECTOR', `The SD needs its Director's catalog (${op}) and no Director connected within ${Math.round(this.waitMs / 1000)} s.`, { operation: op, waitedMs: this.waitMs }));
+      }, this.waitMs);
+      timer.unref();
+      this.waiters.add(done);
+    });
   }
 }

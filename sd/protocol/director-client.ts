@@ -77,6 +77,19 @@ export class SdDirectorClient {
     await this.channel.request(`cancel Ticket=${ticket}`);
   }
 
+  /**
+   * `claim JobId=` (protocol.md §4.2): the job's notifications come to this connection from now on, every
+   * spooled one first — register the job's handler before calling. `state` says whether its session still runs.
+   */
+  async claim(jobId: number): Promise<{ state: 'running' | 'closed' | 'aborted' | 'lost'; notifications: number }> {
+    return (await this.channel.request(`claim JobId=${jobId}`)).body as { state: 'running' | 'closed' | 'aborted' | 'lost'; notifications: number };
+  }
+
+  /** `release JobId=`: the job is committed; the SD may forget its spooled notifications. */
+  async release(jobId: number): Promise<void> {
+    await this.channel.request(`release JobId=${jobId}`);
+  }
+
   close(): Promise<void> {
     return this.channel.close();
   }

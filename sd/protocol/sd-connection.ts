@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { CairnError, isCairnError } from '../../plugin-api/index.js';
-import type { Bootstrap, ReadItem, SdNotification, SessionJobInfo } from '../api.js';
+import type { Bootstrap, ReadItem, SessionJobInfo } from '../api.js';
 import { DATA_FRAME_TARGET_BYTES } from '../defaults.js';
 import type { AppendSession } from '../session/append-session.js';
 import type { SdLogger } from '../session/logger.js';
@@ -17,7 +17,6 @@ import { Signal, joinChunks } from '../wire/frame.js';
 import { FrameReader, nextControlFrame } from '../wire/frame-reader.js';
 import { FrameWriter } from '../wire/frame-writer.js';
 import { READ_TAG, encodeJsonFrame, encodeRecordsFrame } from '../wire/read-frame.js';
-import { encodeNotification } from './notification-codec.js';
 import type { TicketBook } from './tickets.js';
 import { watchPeer } from '../wire/liveness.js';
 import type { Heartbeat } from '../../net/index.js';
@@ -32,6 +31,10 @@ export interface SdServices {
   status(): Record<string, unknown>;
   openAppend(job: SessionJobInfo, owner: SdConnection): Promise<{ ticket: string; sessionId: number; keyId: string; key: string }>;
   openRead(bootstrap: Bootstrap, owner: SdConnection): Promise<{ ticket: string; keyId: string; key: string }>;
+  /** `claim JobId=`: the job's notifications come to `owner` from now on, the spooled ones first, after `answer`. */
+  claim(jobId: number, owner: SdConnection, answer: (state: string, notifications: number) => Promise<void>): Promise<void>;
+  /** `release JobId=`: the Director committed the job; its spooled notifications are deleted. */
+  release(jobId: number): Promise<void>;
 }
 
 /** Who authenticated on a connection (absent in local mode: an in-process pair is trusted). */
@@ -43,7 +46,7 @@ export interface SdPeer {
 }
 
 /** Commands only a Director sends; they are answered off the read loop (they may wait on the Director's catalog replies). */
-const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'cancel', 'status']);
+const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'cancel', 'status', 'claim', 'release']);
 
 type Pending = { request: string; resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
@@ -79,13 +82,11 @@ export class SdConnection {
   /** Watches the peer on network connections: any frame from it, or progress sending to it, is a sign of life. */
   private readonly heartbeat: Heartbeat | null = null;
 
-  /** Sends a notification to this (Director) connection; dropped if it is gone. */
-  async notify(n: SdNotification): Promise<void> {
-    if (this.writer.closed) {
-      this.sd.log.warn({ type: n.type, jobId: n.jobId }, 'Director connection gone; notification dropped');
-      return;
-    }
-    await this.writer.writeFrame([formatMessage(`${Status.NOTIFICATION} notification ${n.type}`, encodeNotification(n))]);
+  /** Sends one notification frame (3201) to this Director connection; false when it is gone (NotificationSink). */
+  async sendFrame(frame: Buffer): Promise<boolean> {
+    if (this.writer.closed) return false;
+    await this.writer.writeFrame([frame]);
+    return true;
   }
 
   /**
@@ -165,6 +166,17 @@ export class SdConnection {
         this.requireRole('director', cmd);
         const r = await this.sd.openRead(req.body as Bootstrap, this);
         return this.reply(`OK read session Ticket=${r.ticket}`, r);
+      }
+      case 'claim': {
+        this.requireRole('director', cmd);
+        const jobId = jobIdArg(req, cmd);
+        return this.sd.claim(jobId, this, (state, n) => this.reply(`OK claim JobId=${jobId} State=${state} Notifications=${n}`, { jobId, state, notifications: n }));
+      }
+      case 'release': {
+        this.requireRole('director', cmd);
+        const jobId = jobIdArg(req, cmd);
+        await this.sd.release(jobId);
+        return this.reply(`OK release JobId=${jobId}`);
       }
       case 'status':
         this.requireRole('director', cmd);
@@ -331,6 +343,12 @@ export class SdConnection {
     }
     if (!this.stream.destroyed) this.stream.end();
   }
+}
+
+function jobIdArg(req: Request, command: string): number {
+  const jobId = Number(req.args.jobid);
+  if (!Number.isInteger(jobId) || jobId <= 0) throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `"${command}" needs JobId=<n>.`, { command });
+  return jobId;
 }
 
 function stateError(why: string, command: string): CairnError {

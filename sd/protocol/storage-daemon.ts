@@ -20,6 +20,7 @@ import { SdConnection, type SdPeer, type SdServices } from './sd-connection.js';
 import { DirectorCatalogLink } from './director-catalog-link.js';
 import { TicketBook } from './tickets.js';
 import { DeviceSlots } from './device-slots.js';
+import { NotificationSpool } from './notification-spool.js';
 
 /** One device of the SD and its settings. */
 export interface SdDeviceOptions {
@@ -45,6 +46,11 @@ export interface StorageDaemonOptions extends Partial<Omit<SdDeviceOptions, 'nam
   /** The volume catalog: a port (local mode), or 'director' to ask the Director connection (protocol.md §4.1). */
   catalog: VolumeCatalogPort | 'director';
   logger?: SdLogger;
+  /**
+   * Where each job's notifications are kept until its Director releases it, so a Director that restarts can
+   * claim the job (protocol.md §4.2). A daemon's working directory; absent (local mode): nothing is kept.
+   */
+  spoolDir?: string;
   /** Heartbeat interval on authenticated (network) connections, ms; default none. */
   heartbeatMs?: number;
 }
@@ -65,6 +71,7 @@ export class StorageDaemon {
   private readonly services: SdServices;
   private readonly connections = new Set<SdConnection>();
   private readonly directorLink: DirectorCatalogLink | null;
+  private readonly spool: NotificationSpool;
 
   constructor(o: StorageDaemonOptions) {
     const log = o.logger ?? silentLogger;
@@ -102,7 +109,14 @@ export class StorageDaemon {
       }),
       openAppend: (job, owner) => this.openAppend(job, owner),
       openRead: (bootstrap, owner) => this.openRead(bootstrap, owner),
+      // A claiming Director hears the volume updates kept while it was away before the job's notifications.
+      claim: async (jobId, owner, answer) => {
+        await this.directorLink?.delivered();
+        return this.spool.claim(jobId, owner, answer);
+      },
+      release: (jobId) => this.spool.release(jobId),
     };
+    this.spool = new NotificationSpool(o.spoolDir ?? null, log);
   }
 
   /**
@@ -130,6 +144,7 @@ export class StorageDaemon {
   async close(): Promise<void> {
     for (const c of this.connections) c.stream.destroy();
     for (const d of this.devices) await d.pool.closeAll();
+    await this.spool.closeAll();
   }
 
   private async openAppend(job: SessionJobInfo, owner: SdConnection): Promise<{ ticket: string; sessionId: number; keyId: string; key: string }> {
@@ -139,7 +154,8 @@ export class StorageDaemon {
     try {
       const app = await dev.pool.acquireForNewSession(job.pool);
       const sessionId = await this.counter.allocate();
-      const session = new AppendSession(sessionId, job, app, dev.pool, (n) => owner.notify(n), this.services.log, release);
+      const notify = await this.spool.open(job.jobId, owner);
+      const session = new AppendSession(sessionId, job, app, dev.pool, notify, this.services.log, release);
       const e = this.services.tickets.issue((ticket, keyId, key) => ({ kind: 'append' as const, ticket, keyId, key, session, boundTo: null, owner }));
       this.services.log.info({ sessionId, jobId: job.jobId, device: dev.name, volume: app.volume }, 'append session opened');
       return { ticket: e.ticket, sessionId, keyId: e.keyId, key: e.key };

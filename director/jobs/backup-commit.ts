@@ -1,0 +1,159 @@
+/**
+ * The end of a backup job, shared by a job run start to finish
+ * (backup-job.ts) and a job a restarted Director takes over (resume-job.ts):
+ * the SD's session notifications routed into the job's file assembler, and,
+ * once the FD's outcome is known, the commit — wait for the SD's
+ * session-closed (blocks durable), all file rows in, job-media written, run
+ * scripts after, the job marked with its outcome and agent states (only for
+ * OK jobs), and only then `jobEnded` for the agents.
+ */
+import { CairnError, isCairnError, type AgentState, type Level } from '../../plugin-api/index.js';
+import type { BackupOutcome } from '../../core/index.js';
+import type { SessionCloseReport } from '../../sd/index.js';
+import type { JobPlumbing } from './job-plumbing.js';
+import type { JobScripts } from './backup-job.js';
+import type { FileAssembler } from './file-assembler.js';
+import type { AdaptiveFileAssembler } from './adaptive-assembler.js';
+import { EXIT_CODES, type JobReport, type ReportProblem } from './job-report.js';
+
+/** How long the Director waits for the SD's session-closed notice after the FD's close reply. */
+const CLOSE_NOTICE_TIMEOUT_MS = 60_000;
+
+/** Routes the SD's notifications of `jobId` into `assembler`; resolves with the session's close report (rejects if aborted). */
+export function listenToSession(repo: JobPlumbing, jobId: number, assembler: FileAssembler | AdaptiveFileAssembler): Promise<SessionCloseReport> {
+  let closeNotice: (r: SessionCloseReport) => void = () => undefined;
+  let abortNotice: (why: string) => void = () => undefined;
+  const closed = new Promise<SessionCloseReport>((resolve, reject) => {
+    closeNotice = resolve;
+    abortNotice = (why) => reject(new CairnError('CAIRN_E_JOB_FAILED', `the SD aborted the session: ${why}`, { jobId }));
+  });
+  closed.catch(() => undefined);
+  repo.notifications.set(jobId, (n) => {
+    if (n.type === 'catalog-records') assembler.add(n.records);
+    else if (n.type === 'session-closed') closeNotice(n.report);
+    else if (n.type === 'session-aborted') abortNotice(n.reason);
+  });
+  return closed;
+}
+
+export interface BackupCommitContext {
+  jobId: number;
+  jobName: string;
+  level: Level;
+  levelUpgraded?: JobReport['levelUpgraded'];
+  baseJobId?: number;
+  started: Date;
+  now: () => Date;
+  assembler: FileAssembler | AdaptiveFileAssembler;
+  /** From listenToSession. */
+  closed: Promise<SessionCloseReport>;
+  scripts?: JobScripts;
+  /** Warnings of the run-before scripts. */
+  scriptWarnings: ReportProblem[];
+  /** Waits for session-closed this long at most (ms); a resumed job whose session may still run waits longer. */
+  closeTimeoutMs?: number;
+  /** Said in the job log before the outcome's own messages (e.g. that a restarted Director completed the job). */
+  notes?: ReportProblem[];
+}
+
+/** Commits the job from the FD's outcome; returns its report. Throws only when the catalog itself fails. */
+export async function commitBackup(repo: JobPlumbing, c: BackupCommitContext, outcome: BackupOutcome): Promise<JobReport> {
+  const { catalog } = repo;
+  const { jobId } = c;
+  let status = outcome.status;
+  let error = outcome.error;
+  let closeReport: SessionCloseReport | undefined;
+  if (status === 'ok' || status === 'warning') {
+    try {
+      const ms = c.closeTimeoutMs ?? CLOSE_NOTICE_TIMEOUT_MS;
+      closeReport = await withTimeout(c.closed, ms, 'the SD did not confirm the session close');
+      await c.assembler.finish();
+      await catalog.insertJobMedia(jobId, closeReport.ranges);
+    } catch (err) {
+      status = 'error';
+      error = isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_FAILED', (err as Error).message, { jobId }, { cause: err });
+    }
+  }
+  const scriptWarnings = [...c.scriptWarnings];
+  if (c.scripts) {
+    try {
+      scriptWarnings.push(...(await c.scripts.after(jobId, status)));
+    } catch (err) {
+      status = 'error';
+      error ??= isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_SCRIPT', (err as Error).message, { jobId }, { cause: err });
+    }
+  }
+  if (scriptWarnings.length && status === 'ok') status = 'warning';
+  const warnings: ReportProblem[] = [...scriptWarnings, ...outcome.messages.filter((m) => m.level !== 'info').map((m) => ({ path: m.path, code: m.code ?? 'CAIRN_W_AGENT', text: m.text }))];
+  for (const n of c.notes ?? []) await catalog.addJobLog(jobId, { level: 'info', code: n.code, text: n.text });
+  for (const w of warnings) await catalog.addJobLog(jobId, { level: 'warning', code: w.code, path: w.path ? Buffer.from(w.path) : undefined, text: w.text });
+  if (error) await catalog.addJobLog(jobId, { level: 'error', code: error.code, text: error.message });
+  const ended = c.now();
+  const durationMs = Math.max(1, ended.getTime() - c.started.getTime());
+  const report: JobReport = {
+    jobId,
+    name: c.jobName,
+    type: 'backup',
+    level: c.level,
+    levelUpgraded: c.levelUpgraded,
+    status,
+    exitCode: EXIT_CODES[status],
+    startedAt: c.started.toISOString(),
+    endedAt: ended.toISOString(),
+    durationMs,
+    files: outcome.counters.files,
+    deleted: outcome.counters.deleted,
+    bytes: outcome.counters.bytes,
+    storedBytes: outcome.counters.storedBytes,
+    rate: Math.round((outcome.counters.bytes * 1000) / durationMs),
+    volumes: closeReport ? [...new Set(closeReport.ranges.map((r) => r.volume))] : [],
+    baseJobId: c.baseJobId,
+    warnings,
+    problems: [],
+    error: error ? { code: error.code, message: error.message } : undefined,
+  };
+  const states: Record<string, AgentState> = {};
+  for (const s of outcome.states) states[s.key] = s.state;
+  await catalog.finishJob(jobId, {
+    status,
+    endedAt: ended,
+    files: outcome.counters.files,
+    bytes: outcome.counters.bytes,
+    readBytes: outcome.counters.storedBytes,
+    errors: error ? 1 : 0,
+    report: report as unknown as Record<string, unknown>,
+    agentStates: status === 'ok' || status === 'warning' ? states : undefined,
+  });
+  await repo.files.jobEnded(jobId, status);
+  return report;
+}
+
+/** Marks the job Error for `err` (nothing it wrote counts) and tells the agents; returns its report. */
+export async function failBackup(repo: JobPlumbing, c: Pick<BackupCommitContext, 'jobId' | 'jobName' | 'level' | 'levelUpgraded' | 'started' | 'now'>, err: unknown): Promise<JobReport> {
+  const { jobId } = c;
+  const error = isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_FAILED', (err as Error).message, { jobId }, { cause: err });
+  const ended = c.now();
+  const report: JobReport = {
+    jobId, name: c.jobName, type: 'backup', level: c.level, levelUpgraded: c.levelUpgraded, status: 'error', exitCode: EXIT_CODES.error,
+    startedAt: c.started.toISOString(), endedAt: ended.toISOString(), durationMs: ended.getTime() - c.started.getTime(),
+    files: 0, bytes: 0, rate: 0, warnings: [], problems: [], error: { code: error.code, message: error.message },
+  };
+  await repo.catalog.addJobLog(jobId, { level: 'error', code: error.code, text: error.message }).catch(() => undefined);
+  await repo.catalog.finishJob(jobId, { status: 'error', endedAt: ended, files: 0, bytes: 0, errors: 1, report: report as unknown as Record<string, unknown> });
+  await repo.files.jobEnded(jobId, 'error');
+  return report;
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CairnError('CAIRN_E_JOB_FAILED', `${what} within ${ms / 1000} s`, {})), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
