@@ -5,7 +5,7 @@
  * and marks the job OK only after the SD's close reply (blocks durable) and
  * the catalog commit. Only then do the agents hear jobEnded.
  */
-import { CairnError, isCairnError, type AgentState, type BaseJob, type Level } from '../../plugin-api/index.js';
+import { CairnError, StreamType, isCairnError, type AgentState, type BaseJob, type Level } from '../../plugin-api/index.js';
 import { filesetFingerprint, type AgentBase, type BackupCounters, type Fileset } from '../../core/index.js';
 import type { SessionCloseReport } from '../../sd/index.js';
 import { toBaseFile, type CatalogJob } from '../catalog/index.js';
@@ -71,8 +71,13 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
     abortNotice = (why) => reject(new CairnError('CAIRN_E_JOB_FAILED', `the SD aborted the session: ${why}`, { jobId }));
   });
   closed.catch(() => undefined);
+  let logChain = false;
   repo.notifications.set(jobId, (n) => {
-    if (n.type === 'catalog-records') assembler.add(n.records);
+    if (n.type === 'catalog-records') {
+      // An agent whose restores replay a chain (restoreKind log) makes this job part of one (docs/retention.md).
+      for (const { record } of n.records) if (record.streamType === StreamType.AGENT && isLogAgent(record.payload)) logChain = true;
+      assembler.add(n.records);
+    }
     else if (n.type === 'session-closed') closeNotice(n.report);
     else if (n.type === 'session-aborted') abortNotice(n.reason);
   });
@@ -168,6 +173,7 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
       errors: error ? 1 : 0,
       report: report as unknown as Record<string, unknown>,
       agentStates: status === 'ok' || status === 'warning' ? states : undefined,
+      logChain,
     });
     await repo.files.jobEnded(jobId, status);
   } catch (err) {
@@ -185,7 +191,24 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
     repo.notifications.delete(jobId);
     if (assembler instanceof AdaptiveFileAssembler) await assembler.close();
   }
+  if (repo.autoPrune) {
+    // Autoprune after the job (Bacula's AutoPrune): its failure is logged with the job, never changes its outcome.
+    try {
+      await repo.autoPrune(now());
+    } catch (err) {
+      const e = isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_FAILED', (err as Error).message, { jobId }, { cause: err });
+      await catalog.addJobLog(jobId, { level: 'warning', code: e.code, text: `autoprune after the job failed: ${e.message}` }).catch(() => undefined);
+    }
+  }
   return report;
+}
+
+function isLogAgent(payload: Uint8Array): boolean {
+  try {
+    return (JSON.parse(Buffer.from(payload).toString('utf8')) as { restoreKind?: string }).restoreKind === 'log';
+  } catch {
+    return false;
+  }
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -32,6 +32,8 @@ export interface SdServices {
   status(): Record<string, unknown>;
   openAppend(job: SessionJobInfo, owner: SdConnection): Promise<{ ticket: string; sessionId: number; keyId: string; key: string }>;
   openRead(bootstrap: Bootstrap, owner: SdConnection): { ticket: string; keyId: string; key: string };
+  /** Rewrites a purged volume's label and cuts it to that one block (refused while any session uses it). */
+  truncateVolume(volume: string, opts: { pool?: string }): Promise<Record<string, unknown>>;
 }
 
 /** Who authenticated on a connection (absent in local mode: an in-process pair is trusted). */
@@ -43,7 +45,7 @@ export interface SdPeer {
 }
 
 /** Commands only a Director sends; they are answered off the read loop (they may wait on the Director's catalog replies). */
-const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'cancel', 'status']);
+const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'cancel', 'status', 'truncate volume']);
 
 type Pending = { request: string; resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
@@ -165,6 +167,12 @@ export class SdConnection {
         this.requireRole('director', cmd);
         const r = this.sd.openRead(req.body as Bootstrap, this);
         return this.reply(`OK read session Ticket=${r.ticket}`, r);
+      }
+      case 'truncate volume': {
+        this.requireRole('director', cmd);
+        const body = (req.body ?? {}) as { pool?: unknown };
+        const r = await this.sd.truncateVolume(String(req.args.name ?? ''), { pool: typeof body.pool === 'string' ? body.pool : undefined });
+        return this.reply(`OK truncate volume Name=${String(r.volume)}`, r);
       }
       case 'status':
         this.requireRole('director', cmd);
@@ -329,6 +337,7 @@ export class SdConnection {
       this.sd.tickets.delete(this.read.ticket);
       this.read = null;
     }
+    this.sd.tickets.dropUnboundOf(this);
     if (!this.stream.destroyed) this.stream.end();
   }
 }

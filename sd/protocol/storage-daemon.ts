@@ -11,6 +11,7 @@ import { DEFAULT_BLOCK_SIZE, DEFAULT_MAX_VOLUME_BYTES, DEFAULT_MAX_VOLUME_JOBS, 
 import type { Device } from '../device/device.js';
 import { createDevice, type DeviceConfig } from '../device/registry.js';
 import { AppendSession } from '../session/append-session.js';
+import { truncateVolume } from '../session/volume-truncate.js';
 import { silentLogger, type SdLogger } from '../session/logger.js';
 import { ReadSession } from '../session/read-session.js';
 import { SessionCounter } from '../session/session-counter.js';
@@ -68,6 +69,7 @@ export class StorageDaemon {
       status: () => ({ connections: this.connections.size, device: { type: this.device.type } }),
       openAppend: (job, owner) => this.openAppend(job, owner),
       openRead: (bootstrap, owner) => this.openRead(bootstrap, owner),
+      truncateVolume: (volume, opts) => this.truncateVolume(volume, opts),
     };
   }
 
@@ -108,9 +110,36 @@ export class StorageDaemon {
     return { ticket: e.ticket, sessionId, keyId: e.keyId, key: e.key };
   }
 
+  /** Volumes a live read session (ticketed or reading) names. */
+  volumesInUse(): Set<string> {
+    return this.services.tickets.readVolumes();
+  }
+
+  /**
+   * Recycling a purged volume: refused with CAIRN_E_VOLUME_BUSY (3502) while a read session names it or an
+   * append session has it open; otherwise a new label (pool as given) and the file cut to that one block.
+   */
+  private async truncateVolume(volume: string, opts: { pool?: string }): Promise<Record<string, unknown>> {
+    const busy = (why: string) => new CairnError('CAIRN_E_VOLUME_BUSY', `Volume ${volume} is ${why}; it is not truncated now (the Director retries at its next prune).`, { volume, why });
+    if (this.truncating.has(volume)) throw busy('being truncated already');
+    if (this.pool.isOpen(volume)) throw busy('open for appending');
+    if (this.volumesInUse().has(volume)) throw busy('being read by a read session');
+    this.truncating.add(volume);
+    try {
+      return { ...(await truncateVolume(this.device, volume, opts)) };
+    } finally {
+      this.truncating.delete(volume);
+    }
+  }
+
+  private readonly truncating = new Set<string>();
+
   private openRead(bootstrap: Bootstrap, owner: SdConnection): { ticket: string; keyId: string; key: string } {
     if (!bootstrap || !Array.isArray(bootstrap.entries)) {
       throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', 'open read session needs a Bootstrap body with entries.', {});
+    }
+    for (const e of bootstrap.entries) {
+      if (this.truncating.has(e.volume)) throw new CairnError('CAIRN_E_VOLUME_BUSY', `Volume ${e.volume} is being truncated for recycling.`, { volume: e.volume });
     }
     const session = new ReadSession(bootstrap, this.device);
     const e = this.services.tickets.issue((ticket, keyId, key) => ({ kind: 'read' as const, ticket, keyId, key, session, boundTo: null, owner }));
