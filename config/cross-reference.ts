@@ -58,6 +58,11 @@ function dir(c: Obj, out: SchemaIssue[]): void {
     if (((f.exclude ?? []) as string[]).length && !include.length) out.push({ path: ['filesets', i, 'exclude'], at: 'key', expected: 'include paths beside a top-level exclude', message: 'a top-level exclude needs a top-level include (put it on an agent line instead)' });
     if (!include.length && !agents.length) out.push({ path: ['filesets', i], at: 'mapping', expected: 'include paths or agent lines', message: 'the fileset selects nothing: give include paths or agent lines' });
   });
+  ((c.pools ?? []) as Obj[]).forEach((p, i) => {
+    if (p.recyclePool !== undefined) reference(p.recyclePool, ['pools', i, 'recyclePool'], c.pools, 'pools', out);
+    const label = p.labelFormat as string | undefined;
+    if (label !== undefined && !/\$\{Counter(:[1-9])?\}/.test(label)) out.push({ path: ['pools', i, 'labelFormat'], at: 'value', expected: 'a template with ${Counter} or ${Counter:N}', message: 'a label format must contain ${Counter} (or ${Counter:N}) so that volume names differ' });
+  });
   ((c.jobs ?? []) as Obj[]).forEach((j, i) => {
     reference(j.client, ['jobs', i, 'client'], c.clients, 'clients', out);
     reference(j.fileset, ['jobs', i, 'fileset'], c.filesets, 'filesets', out);

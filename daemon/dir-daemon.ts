@@ -47,6 +47,7 @@ export async function runDir(a: DaemonArgs): Promise<void> {
     connectClient: (cl) => link(`client ${cl.name}`, cl.address, cl.port, cl.tls, cl.password, cl.name, 'cairn-fd'),
     connectStorage: (st) => link(`storage ${st.name}`, st.address, st.port, st.tls, st.password, st.name, 'cairn-sd'),
   });
+  await dir.syncPools();
   const consoles = new ConsoleService(dir);
   const heartbeatMs = c.director.heartbeatSeconds * 1000;
   const listener = await listenForPeers({
