@@ -130,6 +130,22 @@ function program(out: Output): Program {
           },
         ],
       },
+      {
+        name: 'catalog-backup',
+        describe: 'back up the catalog (a consistent copy, settings, bootstrap files, an emergency summary) as a job',
+        options: { 'copy-to': { type: 'string', describe: 'also copy the dump and summary to this folder' } },
+        run: async (a) => (await retention()).cmdCatalogBackup(a as never, out),
+      },
+      {
+        name: 'catalog-restore',
+        describe: 'cold start: rebuild the catalog from its backup on the volumes (or a --copy-to folder)',
+        options: {
+          from: { type: 'string', required: true, describe: 'a folder of volumes, or a folder written by catalog-backup --copy-to' },
+          volumes: { type: 'string', describe: 'with a copy folder: where the volumes are' },
+          force: { type: 'boolean', describe: 'replace the catalog of an existing repository' },
+        },
+        run: async (a) => (await retention()).cmdCatalogRestore(a as never, out),
+      },
       { name: 'verify', describe: 're-read a job from its volumes: block checksums and digests against the catalog', positionals: [job], run: as(cmdVerify) },
       {
         name: 'plugin',

@@ -1,13 +1,18 @@
 /**
  * Local-mode console commands for retention (docs/retention.md): `prune`,
- * `protect`, `volumes`, `pools` and `pool set`. Each opens the repository
+ * `protect`, `volumes`, `pools` and `pool set`; and for catalog protection
+ * (docs/cold-start.md): `catalog-backup` and `catalog-restore`. Each opens the repository
  * like the job commands (commands.ts withRepo); prune and protect take the
  * write lock, a dry run and the listings do not.
  */
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { CairnError } from '../../plugin-api/index.js';
 import type { KeepRules, PoolSettings } from '../catalog/index.js';
-import { checkPoolSettings, writeRepoSettings } from '../local/repository.js';
+import { REPO_FILE, checkPoolSettings, defaultRepoPath, writeRepoSettings } from '../local/repository.js';
+import { RepoLock } from '../local/repo-lock.js';
+import { runCatalogBackup } from '../local/catalog-backup.js';
+import { restoreCatalog } from '../local/catalog-restore.js';
 import type { PruneReport } from '../retention/prune-run.js';
 import { poolRows, volumeRows } from '../retention/reports.js';
 import { withRepo, type CommonArgs } from './commands.js';
@@ -148,4 +153,40 @@ export async function cmdPoolSet(args: CommonArgs & Record<string, unknown> & { 
     out.data({ pool: args.name, settings: pool, default: settings.pool === args.name }, () => `pool ${args.name}: ${JSON.stringify(pool)}${settings.pool === args.name ? ' (backups write here)' : ''}`);
     return 0;
   });
+}
+
+export async function cmdCatalogBackup(args: CommonArgs & { copyTo?: string }, out: Output): Promise<number> {
+  const result = await withRepo(args, 'catalog-backup', true, out, (repo) =>
+    runCatalogBackup(repo, {
+      staging: join(repo.path, 'catalog-backup'),
+      pool: repo.settings.catalogPool ?? repo.pool,
+      extras: [{ from: join(repo.path, REPO_FILE), as: REPO_FILE }, { from: join(repo.path, 'bootstraps'), as: 'bootstraps' }],
+      copyTo: args.copyTo ? resolve(args.copyTo) : undefined,
+    }),
+  );
+  if (args.json) process.stdout.write(JSON.stringify({ ...result.report, catalogBackup: { files: result.files, copiedTo: result.copiedTo } }) + '\n');
+  else {
+    out.report(result.report);
+    process.stdout.write(`  Catalog backup:   ${result.files.join(', ')}${result.copiedTo ? `; copied to ${result.copiedTo}` : ''}\n`);
+  }
+  return result.report.exitCode;
+}
+
+export async function cmdCatalogRestore(args: CommonArgs & { from: string; volumes?: string; force: boolean }, out: Output): Promise<number> {
+  const repo = defaultRepoPath(args.repo);
+  const lock = existsSync(join(repo, REPO_FILE)) ? await RepoLock.acquire(repo, 'catalog-restore', { wait: args.wait }) : null;
+  try {
+    const r = await restoreCatalog({ from: args.from, repo, force: args.force, volumes: args.volumes });
+    out.data(r, () =>
+      [
+        `catalog restored into ${r.repo} from ${'copy' in r.source ? `the copy in ${r.source.copy}` : `catalog backup job ${r.source.jobId} of ${r.source.startedAt} (volumes ${r.source.volumes.join(', ')})`}`,
+        `  ${r.jobs} jobs, ${r.volumes} volumes in the catalog; next SD session id ${r.nextSessionId}`,
+        ...r.adopted.map((a) => `  volume ${a.volume}: holds ${a.bytes} bytes the catalog did not count (was ${a.was}); marked Used so nothing overwrites it`),
+        `next: \`cairn jobs --repo ${r.repo}\`, then \`cairn restore JOB --repo ${r.repo} --to TARGET\``,
+      ].join('\n'),
+    );
+    return 0;
+  } finally {
+    lock?.release();
+  }
 }
