@@ -66,7 +66,9 @@ export class ConsoleService {
         return { text: 'cancelled' };
       case 'jobs': {
         const jobs = await this.dir.catalog.listJobs({ limit: Number(body.limit ?? 50) });
-        return { text: 'jobs', body: jobs.map((j) => ({ ...j, report: undefined })) };
+        // Retention as a prune would see it now (docs/retention.md).
+        const plan = new Map((await this.dir.prune({ dryRun: true })).jobs.map((j) => [j.id, j]));
+        return { text: 'jobs', body: jobs.map((j) => ({ ...j, report: undefined, expiresAt: plan.get(j.id)?.expiresAt ?? null, retention: { action: plan.get(j.id)?.action, reasons: plan.get(j.id)?.reasons } })) };
       }
       case 'ls': {
         const job = await resolveBackupJob(this.dir.catalog, String(body.job ?? 'latest'), { asAt: body.asAt ? new Date(String(body.asAt)) : undefined, name: body.jobName as string | undefined, client: body.client as string | undefined });
