@@ -57,6 +57,8 @@ export interface ClientEntry {
   password: string;
   maxConcurrentJobs: number;
   tls: TlsConfig;
+  jobRetention?: string;
+  fileRetention?: string;
 }
 
 export interface StorageEntry {
@@ -78,6 +80,15 @@ export interface PoolEntry {
   maxVolumeBytes?: number;
   maxVolumeJobs?: number;
   labelFormat?: string;
+  mediaType?: string;
+  volumeUseDuration?: string;
+  recyclePool?: string;
+  jobRetention?: string;
+  fileRetention?: string;
+  volumeRetention?: string;
+  keep?: { last?: number; hourly?: number; daily?: number; weekly?: number; monthly?: number; yearly?: number; within?: string; withinHourly?: string; withinDaily?: string; withinWeekly?: string; withinMonthly?: string; withinYearly?: string };
+  autoPrune: boolean;
+  recycle: boolean;
 }
 
 /** The YAML shape of core/fileset.ts, defaults filled; pass it to filesetFromObject. */

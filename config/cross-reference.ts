@@ -64,6 +64,11 @@ function dir(c: Obj, out: SchemaIssue[]): void {
     else if (!byAddress && s.command === undefined) out.push({ path: ['storages', i], at: 'mapping', expected: 'address and port, or command', message: 'the storage needs address and port (TCP) or command (stdio)' });
     else if (byAddress && (s.address === undefined || s.port === undefined)) out.push({ path: ['storages', i, s.address === undefined ? 'port' : 'address'], at: 'key', expected: 'both address and port', message: `address and port go together: ${s.address === undefined ? 'address' : 'port'} is missing` });
   });
+  ((c.pools ?? []) as Obj[]).forEach((p, i) => {
+    if (p.recyclePool !== undefined) reference(p.recyclePool, ['pools', i, 'recyclePool'], c.pools, 'pools', out);
+    const label = p.labelFormat as string | undefined;
+    if (label !== undefined && !/\$\{Counter(:[1-9])?\}/.test(label)) out.push({ path: ['pools', i, 'labelFormat'], at: 'value', expected: 'a template with ${Counter} or ${Counter:N}', message: 'a label format must contain ${Counter} (or ${Counter:N}) so that volume names differ' });
+  });
   ((c.jobs ?? []) as Obj[]).forEach((j, i) => {
     reference(j.client, ['jobs', i, 'client'], c.clients, 'clients', out);
     reference(j.fileset, ['jobs', i, 'fileset'], c.filesets, 'filesets', out);

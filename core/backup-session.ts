@@ -133,7 +133,7 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       fileIndex: 0,
       streamType: StreamType.AGENT,
       streamNo: 0,
-      payload: Buffer.from(JSON.stringify({ key: bl.key, name: man.name, version: man.version, formatMajor: man.formatMajor, api: bl.loaded.api, options })),
+      payload: Buffer.from(JSON.stringify({ key: bl.key, name: man.name, version: man.version, formatMajor: man.formatMajor, api: bl.loaded.api, options, restoreKind: man.restoreKind ?? 'files' })),
     });
     await runner.call('prepareBackup', () =>
       agent.prepareBackup({

@@ -48,6 +48,7 @@ export async function runDir(a: DaemonArgs): Promise<void> {
         ? connectCommand({ command: st.command, role: 'director', name: me, secret: st.password, expectServer: st.name, onStderr: (line) => log.warn({ storage: st.name, line }, 'storage command said') }).then((x) => x.stream)
         : link(`storage ${st.name}`, st.address!, st.port!, st.tls, st.password, st.name, 'cairn-sd'),
   });
+  await dir.syncPools();
   await dir.recover();
   const consoles = new ConsoleService(dir);
   const heartbeatMs = c.director.heartbeatSeconds * 1000;

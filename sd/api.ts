@@ -118,6 +118,10 @@ export interface VolumeInfo {
   committedBytes: number;
   committedBlocks: number;
   jobs: number;
+  /** The pool's maximum volume size, if it sets one: the SD rolls over at the smaller of this and its device's. */
+  maxBytes?: number;
+  /** The pool's maximum jobs per volume, if it sets one (the smaller of this and the device's applies). */
+  maxJobs?: number;
 }
 
 /**
@@ -131,6 +135,7 @@ export interface VolumeCatalogPort {
   createVolume(info: { name: string; pool: string; mediaType: string }): Promise<VolumeInfo>;
   /** Records the new committed end (after a close) or a status change (full, error). */
   updateVolume(name: string, change: Partial<Pick<VolumeInfo, 'status' | 'committedBytes' | 'committedBlocks' | 'jobs'>>): Promise<void>;
+  /** The volume as it stands for a new job: the Director applies its pool's limits first (status may turn used/full). */
   getVolume(name: string): Promise<VolumeInfo | null>;
   /** Next name for a new volume of the pool (label template applied by the Director). */
   nextVolumeName(pool: string): Promise<string>;

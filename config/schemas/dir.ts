@@ -9,6 +9,24 @@ import { LOOPBACK_ALLOW, heartbeatSeconds, mapping, maxConcurrentJobs, name, non
 
 const relPath = (what: string, dflt?: string): JsonSchema => prop('Path', `${what}`, dflt === undefined ? nonEmptyString : { ...nonEmptyString, default: dflt });
 
+const duration: JsonSchema = { type: 'string', pattern: '^([0-9]+[ymwdh])+$', patternErrorMessage: 'a duration like 30d, 6m, 1y, 2w, 12h or 1y6m (m = months)' };
+
+const keepCount: JsonSchema = { type: 'integer', minimum: -1 };
+const keepRules: JsonSchema = mapping({
+  last: prop('Keep last', 'The N newest jobs (-1: all).', keepCount),
+  hourly: prop('Keep hourly', 'The newest job of each of the last N hours that have one (-1: all).', keepCount),
+  daily: prop('Keep daily', 'The newest job of each of the last N days that have one.', keepCount),
+  weekly: prop('Keep weekly', 'The newest job of each of the last N ISO weeks that have one.', keepCount),
+  monthly: prop('Keep monthly', 'The newest job of each of the last N months that have one.', keepCount),
+  yearly: prop('Keep yearly', 'The newest job of each of the last N years that have one.', keepCount),
+  within: prop('Keep within', 'Every job newer than this before the newest job (e.g. 14d).', duration),
+  withinHourly: prop('Keep hourly within', 'The newest job of each hour within this span before the newest job.', duration),
+  withinDaily: prop('Keep daily within', 'The newest job of each day within this span.', duration),
+  withinWeekly: prop('Keep weekly within', 'The newest job of each ISO week within this span.', duration),
+  withinMonthly: prop('Keep monthly within', 'The newest job of each month within this span.', duration),
+  withinYearly: prop('Keep yearly within', 'The newest job of each year within this span.', duration),
+});
+
 const catalog: JsonSchema = {
   title: 'Catalog',
   description: 'Where the Director keeps its catalog (jobs, files, volumes): SQLite (default) or PostgreSQL.',
@@ -92,6 +110,8 @@ const client = mapping({
   password: prop('Password', 'The secret shared with the File Daemon (its directors[].password).', ref('secret')),
   maxConcurrentJobs: maxConcurrentJobs(2, 'the Director sends to this client'),
   tls: tlsProp('the connection to this client'),
+  jobRetention: prop('Job retention', 'This client\'s jobs expire this long after they ran; overrides its pools\' jobRetention.', duration),
+  fileRetention: prop('File retention', 'This client\'s file records expire this long after the job ran; overrides its pools\' fileRetention.', duration),
 }, ['name', 'address', 'port', 'password']);
 
 const storage = mapping({
@@ -110,7 +130,16 @@ const pool = mapping({
   name: name('pool'),
   maxVolumeBytes: prop('Maximum volume size (bytes)', 'A volume is marked Full when it reaches this size. Default: no limit (the device\'s, if any).', { type: 'integer', minimum: 1 }),
   maxVolumeJobs: prop('Maximum jobs per volume', 'A volume is marked Used after this many jobs. Default: no limit.', { type: 'integer', minimum: 1 }),
-  labelFormat: prop('Label format', 'How new volumes are named, e.g. Default-${Counter:4} (the counter zero-padded to 4 digits).', nonEmptyString),
+  labelFormat: prop('Label format', 'How new volumes are named: text with ${Pool}, ${Year}, ${Month}, ${Day}, ${Hour} and ${Counter} or ${Counter:N} (zero-padded to N digits), e.g. Daily-${Year}${Month}-${Counter:3}. Must contain ${Counter}.', nonEmptyString),
+  mediaType: prop('Media type', 'The media type of the pool\'s volumes (default: that of the storage a job writes to).', nonEmptyString),
+  volumeUseDuration: prop('Volume use duration', 'A volume takes no new job once this long has passed since its first write (it becomes Used), e.g. 7d.', duration),
+  recyclePool: prop('Recycle pool', 'The pool a purged volume of this pool moves to (a pools[].name). Default: it stays in this pool.', nonEmptyString),
+  jobRetention: prop('Job retention', 'Jobs expire this long after they ran (e.g. 30d, 6m, 1y); a prune then removes them, unless a kept job needs them. Default: kept forever.', duration),
+  fileRetention: prop('File retention', 'File records expire this long after the job ran; the job stays listed but is no longer restorable by selection. Default: as long as the job.', duration),
+  volumeRetention: prop('Volume retention', 'A volume is not recycled before this long after its last write, even once its jobs are gone.', duration),
+  keep: prop('Keep rules', 'restic-style rules that keep jobs beyond the job retention: a job either keeps is kept.', keepRules),
+  autoPrune: prop('Autoprune', 'Prune after each job.', { type: 'boolean', default: true }),
+  recycle: prop('Recycle', 'Truncate purged volumes and use them again (file volumes return their space at once).', { type: 'boolean', default: true }),
 }, ['name']);
 
 const schedule = mapping({

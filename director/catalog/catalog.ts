@@ -28,13 +28,33 @@ import type {
   NewJob, NewJobLogEntry, TreeOptions,
 } from './types.js';
 import { VolumeStore } from './volume-store.js';
+import { RetentionStore } from './retention-store.js';
 
 export class Catalog extends VolumeStore {
   private readonly chain: JobChain;
+  /** Reads and removals for pruning (retention-store.ts). */
+  readonly retention: RetentionStore;
 
   private constructor(driver: CatalogDriver, qb: QueryBuilder) {
     super(driver, qb);
     this.chain = new JobChain(driver, qb);
+    this.retention = new RetentionStore(driver, qb);
+  }
+
+  /** The engine behind this catalog ('sqlite' or 'postgres'). */
+  get engine(): CatalogDriver['dialect'] {
+    return this.driver.dialect;
+  }
+
+  /**
+   * A consistent copy of a SQLite catalog in `file` (better-sqlite3's online backup: pages copied while
+   * writers go on, the copy a snapshot). PostgreSQL catalogs are dumped with pg_dump instead (catalog-backup).
+   */
+  async backupTo(file: string): Promise<void> {
+    if (!(this.driver instanceof SqliteDriver)) {
+      throw new CairnError('CAIRN_E_CATALOG_QUERY', 'backupTo() copies SQLite catalogs only; a PostgreSQL catalog is dumped with pg_dump', { engine: this.driver.dialect });
+    }
+    await this.driver.backupTo(file);
   }
 
   /** Opens (creating if needed) a SQLite catalog and migrates it to the current schema. */
@@ -160,6 +180,7 @@ export class Catalog extends VolumeStore {
               status: outcome.status, ended_at: outcome.endedAt.getTime(), files: outcome.files, bytes: outcome.bytes,
               ...(outcome.readBytes === undefined ? {} : { read_bytes: outcome.readBytes }),
               errors: outcome.errors, report: outcome.report == null ? null : JSON.stringify(outcome.report),
+              ...(outcome.logChain ? { log_chain: true } : {}),
             },
             where: eq('id', jobId),
           }),

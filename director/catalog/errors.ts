@@ -17,6 +17,10 @@ export const CATALOG_ERRORS = {
   CAIRN_E_CATALOG_VOLUME_EXISTS: { exitCode: 2, retryable: false, summary: 'A volume with that name is already in the catalog.' },
   CAIRN_E_CATALOG_NO_VOLUME: { exitCode: 2, retryable: false, summary: 'No volume with that name is in the catalog.' },
   CAIRN_E_CATALOG_BAD_ROW: { exitCode: 3, retryable: false, summary: 'A row handed to the catalog is malformed (missing path, bad kind, bad file index).' },
+  CAIRN_E_CATALOG_LABEL_TEMPLATE: { exitCode: 2, retryable: false, summary: 'A pool\'s label template is malformed (unknown variable, no ${Counter}, or it makes invalid volume names).' },
+  CAIRN_E_CATALOG_DURATION: { exitCode: 2, retryable: false, summary: 'A retention period, use duration or --keep-within value is not a duration like 30d, 6m, 1y or 12h.' },
+  CAIRN_E_CATALOG_RESTORE_EXISTS: { exitCode: 2, retryable: false, summary: 'catalog-restore would overwrite a repository that already has a catalog (use a new folder, or --force).' },
+  CAIRN_E_CATALOG_RESTORE_NONE: { exitCode: 2, retryable: false, summary: 'No complete CatalogBackup session was found on the volumes given to catalog-restore.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type CatalogErrorCode = keyof typeof CATALOG_ERRORS;

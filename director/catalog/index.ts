@@ -5,8 +5,10 @@
  *
  * Owns: schema and migrations, the SQL builder, durable job commits,
  * restore-chain and tree-as-at selection, the VolumeCatalogPort served to the
- * SD. Does not promise: scheduling, pruning/retention (later), or anything
- * about media contents. docs/catalog.md describes schema and rules.
+ * SD, pool limits and recycled volumes (volume-store.ts), label templates,
+ * calendar durations and the removals pruning makes (retention-store.ts).
+ * Does not promise: scheduling, which jobs a prune removes (that is
+ * director/retention), or anything about media contents. docs/catalog.md describes schema and rules.
  */
 export { Catalog } from './catalog.js';
 export type { LastSuccessfulQuery } from './job-chain.js';
@@ -16,7 +18,10 @@ export type { CatalogDriver, CatalogSession, Row, RunResult, TransactionOptions 
 export { SqliteDriver, type SqliteDriverOptions } from './sqlite-driver.js';
 export { PgDriver, type PgDriverOptions } from './pg-driver.js';
 export { volumeCatalogPort, type VolumeCatalogPort, type VolumeInfo, type JobMediaRange } from './sd-port.js';
-export type { PoolSettings } from './volume-store.js';
+export type { PoolSettings, KeepRules } from './volume-store.js';
+export type { RetentionStore } from './retention-store.js';
+export { DEFAULT_LABEL_TEMPLATE, checkLabelTemplate, expandLabelTemplate, type LabelContext } from './label-template.js';
+export { addDuration, formatDuration, isZeroDuration, parseDuration, subtractDuration, ZERO_DURATION, type Duration } from './duration.js';
 export { toBaseFile } from './base-file.js';
 export * from './types.js';
 export * as sql from './sql/index.js';

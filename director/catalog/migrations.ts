@@ -8,8 +8,8 @@
  */
 import { CairnError } from '../../plugin-api/index.js';
 import type { CatalogDriver } from './driver.js';
-import { SCHEMA_VERSION_TABLE, TABLES_V1 } from './schema.js';
-import { createIndexStatement, createTableStatements, dropIndexStatement, migrationLockStatement } from './sql/ddl.js';
+import { COLUMNS_V3, INDEXES_V3, SCHEMA_VERSION_TABLE, TABLES_V1 } from './schema.js';
+import { addColumnStatement, createIndexStatement, createTableStatements, dropIndexStatement, migrationLockStatement } from './sql/ddl.js';
 import { type Dialect, dialectOf } from './sql/dialect.js';
 import { QueryBuilder } from './sql/query-builder.js';
 import { toNum } from './row-codec.js';
@@ -31,6 +31,14 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     description: 'files index covers file_index: a job\'s tree streams in (tree_key, agent, file_index) order without a sort',
     statements: (d) => [dropIndexStatement(d, 'files_job_tree'), createIndexStatement(d, 'files', { name: 'files_job_tree_v2', columns: ['job_id', 'tree_key', 'agent', 'file_index'] })],
+  },
+  {
+    version: 3,
+    description: 'retention: protected jobs and volumes, pruned file records, log-agent chains, volume recycle counts',
+    statements: (d) => [
+      ...COLUMNS_V3.map((c) => addColumnStatement(d, c.table, c.column)),
+      ...INDEXES_V3.map((i) => createIndexStatement(d, i.table, i.index)),
+    ],
   },
 ];
 

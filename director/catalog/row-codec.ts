@@ -125,6 +125,9 @@ export function jobFromRow(row: Row): CatalogJob {
     errors: toNum(row.errors),
     sessionId: toNumOrNull(row.session_id),
     report: jsonOrNull<Record<string, unknown>>(row.report),
+    protected: row.protected == null ? false : toBool(row.protected),
+    filesPruned: row.files_pruned == null ? false : toBool(row.files_pruned),
+    logChain: row.log_chain == null ? false : toBool(row.log_chain),
   };
 }
 
@@ -140,5 +143,8 @@ export function volumeFromRow(row: Row): CatalogVolume {
     firstWritten: toDateOrNull(row.first_written),
     lastWritten: toDateOrNull(row.last_written),
     label: jsonOrNull<Record<string, unknown>>(row.label),
+    protected: row.protected == null ? false : toBool(row.protected),
+    recycleCount: row.recycle_count == null ? 0 : toNum(row.recycle_count),
+    purgedAt: toDateOrNull(row.purged_at),
   };
 }

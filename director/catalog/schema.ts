@@ -3,7 +3,7 @@
  * per dialect by sql/ddl.ts. docs/catalog.md describes each table. Never
  * edit a published version's tables: add a migration (migrations.ts).
  */
-import type { TableDef } from './sql/ddl.js';
+import type { ColumnDef, IndexDef, TableDef } from './sql/ddl.js';
 
 export const SCHEMA_VERSION_TABLE: TableDef = {
   name: 'schema_version',
@@ -160,4 +160,25 @@ export const TABLES_V1: readonly TableDef[] = [
     ],
     primaryKey: ['job_id', 'agent'],
   },
+];
+
+/**
+ * Schema v3 (retention, docs/catalog.md §Retention): columns added to
+ * existing tables. `protected` jobs and volumes are never pruned or
+ * recycled; `files_pruned` marks a job whose file rows were removed by file
+ * retention; `log_chain` marks a job holding data of an agent whose restores
+ * need the whole chain back to the Full (restoreKind `log`); volumes count
+ * their recycles and remember when they were purged.
+ */
+export const COLUMNS_V3: ReadonlyArray<{ table: string; column: ColumnDef }> = [
+  { table: 'jobs', column: { name: 'protected', type: 'boolean', notNull: true, default: false } },
+  { table: 'jobs', column: { name: 'files_pruned', type: 'boolean', notNull: true, default: false } },
+  { table: 'jobs', column: { name: 'log_chain', type: 'boolean', notNull: true, default: false } },
+  { table: 'volumes', column: { name: 'protected', type: 'boolean', notNull: true, default: false } },
+  { table: 'volumes', column: { name: 'recycle_count', type: 'bigint', notNull: true, default: 0 } },
+  { table: 'volumes', column: { name: 'purged_at', type: 'bigint' } },
+];
+
+export const INDEXES_V3: ReadonlyArray<{ table: string; index: IndexDef }> = [
+  { table: 'jobs', index: { name: 'jobs_pool_type', columns: ['pool', 'type', 'status'] } },
 ];

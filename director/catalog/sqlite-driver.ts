@@ -270,6 +270,21 @@ export class SqliteDriver implements CatalogDriver {
     }
   }
 
+  /**
+   * A consistent copy of the database in `file` by SQLite's online backup API (better-sqlite3 `backup`): taken
+   * under the driver's lock, so no transaction of this driver is half-way; other processes' writes restart it.
+   */
+  async backupTo(file: string): Promise<void> {
+    await this.locked(async () => {
+      if (this.closed) throw new CairnError('CAIRN_E_CATALOG_CLOSED', 'the catalog is closed', { path: this.file });
+      try {
+        await this.db.backup(file);
+      } catch (err) {
+        throw new CairnError('CAIRN_E_CATALOG_QUERY', `catalog backup to ${file} failed: ${(err as Error).message}`, { path: file }, { cause: err });
+      }
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await this.locked(() => undefined);

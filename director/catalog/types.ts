@@ -43,6 +43,12 @@ export interface CatalogJob {
   /** SD append session id, once known. */
   sessionId: number | null;
   report: Record<string, unknown> | null;
+  /** Never pruned (`cairn protect JOB`). */
+  protected: boolean;
+  /** File retention removed its file rows: listed, but not restorable by selection. */
+  filesPruned: boolean;
+  /** Holds data of a log agent (restoreKind `log`): its restores need every job back to the Full. */
+  logChain: boolean;
 }
 
 export interface NewJob {
@@ -66,6 +72,8 @@ export interface JobOutcome {
   report?: Record<string, unknown> | null;
   /** Agent states to save in the same durable commit (only honoured for ok/warning). */
   agentStates?: Record<string, AgentState>;
+  /** The job holds data of a log agent (see CatalogJob.logChain). */
+  logChain?: boolean;
 }
 
 /** Counters and session id a running job may update. */
@@ -146,6 +154,12 @@ export interface CatalogVolume {
   firstWritten: Date | null;
   lastWritten: Date | null;
   label: Record<string, unknown> | null;
+  /** Never recycled (`cairn protect VOLUME`). */
+  protected: boolean;
+  /** Times the volume was purged, truncated and written again. */
+  recycleCount: number;
+  /** When its last job was pruned (status purged or recycle), else null. */
+  purgedAt: Date | null;
 }
 
 export interface NewVolume {

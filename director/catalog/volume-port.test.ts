@@ -32,7 +32,7 @@ test('volume port: next name, create, find appendable, update, get', async () =>
     const full = await cat.getVolume('daily-0004');
     assert.ok(full?.firstWritten instanceof Date && full.lastWritten instanceof Date);
 
-    // pool size limit hides a volume that has no room left
+    // pool size limit: a volume that has no room left is marked Full when offered
     await cat.setPool('daily', { maxVolumeBytes: 5_000_000_000 });
     assert.equal(await port.findAppendableVolume('daily', 'file'), null);
     assert.deepEqual(await cat.getPool('daily'), { maxVolumeBytes: 5_000_000_000 });
@@ -42,7 +42,7 @@ test('volume port: next name, create, find appendable, update, get', async () =>
     await assert.rejects(port.updateVolume('nope', { status: 'error' }), { code: 'CAIRN_E_CATALOG_NO_VOLUME' });
     assert.equal(await port.getVolume('nope'), null);
     assert.deepEqual((await cat.listVolumes({ pool: 'daily' })).map((x) => x.name), ['daily-0003', 'daily-0004']);
-    assert.deepEqual((await cat.listVolumes({ status: 'full' })).map((x) => x.name), ['daily-0003']);
+    assert.deepEqual((await cat.listVolumes({ status: 'full' })).map((x) => x.name), ['daily-0003', 'daily-0004']);
   } finally {
     await cat.close();
   }

@@ -21,7 +21,7 @@ export interface CommonArgs {
   wait: boolean;
 }
 
-async function withRepo<T>(args: CommonArgs, command: string, write: boolean, out: Output, fn: (repo: LocalRepository) => Promise<T>): Promise<T> {
+export async function withRepo<T>(args: CommonArgs, command: string, write: boolean, out: Output, fn: (repo: LocalRepository) => Promise<T>): Promise<T> {
   const path = defaultRepoPath(args.repo);
   if (!existsSync(join(path, REPO_FILE))) {
     if (command !== 'backup') {
@@ -96,11 +96,14 @@ export async function cmdBackup(args: CommonArgs & { paths: string[]; fileset?: 
 export async function cmdJobs(args: CommonArgs & { limit: number }, out: Output): Promise<number> {
   return withRepo(args, 'jobs', false, out, async (repo) => {
     const jobs = await repo.catalog.listJobs({ limit: args.limit });
-    out.data(jobs.map((j) => ({ ...j, report: undefined })), () =>
+    // Retention as a prune would see it now: when job retention lets each job go, and whether a rule keeps it.
+    const plan = new Map((await repo.prune({ dryRun: true })).jobs.map((j) => [j.id, j]));
+    const rows = jobs.map((j) => ({ ...j, report: undefined, expiresAt: plan.get(j.id)?.expiresAt ?? null, retention: { action: plan.get(j.id)?.action, reasons: plan.get(j.id)?.reasons } }));
+    out.data(rows, () =>
       [
-        'JobId  Name                  Type     Level         Status    Files      Bytes        Started',
-        ...jobs.map((j) =>
-          `${String(j.id).padEnd(6)} ${j.name.slice(0, 21).padEnd(21)} ${j.type.padEnd(8)} ${(j.level ?? '-').padEnd(13)} ${j.status.padEnd(9)} ${String(j.files).padEnd(10)} ${humanBytes(j.bytes).padEnd(12)} ${j.startedAt.toISOString()}`,
+        'JobId  Name                  Type     Level         Status    Files      Bytes        Started                   Expires',
+        ...rows.map((j) =>
+          `${String(j.id).padEnd(6)} ${j.name.slice(0, 21).padEnd(21)} ${j.type.padEnd(8)} ${(j.level ?? '-').padEnd(13)} ${j.status.padEnd(9)} ${String(j.files).padEnd(10)} ${humanBytes(j.bytes).padEnd(12)} ${j.startedAt.toISOString()}  ${j.protected ? 'protected' : j.expiresAt ?? (j.retention.action === 'remove' ? 'at next prune' : '-')}`,
         ),
       ].join('\n'),
     );

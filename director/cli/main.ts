@@ -6,6 +6,7 @@ import { HOST_VERSION } from '../../core/index.js';
 import { cmdBackup, cmdInit, cmdJobs, cmdLs, cmdRestore, cmdVerify, type CommonArgs } from './commands.js';
 import { parseCommandLine, type Program } from './command-line.js';
 import { makeOutput, type Output } from './output.js';
+import { keepOptions } from './retention-commands.js';
 
 /** The console's commands: what each takes, and what runs it. */
 function program(out: Output): Program {
@@ -16,6 +17,7 @@ function program(out: Output): Program {
   // The remote console is loaded only when used: config/ and net/ cost local commands start-up time for nothing.
   type Remote = typeof import('./remote-commands.js');
   const remote = () => import('./remote-commands.js');
+  const retention = () => import('./retention-commands.js');
   /** With --config the command asks the Director; without, it runs in local mode. */
   const remoteOr =
     <L>(r: (m: Remote, a: Record<string, unknown>) => Promise<number>, l: (a: L, out: Output) => Promise<number>) =>
@@ -87,6 +89,63 @@ function program(out: Output): Program {
           client: { type: 'string', describe: 'with --config: restore onto this client instead of the one backed up' },
         },
         run: remoteOr((m, a) => m.remoteRestore({ ...a, job: a.backup, jobName: a.job } as never, out), (a: Record<string, unknown>) => cmdRestore({ ...a, job: a.backup } as never, out)),
+      },
+      {
+        name: 'prune',
+        describe: 'remove expired jobs and file records by the pools\' rules, recycle volumes no kept job uses',
+        options: {
+          'dry-run': { type: 'boolean', describe: 'list what would go and why (and which rule keeps each kept job)' },
+          pool: { type: 'string', describe: 'act on this pool\'s jobs and volumes only' },
+          ...keepOptions(),
+        },
+        run: remoteOr((m, a) => m.remotePrune(a as never, out), async (a: Record<string, unknown>) => (await retention()).cmdPrune(a as never, out)),
+      },
+      { name: 'protect', describe: 'never prune a job (id) or recycle a volume (name); --off undoes it', positionals: [{ name: 'target', required: true }], options: { off: { type: 'boolean', describe: 'remove the protection' } }, run: async (a) => (await retention()).cmdProtect(a as never, out) },
+      { name: 'volumes', describe: 'list volumes: state, bytes, jobs, last written, expiry', options: { pool: { type: 'string', describe: 'only this pool' } }, run: remoteOr((m, a) => m.remoteList('volumes', a as never, out), async (a: Record<string, unknown>) => (await retention()).cmdVolumes(a as never, out)) },
+      { name: 'pools', describe: 'list pools: settings, volumes by state, bytes, jobs', run: remoteOr((m, a) => m.remoteList('pools', a as never, out), async (a: Record<string, unknown>) => (await retention()).cmdPools(a as never, out)) },
+      {
+        name: 'pool',
+        describe: 'pool settings of a local repository',
+        subcommands: [
+          {
+            name: 'set',
+            describe: 'create or change a pool ("none" removes a setting)',
+            positionals: [{ name: 'name', required: true }],
+            options: {
+              'label-format': { type: 'string', describe: 'volume names, e.g. Daily-${Year}${Month}-${Counter:3}' },
+              'media-type': { type: 'string', describe: 'media type of the pool\'s volumes' },
+              'max-volume-jobs': { type: 'string', describe: 'a volume is Used after N jobs' },
+              'max-volume-bytes': { type: 'string', describe: 'a volume is Full at N bytes' },
+              'volume-use-duration': { type: 'string', describe: 'a volume takes no new job this long after its first (e.g. 7d)' },
+              'recycle-pool': { type: 'string', describe: 'where purged volumes go' },
+              'job-retention': { type: 'string', describe: 'jobs expire this long after they ran (e.g. 30d, 6m, 1y)' },
+              'file-retention': { type: 'string', describe: 'file records expire this long after the job ran' },
+              'volume-retention': { type: 'string', describe: 'a volume is not recycled before this long after its last write' },
+              'auto-prune': { type: 'string', choices: ['yes', 'no'], describe: 'prune after each job' },
+              recycle: { type: 'string', choices: ['yes', 'no'], describe: 'truncate and reuse purged volumes' },
+              'keep-none': { type: 'boolean', describe: 'remove the pool\'s keep rules' },
+              default: { type: 'boolean', describe: 'backups write to this pool from now on' },
+              ...keepOptions(),
+            },
+            run: async (a) => (await retention()).cmdPoolSet(a as never, out),
+          },
+        ],
+      },
+      {
+        name: 'catalog-backup',
+        describe: 'back up the catalog (a consistent copy, settings, bootstrap files, an emergency summary) as a job',
+        options: { 'copy-to': { type: 'string', describe: 'also copy the dump and summary to this folder' } },
+        run: async (a) => (await retention()).cmdCatalogBackup(a as never, out),
+      },
+      {
+        name: 'catalog-restore',
+        describe: 'cold start: rebuild the catalog from its backup on the volumes (or a --copy-to folder)',
+        options: {
+          from: { type: 'string', required: true, describe: 'a folder of volumes, or a folder written by catalog-backup --copy-to' },
+          volumes: { type: 'string', describe: 'with a copy folder: where the volumes are' },
+          force: { type: 'boolean', describe: 'replace the catalog of an existing repository' },
+        },
+        run: async (a) => (await retention()).cmdCatalogRestore(a as never, out),
       },
       { name: 'verify', describe: 're-read a job from its volumes: block checksums and digests against the catalog', positionals: [job], run: as(cmdVerify) },
       {

@@ -149,3 +149,19 @@ export function needConfig(args: { config?: string }, command: string): string {
   if (!args.config) throw new CairnError('CAIRN_E_USAGE', `"${command}" talks to a Director: give --config console.yaml (written by \`cairn quickstart DIR\`)`, { command });
   return args.config;
 }
+
+/** `volumes` / `pools` through the Director. */
+export async function remoteList(what: 'volumes' | 'pools', args: RemoteArgs & { pool?: string }, out: Output): Promise<number> {
+  const rows = await withDirector(args, out, async (ch) => (await ch.request(what, { pool: args.pool })).body as Array<Record<string, unknown>>);
+  const { poolsText, volumesText } = await import('./retention-commands.js');
+  out.data(rows, () => (what === 'volumes' ? volumesText(rows) : poolsText(rows)));
+  return 0;
+}
+
+/** `prune` through the Director. */
+export async function remotePrune(args: RemoteArgs & Record<string, unknown> & { dryRun: boolean; pool?: string }, out: Output): Promise<number> {
+  const { keepFromArgs, pruneText } = await import('./retention-commands.js');
+  const report = await withDirector(args, out, async (ch) => (await ch.request('prune', { dryRun: args.dryRun, pool: args.pool, keep: keepFromArgs(args) })).body as import('../retention/prune-run.js').PruneReport);
+  out.data(report, () => pruneText(report));
+  return 0;
+}

@@ -7,7 +7,7 @@
  * scripts after, the job marked with its outcome and agent states (only for
  * OK jobs), and only then `jobEnded` for the agents.
  */
-import { CairnError, isCairnError, type AgentState, type Level } from '../../plugin-api/index.js';
+import { CairnError, StreamType, isCairnError, type AgentState, type Level } from '../../plugin-api/index.js';
 import type { BackupOutcome } from '../../core/index.js';
 import type { SessionCloseReport } from '../../sd/index.js';
 import type { JobPlumbing } from './job-plumbing.js';
@@ -19,8 +19,16 @@ import { EXIT_CODES, type JobReport, type ReportProblem } from './job-report.js'
 /** How long the Director waits for the SD's session-closed notice after the FD's close reply. */
 const CLOSE_NOTICE_TIMEOUT_MS = 60_000;
 
-/** Routes the SD's notifications of `jobId` into `assembler`; resolves with the session's close report (rejects if aborted). */
-export function listenToSession(repo: JobPlumbing, jobId: number, assembler: FileAssembler | AdaptiveFileAssembler): Promise<SessionCloseReport> {
+/** What the Director learns of a job's session from the SD's notifications. */
+export interface SessionWatch {
+  /** Resolves with the close report (blocks durable); rejects when the SD aborted the session. */
+  closed: Promise<SessionCloseReport>;
+  /** True once an agent whose restores replay a chain (restoreKind log) wrote in the job (docs/retention.md). */
+  readonly logChain: boolean;
+}
+
+/** Routes the SD's notifications of `jobId` into `assembler`. */
+export function listenToSession(repo: JobPlumbing, jobId: number, assembler: FileAssembler | AdaptiveFileAssembler): SessionWatch {
   let closeNotice: (r: SessionCloseReport) => void = () => undefined;
   let abortNotice: (why: string) => void = () => undefined;
   const closed = new Promise<SessionCloseReport>((resolve, reject) => {
@@ -28,12 +36,23 @@ export function listenToSession(repo: JobPlumbing, jobId: number, assembler: Fil
     abortNotice = (why) => reject(new CairnError('CAIRN_E_JOB_FAILED', `the SD aborted the session: ${why}`, { jobId }));
   });
   closed.catch(() => undefined);
+  const watch = { closed, logChain: false };
   repo.notifications.set(jobId, (n) => {
-    if (n.type === 'catalog-records') assembler.add(n.records);
-    else if (n.type === 'session-closed') closeNotice(n.report);
+    if (n.type === 'catalog-records') {
+      if (!watch.logChain) for (const { record } of n.records) if (record.streamType === StreamType.AGENT && isLogAgent(record.payload)) watch.logChain = true;
+      assembler.add(n.records);
+    } else if (n.type === 'session-closed') closeNotice(n.report);
     else if (n.type === 'session-aborted') abortNotice(n.reason);
   });
-  return closed;
+  return watch;
+}
+
+function isLogAgent(payload: Uint8Array): boolean {
+  try {
+    return (JSON.parse(Buffer.from(payload).toString('utf8')) as { restoreKind?: string }).restoreKind === 'log';
+  } catch {
+    return false;
+  }
 }
 
 export interface BackupCommitContext {
@@ -46,7 +65,7 @@ export interface BackupCommitContext {
   now: () => Date;
   assembler: FileAssembler | AdaptiveFileAssembler;
   /** From listenToSession. */
-  closed: Promise<SessionCloseReport>;
+  session: SessionWatch;
   scripts?: JobScripts;
   /** Warnings of the run-before scripts. */
   scriptWarnings: ReportProblem[];
@@ -66,7 +85,7 @@ export async function commitBackup(repo: JobPlumbing, c: BackupCommitContext, ou
   if (status === 'ok' || status === 'warning') {
     try {
       const ms = c.closeTimeoutMs ?? CLOSE_NOTICE_TIMEOUT_MS;
-      closeReport = await withTimeout(c.closed, ms, 'the SD did not confirm the session close');
+      closeReport = await withTimeout(c.session.closed, ms, 'the SD did not confirm the session close');
       await c.assembler.finish();
       await catalog.insertJobMedia(jobId, closeReport.ranges);
     } catch (err) {
@@ -123,9 +142,21 @@ export async function commitBackup(repo: JobPlumbing, c: BackupCommitContext, ou
     errors: error ? 1 : 0,
     report: report as unknown as Record<string, unknown>,
     agentStates: status === 'ok' || status === 'warning' ? states : undefined,
+    logChain: c.session.logChain,
   });
   await repo.files.jobEnded(jobId, status);
   return report;
+}
+
+/** Autoprune after a job (Bacula's AutoPrune), when the plumbing has one: its failure is logged with the job, never changes its outcome. */
+export async function autoPruneAfter(repo: JobPlumbing, jobId: number, now: () => Date): Promise<void> {
+  if (!repo.autoPrune) return;
+  try {
+    await repo.autoPrune(now());
+  } catch (err) {
+    const e = isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_FAILED', (err as Error).message, { jobId }, { cause: err });
+    await repo.catalog.addJobLog(jobId, { level: 'warning', code: e.code, text: `autoprune after the job failed: ${e.message}` }).catch(() => undefined);
+  }
 }
 
 /** Marks the job Error for `err` (nothing it wrote counts) and tells the agents; returns its report. */

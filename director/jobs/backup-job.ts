@@ -12,7 +12,7 @@ import type { JobPlumbing } from './job-plumbing.js';
 import { FileAssembler } from './file-assembler.js';
 import { AdaptiveFileAssembler } from './adaptive-assembler.js';
 import type { JobReport, ReportProblem } from './job-report.js';
-import { commitBackup, failBackup, listenToSession } from './backup-commit.js';
+import { autoPruneAfter, commitBackup, failBackup, listenToSession } from './backup-commit.js';
 
 export interface BackupRequest {
   fileset: Fileset;
@@ -63,7 +63,7 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
   req.onJobId?.(jobId);
   // With a SQLite catalog a big job's rows are decoded and inserted in a thread of their own (adaptive-assembler.ts).
   const assembler = catalog.sqliteFile ? new AdaptiveFileAssembler(catalog, catalog.sqliteFile, jobId) : new FileAssembler(catalog, jobId);
-  const closed = listenToSession(repo, jobId, assembler);
+  const session = listenToSession(repo, jobId, assembler);
 
   const chainIds = base ? (await catalog.restoreChain(base)).map((j) => j.id) : [];
   const baseFor = async (key: string): Promise<AgentBase> => {
@@ -97,7 +97,7 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
     });
     await catalog.updateJob(jobId, { sessionId });
     const outcome = await repo.files.backup({ jobId, jobName: req.jobName, level, fileset: req.fileset, grant, baseFor, signal: req.signal, onProgress: req.onProgress, maxBandwidth: req.maxBandwidth });
-    report = await commitBackup(repo, { jobId, jobName: req.jobName, level, levelUpgraded, baseJobId: base?.id, started, now, assembler, closed, scripts: req.scripts, scriptWarnings }, outcome);
+    report = await commitBackup(repo, { jobId, jobName: req.jobName, level, levelUpgraded, baseJobId: base?.id, started, now, assembler, session, scripts: req.scripts, scriptWarnings }, outcome);
   } catch (err) {
     report = await failBackup(repo, { jobId, jobName: req.jobName, level, levelUpgraded, started, now }, err);
   } finally {
@@ -106,5 +106,6 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
   }
   // The job is in the catalog for good: the SD may forget its spooled notifications (protocol.md §4.2).
   await repo.director.release?.(jobId).catch(() => undefined);
+  await autoPruneAfter(repo, jobId, now);
   return report;
 }

@@ -36,4 +36,6 @@ export interface JobPlumbing {
   readonly device?: string;
   /** True when the FD runs elsewhere: restore targets are its to create and check. */
   readonly targetOnClient?: boolean;
+  /** Prunes by the pools' rules after a backup (autoprune, director/retention); absent = no autoprune. */
+  autoPrune?(now: Date): Promise<unknown>;
 }

@@ -16,7 +16,7 @@ import type { JobPlumbing } from './job-plumbing.js';
 import type { JobScripts } from './backup-job.js';
 import { FileAssembler } from './file-assembler.js';
 import { AdaptiveFileAssembler } from './adaptive-assembler.js';
-import { commitBackup, failBackup, listenToSession } from './backup-commit.js';
+import { autoPruneAfter, commitBackup, failBackup, listenToSession } from './backup-commit.js';
 import type { JobReport } from './job-report.js';
 
 /** A resumed job's session may still be receiving data: it is waited for this long after the FD's outcome. */
@@ -40,7 +40,7 @@ export async function resumeBackupJob(repo: JobPlumbing, req: ResumeRequest): Pr
   const ctx = { jobId, jobName: job.name, level: job.level as Level, started: job.startedAt, now };
   await catalog.clearJobFiles(jobId);
   const assembler = catalog.sqliteFile ? new AdaptiveFileAssembler(catalog, catalog.sqliteFile, jobId) : new FileAssembler(catalog, jobId);
-  const closed = listenToSession(repo, jobId, assembler);
+  const session = listenToSession(repo, jobId, assembler);
   let report: JobReport;
   try {
     if (!repo.director.claim) throw new CairnError('CAIRN_E_JOB_INTERRUPTED', 'this Storage Daemon connection cannot hand a job over', { jobId });
@@ -58,7 +58,7 @@ export async function resumeBackupJob(repo: JobPlumbing, req: ResumeRequest): Pr
     report = await commitBackup(repo, {
       ...ctx,
       assembler,
-      closed,
+      session,
       scripts: req.scripts,
       scriptWarnings: [],
       closeTimeoutMs: RESUMED_CLOSE_TIMEOUT_MS,
@@ -71,5 +71,6 @@ export async function resumeBackupJob(repo: JobPlumbing, req: ResumeRequest): Pr
     if (assembler instanceof AdaptiveFileAssembler) await assembler.close();
   }
   await repo.director.release?.(jobId).catch(() => undefined);
+  await autoPruneAfter(repo, jobId, now);
   return report;
 }

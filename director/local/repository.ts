@@ -5,7 +5,7 @@
  * SD protocol over in-memory duplex pairs (sd/ duplexPair), the same code
  * the daemons run over TCP.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -14,7 +14,9 @@ import { FdRunner, FileDaemon } from '../../core/index.js';
 import type { JobPlumbing } from '../jobs/job-plumbing.js';
 import { platformFileServices, nativeStatus } from '../../native/index.js';
 import { SdDirectorClient, SdSessionClient, StorageDaemon, duplexPair, type SdNotification } from '../../sd/index.js';
-import { Catalog, volumeCatalogPort } from '../catalog/index.js';
+import { Catalog, checkLabelTemplate, parseDuration, volumeCatalogPort, type PoolSettings } from '../catalog/index.js';
+import { runPrune, type PruneOptions, type PruneReport } from '../retention/prune-run.js';
+import type { ClientRetention } from '../retention/prune-plan.js';
 
 export const REPO_FORMAT = 1;
 export const REPO_FILE = 'cairn-repo.json';
@@ -26,7 +28,14 @@ export interface RepoSettings {
   maxVolumeJobs: number;
   /** Block size of file volumes. */
   blockSize: number;
+  /** The pool backups write to. */
   pool: string;
+  /** The repository's pools: name → settings (labelFormat, limits, retention, keep rules; docs/retention.md). */
+  pools?: Record<string, PoolSettings>;
+  /** Retention periods per client name (they override the pool's for that client's jobs). */
+  clients?: Record<string, ClientRetention>;
+  /** The pool catalog backups write to (default: `pool`). */
+  catalogPool?: string;
 }
 
 export const DEFAULT_REPO_SETTINGS: RepoSettings = {
@@ -44,6 +53,22 @@ export function defaultRepoPath(flag?: string): string {
   if (process.env.CAIRN_REPO) return resolve(process.env.CAIRN_REPO);
   const data = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
   return join(data, 'cairn', 'repo');
+}
+
+/** Rewrites the repository file's settings (atomically: temp file, rename). */
+export function writeRepoSettings(path: string, settings: RepoSettings): void {
+  const file = join(path, REPO_FILE);
+  const meta = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ ...meta, settings }, null, 2) + '\n', { mode: 0o644 });
+  renameSync(tmp, file);
+}
+
+/** Checks a pool's settings (label template, durations); throws the catalog's error codes. */
+export function checkPoolSettings(name: string, s: PoolSettings): void {
+  if (s.labelFormat !== undefined) checkLabelTemplate(s.labelFormat);
+  for (const k of ['jobRetention', 'fileRetention', 'volumeRetention', 'volumeUseDuration'] as const) if (s[k] !== undefined) parseDuration(s[k]!, `pool ${name} ${k}`);
+  for (const k of ['within', 'withinHourly', 'withinDaily', 'withinWeekly', 'withinMonthly', 'withinYearly'] as const) if (s.keep?.[k] !== undefined) parseDuration(s.keep[k]!, `pool ${name} keep.${k}`);
 }
 
 export function initRepository(path: string, settings: Partial<RepoSettings> = {}): { created: boolean } {
@@ -78,7 +103,11 @@ export class LocalRepository implements JobPlumbing {
     return this.settings.pool;
   }
 
-  static async open(path: string, opts: { create?: boolean; logger?: Logger } = {}): Promise<LocalRepository> {
+  /**
+   * Opens the repository. `clock` (tests, simulations) is the time the catalog stamps volumes with and the
+   * default time of prunes; job control takes its own `now`.
+   */
+  static async open(path: string, opts: { create?: boolean; logger?: Logger; clock?: () => Date } = {}): Promise<LocalRepository> {
     const file = join(path, REPO_FILE);
     if (!existsSync(file)) {
       if (!opts.create) {
@@ -101,6 +130,20 @@ export class LocalRepository implements JobPlumbing {
     const status = nativeStatus();
     if (!status.loaded) logger.warn({ degraded: status.degraded, error: status.error }, 'native addon not loaded: running degraded');
     const catalog = await Catalog.open(join(path, 'catalog.db'));
+    if (opts.clock) {
+      const clock = opts.clock;
+      catalog.clock = () => clock().getTime();
+    }
+    try {
+      // The repository file is where local mode's pools are defined; the catalog's pools table is what the SD port reads.
+      for (const [name, p] of Object.entries(settings.pools ?? {})) {
+        checkPoolSettings(name, p);
+        await catalog.setPool(name, p);
+      }
+    } catch (err) {
+      await catalog.close();
+      throw err;
+    }
     const sd = new StorageDaemon({
       device: join(path, "volumes"),
       blockSize: settings.blockSize,
@@ -144,6 +187,23 @@ export class LocalRepository implements JobPlumbing {
       this.logger.warn({ jobId: job.id }, text);
     }
     return stale.map((j) => j.id);
+  }
+
+  /** A prune with this repository's client rules, truncating purged volumes through the SD. */
+  prune(opts: Omit<PruneOptions, 'clients' | 'truncate'> = {}): Promise<PruneReport> {
+    return runPrune(this.catalog, {
+      ...opts,
+      clients: this.settings.clients,
+      truncate: (volume, pool) => this.director.truncateVolume(volume, { pool }),
+    });
+  }
+
+  /** After each backup: prune the pools that autoprune (autoPrune not false) when any retention rule is set. */
+  async autoPrune(now: Date): Promise<PruneReport | null> {
+    const pools = this.settings.pools ?? {};
+    const ruled = Object.values(pools).some((p) => p.jobRetention || p.fileRetention || p.volumeRetention || p.keep) || Object.keys(this.settings.clients ?? {}).length > 0;
+    if (!ruled) return null;
+    return this.prune({ now, scope: (pool) => pools[pool]?.autoPrune !== false });
   }
 
   /** A fresh FD→SD connection (one per job, as a remote FD would open). */

@@ -1,7 +1,7 @@
 /**
  * ConsoleService: the Director's side of a console connection (docs/protocol.md
  * §10). Commands: status, run, wait (progress notifications, then the job's
- * report), cancel, jobs, ls, restore, messages. Every answer is JSON; the
+ * report), cancel, jobs, ls, restore, messages, prune, volumes, pools. Every answer is JSON; the
  * console formats it.
  */
 import type { Duplex } from 'node:stream';
@@ -11,6 +11,8 @@ import { ControlChannel, type ControlRequest, type HandlerReply } from '../../sd
 import { resolveBackupJob } from '../jobs/resolve-job.js';
 import type { DirectorService, RestoreCommand } from './director-service.js';
 import type { JobReport } from '../jobs/job-report.js';
+import type { KeepRules } from '../catalog/index.js';
+import { poolRows, volumeRows } from '../retention/reports.js';
 
 const LEVELS = new Set(['full', 'incremental', 'differential']);
 
@@ -64,7 +66,9 @@ export class ConsoleService {
         return { text: 'cancelled' };
       case 'jobs': {
         const jobs = await this.dir.catalog.listJobs({ limit: Number(body.limit ?? 50) });
-        return { text: 'jobs', body: jobs.map((j) => ({ ...j, report: undefined })) };
+        // Retention as a prune would see it now (docs/retention.md).
+        const plan = new Map((await this.dir.prune({ dryRun: true })).jobs.map((j) => [j.id, j]));
+        return { text: 'jobs', body: jobs.map((j) => ({ ...j, report: undefined, expiresAt: plan.get(j.id)?.expiresAt ?? null, retention: { action: plan.get(j.id)?.action, reasons: plan.get(j.id)?.reasons } })) };
       }
       case 'ls': {
         const job = await resolveBackupJob(this.dir.catalog, String(body.job ?? 'latest'), { asAt: body.asAt ? new Date(String(body.asAt)) : undefined, name: body.jobName as string | undefined, client: body.client as string | undefined });
@@ -78,6 +82,16 @@ export class ConsoleService {
         }
         return { text: 'ls', body: { jobId: job.id, chain, files } };
       }
+      case 'prune': {
+        const pool = body.pool as string | undefined;
+        return { text: 'prune', body: await this.dir.prune({ dryRun: body.dryRun === true, keep: body.keep as KeepRules | undefined, scope: pool ? (p) => p === pool : undefined }) };
+      }
+      case 'volumes': {
+        const rows = await volumeRows(this.dir);
+        return { text: 'volumes', body: body.pool ? rows.filter((v) => v.pool === body.pool) : rows };
+      }
+      case 'pools':
+        return { text: 'pools', body: await poolRows(this.dir.catalog) };
       case 'messages': {
         const jobId = Number(req.args.jobid);
         const log = await this.dir.catalog.jobLog(jobId);

@@ -24,6 +24,8 @@ import { RemoteFd } from '../remote/remote-fd.js';
 import { StorageLink } from './storage-link.js';
 import { ConcurrencyGate } from './concurrency-gate.js';
 import { jobScripts } from './job-scripts.js';
+import { runPrune, type PruneOptions, type PruneReport } from '../retention/prune-run.js';
+import type { PoolSettings } from '../catalog/index.js';
 
 export interface DirectorServiceOptions {
   config: DirConfig;
@@ -203,6 +205,29 @@ export class DirectorService {
     );
   }
 
+  /** Writes the config's pools into the catalog (the SD port and prunes read them there). Called at start. */
+  async syncPools(): Promise<void> {
+    for (const p of this.o.config.pools) {
+      const { name, ...rest } = p;
+      await this.o.catalog.setPool(name, rest as PoolSettings);
+    }
+  }
+
+  /** A prune by the pools' and clients' rules; purged volumes are truncated by the SD of their media type. */
+  prune(opts: Omit<PruneOptions, 'clients' | 'truncate'> = {}): Promise<PruneReport> {
+    const clients = Object.fromEntries(this.o.config.clients.map((c) => [c.name, { jobRetention: c.jobRetention, fileRetention: c.fileRetention }]));
+    return runPrune(this.o.catalog, {
+      ...opts,
+      clients,
+      truncate: async (volume, pool) => {
+        const v = await this.o.catalog.getVolume(volume);
+        const storage = this.o.config.storages.find((s) => s.mediaType === v?.mediaType);
+        if (!storage) throw new CairnError('CAIRN_E_VOLUME_BUSY', `no storage of media type ${v?.mediaType} to truncate volume ${volume} on`, { volume });
+        return this.link(storage).truncateVolume(volume, pool);
+      },
+    });
+  }
+
   /** `status client NAME`: asks the FD. */
   async clientStatus(name: string): Promise<Record<string, unknown>> {
     const client = this.client(name);
@@ -249,6 +274,10 @@ export class DirectorService {
       pool,
       device: storage.device,
       targetOnClient: true,
+      autoPrune: (now) => {
+        const pools = new Map(this.o.config.pools.map((p) => [p.name, p]));
+        return this.prune({ now, scope: (name) => pools.get(name)?.autoPrune !== false });
+      },
     };
   }
 

@@ -41,6 +41,11 @@ export class StorageLink implements SdPort {
     return (await this.get()).release(jobId);
   }
 
+  /** Recycles a purged volume on this SD (`truncate volume`); CAIRN_E_VOLUME_BUSY while a session uses it. */
+  async truncateVolume(volume: string, pool: string): Promise<{ volume: string; bytesBefore: number; bytesAfter: number; blockSize: number; label: Record<string, unknown> }> {
+    return (await this.get()).truncateVolume(volume, { pool });
+  }
+
   async status(): Promise<Record<string, unknown>> {
     return (await this.get()).status();
   }

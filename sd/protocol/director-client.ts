@@ -73,6 +73,14 @@ export class SdDirectorClient {
     return (await this.channel.request('status')).body as Record<string, unknown>;
   }
 
+  /**
+   * Recycles a purged volume (protocol.md §3 `truncate volume`): a new label (in `pool`, if given) and the volume
+   * cut to it. CAIRN_E_VOLUME_BUSY while a read or append session uses it.
+   */
+  async truncateVolume(volume: string, opts: { pool?: string } = {}): Promise<{ volume: string; bytesBefore: number; bytesAfter: number; blockSize: number; label: Record<string, unknown> }> {
+    return (await this.channel.request(`truncate volume Name=${volume}`, opts)).body as { volume: string; bytesBefore: number; bytesAfter: number; blockSize: number; label: Record<string, unknown> };
+  }
+
   async cancel(ticket: string): Promise<void> {
     await this.channel.request(`cancel Ticket=${ticket}`);
   }

@@ -35,6 +35,8 @@ export interface SdServices {
   claim(jobId: number, owner: SdConnection, answer: (state: string, notifications: number) => Promise<void>): Promise<void>;
   /** `release JobId=`: the Director committed the job; its spooled notifications are deleted. */
   release(jobId: number): Promise<void>;
+  /** Rewrites a purged volume's label and cuts it to that one block (refused while any session uses it). */
+  truncateVolume(volume: string, opts: { pool?: string }): Promise<Record<string, unknown>>;
 }
 
 /** Who authenticated on a connection (absent in local mode: an in-process pair is trusted). */
@@ -46,7 +48,7 @@ export interface SdPeer {
 }
 
 /** Commands only a Director sends; they are answered off the read loop (they may wait on the Director's catalog replies). */
-const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'cancel', 'status', 'claim', 'release']);
+const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'cancel', 'status', 'claim', 'release', 'truncate volume']);
 
 type Pending = { request: string; resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
@@ -177,6 +179,12 @@ export class SdConnection {
         const jobId = jobIdArg(req, cmd);
         await this.sd.release(jobId);
         return this.reply(`OK release JobId=${jobId}`);
+      }
+      case 'truncate volume': {
+        this.requireRole('director', cmd);
+        const body = (req.body ?? {}) as { pool?: unknown };
+        const r = await this.sd.truncateVolume(String(req.args.name ?? ''), { pool: typeof body.pool === 'string' ? body.pool : undefined });
+        return this.reply(`OK truncate volume Name=${String(r.volume)}`, r);
       }
       case 'status':
         this.requireRole('director', cmd);
@@ -341,6 +349,7 @@ export class SdConnection {
       this.sd.tickets.delete(this.read.ticket);
       this.read = null;
     }
+    this.sd.tickets.dropUnboundOf(this);
     if (!this.stream.destroyed) this.stream.end();
   }
 }

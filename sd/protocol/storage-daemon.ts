@@ -12,6 +12,7 @@ import { DEFAULT_BLOCK_SIZE, DEFAULT_MAX_VOLUME_BYTES, DEFAULT_MAX_VOLUME_JOBS, 
 import type { Device } from '../device/device.js';
 import { createDevice, type DeviceConfig } from '../device/registry.js';
 import { AppendSession } from '../session/append-session.js';
+import { truncateVolume } from '../session/volume-truncate.js';
 import { silentLogger, type SdLogger } from '../session/logger.js';
 import { ReadSession } from '../session/read-session.js';
 import { SessionCounter } from '../session/session-counter.js';
@@ -115,6 +116,7 @@ export class StorageDaemon {
         return this.spool.claim(jobId, owner, answer);
       },
       release: (jobId) => this.spool.release(jobId),
+      truncateVolume: (volume, opts) => this.truncateVolume(volume, opts),
     };
     this.spool = new NotificationSpool(o.spoolDir ?? null, log);
   }
@@ -165,9 +167,37 @@ export class StorageDaemon {
     }
   }
 
+  /** Volumes a live read session (ticketed or reading) names. */
+  volumesInUse(): Set<string> {
+    return this.services.tickets.readVolumes();
+  }
+
+  /**
+   * Recycling a purged volume: refused with CAIRN_E_VOLUME_BUSY (3502) while a read session names it or an
+   * append session has it open; otherwise a new label (pool as given) and the file cut to that one block.
+   */
+  private async truncateVolume(volume: string, opts: { pool?: string }): Promise<Record<string, unknown>> {
+    const busy = (why: string) => new CairnError('CAIRN_E_VOLUME_BUSY', `Volume ${volume} is ${why}; it is not truncated now (the Director retries at its next prune).`, { volume, why });
+    if (this.truncating.has(volume)) throw busy('being truncated already');
+    const dev = await this.deviceHolding(volume);
+    if (dev.pool.isOpen(volume)) throw busy('open for appending');
+    if (this.volumesInUse().has(volume)) throw busy('being read by a read session');
+    this.truncating.add(volume);
+    try {
+      return { ...(await truncateVolume(dev.device, volume, opts)) };
+    } finally {
+      this.truncating.delete(volume);
+    }
+  }
+
+  private readonly truncating = new Set<string>();
+
   private async openRead(bootstrap: Bootstrap, owner: SdConnection): Promise<{ ticket: string; keyId: string; key: string }> {
     if (!bootstrap || !Array.isArray(bootstrap.entries)) {
       throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', 'open read session needs a Bootstrap body with entries.', {});
+    }
+    for (const e of bootstrap.entries) {
+      if (this.truncating.has(e.volume)) throw new CairnError('CAIRN_E_VOLUME_BUSY', `Volume ${e.volume} is being truncated for recycling.`, { volume: e.volume });
     }
     const dev = bootstrap.device !== undefined ? this.deviceNamed(bootstrap.device) : await this.deviceHolding(bootstrap.entries[0]?.volume);
     const release = await this.waitForSlot(dev, null);

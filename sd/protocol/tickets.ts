@@ -73,4 +73,19 @@ export class TicketBook {
   delete(ticket: string): void {
     this.entries.delete(ticket);
   }
+
+  /** Volumes named by read sessions not yet closed (ticketed or reading): they must not be truncated. */
+  readVolumes(): Set<string> {
+    const out = new Set<string>();
+    for (const e of this.entries.values()) {
+      if (e.kind !== 'read' || e.session.state === 'closed') continue;
+      for (const v of e.session.volumes) out.add(v);
+    }
+    return out;
+  }
+
+  /** Forgets the tickets `owner` was issued that no connection took up (the owner's connection ended). */
+  dropUnboundOf(owner: object): void {
+    for (const [t, e] of this.entries) if (e.owner === owner && e.boundTo === null) this.entries.delete(t);
+  }
 }

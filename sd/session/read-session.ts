@@ -11,12 +11,17 @@ export class ReadSession {
   state: 'ticketed' | 'open' | 'reading' | 'done' | 'closed' = 'ticketed';
   private iter: AsyncGenerator<ReadItem> | null = null;
 
+  /** The volumes the bootstrap names: in use (never truncated) until the session is closed. */
+  readonly volumes: ReadonlySet<string>;
+
   constructor(
     readonly bootstrap: Bootstrap,
     private readonly device: Device,
     /** Called once when the session closes (frees its device slot). */
     private readonly onClose: () => void = () => undefined,
-  ) {}
+  ) {
+    this.volumes = new Set(bootstrap.entries.map((e) => e.volume));
+  }
 
   /** The session's items, produced lazily (one device read at a time). */
   items(): AsyncGenerator<ReadItem> {

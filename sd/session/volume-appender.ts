@@ -34,6 +34,8 @@ export class VolumeAppender {
   refs = 0;
   /** Sessions started on this volume, as the catalog counts them. */
   jobs: number;
+  /** The pool's job limit for this volume, when its pool sets one (the device's applies too). */
+  poolMaxJobs: number | undefined;
 
   constructor(
     readonly handle: VolumeHandle,

@@ -2,7 +2,10 @@
  * VolumePool: which volume each pool appends to. Finds an appendable volume
  * through the catalog (mounting it with the checks of volume-mount.ts) or
  * labels a new one; rolls over to the next volume when one is Full; enforces
- * the per-volume job limit; closes volumes no session holds any more.
+ * the per-volume job limit (the smaller of the device's and the pool's, which
+ * the catalog sends with each volume) and re-asks the catalog before each new
+ * job whether the current volume still takes jobs; closes volumes no session
+ * holds any more.
  */
 import { isCairnError } from '../../plugin-api/index.js';
 import type { VolumeCatalogPort } from '../api.js';
@@ -81,18 +84,16 @@ export class VolumePool {
   }
 
   private async currentFor(pool: string, newJob: boolean): Promise<VolumeAppender> {
-    const cur = this.current.get(pool);
-    if (cur && !cur.closedForAppend && !(newJob && this.jobsExhausted(cur.jobs))) return cur;
-    if (cur && newJob && this.jobsExhausted(cur.jobs)) {
-      // No new jobs on it; sessions already on it finish there.
-      this.current.delete(pool);
-      cur.retired = true;
-      await this.o.catalog.updateVolume(cur.volume, { status: 'used' });
-      if (cur.refs <= 0) {
-        this.open.delete(cur.volume);
-        await cur.handle.close();
-      }
+    let cur = this.current.get(pool);
+    if (cur && newJob && !cur.closedForAppend && !cur.retired) {
+      // The Director may have closed the volume to new jobs since (its pool's job limit or use duration, pruning): ask.
+      const info = await this.o.catalog.getVolume(cur.volume);
+      if (info?.maxJobs !== undefined) cur.poolMaxJobs = info.maxJobs;
+      if (!info || info.status !== 'append') await this.retire(pool, cur, false);
     }
+    cur = this.current.get(pool);
+    if (cur && !cur.closedForAppend && !(newJob && this.jobsExhausted(cur))) return cur;
+    if (cur && newJob && this.jobsExhausted(cur)) await this.retire(pool, cur, true);
     let p = this.opening.get(pool);
     if (!p) {
       p = this.findOrCreate(pool).finally(() => this.opening.delete(pool));
@@ -101,15 +102,29 @@ export class VolumePool {
     return p;
   }
 
-  private jobsExhausted(jobs: number): boolean {
-    return this.o.maxVolumeJobs > 0 && jobs >= this.o.maxVolumeJobs;
+  /** No new jobs on `cur`; sessions already on it finish there. */
+  private async retire(pool: string, cur: VolumeAppender, markUsed: boolean): Promise<void> {
+    if (this.current.get(pool) === cur) this.current.delete(pool);
+    if (cur.retired) return;
+    cur.retired = true;
+    if (markUsed) await this.o.catalog.updateVolume(cur.volume, { status: 'used' });
+    if (cur.refs <= 0) {
+      this.open.delete(cur.volume);
+      await cur.handle.close();
+    }
+  }
+
+  private jobsExhausted(v: { jobs: number; poolMaxJobs?: number }): boolean {
+    const limits = [this.o.maxVolumeJobs, v.poolMaxJobs ?? 0].filter((n) => n > 0);
+    return limits.length > 0 && v.jobs >= Math.min(...limits);
   }
 
   private async findOrCreate(pool: string): Promise<VolumeAppender> {
     const { device, catalog } = this.o;
     const found = await catalog.findAppendableVolume(pool, device.mediaType);
+    const limits = { jobs: found?.jobs ?? 0, poolMaxJobs: found?.maxJobs };
     let app: VolumeAppender | null = null;
-    if (found && !this.open.has(found.name) && !this.jobsExhausted(found.jobs)) {
+    if (found && !this.open.has(found.name) && !this.jobsExhausted(limits)) {
       const m = await mountForAppend(device, found, this.o.log).catch(async (err: unknown) => {
         // Refused volumes are marked Error so the next job labels a fresh one; this job still fails, naming the volume.
         if (isCairnError(err) && (err.code === 'CAIRN_E_VOLUME_SHORT' || err.code === 'CAIRN_E_VOLUME_MISMATCH' || err.code === 'CAIRN_E_VOLUME_LABEL')) {
@@ -118,8 +133,9 @@ export class VolumePool {
         }
         throw err;
       });
-      app = new VolumeAppender(m.handle, m.label.blockSize, this.maxBlocks(m.label.blockSize), m.blocks, found.jobs, catalog);
-    } else if (found && this.jobsExhausted(found.jobs)) {
+      app = new VolumeAppender(m.handle, m.label.blockSize, this.maxBlocks(m.label.blockSize, found.maxBytes), m.blocks, found.jobs, catalog);
+      app.poolMaxJobs = found.maxJobs;
+    } else if (found && this.jobsExhausted(limits)) {
       await catalog.updateVolume(found.name, { status: 'used' });
     }
     app ??= await this.createVolume(pool);
@@ -128,8 +144,14 @@ export class VolumePool {
     return app;
   }
 
-  private maxBlocks(bs: number): number {
-    return Math.max(2, Math.floor(this.o.maxVolumeBytes / bs));
+  /** True while an append session holds `volume` open (truncation must wait). */
+  isOpen(volume: string): boolean {
+    return this.open.has(volume);
+  }
+
+  private maxBlocks(bs: number, poolMaxBytes?: number): number {
+    const max = poolMaxBytes !== undefined ? Math.min(this.o.maxVolumeBytes, poolMaxBytes) : this.o.maxVolumeBytes;
+    return Math.max(2, Math.floor(max / bs));
   }
 
   /** Labels a new volume: label block written and fsynced (file and directory) before the catalog hears of it. */
@@ -137,17 +159,20 @@ export class VolumePool {
     const { device, catalog, blockSize } = this.o;
     const name = await catalog.nextVolumeName(pool);
     const handle = await device.create(name);
+    let info: Awaited<ReturnType<VolumeCatalogPort['createVolume']>>;
     try {
       const label = volumeLabelObject({ volumeName: name, pool, mediaType: device.mediaType, labelTime: Date.now(), blockSize });
       await handle.writev([labelBlock(blockSize, BlockKind.VOLUME_LABEL, label, { blockNumber: 0, sessionId: 0, sessionSeq: 0 })], 0);
       await handle.sync();
-      await catalog.createVolume({ name, pool, mediaType: device.mediaType });
+      info = await catalog.createVolume({ name, pool, mediaType: device.mediaType });
       await catalog.updateVolume(name, { committedBytes: blockSize, committedBlocks: 1 });
     } catch (err) {
       await handle.close();
       throw err;
     }
     this.o.log.info({ volume: name, pool }, 'labelled new volume');
-    return new VolumeAppender(handle, blockSize, this.maxBlocks(blockSize), 1, 0, catalog);
+    const app = new VolumeAppender(handle, blockSize, this.maxBlocks(blockSize, info.maxBytes), 1, 0, catalog);
+    app.poolMaxJobs = info.maxJobs;
+    return app;
   }
 }

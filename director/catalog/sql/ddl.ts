@@ -48,6 +48,14 @@ export function createIndexStatement(dialect: Dialect, table: string, ix: IndexD
   return `CREATE ${ix.unique === true ? 'UNIQUE ' : ''}INDEX ${ine}${q(ix.name)} ON ${q(table)} (${ix.columns.map(q).join(', ')})`;
 }
 
+/** ALTER TABLE … ADD COLUMN (both engines take a NOT NULL column when it has a default). */
+export function addColumnStatement(dialect: Dialect, table: string, c: ColumnDef): string {
+  let line = `${dialect.quote(c.name)} ${dialect.columnType(c.type)}`;
+  if (c.notNull === true && c.type !== 'id') line += ' NOT NULL';
+  if (c.default !== undefined) line += ` DEFAULT ${dialect.literal(c.type, c.default)}`;
+  return `ALTER TABLE ${dialect.quote(table)} ADD COLUMN ${line}`;
+}
+
 export function dropIndexStatement(dialect: Dialect, name: string): string {
   return `DROP INDEX IF EXISTS ${dialect.quote(name)}`;
 }
