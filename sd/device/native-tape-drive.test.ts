@@ -5,6 +5,7 @@
 // shim, the child suite. A real drive runs the suite when CAIRN_TEST_TAPE
 // names it (a manual check), and is reported loudly as NOT RUN otherwise.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +53,21 @@ if (underShim()) {
     await nd2.close();
   });
 
+  test('a long rewind runs on the drive\'s own thread: file I/O on libuv\'s pool (1 thread here) completes meanwhile', async () => {
+    assert.equal(process.env.UV_THREADPOOL_SIZE, '1');
+    const name = `slow-${process.pid}`;
+    await createVtape(join(dir, name), { capacity: 1 << 20 });
+    const d = await NativeTapeDrive.open(SHIM_DEVICE_PREFIX + name);
+    const order: string[] = [];
+    const rewind = d.rewind().then(() => order.push('rewind'));
+    await new Promise((r) => setTimeout(r, 50)); // the rewind is now sleeping in the shim, on the drive's thread
+    for (let i = 0; i < 20; i++) await readFile(fileURLToPath(import.meta.url)); // each needs the (single) pool thread
+    order.push('fs');
+    await rewind;
+    await d.close();
+    assert.deepEqual(order, ['fs', 'rewind']);
+  });
+
   test('the shim drive without a tape: NO_MEDIUM, or with nonBlocking an open drive reporting the door open', async () => {
     await assert.rejects(NativeTapeDrive.open(`${SHIM_DEVICE_PREFIX}absent`), { code: 'CAIRN_E_TAPE_NO_MEDIUM' });
     const d = await NativeTapeDrive.open(`${SHIM_DEVICE_PREFIX}absent`, { nonBlocking: true });
@@ -66,7 +82,8 @@ if (underShim()) {
     const lib = buildTapeShim();
     const dir = tempDir(t, 'cairn-shim-');
     const self = fileURLToPath(import.meta.url);
-    const r = await runUnderShim(lib, dir, ['--test', '--test-reporter=tap', self]);
+    // One libuv pool thread and a rewind that takes 3 s: the suite shows tape work does not occupy the pool.
+    const r = await runUnderShim(lib, dir, ['--test', '--test-reporter=tap', self], { UV_THREADPOOL_SIZE: '1', CAIRN_TAPE_SHIM_SLOW_REWIND_MS: '3000' });
     const summary = r.stdout.split('\n').filter((l) => /^# (tests|pass|fail|skipped)/.test(l));
     for (const l of summary) t.diagnostic(`child: ${l.slice(2)}`);
     assert.equal(r.code, 0, `child suite failed:\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-2000)}`);

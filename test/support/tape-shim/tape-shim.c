@@ -10,6 +10,7 @@
  * sd/device/vtape-st.ts (read that file for the st.c references). Every
  * other fd and path goes to libc untouched. A missing vtape file is a drive
  * without a tape (ENOMEDIUM; with O_NONBLOCK the open succeeds, DR_OPEN).
+ * Drives named slow-* rewind in CAIRN_TAPE_SHIM_SLOW_REWIND_MS (a test knob).
  *
  * Built by the test setup (test/support/tape-shim.ts) with
  *   cc -shared -fPIC -O2 -o libcairn-tape-shim.so tape-shim.c -ldl -lpthread
@@ -455,6 +456,12 @@ static int load_unload(struct handle *hd, int load) {
   return 0;
 }
 
+/* Test knob: drives named slow-* take CAIRN_TAPE_SHIM_SLOW_REWIND_MS to rewind, as a real one takes minutes. */
+static void slow_rewind(struct unit *u) {
+  const char *ms = getenv("CAIRN_TAPE_SHIM_SLOW_REWIND_MS");
+  if (ms && strncmp(u->name, "slow-", 5) == 0) usleep((useconds_t)atoi(ms) * 1000);
+}
+
 static int int_ioctl(struct handle *hd, int op, int arg) {
   struct unit *u = hd->u;
   if (!u->ready) return fail(u->loaded ? EIO : ENOMEDIUM);
@@ -464,6 +471,7 @@ static int int_ioctl(struct handle *hd, int op, int arg) {
     case MTNOP:
       return 0;
     case MTREW:
+      slow_rewind(u);
       head_rewind(u);
       u->drv_file = u->drv_block = 0;
       u->eof = NOEOF;
