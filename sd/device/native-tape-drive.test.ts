@@ -13,6 +13,7 @@ import { requireTool, tempDir } from '../../test/support/temp.js';
 import { SHIM_DEVICE_PREFIX, buildTapeShim, runUnderShim, underShim } from '../../test/support/tape-shim.js';
 import { blockOf, tapeConformance, type TapeOptions } from '../testing/tape-conformance.js';
 import { NativeTapeDrive } from './native-tape-drive.js';
+import type { TapeDrive } from './tape-drive.js';
 import { VtapeDrive, createVtape } from './vtape-drive.js';
 
 if (underShim()) {
@@ -66,6 +67,58 @@ if (underShim()) {
     await rewind;
     await d.close();
     assert.deepEqual(order, ['fs', 'rewind']);
+  });
+
+  test('differential: 400 random operations give the same results and status on NativeTapeDrive (shim) and VtapeDrive', async () => {
+    const name = `diff-${process.pid}`;
+    const opts = { capacity: 600 * 1024, earlyWarning: 100 * 1024, maxBlock: 64 * 1024 };
+    await createVtape(join(dir, name), opts);
+    await createVtape(join(dir, `${name}.v`), opts);
+    const a = await NativeTapeDrive.open(SHIM_DEVICE_PREFIX + name);
+    const b = await VtapeDrive.open(join(dir, `${name}.v`));
+    let x = 12345;
+    const rnd = (n: number): number => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x % n;
+    };
+    const outcome = async (p: Promise<unknown>): Promise<unknown> => {
+      try {
+        const v = await p;
+        return typeof v === 'number' ? v : 'ok';
+      } catch (err) {
+        return [(err as { code?: string }).code, (err as { fields?: Record<string, unknown> }).fields?.phase];
+      }
+    };
+    const trace: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      const k = rnd(13);
+      const size = [1, 100, 512, 1024, 4096, 30000, 65536, 70000][rnd(8)];
+      const count = 1 + rnd(3);
+      const step = (d: TapeDrive): Promise<unknown> => {
+        switch (k) {
+          case 0: case 1: case 2: return d.writeBlock(blockOf(i, size));
+          case 3: return d.writeFilemarks(rnd(2));
+          case 4: case 5: return d.readBlock(Buffer.alloc(size));
+          case 6: return d.rewind();
+          case 7: return d.fsf(count);
+          case 8: return d.bsf(count);
+          case 9: return d.fsr(count);
+          case 10: return d.bsr(count);
+          case 11: return d.eom();
+          default: return d.setBlockSize(rnd(3) === 0 ? 512 : 0);
+        }
+      };
+      const seed = x;
+      const ra = await outcome(step(a));
+      x = seed; // the same random choices inside step() for the second drive
+      const rb = await outcome(step(b));
+      const [sa, sb] = [await a.status(), await b.status()];
+      trace.push(`${i} op${k} ${JSON.stringify(ra)} f${sa.fileNo} b${sa.blockNo}`);
+      assert.deepEqual(rb, ra, `op ${i} (kind ${k}) differs:\n${trace.slice(-15).join('\n')}`);
+      assert.deepEqual(sb, sa, `status after op ${i} (kind ${k}) differs:\n${trace.slice(-15).join('\n')}`);
+    }
+    await a.close();
+    await b.close();
   });
 
   test('the shim drive without a tape: NO_MEDIUM, or with nonBlocking an open drive reporting the door open', async () => {

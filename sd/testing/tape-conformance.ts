@@ -293,6 +293,29 @@ export function tapeConformance(label: string, h: TapeHarness): void {
       }
     });
 
+    test('fixed-block mode: a read of more blocks than the file has returns those, then 0 at the filemark', async (t) => {
+      const d = await (await h.tape(t)).open();
+      try {
+        await d.rewind();
+        await d.setBlockSize(512);
+        await d.writeBlock(blockOf(3, 1024)); // two blocks
+        await d.writeFilemarks(1);
+        await d.writeBlock(blockOf(4, 512));
+        await d.writeFilemarks(1);
+        await d.rewind();
+        const buf = Buffer.alloc(2048);
+        assert.equal(await d.readBlock(buf), 1024);
+        assert.equal(digest(buf.subarray(0, 1024)), digest(blockOf(3, 1024)));
+        assert.equal(await d.readBlock(buf), 0);
+        const s = await d.status();
+        assert.deepEqual([s.fileNo, s.blockNo], [1, 0]);
+        assert.equal(await d.readBlock(buf), 512);
+        await d.setBlockSize(0);
+      } finally {
+        await d.close();
+      }
+    });
+
     test('write protection: a read-only open refuses writes', async (t) => {
       const tape = await h.tape(t);
       const d = await tape.open({ readOnly: true });
