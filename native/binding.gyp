@@ -1,8 +1,8 @@
 # Build of Cairn's native addon (target cairn_native), run by
 # scripts/postinstall.mjs or `npm run build:native`. node-addon-api,
 # C++ exceptions disabled: every failure becomes a rejected promise or a
-# pending JS exception. Sources per service family: file services now,
-# tape (MTIOCTOP/MTIOCGET) later as src/tape-*.cc.
+# pending JS exception. Sources per service family: file services, batched
+# services, tape drives (src/tape-*.cc).
 {
   "targets": [
     {
@@ -11,7 +11,8 @@
         "src/addon.cc",
         "src/batch-services.cc",
         "src/errno-error.cc",
-        "src/file-services.cc"
+        "src/file-services.cc",
+        "src/tape-device.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

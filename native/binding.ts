@@ -13,12 +13,16 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RawBatchBinding } from './batch-services.js';
+import type { RawTapeBinding } from './tape.js';
 
 /** The abiVersion this wrapper expects from src/addon.cc. */
-export const EXPECTED_ABI_VERSION = 3;
+export const EXPECTED_ABI_VERSION = 4;
 
-/** The functions src/file-services.cc and src/batch-services.cc register. Paths are raw bytes. */
-export interface RawBinding extends RawBatchBinding {
+/** What each abiVersion added, so a stale binary's message says what is missing. */
+const ABI_ADDED: Record<number, string> = { 2: 'batched scans/reads', 3: 'batched writes', 4: 'tape drives' };
+
+/** The functions src/file-services.cc, src/batch-services.cc and src/tape-device.cc register. Paths are raw bytes. */
+export interface RawBinding extends RawBatchBinding, RawTapeBinding {
   readonly abiVersion: number;
   readonly features: { readonly seekData: boolean };
   setTimes(path: Uint8Array, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number, follow: boolean): Promise<void>;
@@ -86,7 +90,11 @@ export function loadBinding(binaryPath: string | undefined = defaultBinaryPath()
     return { binaryPath, reason, cause };
   }
   if (binding.abiVersion !== EXPECTED_ABI_VERSION) {
-    return { binaryPath, reason: `the addon binary is stale (abiVersion ${String(binding.abiVersion)}, this Cairn expects ${EXPECTED_ABI_VERSION})` };
+    const missing = Object.entries(ABI_ADDED)
+      .filter(([v]) => Number(v) > Number(binding.abiVersion) && Number(v) <= EXPECTED_ABI_VERSION)
+      .map(([, what]) => what);
+    const lacks = missing.length > 0 ? `; it lacks ${missing.join(', ')}` : '';
+    return { binaryPath, reason: `the addon binary is stale (abiVersion ${String(binding.abiVersion)}, this Cairn expects ${EXPECTED_ABI_VERSION}${lacks}); rebuild it with \`npm run build:native\`` };
   }
   return { binding, binaryPath };
 }

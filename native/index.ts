@@ -6,8 +6,10 @@
  * (nanosecond utimensat, mkfifo, mknod, SEEK_DATA/SEEK_HOLE data regions,
  * directory fsync, batched directory scans, small-file reads and writes), the
  * degraded node:fs fallback when the addon is missing
- * or unloadable, and the one loud warning that says so. Tape operations will
- * join here later. Imports no other part of Cairn (it is a leaf).
+ * or unloadable, and the one loud warning that says so; tape drives
+ * (openTapePort: st blocks, MTIOCTOP, MTIOCGET/MTIOCPOS on a thread per drive)
+ * and the mapping of tape errno failures to CAIRN_E_TAPE_* codes (tapeError),
+ * which the vtape emulator shares. Imports no other part of Cairn (it is a leaf).
  *
  * Does not promise: anything on Windows; regions finer than the
  * filesystem's allocation unit; that fd offsets are untouched *during* a
@@ -16,9 +18,12 @@
 import { loadBinding, type BindingLoad } from './binding.js';
 import { NativeError } from './errors.js';
 import { degradedFileServices, nativeFileServices, type FileServices } from './file-services.js';
+import { openTapePort, type TapeOpenOptions, type TapePort } from './tape.js';
 
 export { NATIVE_ERRORS, NativeError, type NativeErrorCode, type NativeErrorSpec } from './errors.js';
 export type { FileServices } from './file-services.js';
+export { TAPE_OPS, tapeError, tapeErrno, isErrnoError, type TapeOp, type TapeStatus, type TapeErrnoError, type TapeErrorContext } from './tape-errors.js';
+export { decodeTapeStatus, type TapeOpenOptions, type TapePort } from './tape.js';
 export {
   DEFAULT_READ_BATCH_BYTES,
   type EntryStat,
@@ -107,4 +112,19 @@ export function platformFileServices(options: PlatformFileServicesOptions = {}):
     else process.stderr.write(`${message}\n`);
   }
   return degradedFileServices(reason);
+}
+
+/**
+ * Opens a tape drive (a no-rewind st device such as /dev/nst0) through the
+ * addon. Tape has no degraded mode: without the addon this throws
+ * CAIRN_E_NATIVE_LOAD naming why and how to build it. Open failures are
+ * CAIRN_E_TAPE_* errors; the port's later failures are errno errors that
+ * `tapeError()` maps.
+ */
+export async function openTapeDevice(path: string, options: TapeOpenOptions = {}): Promise<TapePort> {
+  const l = load();
+  if (l.binding === undefined) {
+    throw new NativeError('CAIRN_E_NATIVE_LOAD', `Tape drives need Cairn's native addon, which is not available: ${l.reason}. Run \`npm run build:native\` in the Cairn directory (needs python3, make and a C++ compiler), then restart.`, { binary: l.binaryPath, reason: l.reason, device: path }, { cause: l.cause });
+  }
+  return openTapePort(l.binding, path, options);
 }

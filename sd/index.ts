@@ -8,9 +8,14 @@
  * selection, labelling, mount checks against the catalog and rollover, and
  * the standalone volume scanner for bls/verify/bscan.
  *
+ * Tape drives: the TapeDrive interface (st semantics) with NativeTapeDrive
+ * (a real drive through the native addon) and VtapeDrive (a file-backed
+ * emulated drive), docs/tape.md. They are sequential drives, not Devices:
+ * the SD's use of tape (labels, filemarks, spanning) is built on them.
+ *
  * Does not promise: transport or authentication (callers hand over a trusted
  * Duplex), any catalog storage (it asks a VolumeCatalogPort), spooling, tape
- * or vtape devices, or ordering of notifications across different sessions.
+ * volumes in sessions (yet), or ordering of notifications across different sessions.
  * It does promise, per session: every catalog-records notification reaches
  * the Director before session-closed, and session-closed and the reply to
  * `append close session` are sent only after the session's blocks are durable.
@@ -36,5 +41,8 @@ export type { Device, VolumeHandle } from './device/device.js';
 export { isEndOfMedium, isRetryable } from './device/device.js';
 export { DEVICE_TYPES, createDevice, type DeviceConfig } from './device/registry.js';
 export type { FileDeviceConfig } from './device/file-device.js';
+export { endOfMediumPhase, isTapeEndOfData, isTapeEndOfMedium, type TapeDrive, type TapeStatus } from './device/tape-drive.js';
+export { NativeTapeDrive } from './device/native-tape-drive.js';
+export { VtapeDrive, createVtape, type VtapeCreateOptions, type VtapeHeader, type VtapeOpenOptions } from './device/vtape-drive.js';
 export type { SdLogger } from './session/logger.js';
 export { CATALOGED_STREAMS } from './session/append-session.js';

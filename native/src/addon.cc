@@ -1,21 +1,24 @@
 // Entry of the cairn_native addon: registers each service family's
-// functions on the module's exports. File services now; tape (open/read/
-// write blocks, MTIOCTOP, MTIOCGET) registers here later from src/tape-*.cc.
+// functions on the module's exports: file services, batched file services and
+// tape drives (open/read/write blocks, MTIOCTOP, MTIOCGET, MTIOCPOS).
 // Batched scans/reads (src/batch-services.cc) since abiVersion 2, batched
-// small-file writes since abiVersion 3.
+// small-file writes since abiVersion 3, tape drives (src/tape-device.cc)
+// since abiVersion 4.
 #include <napi.h>
 
 #include "batch-services.h"
 #include "file-services.h"
+#include "tape-device.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Bumped when the JS-visible surface of this binary changes, so the
   // TypeScript loader can refuse a stale build with an actionable message.
-  exports.Set("abiVersion", Napi::Number::New(env, 3));
+  exports.Set("abiVersion", Napi::Number::New(env, 4));
   cairn::InitFileServices(env, exports);
   cairn::InitBatchServices(env, exports);
+  cairn::InitTapeDevice(env, exports);
   return exports;
 }
 
