@@ -224,6 +224,12 @@ export class PgsqlBackup {
     }
   }
 
+  /** Stops a dump nobody will read any more (the job ended early). */
+  stopAll(): void {
+    this.abandon();
+    this.queue = [];
+  }
+
   /** A dump still running when the host moves on (it did not read the stream) is stopped. */
   private abandon(): void {
     if (this.current && !this.current.done) this.current.run.kill();

@@ -24,6 +24,8 @@ export function createPgsqlAgent(ctx: AgentContext): Agent {
     nextFile: () => backup.next(),
     readData: (file, stream) => backup.read(file, stream),
     endBackup: () => backup.end(),
+    // A job that failed elsewhere may leave a dump running that nobody reads: stop it.
+    jobEnded: async () => backup.stopAll(),
     async prepareRestore(job) {
       const opts = pgsqlOptions(job.options);
       const target = opts.restoreTarget === 'auto' ? (job.where ? 'file' : 'cluster') : opts.restoreTarget;

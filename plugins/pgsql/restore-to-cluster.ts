@@ -42,7 +42,10 @@ export class ClusterRestorer {
     /** The restore's raw options: which connection settings were given (else the backed-up cluster's are used). */
     private readonly raw: Record<string, unknown>,
     private readonly replace: ReplacePolicy,
-  ) {}
+  ) {
+    // A cancelled restore may never reach endFile: the temporary database is dropped all the same.
+    ctx.signal.addEventListener('abort', () => void this.close().catch(() => undefined), { once: true });
+  }
 
   /** The restore's own connection settings, field by field, else those the backup used. */
   private connectionFor(meta: PgsqlMeta): Connection {

@@ -24,7 +24,10 @@ interface OpenDump {
 export class DumpFileWriter {
   private cur: OpenDump | null = null;
 
-  constructor(private readonly ctx: AgentContext, private readonly where: string, private readonly replace: ReplacePolicy) {}
+  constructor(private readonly ctx: AgentContext, private readonly where: string, private readonly replace: ReplacePolicy) {
+    // A cancelled restore may never reach endFile: the partial file goes all the same.
+    ctx.signal.addEventListener('abort', () => void this.close().catch(() => undefined), { once: true });
+  }
 
   async create(entry: FileEntry): Promise<CreateResult> {
     const shown = displayPath(entry.path);
