@@ -20,7 +20,7 @@ import {
   type StreamDesc,
 } from '../../plugin-api/index.js';
 import { pgsqlOptions, type PgsqlOptions } from './manifest.js';
-import { describeTarget, listDatabases, serverInfo, withClient, type DatabaseInfo, type ServerInfo } from './server.js';
+import { defaultHost, describeTarget, listDatabases, serverInfo, withClient, type DatabaseInfo, type ServerInfo } from './server.js';
 import { findTools, majorLabel, type ToolSet } from './tools.js';
 import { connectionArgs, dbnameArg, exitOk, exitText, startTool, type ToolRun } from './tool-process.js';
 import { selectDatabases } from './database-selection.js';
@@ -56,6 +56,7 @@ export class PgsqlBackup {
 
   async prepare(job: BackupJob): Promise<void> {
     const o = (this.opts = pgsqlOptions(job.options));
+    o.connection.host ??= defaultHost(o.connection.port);
     if (job.level !== 'full') {
       this.ctx.jobMessage('info', `pgsql: a logical dump has no ${job.level} form; this ${job.level} job dumps every selected database in full`, { code: 'CAIRN_E_PGSQL_LEVEL_FULL' });
     }

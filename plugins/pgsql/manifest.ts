@@ -17,7 +17,7 @@ export const manifest: AgentManifest = {
     type: 'object',
     properties: {
       cluster: { type: 'string', default: 'main', description: 'Name of the cluster in the virtual paths (/@pgsql/<cluster>/…).' },
-      host: { type: 'string', description: 'Unix socket directory (starts with /) or host name; default: libpq\'s (PGHOST, else the compiled-in socket directory).' },
+      host: { type: 'string', description: 'Unix socket directory (starts with /) or host name; default: PGHOST, else the first of /var/run/postgresql, /run/postgresql, /tmp holding this port\'s socket, else localhost.' },
       port: { type: 'integer', default: 5432, description: 'Server port (also names the socket file in the socket directory).' },
       user: { type: 'string', description: 'Role to connect as; default: libpq\'s (PGUSER, else the OS user).' },
       password: { type: 'string', description: 'Password of the role, handed to the tools in PGPASSWORD (never on a command line). A .pgpass file of the FD user works too.' },

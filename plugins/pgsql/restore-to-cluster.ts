@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { CairnError, displayPath, type AgentContext, type CreateResult, type FileEntry, type ReplacePolicy } from '../../plugin-api/index.js';
 import type { Connection, PgsqlOptions } from './manifest.js';
 import { entryMeta, type PgsqlMeta } from './meta.js';
-import { createDatabase, databaseExists, describeTarget, dropDatabase, renameDatabase, serverInfo, withClient, type ServerInfo } from './server.js';
+import { createDatabase, databaseExists, defaultHost, describeTarget, dropDatabase, renameDatabase, serverInfo, withClient, type ServerInfo } from './server.js';
 import { findTools, majorKey, majorLabel, type ToolSet } from './tools.js';
 import { connectionArgs, dbnameArg, exitOk, exitText, startTool, type ToolRun } from './tool-process.js';
 
@@ -50,9 +50,10 @@ export class ClusterRestorer {
   /** The restore's own connection settings, field by field, else those the backup used. */
   private connectionFor(meta: PgsqlMeta): Connection {
     const o = this.opts.connection;
+    const port = this.raw.port !== undefined ? o.port : meta.connection.port;
     return {
-      host: this.raw.host !== undefined ? o.host : meta.connection.host,
-      port: this.raw.port !== undefined ? o.port : meta.connection.port,
+      host: this.raw.host !== undefined ? o.host : (meta.connection.host ?? defaultHost(port)),
+      port,
       user: this.raw.user !== undefined ? o.user : meta.connection.user,
       password: o.password,
       maintenanceDb: this.raw.maintenanceDb !== undefined ? o.maintenanceDb : meta.connection.maintenanceDb,

@@ -4,6 +4,7 @@
  * encoding, locale), and the database-level statements of a restore
  * (exists, create, rename, drop). Identifiers are always quoted here.
  */
+import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { CairnError } from '../../plugin-api/index.js';
 import type { Connection } from './manifest.js';
@@ -28,6 +29,19 @@ export interface ServerInfo {
   versionNum: number;
   /** SELECT version(): the full banner. */
   banner: string;
+}
+
+/**
+ * The host libpq would use when none is given: PGHOST, else the first of
+ * the usual socket directories holding this port's socket (Debian and Red
+ * Hat: /var/run/postgresql; upstream builds: /tmp), else localhost. The `pg`
+ * client's own default is TCP to localhost, which is not what the command
+ * line tools do: both must reach the same server.
+ */
+export function defaultHost(port: number): string {
+  if (process.env.PGHOST) return process.env.PGHOST;
+  for (const dir of ['/var/run/postgresql', '/run/postgresql', '/tmp']) if (existsSync(`${dir}/.s.PGSQL.${port}`)) return dir;
+  return 'localhost';
 }
 
 export function describeTarget(c: Connection): string {

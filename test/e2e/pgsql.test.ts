@@ -2,8 +2,8 @@
 // run as nobody on a Unix socket): a database of several tables, ≥ 100 MB of
 // rows and a large object, dumped while a writer inserts sequential ids one
 // row per transaction, restored into a fresh cluster under a new name; a
-// restore to a dump file; replace never; include/exclude patterns; a
-// pg_dump too old for the server; a dump that fails for one database.
+// restore to a dump file; include/exclude patterns; a dump that fails for
+// one database; replace never and always; a pg_dump too old for the server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -35,6 +35,8 @@ test('pgsql: a database dumped while a writer inserts, restored into a fresh clu
   const dir = tempDir(t, 'cairn-pgsql-');
   const repo = join(dir, 'repo');
   cairnOk(repo, ['init']);
+  const t0 = Date.now();
+  const phase = (what: string) => t.diagnostic(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   await sql(a, 'postgres', 'CREATE DATABASE shop');
   await sql(a, 'shop', `
@@ -50,6 +52,7 @@ test('pgsql: a database dumped while a writer inserts, restored into a fresh clu
   `);
   const [{ bytes }] = await sql<{ bytes: string }>(a, 'shop', "SELECT pg_table_size('wide') AS bytes");
   assert.ok(Number(bytes) >= 100 * 1024 * 1024, `wide holds ${bytes} bytes`);
+  phase('data generated');
 
   const writer = await startWriter(a, 'shop', 'seq_ids');
   let before: number;
@@ -66,6 +69,7 @@ test('pgsql: a database dumped while a writer inserts, restored into a fresh clu
   } finally {
     await writer.stop();
   }
+  phase('backed up');
   assert.equal(report.status, 'ok');
   assert.equal(report.files, 2, 'globals and one database');
   assert.ok(after > before, `the writer committed during the dump (${before} → ${after})`);
@@ -74,6 +78,7 @@ test('pgsql: a database dumped while a writer inserts, restored into a fresh clu
   const out = join(dir, 'out');
   const restored = cairnOk(repo, ['restore', 'latest', '--to', out, '--json']).json;
   assert.equal(restored.status, 'ok');
+  phase('restored to files');
   const bin = dirname(realpathSync(join(postgresBinDir()!, 'initdb'))); // the server's own bin folder, where pg_restore is
   const list = execFileSync(join(bin, 'pg_restore'), ['--list', join(out, '@pgsql/main/databases/shop.dump')], { encoding: 'utf8' });
   assert.match(list, /TABLE DATA public wide/);
@@ -86,6 +91,7 @@ test('pgsql: a database dumped while a writer inserts, restored into a fresh clu
   assert.deepEqual(messages.filter((m) => m.level === 'error'), []);
   assert.ok(messages.some((m) => m.level === 'warning' && m.code === 'CAIRN_E_PGSQL_TOOL_MESSAGE' && /already exists/.test(m.text)), 'an existing role is a warning');
 
+  phase('restored into cluster B');
   const [ids] = await sql<{ n: string; lo: string; hi: string }>(b, 'shop_copy', 'SELECT count(*) AS n, min(id) AS lo, max(id) AS hi FROM seq_ids');
   const n = Number(ids.n);
   assert.equal(Number(ids.lo), 1);
@@ -98,25 +104,11 @@ test('pgsql: a database dumped while a writer inserts, restored into a fresh clu
   assert.deepEqual(loB, loA);
   assert.equal(loA.len, 640000);
   assert.deepEqual((await sql(b, 'postgres', "SELECT datname FROM pg_database WHERE datname LIKE 'cairn_restore_%'")), [], 'no temporary database left');
+  phase('compared');
 
-  // replace never refuses the now existing database and leaves it as it is.
-  await sql(b, 'shop_copy', 'INSERT INTO items (name) VALUES ($1)', ['marker']);
-  const again = await restoreWithAgent(entries.slice(1), out, { restoreTarget: 'cluster', host: b.host, user: b.user, renameTo: 'shop_copy' }, 'never');
-  assert.deepEqual(again.map((m) => [m.level, m.code]), [['warning', 'CAIRN_E_PGSQL_DB_EXISTS']]);
-  assert.equal((await sql(b, 'shop_copy', "SELECT 1 FROM items WHERE name = 'marker'")).length, 1);
-  // replace always swaps it for the backed-up copy.
-  const replaced = await restoreWithAgent(entries.slice(1), out, { restoreTarget: 'cluster', host: b.host, user: b.user, renameTo: 'shop_copy' }, 'always');
-  assert.deepEqual(replaced.filter((m) => m.level !== 'info'), []);
-  assert.equal((await sql(b, 'shop_copy', "SELECT 1 FROM items WHERE name = 'marker'")).length, 0);
-  assert.equal(await tableSum(b, 'shop_copy', 'items'), await tableSum(a, 'shop', 'items'));
-
-  // A dump-file restore with replace never refuses an existing file too.
-  const r2 = cairn(repo, ['restore', 'latest', '--to', out, '--replace', 'never', '--json']);
-  assert.equal(r2.json.status, 'warning', r2.describe);
-  assert.ok(r2.json.warnings.some((w: { code: string }) => w.code === 'CAIRN_E_PGSQL_DB_EXISTS'), r2.describe);
 });
 
-test('pgsql: include/exclude patterns select the databases; a database whose dump fails is reported and the others are stored', async (t) => {
+test('pgsql: include/exclude patterns select the databases; a failing database is reported, the others stored; replace never refuses an existing database', async (t) => {
   const c = await startPostgres(t);
   if (!c) return;
   t.after(() => c.stop());
@@ -146,6 +138,24 @@ test('pgsql: include/exclude patterns select the databases; a database whose dum
   assert.match(failed[0].text, /pg_dump .*exited with status 1.*permission denied for database "?app_secret/);
   const stored = cairnOk(repo, ['ls', 'latest']).stdout.trim().split('\n').map((l) => l.split(' ').pop());
   assert.deepEqual(stored, ['/@pgsql/main/databases/app_one.dump', '/@pgsql/main/databases/app_two.dump']);
+
+  // Replace policies, on app_one restored over itself from the first job (one row, id 1).
+  const out = join(dir, 'out');
+  cairnOk(repo, ['restore', '1', '--to', out, '--json']);
+  const [entry] = await catalogEntries(repo, 1);
+  const over = { restoreTarget: 'cluster', host: c.host, user: c.user };
+  await sql(c, 'app_one', 'INSERT INTO t VALUES (2)');
+  const never = await restoreWithAgent([entry], out, over, 'never');
+  assert.deepEqual(never.map((m) => [m.level, m.code]), [['warning', 'CAIRN_E_PGSQL_DB_EXISTS']], 'replace never refuses the existing database');
+  assert.deepEqual((await sql(c, 'app_one', 'SELECT id FROM t ORDER BY id')).map((r) => r.id), [1, 2], 'and leaves it as it was');
+  const always = await restoreWithAgent([entry], out, over, 'always');
+  assert.deepEqual(always.filter((m) => m.level !== 'info'), []);
+  assert.deepEqual((await sql(c, 'app_one', 'SELECT id FROM t ORDER BY id')).map((r) => r.id), [1], 'replace always swapped in the backed-up copy');
+  assert.deepEqual(await sql(c, 'postgres', "SELECT datname FROM pg_database WHERE datname LIKE 'cairn_restore_%'"), []);
+  // A dump-file restore with replace never keeps an existing file, with the same code.
+  const again = cairn(repo, ['restore', '1', '--to', out, '--replace', 'never', '--json']);
+  assert.equal(again.json.status, 'warning', again.describe);
+  assert.deepEqual(again.json.warnings.map((w: { code: string }) => w.code), ['CAIRN_E_PGSQL_DB_EXISTS', 'CAIRN_E_PGSQL_DB_EXISTS']);
 });
 
 test('pgsql: a pg_dump older than the server is refused before any dump, naming the binaries found', async (t) => {
