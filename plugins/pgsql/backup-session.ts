@@ -24,7 +24,7 @@ import { defaultHost, describeTarget, listDatabases, serverInfo, withClient, typ
 import { findTools, majorLabel, type ToolSet } from './tools.js';
 import { connectionArgs, dbnameArg, exitOk, exitText, startTool, type ToolRun } from './tool-process.js';
 import { selectDatabases } from './database-selection.js';
-import { clusterPrefix, databasePath, globalsPath, parsePath, DATABASES_DIR } from './virtual-paths.js';
+import { clusterPrefix, databasePath, globalsPath, parsePath, samePath, DATABASES_DIR } from './virtual-paths.js';
 import { PGSQL_FORMAT, type PgsqlMeta } from './meta.js';
 
 /** Bytes per chunk handed to the host: large enough to amortise a record and a compression task, small enough for the 1 MiB rule. */
@@ -185,7 +185,7 @@ export class PgsqlBackup {
 
   async *read(file: FileEntry, _stream: StreamDesc): AsyncGenerator<DataChunk> {
     const c = this.current;
-    if (!c || c.entry.path !== file.path) throw new CairnError('CAIRN_E_AGENT_FAILED', 'pgsql: readData for an entry that is not the current one', { path: Buffer.from(file.path).toString('utf8') });
+    if (!c || !samePath(c.entry.path, file.path)) throw new CairnError('CAIRN_E_PGSQL_CALL_ORDER', 'pgsql: readData for an entry that is not the current one', { path: Buffer.from(file.path).toString('utf8') });
     const ctx = this.ctx;
     let buf = ctx.chunkBuffer(DUMP_CHUNK_BYTES);
     let filled = 0;

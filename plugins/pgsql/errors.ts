@@ -14,6 +14,7 @@ export const PGSQL_ERRORS = {
   CAIRN_E_PGSQL_RESTORE_FAILED: { exitCode: 1, retryable: false, summary: 'Restoring one database or the globals failed (CREATE DATABASE, pg_restore, psql or the final rename); a partly restored database is dropped, an existing one is left as it was.' },
   CAIRN_E_PGSQL_DB_EXISTS: { exitCode: 1, retryable: false, summary: 'The restore target database (or dump file) exists and the replace policy (never, ifnewer, ifolder) keeps it; nothing was written.' },
   CAIRN_E_PGSQL_TOOL_MESSAGE: { exitCode: 1, retryable: false, summary: 'A PostgreSQL client program wrote a warning (pg_dump warning, psql ERROR tolerated while restoring globals such as an existing role); the line is in the job log.' },
+  CAIRN_E_PGSQL_CALL_ORDER: { exitCode: 3, retryable: false, summary: 'The host called the pgsql agent out of the documented order (readData for an entry that is not the current one, a restore hook before prepareRestore, a sparse chunk for a dump).' },
   CAIRN_E_PGSQL_LEVEL_FULL: { exitCode: 0, retryable: false, summary: 'A logical dump has no incremental form: an Incremental or Differential job dumps every selected database in full (info).' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -16,7 +16,7 @@ export function createPgsqlAgent(ctx: AgentContext): Agent {
   const backup = new PgsqlBackup(ctx);
   let restorer: Restorer | null = null;
   const restoring = (): Restorer => {
-    if (!restorer) throw new CairnError('CAIRN_E_AGENT_FAILED', 'pgsql: a restore hook ran before prepareRestore');
+    if (!restorer) throw new CairnError('CAIRN_E_PGSQL_CALL_ORDER', 'pgsql: a restore hook ran before prepareRestore');
     return restorer;
   };
   return {
@@ -39,7 +39,7 @@ export function createPgsqlAgent(ctx: AgentContext): Agent {
     },
     createFile: (file: FileEntry) => restoring().create(file),
     async writeData(file, _stream, chunk) {
-      if (isSparseChunk(chunk)) throw new CairnError('CAIRN_E_AGENT_FAILED', 'pgsql: a dump stream is sequential; got a sparse chunk');
+      if (isSparseChunk(chunk)) throw new CairnError('CAIRN_E_PGSQL_CALL_ORDER', 'pgsql: a dump stream is sequential; got a sparse chunk');
       await restoring().write(file, chunk);
     },
     endFile: (file, ok) => restoring().end(file, ok),

@@ -14,6 +14,7 @@ import type { Connection, PgsqlOptions } from './manifest.js';
 import { entryMeta, type PgsqlMeta } from './meta.js';
 import { createDatabase, databaseExists, defaultHost, describeTarget, dropDatabase, renameDatabase, serverInfo, withClient, type ServerInfo } from './server.js';
 import { findTools, majorKey, majorLabel, type ToolSet } from './tools.js';
+import { samePath } from './virtual-paths.js';
 import { connectionArgs, dbnameArg, exitOk, exitText, startTool, type ToolRun } from './tool-process.js';
 
 interface OpenRestore {
@@ -149,7 +150,7 @@ export class ClusterRestorer {
   /** Hands the chunk to the program's stdin and resolves once the pipe took all of it (the host reuses the chunk's memory after). */
   async write(entry: FileEntry, chunk: Uint8Array): Promise<void> {
     const c = this.cur;
-    if (!c || c.entry.path !== entry.path || c.failed || chunk.byteLength === 0) return;
+    if (!c || !samePath(c.entry.path, entry.path) || c.failed || chunk.byteLength === 0) return;
     const stdin = c.run.stdin!;
     // The callback comes once the pipe took every byte, or with EPIPE once the program is gone.
     await new Promise<void>((resolve) => {
@@ -162,7 +163,7 @@ export class ClusterRestorer {
 
   async end(entry: FileEntry, ok: boolean): Promise<void> {
     const c = this.cur;
-    if (!c || c.entry.path !== entry.path) return;
+    if (!c || !samePath(c.entry.path, entry.path)) return;
     this.cur = null;
     if (!ok) c.run.kill();
     else c.run.stdin!.end();

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { displayPath, type AgentContext, type CreateResult, type FileEntry, type ReplacePolicy } from '../../plugin-api/index.js';
-import { parsePath } from './virtual-paths.js';
+import { parsePath, samePath } from './virtual-paths.js';
 
 interface OpenDump {
   entry: FileEntry;
@@ -79,7 +79,7 @@ export class DumpFileWriter {
 
   async write(entry: FileEntry, chunk: Uint8Array): Promise<void> {
     const c = this.cur;
-    if (!c || c.entry.path !== entry.path || c.failed) return;
+    if (!c || !samePath(c.entry.path, entry.path) || c.failed) return;
     try {
       let at = 0;
       while (at < chunk.byteLength) at += (await c.fh.write(chunk, at, chunk.byteLength - at)).bytesWritten;
@@ -90,7 +90,7 @@ export class DumpFileWriter {
 
   async end(entry: FileEntry, ok: boolean): Promise<void> {
     const c = this.cur;
-    if (!c || c.entry.path !== entry.path) return;
+    if (!c || !samePath(c.entry.path, entry.path)) return;
     this.cur = null;
     try {
       if (ok && !c.failed) await c.fh.sync();

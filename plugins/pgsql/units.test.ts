@@ -34,6 +34,7 @@ test('virtual paths: globals sort before every database, names with / and % stay
   assert.deepEqual(parsePath(g), { kind: 'globals', cluster: 'main' });
   assert.equal(parsePath(Buffer.from('/etc/passwd')), null);
   assert.equal(parsePath(Buffer.from('/@pgsql/main/databases/x.sql')), null);
+  assert.equal(parsePath(Buffer.from('/@pgsql/../databases/x.dump')), null);
 });
 
 test('database selection: include globs, exclude wins, templates and closed databases left out', () => {

@@ -39,11 +39,16 @@ export function databasePath(cluster: string, database: string): Buffer {
 
 export type ParsedPath = { kind: 'globals'; cluster: string } | { kind: 'database'; cluster: string; database: string };
 
+/** Whether two entries are the same path (by bytes: a host may hand back a copy of the entry, not the object). */
+export function samePath(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+}
+
 /** What a virtual path names, or null when it is not one of this agent's. */
 export function parsePath(path: Uint8Array): ParsedPath | null {
   const s = Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString('utf8');
   const m = /^\/@pgsql\/([^/]+)\/(?:(cluster-globals\.sql)|databases\/([^/]+)\.dump)$/.exec(s);
-  if (!m) return null;
+  if (!m || m[1] === '.' || m[1] === '..') return null;
   if (m[2]) return { kind: 'globals', cluster: m[1] };
   return { kind: 'database', cluster: m[1], database: decodeName(m[3]) };
 }
