@@ -22,6 +22,7 @@ import { HOST_NAME, HOST_VERSION } from './host-info.js';
 /** Agents that ship with Cairn, by name → module path relative to this file. */
 const BUNDLED: Record<string, string> = {
   fs: '../plugins/fs/index.js',
+  pgsql: '../plugins/pgsql/index.js',
 };
 
 export interface AgentPolicy {

@@ -317,7 +317,11 @@ export class RestoreRun {
     cur.lastLocation = { volume: location.volume, block: location.block };
     cur.touched = true;
     await this.create(cur);
-    if (cur.action !== 'extract' && this.a.mode === 'restore') return;
+    if (cur.action !== 'extract' && this.a.mode === 'restore') {
+      // A file the agent skipped (replace policy) still ends each stream at its digest: it is not "incomplete".
+      if (record.streamType === StreamType.DIGEST_SHA256) cur.streamsDone++;
+      return;
+    }
     if (isDataStream(record.streamType)) {
       if (!cur.decoder || cur.streamNo !== record.streamNo) {
         cur.decoder?.discard();
