@@ -8,7 +8,8 @@
 import type { Buffer } from 'node:buffer';
 import type { JobStatus, ReplacePolicy } from '../plugin-api/index.js';
 import type { SdSessionClient, SessionGrant } from '../sd/index.js';
-import type { BackupOrder, BackupOutcome, FileDaemon, RestoreOutcome } from './file-daemon.js';
+import type { BackupOrder, BackupOutcome, EstimateOrder, FileDaemon, RestoreOutcome } from './file-daemon.js';
+import type { EstimateResult } from './estimate-session.js';
 
 /** A backup order for an FD: the job's orders plus the SD session it writes to. */
 export type FdBackupOrder = Omit<BackupOrder, 'ticket'> & { grant: SessionGrant };
@@ -32,6 +33,8 @@ export interface FdPort {
   /** Boots what a job will need (threads) while the Director still prepares; a no-op for a remote FD. */
   warmUp(zstdLevel?: number | null): void;
   backup(order: FdBackupOrder): Promise<BackupOutcome>;
+  /** What a backup would send: files and bytes, nothing read or sent. */
+  estimate(order: EstimateOrder): Promise<EstimateResult>;
   restore(order: FdRestoreOrder): Promise<RestoreOutcome>;
   /** The job's final outcome, told to its agents only after the catalog commit. */
   jobEnded(jobId: number, status: JobStatus): Promise<void>;
@@ -58,6 +61,10 @@ export class FdRunner implements FdPort {
     } finally {
       await sd.close().catch(() => undefined);
     }
+  }
+
+  estimate(order: EstimateOrder): Promise<EstimateResult> {
+    return this.fd.estimate(order);
   }
 
   async restore(order: FdRestoreOrder): Promise<RestoreOutcome> {

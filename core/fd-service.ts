@@ -99,6 +99,13 @@ export class FdService {
         return { text: 'status', body: { name: this.o.name, jobs: this.jobs() } };
       case 'backup':
         return { text: 'backup', body: await this.backup(needJob(jobId, cmd), req.body as WireBackupOrder, ch) };
+      case 'estimate': {
+        const order = req.body as Pick<WireBackupOrder, 'jobName' | 'level' | 'fileset'>;
+        const fileset = filesetFromObject(order.fileset, `the Director's fileset for the estimate of ${order.jobName}`);
+        for (const line of fileset.agents) line.options = { ...(this.o.agentDefaults?.[line.agent] ?? {}), ...line.options };
+        const r = await this.o.fd.estimate({ jobName: order.jobName, level: order.level, fileset, baseFor: (key) => this.baseFrom(ch, 0, key) });
+        return { text: `estimate Files=${r.files} Bytes=${r.bytes}`, body: r };
+      }
       case 'restore':
         return { text: 'restore', body: await this.restore(needJob(jobId, cmd), req.body as WireRestoreOrder, ch) };
       case 'run command': {

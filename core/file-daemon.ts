@@ -10,6 +10,7 @@ import type { SdSessionClient, SessionCloseReport } from '../sd/index.js';
 import type { JobMessage } from './agent-context.js';
 import { loadAgent, type AgentPolicy } from './agent-loader.js';
 import { BandwidthLimit } from './bandwidth-limit.js';
+import { runEstimateSession, type EstimateResult } from './estimate-session.js';
 import { runBackupSession, type AgentBase, type BackupCounters, type BackupLine, type BackupSessionResult } from './backup-session.js';
 import { ZstdPool } from './zstd-pool.js';
 import { hashThread } from './hash-thread.js';
@@ -39,6 +40,9 @@ export interface BackupOrder {
   /** At most this many bytes a second go to the SD (the job's maxBandwidth); absent: no limit. */
   maxBandwidth?: number;
 }
+
+/** An estimate's order: a backup order without job id, session or progress. */
+export type EstimateOrder = Pick<BackupOrder, 'jobName' | 'level' | 'fileset' | 'baseFor' | 'signal'>;
 
 export interface BackupOutcome {
   status: Exclude<JobStatus, 'ok'> | 'ok';
@@ -90,6 +94,20 @@ export class FileDaemon {
       lines.push({ line, loaded, key: `${name}#${n}` });
     }
     return lines;
+  }
+
+  /** What a backup of the order would send (files, bytes), nothing read or sent (estimate-session.ts). */
+  async estimate(order: EstimateOrder): Promise<EstimateResult> {
+    const controller = new AbortController();
+    const onCancel = () => controller.abort(new CairnError('CAIRN_E_AGENT_ABORTED', 'estimate cancelled', { job: order.jobName }));
+    order.signal?.addEventListener('abort', onCancel, { once: true });
+    try {
+      const lines: BackupLine[] = [];
+      for (const l of await this.admit(order.fileset)) lines.push({ ...l, base: await order.baseFor(l.key) });
+      return await runEstimateSession({ jobId: 0, jobName: order.jobName, level: order.level, lines, logger: this.settings.logger.child({ estimate: order.jobName }), platform: this.settings.platform, chunks: this.chunks, controller });
+    } finally {
+      order.signal?.removeEventListener('abort', onCancel);
+    }
   }
 
   async backup(order: BackupOrder, sd: SdSessionClient): Promise<BackupOutcome> {

@@ -8,7 +8,8 @@
  * Does not own: where records land (sd/), which jobs run or what the catalog
  * says (director/).
  */
-export { FileDaemon, type FdSettings, type BackupOrder, type BackupOutcome, type RestoreOrder, type RestoreOutcome } from './file-daemon.js';
+export { FileDaemon, type FdSettings, type BackupOrder, type BackupOutcome, type EstimateOrder, type RestoreOrder, type RestoreOutcome } from './file-daemon.js';
+export type { EstimateResult, EstimateLine } from './estimate-session.js';
 export { FdRunner, type FdPort, type FdBackupOrder, type FdRestoreOrder, type SdConnector } from './fd-runner.js';
 export { FdService, type FdServiceOptions, type SdTarget, type WireBackupOrder, type WireRestoreOrder } from './fd-service.js';
 export * as fdWire from './fd-wire.js';

@@ -10,6 +10,7 @@ import { parseFileset, filesetFromObject, type Fileset } from '../../core/index.
 import { LocalRepository, REPO_FILE, defaultRepoPath, initRepository } from '../local/repository.js';
 import { RepoLock } from '../local/repo-lock.js';
 import { runBackupJob } from '../jobs/backup-job.js';
+import { estimateJob, formatEstimate } from '../jobs/estimate-job.js';
 import { runRestoreJob, runVerifyJob } from '../jobs/restore-job.js';
 import { resolveBackupJob } from '../jobs/resolve-job.js';
 import type { JobReport } from '../jobs/job-report.js';
@@ -63,16 +64,27 @@ export async function cmdInit(args: CommonArgs, out: Output): Promise<number> {
   return 0;
 }
 
-export async function cmdBackup(args: CommonArgs & { paths: string[]; fileset?: string; level: Level; name?: string }, out: Output): Promise<number> {
-  let fileset: Fileset;
+/** The fileset of a local command: a --fileset file, or PATHs as one fs agent line. */
+function filesetOfArgs(args: { paths: string[]; fileset?: string }): Fileset {
   if (args.fileset) {
-    fileset = parseFileset(readFileSync(args.fileset, 'utf8'), args.fileset);
     if (args.paths.length) throw new CairnError('CAIRN_E_USAGE', 'give either PATHs or --fileset, not both', {});
-  } else {
-    if (!args.paths.length) throw new CairnError('CAIRN_E_USAGE', 'nothing to back up: give one or more PATHs or --fileset FILE', {});
-    const include = args.paths.map((p) => resolve(p));
-    fileset = filesetFromObject({ name: `paths-${createHash('sha256').update(include.join('\0')).digest('hex').slice(0, 8)}`, include }, 'command line');
+    return parseFileset(readFileSync(args.fileset, 'utf8'), args.fileset);
   }
+  if (!args.paths.length) throw new CairnError('CAIRN_E_USAGE', 'nothing to back up: give one or more PATHs or --fileset FILE', {});
+  const include = args.paths.map((p) => resolve(p));
+  return filesetFromObject({ name: `paths-${createHash('sha256').update(include.join('\0')).digest('hex').slice(0, 8)}`, include }, 'command line');
+}
+
+/** `cairn estimate PATH… | --fileset FILE [--level L] [--name N]`: what `cairn backup` would send, nothing read or sent. */
+export async function cmdEstimate(args: CommonArgs & { target?: string[]; fileset?: string; level?: Level; name?: string }, out: Output): Promise<number> {
+  const fileset = filesetOfArgs({ paths: args.target ?? [], fileset: args.fileset });
+  const r = await withRepo(args, 'estimate', false, out, (repo) => estimateJob(repo, { fileset, jobName: args.name ?? fileset.name, level: args.level ?? 'incremental', signal: cancelSignal() }));
+  out.data(r, () => formatEstimate(r));
+  return 0;
+}
+
+export async function cmdBackup(args: CommonArgs & { paths: string[]; fileset?: string; level: Level; name?: string }, out: Output): Promise<number> {
+  const fileset = filesetOfArgs(args);
   const jobName = args.name ?? fileset.name;
   const started = Date.now();
   const report = await withRepo(args, 'backup', true, out, (repo) =>

@@ -3,7 +3,7 @@
  * Director, FD and SD in this process against a repository folder.
  */
 import { HOST_VERSION } from '../../core/index.js';
-import { cmdBackup, cmdInit, cmdJobs, cmdLs, cmdRestore, cmdVerify, type CommonArgs } from './commands.js';
+import { cmdBackup, cmdEstimate, cmdInit, cmdJobs, cmdLs, cmdRestore, cmdVerify, type CommonArgs } from './commands.js';
 import { parseCommandLine, type Program } from './command-line.js';
 import { makeOutput, type Output } from './output.js';
 import { keepOptions } from './retention-commands.js';
@@ -59,6 +59,16 @@ function program(out: Output): Program {
         run: remoteOnly('run', (m, a) => m.remoteRun(a as never, out)),
       },
       { name: 'status', describe: 'status [dir | client NAME | storage NAME] (needs --config)', positionals: [{ name: 'what' }, { name: 'name' }], run: remoteOnly('status', (m, a) => m.remoteStatus(a as never, out)) },
+      {
+        name: 'estimate',
+        describe: 'files and bytes a job would send at its level, nothing sent: a job of the Director (with --config), or PATHs in local mode',
+        positionals: [{ name: 'target', variadic: true }],
+        options: {
+          level: { type: 'string', choices: ['full', 'incremental', 'differential'], describe: "the level to estimate (default: the job's)" },
+          fileset: { type: 'string', describe: 'local mode: a fileset file instead of PATHs' },
+        },
+        run: remoteOr((m, a) => m.remoteEstimate({ ...a, job: ((a as { target?: string[] }).target ?? [])[0] } as never, out), cmdEstimate),
+      },
       { name: 'wait', describe: 'wait for a running job and print its report; exit status as the job (needs --config)', positionals: [{ name: 'jobid', required: true }], run: remoteOnly('wait', (m, a) => m.remoteWait({ ...a, jobid: Number(a.jobid) } as never, out)) },
       { name: 'cancel', describe: 'cancel a running job (needs --config)', positionals: [{ name: 'jobid', required: true }], run: remoteOnly('cancel', (m, a) => m.remoteCancel({ ...a, jobid: Number(a.jobid) } as never, out)) },
       { name: 'messages', describe: "a job's log (needs --config)", positionals: [{ name: 'jobid', required: true }], run: remoteOnly('messages', (m, a) => m.remoteMessages({ ...a, jobid: Number(a.jobid) } as never, out)) },

@@ -10,6 +10,7 @@ import { loadConfig } from '../../config/index.js';
 import { connect } from '../../net/index.js';
 import { ControlChannel } from '../../sd/index.js';
 import type { JobReport } from '../jobs/job-report.js';
+import { formatEstimate, type EstimateReport } from '../jobs/estimate-job.js';
 import { humanBytes, type Output } from './output.js';
 
 export interface RemoteArgs {
@@ -119,6 +120,13 @@ export async function remoteJobs(args: RemoteArgs & { limit: number }, out: Outp
       ...jobs.map((j) => `${String(j.id).padEnd(6)} ${j.name.slice(0, 21).padEnd(21)} ${j.type.padEnd(8)} ${(j.level ?? '-').padEnd(13)} ${j.status.padEnd(9)} ${String(j.files).padEnd(10)} ${humanBytes(j.bytes).padEnd(12)} ${j.startedAt}`),
     ].join('\n'),
   );
+  return 0;
+}
+
+/** `cairn estimate JOB [--level L]`: files and bytes the job would send, nothing sent. */
+export async function remoteEstimate(args: RemoteArgs & { job: string; level?: Level }, out: Output): Promise<number> {
+  const r = await withDirector(args, out, async (ch) => (await ch.request('estimate', { job: args.job, level: args.level })).body as EstimateReport);
+  out.data(r, () => formatEstimate(r));
   return 0;
 }
 

@@ -5,13 +5,13 @@
  * and marks the job OK only after the SD's close reply (blocks durable) and
  * the catalog commit. Only then do the agents hear jobEnded.
  */
-import { CairnError, isCairnError, type AgentState, type BaseJob, type Level } from '../../plugin-api/index.js';
-import { filesetFingerprint, type AgentBase, type BackupCounters, type Fileset } from '../../core/index.js';
-import { toBaseFile, type CatalogJob } from '../catalog/index.js';
+import type { Level } from '../../plugin-api/index.js';
+import { filesetFingerprint, type BackupCounters, type Fileset } from '../../core/index.js';
 import type { JobPlumbing } from './job-plumbing.js';
 import { FileAssembler } from './file-assembler.js';
 import { AdaptiveFileAssembler } from './adaptive-assembler.js';
 import type { JobReport, ReportProblem } from './job-report.js';
+import { baseProvider, chooseLevel } from './job-base.js';
 import { autoPruneAfter, commitBackup, failBackup, listenToSession } from './backup-commit.js';
 
 export interface BackupRequest {
@@ -45,41 +45,14 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
   await catalog.ensureClient(client);
   await catalog.ensureFileset(req.fileset.name, fp.text);
 
-  let level: Level = req.level;
-  let levelUpgraded: JobReport['levelUpgraded'];
-  let base: CatalogJob | null = null;
-  if (level !== 'full') {
-    base = await catalog.lastSuccessfulJob({ client, name: req.jobName, levels: level === 'incremental' ? ['full', 'incremental', 'differential'] : ['full'] });
-    if (!base) {
-      levelUpgraded = { from: level, reason: `no successful ${level === 'differential' ? 'Full' : 'backup'} of job "${req.jobName}" to base it on` };
-      level = 'full';
-    } else if (base!.filesetHash !== fp.hash) {
-      levelUpgraded = { from: level, reason: `the fileset changed since job ${base!.id}` };
-      level = 'full';
-      base = null;
-    }
-  }
+  const { level, levelUpgraded, base } = await chooseLevel(catalog, { client, jobName: req.jobName, level: req.level, filesetHash: fp.hash });
   const jobId = await catalog.createJob({ name: req.jobName, type: 'backup', level, client, fileset: req.fileset.name, filesetHash: fp.hash, pool: repo.pool, startedAt: started });
   req.onJobId?.(jobId);
   // With a SQLite catalog a big job's rows are decoded and inserted in a thread of their own (adaptive-assembler.ts).
   const assembler = catalog.sqliteFile ? new AdaptiveFileAssembler(catalog, catalog.sqliteFile, jobId) : new FileAssembler(catalog, jobId);
   const session = listenToSession(repo, jobId, assembler);
 
-  const chainIds = base ? (await catalog.restoreChain(base)).map((j) => j.id) : [];
-  const baseFor = async (key: string): Promise<AgentBase> => {
-    if (!base) return { state: null };
-    const state: AgentState = await catalog.agentState(base.id, key);
-    const b = base;
-    const baseJob: BaseJob = {
-      jobId: b.id,
-      level: b.level as Level,
-      startedAt: b.startedAt,
-      files: async function* () {
-        yield* catalog.baseTree(chainIds);
-      },
-    };
-    return { base: baseJob, state };
-  };
+  const baseFor = await baseProvider(catalog, base);
 
   let report: JobReport;
   try {

@@ -43,6 +43,12 @@ export class ConsoleService {
         const jobId = await r.identified;
         return { text: `run JobId=${jobId}`, body: { jobId } };
       }
+      case 'estimate': {
+        const level = body.level as string | undefined;
+        if (level !== undefined && !LEVELS.has(level)) throw new CairnError('CAIRN_E_USAGE', `level "${level}" is not full, incremental or differential`, { level });
+        const r = await this.dir.estimate(String(body.job ?? ''), { level: level as Level | undefined });
+        return { text: `estimate Files=${r.files} Bytes=${r.bytes}`, body: r };
+      }
       case 'restore': {
         const r = await this.dir.restore(body as unknown as RestoreCommand);
         const jobId = await r.identified;

@@ -17,6 +17,7 @@ import type { Catalog, CatalogJob } from '../catalog/index.js';
 import { runBackupJob } from '../jobs/backup-job.js';
 import { runRestoreJob } from '../jobs/restore-job.js';
 import { resumeBackupJob } from '../jobs/resume-job.js';
+import { estimateJob, type EstimateReport } from '../jobs/estimate-job.js';
 import { resolveBackupJob } from '../jobs/resolve-job.js';
 import { EXIT_CODES, type JobReport } from '../jobs/job-report.js';
 import type { JobPlumbing } from '../jobs/job-plumbing.js';
@@ -226,6 +227,15 @@ export class DirectorService {
         return this.link(storage).truncateVolume(volume, pool);
       },
     });
+  }
+
+  /** `estimate JOB`: the files and bytes the job would send at its (or the given) level; no job is created. */
+  async estimate(name: string, opts: { level?: Level } = {}): Promise<EstimateReport> {
+    const job = this.o.config.jobs.find((j) => j.name === name);
+    if (!job) throw new CairnError('CAIRN_E_JOB_NOT_FOUND', `no job named "${name}" in the Director's config (jobs: ${this.o.config.jobs.map((j) => j.name).join(', ') || 'none'})`, { job: name });
+    const client = this.client(job.client);
+    const plumbing = this.plumbing(client, this.storage(job.storage), job.pool);
+    return estimateJob(plumbing, { fileset: this.fileset(job.fileset), jobName: name, level: opts.level ?? job.level });
   }
 
   /** `status client NAME`: asks the FD. */

@@ -7,7 +7,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { CairnError, isCairnError, type BaseFile, type JobStatus } from '../../plugin-api/index.js';
-import { fdWire, type AgentBase, type BackupOutcome, type CommandResult, type FdBackupOrder, type FdPort, type FdRestoreOrder, type RestoreOutcome, type SdTarget, type WireBackupOrder, type WireRestoreOrder } from '../../core/index.js';
+import { fdWire, type AgentBase, type BackupOutcome, type CommandResult, type EstimateOrder, type EstimateResult, type FdBackupOrder, type FdPort, type FdRestoreOrder, type RestoreOutcome, type SdTarget, type WireBackupOrder, type WireRestoreOrder } from '../../core/index.js';
 import { ControlChannel, type ControlRequest, type HandlerReply } from '../../sd/index.js';
 
 /** Base files per `base files` page. */
@@ -29,12 +29,34 @@ export class RemoteFd implements FdPort {
   warmUp(): void {}
 
   async backup(order: FdBackupOrder): Promise<BackupOutcome> {
+    const wire: WireBackupOrder = {
+      jobName: order.jobName,
+      level: order.level,
+      fileset: { name: order.fileset.name, options: order.fileset.options, agents: order.fileset.agents },
+      grant: order.grant,
+      sd: this.o.sd,
+      maxBandwidth: order.maxBandwidth,
+    };
+    const body = await this.call(`backup JobId=${order.jobId}`, wire, order.jobId, order.signal, this.baseAnswers(order.baseFor), (files, bytes) =>
+      order.onProgress?.({ files, bytes, storedBytes: 0, deleted: 0 }),
+    );
+    return fdWire.backupOutcomeFromWire(body as fdWire.WireBackupOutcome);
+  }
+
+  /** `estimate` (protocol.md §9): files and bytes a backup would send; the FD asks base state and files as for a backup. */
+  async estimate(order: EstimateOrder): Promise<EstimateResult> {
+    const wire = { jobName: order.jobName, level: order.level, fileset: { name: order.fileset.name, options: order.fileset.options, agents: order.fileset.agents } };
+    return (await this.call('estimate', wire, 0, order.signal, this.baseAnswers(order.baseFor), () => undefined)) as EstimateResult;
+  }
+
+  /** Answers the FD's `base` and `base files` questions of one job from `baseFor`. */
+  private baseAnswers(baseFor: FdBackupOrder['baseFor']): (req: ControlRequest) => Promise<HandlerReply> {
     const bases = new Map<string, { base: AgentBase; pages: AsyncIterator<BaseFile> | null; page: number }>();
     const answer = async (req: ControlRequest): Promise<HandlerReply> => {
       const key = req.args.key ?? '';
       const cmd = req.words.join(' ');
       if (cmd === 'base') {
-        const base = await order.baseFor(key);
+        const base = await baseFor(key);
         bases.set(key, { base, pages: null, page: 0 });
         const b = base.base;
         return { text: 'base', body: { state: base.state, base: b ? { jobId: b.jobId, level: b.level, startedAt: b.startedAt.toISOString() } : null } };
@@ -59,18 +81,7 @@ export class RemoteFd implements FdPort {
       }
       throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `The Director does not answer "${req.line.slice(0, 80)}" during a backup.`, { command: req.line.slice(0, 80) });
     };
-    const wire: WireBackupOrder = {
-      jobName: order.jobName,
-      level: order.level,
-      fileset: { name: order.fileset.name, options: order.fileset.options, agents: order.fileset.agents },
-      grant: order.grant,
-      sd: this.o.sd,
-      maxBandwidth: order.maxBandwidth,
-    };
-    const body = await this.call(`backup JobId=${order.jobId}`, wire, order.jobId, order.signal, answer, (files, bytes) =>
-      order.onProgress?.({ files, bytes, storedBytes: 0, deleted: 0 }),
-    );
-    return fdWire.backupOutcomeFromWire(body as fdWire.WireBackupOutcome);
+    return answer;
   }
 
   async restore(order: FdRestoreOrder): Promise<RestoreOutcome> {
