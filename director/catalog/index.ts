@@ -8,7 +8,7 @@
  * SD. Does not promise: scheduling, pruning/retention (later), or anything
  * about media contents. docs/catalog.md describes schema and rules.
  */
-export { Catalog } from './catalog.js';
+export { Catalog, type CatalogJobCrypto, type CatalogKeyWrap } from './catalog.js';
 export type { LastSuccessfulQuery } from './job-chain.js';
 export { CATALOG_ERRORS, type CatalogErrorCode } from './errors.js';
 export { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate, readSchemaVersion, type Migration } from './migrations.js';

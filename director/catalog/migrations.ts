@@ -8,7 +8,7 @@
  */
 import { CairnError } from '../../plugin-api/index.js';
 import type { CatalogDriver } from './driver.js';
-import { SCHEMA_VERSION_TABLE, TABLES_V1 } from './schema.js';
+import { SCHEMA_VERSION_TABLE, TABLES_V1, TABLES_V3 } from './schema.js';
 import { createIndexStatement, createTableStatements, dropIndexStatement, migrationLockStatement } from './sql/ddl.js';
 import { type Dialect, dialectOf } from './sql/dialect.js';
 import { QueryBuilder } from './sql/query-builder.js';
@@ -31,6 +31,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     description: 'files index covers file_index: a job\'s tree streams in (tree_key, agent, file_index) order without a sort',
     statements: (d) => [dropIndexStatement(d, 'files_job_tree'), createIndexStatement(d, 'files', { name: 'files_job_tree_v2', columns: ['job_id', 'tree_key', 'agent', 'file_index'] })],
+  },
+  {
+    version: 3,
+    description: 'client-side encryption: job_crypto (header, signer, recipients, signed manifest per encrypted job) and job_key_wraps (data-key wraps made after the job)',
+    statements: (d) => TABLES_V3.flatMap((t) => createTableStatements(d, t)),
   },
 ];
 

@@ -116,6 +116,8 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
         closeReport = await withTimeout(closed, CLOSE_NOTICE_TIMEOUT_MS, 'the SD did not confirm the session close');
         await assembler.finish();
         await catalog.insertJobMedia(jobId, closeReport.ranges);
+        // An encrypted job is OK only with its header and signed manifest in the catalog (restore needs them before reading).
+        if (outcome.crypto) await catalog.saveJobCrypto({ jobId, header: outcome.crypto.header, manifest: outcome.crypto.manifest ?? null });
       } catch (err) {
         status = 'error';
         error = isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_FAILED', (err as Error).message, { jobId }, { cause: err });
@@ -153,6 +155,7 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
       rate: Math.round((outcome.counters.bytes * 1000) / durationMs),
       volumes: closeReport ? [...new Set(closeReport.ranges.map((r) => r.volume))] : [],
       baseJobId: base?.id,
+      ...(outcome.crypto ? { encryption: { cipher: outcome.crypto.header.cipher, sealedFor: outcome.crypto.header.wraps.map((w) => w.fingerprint), signer: outcome.crypto.header.signer.fingerprint } } : {}),
       warnings,
       problems: [],
       error: error ? { code: error.code, message: error.message } : undefined,
