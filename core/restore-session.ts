@@ -554,6 +554,7 @@ export class RestoreRun {
 
   /** Compares a stream's digest and length with the volume's record and the catalog; a mismatch is a problem of the file. */
   private checkDigest(file: OpenFile, streamNo: number, got: Buffer, want: Buffer, length: number, wantLength: number): void {
+    if (!file.ok) return; // already failed and named (a broken seal, a failed write): its digest cannot add anything
     const fromCatalog = streamNo === 0 ? this.a.catalogDigest?.(file.jobId, file.fileIndex) : undefined;
     if (!got.equals(want)) {
       file.ok = false;
