@@ -160,6 +160,31 @@ function compressFrame(src: Buffer, level: number): Buffer | null {
   return frame;
 }
 
+/**
+ * Compresses (unless `store`) and seals one chunk of an encrypted job. The frame is made in the scratch
+ * buffer after the inner record's head (its type byte, and a sparse chunk's offset) and sealed from there:
+ * it never gets a buffer of its own, so sealing costs one output buffer, as a plain frame does.
+ */
+function sealChunk(spec: SealSpec, chunk: Buffer, store: boolean, level: number): { sealed: Buffer; zstd: boolean } {
+  const head = spec.prefix ? 9 : 1;
+  const place = { jobId: spec.jobId, fileIndex: spec.fileIndex, streamNo: spec.streamNo, kind: SealKind.DATA, chunk: spec.chunk, final: false };
+  if (!store) {
+    cctx ??= new binding.CCtx();
+    const bound = binding.compressBound(chunk.length) + head;
+    if (!scratch || scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, (1 << 20) + 4096));
+    const n = cctx.compress(scratch.subarray(head), chunk, level);
+    if (n < chunk.length) {
+      // The inner record: DATA_ZSTD 3 or SPARSE_DATA_ZSTD 6 (plugin-api/stream-types.ts), then the frame.
+      scratch[0] = spec.prefix ? 6 : 3;
+      if (spec.prefix) scratch.set(spec.prefix, 1);
+      return { sealed: sealParts(spec.cipher, spec.key, place, [scratch.subarray(0, head + n)]), zstd: true };
+    }
+  }
+  // Stored as it is: DATA 2 or SPARSE_DATA 5.
+  const inner = Buffer.of(spec.prefix ? 5 : 2);
+  return { sealed: sealParts(spec.cipher, spec.key, place, spec.prefix ? [inner, spec.prefix, chunk] : [inner, chunk]), zstd: false };
+}
+
 /** SHA-256 of each consecutive slice of `data` of the given lengths. */
 function sliceDigests(data: Buffer, lengths: number[]): Uint8Array[] {
   const out: Uint8Array[] = [];
@@ -257,19 +282,18 @@ function compressBatch(task: CompressTask): CompressResult {
   for (let i = 0; i < chunks.length; i++) {
     const chunk = chunks[i];
     digests.push(task.digest[i] ? createHash('sha256').update(chunk).digest() : null);
-    const frame = task.store?.[i] ? null : compressFrame(chunk, task.level);
     const spec = task.seal?.[i];
     if (spec) {
-      // The inner record: DATA 2, DATA_ZSTD 3, SPARSE_DATA 5, SPARSE_DATA_ZSTD 6 (plugin-api/stream-types.ts).
-      const inner = Buffer.of(spec.prefix ? (frame ? 6 : 5) : frame ? 3 : 2);
-      const place = { jobId: spec.jobId, fileIndex: spec.fileIndex, streamNo: spec.streamNo, kind: SealKind.DATA, chunk: spec.chunk, final: false };
-      const sealed = sealParts(spec.cipher, spec.key, place, spec.prefix ? [inner, spec.prefix, frame ?? chunk] : [inner, frame ?? chunk]);
+      const { sealed, zstd } = sealChunk(spec, chunk, task.store?.[i] === true, task.level);
       recordDigests!.push(createHash('sha256').update(sealed).digest());
       pieces.push(sealed);
-    } else {
-      recordDigests?.push(null);
-      pieces.push(frame ?? chunk);
+      compressed.push(zstd);
+      total += sealed.length;
+      continue;
     }
+    const frame = task.store?.[i] ? null : compressFrame(chunk, task.level);
+    recordDigests?.push(null);
+    pieces.push(frame ?? chunk);
     compressed.push(frame !== null);
     total += pieces[pieces.length - 1].length;
   }
