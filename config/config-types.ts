@@ -139,6 +139,8 @@ export interface FdConfig {
   plugins: { directories: string[]; allow: string[] };
   agents: Record<string, Record<string, unknown>>;
   commands: { allow: string[] };
+  /** Client-side encryption (docs/encryption.md); paths absolute. */
+  encryption?: { keyFile: string; masterKeys: string[]; cipher: 'aes-256-gcm' | 'chacha20-poly1305' };
 }
 
 // ---- cairn-sd.yaml -----------------------------------------------------

@@ -16,7 +16,7 @@ import type { VolumeAppender } from './volume-appender.js';
 import type { VolumePool } from './volume-pool.js';
 
 /** Stream types whose records the Director catalogs. */
-export const CATALOGED_STREAMS: ReadonlySet<number> = new Set([StreamType.ATTRIBUTES, StreamType.DIGEST_SHA256, StreamType.AGENT, StreamType.AGENT_STATE, StreamType.PACK_INDEX]);
+export const CATALOGED_STREAMS: ReadonlySet<number> = new Set([StreamType.ATTRIBUTES, StreamType.DIGEST_SHA256, StreamType.AGENT, StreamType.AGENT_STATE, StreamType.PACK_INDEX, StreamType.DIGEST_SEALED]);
 
 type Entry = { record: DataRecord; location: RecordLocation | null };
 export type SessionState = 'ticketed' | 'open' | 'ended' | 'closed' | 'aborted';

@@ -22,7 +22,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { StreamType } from '../../plugin-api/index.js';
-import { buildTree, compareTrees, file, formatDifference, tempDir } from '../support/index.js';
+import { encryptionOfLabel, readKeyFile, readKeyringFile, unwrapJobKey } from '../../core/index.js';
+import { buildTree, compareTrees, file, formatDifference, sparse, tempDir } from '../support/index.js';
 import { cairn, cairnOk } from './cli-runner.js';
 import { mapVolume, type VolumeMap } from './volume-map.js';
 
@@ -40,7 +41,7 @@ async function markerTree(root: string): Promise<Tree> {
   const src = join(root, 'src');
   await buildTree(src, {
     'notes.txt': file(3, 5000),
-    data: { 'mixed.bin': file(4, 2 * MiB + 77) },
+    data: { 'mixed.bin': file(4, 2 * MiB + 77), 'holes.bin': sparse([[0, 100_000], [5 * MiB, 200_000]], 6 * MiB) },
   });
   const { writeFileSync, mkdirSync } = await import('node:fs');
   mkdirSync(join(src, 'docs'), { recursive: true });
@@ -110,6 +111,23 @@ test('encrypted backup: no marker byte on the volumes; right key byte-exact; wro
   cairnOk(plain, ['backup', tree.src, '--json']);
   assert.ok(markerHits(join(plain, 'volumes')).length > 0, 'the unencrypted control volume holds the marker');
 
+  // The volume alone names the keys: every session start label carries the header, which opens with the master key.
+  const vol = mapVolume(join(repo, 'volumes', b.volumes[0]));
+  const starts = vol.blocks.filter((x) => x.kind === 2);
+  assert.ok(starts.length >= 1);
+  const volBytes = readFileSync(join(repo, 'volumes', b.volumes[0]));
+  for (const st of starts) {
+    const at = st.block * vol.blockSize + st.headerLength;
+    const label = JSON.parse(volBytes.toString('utf8', at + 8, at + st.payloadLength)) as { job: { jobId: number }; encryption?: unknown };
+    const header = encryptionOfLabel(label);
+    assert.ok(header, 'the start label carries the encryption header');
+    assert.equal(header.jobId, b.jobId);
+    assert.deepEqual(header.wraps.map((w) => w.fingerprint), [clientFp, masterFp]);
+    assert.equal(unwrapJobKey(header, { keys: [readKeyFile(master)] }).length, 32);
+  }
+  const v = cairnOk(repo, ['verify', 'latest', '--json']).json;
+  assert.equal(v.status, 'ok', 'verify decrypts and checks every digest against the catalog');
+
   const right = join(tmp, 'out-right');
   const r1 = cairnOk(repo, ['restore', 'latest', '--to', right, '--json']).json;
   assert.equal(r1.status, 'ok');
@@ -152,6 +170,32 @@ test('write-only client: backs up, cannot restore without the private key, resto
   const withKey = join(tmp, 'out-key');
   assert.equal(cairnOk(repo, ['restore', 'latest', '--to', withKey, '--key', client, '--json']).json.status, 'ok');
   assertSameTree(tree.src, withKey, 'restore of a write-only repository with the private key');
+});
+
+test('key rotation: existing jobs open with the new key (catalog wraps, keyring file), volumes untouched; new jobs are sealed for it', async (t) => {
+  const tmp = tempDir(t, 'cairn-e2e-rotate-');
+  const tree = await markerTree(tmp);
+  const repo = join(tmp, 'R');
+  const oldKey = join(tmp, 'keys', 'old.key');
+  cairnOk(repo, ['init', '--encrypt', '--key', oldKey, '--json']);
+  const b1 = cairnOk(repo, ['backup', tree.src, '--json']).json;
+  const volume = join(repo, 'volumes', b1.volumes[0]);
+  const before = readFileSync(volume);
+  const newKey = join(tmp, 'keys', 'new.key');
+  const keyring = join(tmp, 'keyring.json');
+  const rot = cairnOk(repo, ['key', 'rotate', '--out', newKey, '--keyring', keyring, '--json']).json;
+  assert.equal(rot.rewrappedJobs, 1);
+  assert.ok(readFileSync(volume).equals(before), 'rotation does not rewrite the volume');
+  const wraps = readKeyringFile(keyring);
+  assert.deepEqual(wraps.map((w) => [w.jobId, w.wrap.fingerprint]), [[b1.jobId, rot.to]]);
+
+  const out = join(tmp, 'out-new');
+  assert.equal(cairnOk(repo, ['restore', String(b1.jobId), '--to', out, '--key', newKey, '--json']).json.status, 'ok');
+  assertSameTree(tree.src, out, 'an old job restores with the rotated key');
+  const b2 = cairnOk(repo, ['backup', tree.src, '--level', 'full', '--json']).json;
+  assert.deepEqual(b2.encryption.sealedFor, [rot.to]);
+  const r = cairn(repo, ['restore', String(b2.jobId), '--to', join(tmp, 'out-old'), '--key', oldKey, '--json']);
+  assert.equal(r.json.error.code, 'CAIRN_E_KEY_WRONG', 'a job sealed after the rotation does not open with the old key');
 });
 
 // --- tampering --------------------------------------------------------------------------------
