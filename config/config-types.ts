@@ -157,6 +157,8 @@ export interface FdConfig {
   commands: { allow: string[] };
   /** Storage Daemons this FD reaches by a command of its own (stdio), by the Director's storage name. */
   storages: Array<{ name: string; command: string[] }>;
+  /** Client-side encryption (docs/encryption.md); paths absolute. */
+  encryption?: { keyFile: string; masterKeys: string[]; cipher: 'aes-256-gcm' | 'chacha20-poly1305' };
 }
 
 // ---- cairn-sd.yaml -----------------------------------------------------

@@ -59,6 +59,10 @@ function finish(kind: ConfigKind, c: Obj, baseDir: string): void {
   }
   if (kind === 'fd' || kind === 'sd') allow(c.directors);
   if (kind === 'fd') c.plugins.directories = (c.plugins.directories as string[]).map((d) => abs(d));
+  if (kind === 'fd' && c.encryption) {
+    c.encryption.keyFile = abs(c.encryption.keyFile);
+    c.encryption.masterKeys = ((c.encryption.masterKeys ?? []) as string[]).map((k) => abs(k));
+  }
   if (kind === 'sd') for (const d of c.devices) d.path = abs(d.path);
   if (kind === 'console') tls(c.director.tls);
 }

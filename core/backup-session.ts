@@ -6,10 +6,14 @@
  * stream is small, whose bytes join a pack (core/pack.ts) written before the
  * next other data record; per agent line an AGENT_STATE record.
  * Every agent call goes through the plugin-api HookRunner.
+ * An encrypted job (a JobSealer) seals every data record on the pool after
+ * compression (DATA_SEALED, PACK_SEALED), ends each stream with a
+ * DIGEST_SEALED record, and ends the session with its signed MANIFEST.
  */
 import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
 import {
+  CairnError,
   HookRunner,
   StreamType,
   displayPath,
@@ -35,6 +39,7 @@ import { RecordPipe } from './record-pipe.js';
 import { hookTimeouts } from './hook-timeouts.js';
 import { StreamDigest, digestPayload } from './stream-digest.js';
 import type { ChunkBuffers } from './chunk-buffers.js';
+import type { DigestedRecord, JobSealer } from './job-sealer.js';
 
 /** What the Director hands for one agent line: its base job and state (per the level rules). */
 export interface AgentBase {
@@ -65,6 +70,8 @@ export interface BackupSessionResult {
   states: Array<{ key: string; agent: string; state: AgentState }>;
   /** Agents kept alive until jobEnded. */
   agents: Array<{ runner: HookRunner; agent: Agent }>;
+  /** An encrypted job's signed manifest (also written as its last records). */
+  manifest?: Buffer;
 }
 
 export interface BackupSessionArgs {
@@ -83,6 +90,8 @@ export interface BackupSessionArgs {
   onProgress?: (c: BackupCounters) => void;
   /** Receives each agent as it is created. */
   agents?: BackupSessionResult['agents'];
+  /** An encrypted job's sealer (needs `pool`, whatever the compression). */
+  sealer?: JobSealer | null;
 }
 
 export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSessionResult> {
@@ -91,17 +100,25 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
   const states: BackupSessionResult['states'] = [];
   // The caller's list when it passed one: it then still has the agents if this throws, to tell them jobEnded('error').
   const agents: BackupSessionResult['agents'] = a.agents ?? [];
-  const pool = a.options.compression === 'zstd' ? a.pool : null;
+  const sealer = a.sealer ?? null;
+  const compress = a.options.compression === 'zstd';
+  const pool = compress || sealer ? a.pool : null;
+  if (sealer && !pool) throw new CairnError('CAIRN_E_FD_PIPELINE', 'an encrypted job needs the worker pool', { jobId: a.jobId });
   const pipe = new RecordPipe(
     (rec) => {
       counters.storedBytes += rec.payload.byteLength;
+      if (sealer && rec.streamType !== StreamType.MANIFEST) {
+        sealer.sent(rec as DigestedRecord);
+        // The worker's digest has been read: the record goes to the SD without it.
+        if ((rec as DigestedRecord).sha256 !== undefined) rec = { fileIndex: rec.fileIndex, streamType: rec.streamType, streamNo: rec.streamNo, payload: rec.payload };
+      }
       return a.sink(rec);
     },
     () => pool?.flush(),
   );
   let fileIndex = 0;
   const push = (rec: DataRecord): Promise<void> | undefined => pipe.push(rec, rec.payload.byteLength);
-  const packer = new PackBuilder(pool, (rec, bytes) => pipe.push(rec, bytes));
+  const packer = new PackBuilder(pool, (rec, bytes) => pipe.push(rec, bytes), { store: !compress, sealer });
   const flushPack = async (): Promise<void> => {
     const wait = packer.flush();
     if (wait) await wait;
@@ -218,12 +235,13 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       await flushPack(); // a pack always precedes the next other data record (docs/volume-format.md §Packs)
       const digest = new StreamDigest();
       let length = 0;
+      const seq = { n: 0 };
       try {
-        for (const chunk of started?.chunks ?? []) length = await sendChunk(chunk, digest, index, stream.index, length);
+        for (const chunk of started?.chunks ?? []) length = await sendChunk(chunk, digest, index, stream.index, length, seq);
         // for await takes the rest of a started iterator, an array (API 1.1) or an async iterable alike.
         const chunks = started ? { [Symbol.asyncIterator]: () => started.rest as AsyncIterator<DataChunk> } : runner.chunks('readData', () => agent.readData(entry, stream), { path: entry.path });
         for await (const chunk of chunks) {
-          length = await sendChunk(chunk, digest, index, stream.index, length);
+          length = await sendChunk(chunk, digest, index, stream.index, length, seq);
         }
       } catch (err) {
         digest.discard(); // the hash thread forgets the stream
@@ -231,13 +249,17 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       }
       checkDeclaredLength(entry, stream, length);
       const d = digest.finish();
-      const rec = { fileIndex: index, streamType: StreamType.DIGEST_SHA256, streamNo: stream.index };
-      const wait = d instanceof Promise ? pipe.push(d.then((x) => ({ ...rec, payload: digestPayload(x, length) })), 40) : push({ ...rec, payload: digestPayload(d, length) });
+      const streamNo = stream.index;
+      const chunkCount = seq.n;
+      // An encrypted job's stream ends with DIGEST_SEALED: the same digest and length, authenticated as the stream's final record.
+      const digestRecord = (x: Buffer): DataRecord =>
+        sealer ? sealer.digestRecord(index, streamNo, digestPayload(x, length), chunkCount) : { fileIndex: index, streamType: StreamType.DIGEST_SHA256, streamNo, payload: digestPayload(x, length) };
+      const wait = d instanceof Promise ? pipe.push(d.then(digestRecord), 40) : push(digestRecord(d));
       if (wait) await wait;
     }
   }
 
-  async function sendChunk(chunk: DataChunk, digest: StreamDigest, index: number, streamNo: number, length: number): Promise<number> {
+  async function sendChunk(chunk: DataChunk, digest: StreamDigest, index: number, streamNo: number, length: number, seq: { n: number }): Promise<number> {
     let data: Uint8Array;
     let head: Buffer | null = null;
     if (isSparseChunk(chunk)) {
@@ -261,11 +283,14 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       await push({ fileIndex: index, streamType: prefix ? StreamType.SPARSE_DATA : StreamType.DATA, streamNo, payload: prefix ? Buffer.concat([prefix, data]) : data });
       return length;
     }
-    const piece = pool.compress(data, { digest: onWorker, keep: onWorker });
+    const seal = sealer ? sealer.chunkSpec(index, streamNo, seq.n++, prefix) : undefined;
+    const piece = pool.compress(data, { digest: onWorker, keep: onWorker, store: !compress, seal });
     // The pool and the digest hold what they still read (a slab in place, or a copy): the agent's hold goes.
     a.chunks.done(data);
     if (onWorker) digest.fromWorker(piece.then((p) => p.digest));
     const rec = piece.then((p): DataRecord => {
+      // Sealed: the payload is the sealed inner record (offset included), its SHA-256 made on the worker.
+      if (seal) return { fileIndex: index, streamType: StreamType.DATA_SEALED, streamNo, payload: p.data, sha256: p.recordDigest } as DigestedRecord;
       const type = prefix ? (p.compressed ? StreamType.SPARSE_DATA_ZSTD : StreamType.SPARSE_DATA) : p.compressed ? StreamType.DATA_ZSTD : StreamType.DATA;
       return { fileIndex: index, streamType: type, streamNo, payload: prefix ? Buffer.concat([prefix, p.data]) : p.data };
     });
@@ -275,6 +300,16 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
   }
 
   await pipe.finish();
+  if (sealer) {
+    // Every record has been sent and accounted: the signed manifest closes the session.
+    const { manifest, records } = sealer.finish();
+    for (const rec of records) {
+      const wait = pipe.push(rec, rec.payload.byteLength);
+      if (wait) await wait;
+    }
+    await pipe.finish();
+    return { counters, messages, states, agents, manifest };
+  }
   return { counters, messages, states, agents };
 }
 

@@ -8,8 +8,9 @@
 import type { Buffer } from 'node:buffer';
 import type { JobStatus, ReplacePolicy } from '../plugin-api/index.js';
 import type { SdSessionClient, SessionGrant } from '../sd/index.js';
-import type { BackupOrder, BackupOutcome, EstimateOrder, FileDaemon, RestoreOutcome } from './file-daemon.js';
+import type { BackupOrder, BackupOutcome, EstimateOrder, FileDaemon, RestoreOutcome, SessionCrypto } from './file-daemon.js';
 import type { EstimateResult } from './estimate-session.js';
+import type { CairnKey } from './key-file.js';
 
 /** A backup order for an FD: the job's orders plus the SD session it writes to. */
 export type FdBackupOrder = Omit<BackupOrder, 'ticket'> & { grant: SessionGrant };
@@ -20,8 +21,10 @@ export interface FdRestoreOrder {
   restoreJobId?: number;
   where?: string;
   replace: ReplacePolicy;
-  /** One read session per job of the chain, oldest first. */
-  sessions: Array<{ jobId: number; grant: SessionGrant }>;
+  /** One read session per job of the chain, oldest first; an encrypted job's with its header, later wraps and signed manifest. */
+  sessions: Array<{ jobId: number; grant: SessionGrant; crypto?: SessionCrypto }>;
+  /** Private keys supplied for this restore (local mode `--key FILE`). */
+  keys?: CairnKey[];
   /** Verify: the catalog's digests of one job's files by file index. */
   digests?: { jobId: number; byIndex: Map<number, Buffer> };
   signal?: AbortSignal;
@@ -74,7 +77,7 @@ export class FdRunner implements FdPort {
       for (const s of order.sessions) {
         const sd = await this.connect(s.grant);
         clients.push(sd);
-        sessions.push({ jobId: s.jobId, ticket: s.grant.ticket, sd });
+        sessions.push({ jobId: s.jobId, ticket: s.grant.ticket, sd, ...(s.crypto ? { crypto: s.crypto } : {}) });
       }
       const d = order.digests;
       return await this.fd.restore({
@@ -82,6 +85,7 @@ export class FdRunner implements FdPort {
         where: order.where,
         replace: order.replace,
         sessions,
+        keys: order.keys,
         catalogDigest: d ? (jobId, fileIndex) => (jobId === d.jobId ? d.byIndex.get(fileIndex) : undefined) : undefined,
         signal: order.signal,
         onFile: order.onFile,

@@ -19,7 +19,7 @@ import { FdRunner } from './fd-runner.js';
 import type { FileDaemon } from './file-daemon.js';
 import { filesetFromObject } from './fileset.js';
 import { runCommand } from './command-runner.js';
-import { backupOutcomeToWire, decodeBaseFiles, restoreOutcomeToWire, type WireBackupOutcome, type WireRestoreOutcome } from './fd-wire.js';
+import { backupOutcomeToWire, decodeBaseFiles, restoreOutcomeToWire, sessionCryptoFromWire, type WireBackupOutcome, type WireRestoreOutcome, type WireSessionCrypto } from './fd-wire.js';
 
 /**
  * How to reach the SD of an order (from the Director's storage resource): its storage name and, when it
@@ -185,7 +185,7 @@ export class FdService {
         mode: order.mode,
         where: order.where,
         replace: order.replace,
-        sessions: order.sessions,
+        sessions: order.sessions.map((x) => ({ jobId: x.jobId, grant: x.grant, ...(x.crypto ? { crypto: sessionCryptoFromWire(x.crypto) } : {}) })),
         digests: d ? { jobId: d.jobId, byIndex: new Map(Object.entries(d.byIndex).map(([k, v]) => [Number(k), Buffer.from(v, 'hex')])) } : undefined,
         signal: j.controller.signal,
         onFile: (_path, bytes) => {
@@ -248,7 +248,8 @@ export interface WireRestoreOrder {
   mode: 'restore' | 'verify';
   where?: string;
   replace: ReplacePolicy;
-  sessions: Array<{ jobId: number; grant: SessionGrant }>;
+  /** An encrypted job's session carries its header, later wraps and signed manifest (docs/encryption.md); the FD opens it with its own key. */
+  sessions: Array<{ jobId: number; grant: SessionGrant; crypto?: WireSessionCrypto }>;
   sd: SdTarget;
   /** Verify: digests (hex) of one job's files by file index. */
   digests?: { jobId: number; byIndex: Record<string, string> };

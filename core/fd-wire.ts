@@ -6,7 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { CairnError, type BaseFile } from '../plugin-api/index.js';
 import { KINDS } from './attributes.js';
-import type { BackupOutcome, RestoreOutcome } from './file-daemon.js';
+import type { BackupOutcome, RestoreOutcome, SessionCrypto } from './file-daemon.js';
 
 /** An error as it travels: code, message, facts. */
 export interface WireError {
@@ -23,14 +23,32 @@ export function fromWireError(e: WireError): CairnError {
   return new CairnError(e.code, e.message, (e.fields ?? {}) as ConstructorParameters<typeof CairnError>[2]);
 }
 
-export type WireBackupOutcome = Omit<BackupOutcome, 'error'> & { error?: WireError };
+/** An encrypted job's header and manifest as they travel: the manifest in base64. */
+export type WireCrypto = Omit<NonNullable<BackupOutcome['crypto']>, 'manifest'> & { manifest?: string };
+
+export type WireBackupOutcome = Omit<BackupOutcome, 'error' | 'crypto'> & { error?: WireError; crypto?: WireCrypto };
 
 export function backupOutcomeToWire(o: BackupOutcome): WireBackupOutcome {
-  return { ...o, error: o.error ? toWireError(o.error) : undefined };
+  const crypto = o.crypto ? { header: o.crypto.header, ...(o.crypto.manifest ? { manifest: o.crypto.manifest.toString('base64') } : {}) } : undefined;
+  return { ...o, error: o.error ? toWireError(o.error) : undefined, crypto };
 }
 
 export function backupOutcomeFromWire(o: WireBackupOutcome): BackupOutcome {
-  return { ...o, error: o.error ? fromWireError(o.error) : undefined };
+  const crypto = o.crypto ? { header: o.crypto.header, ...(o.crypto.manifest ? { manifest: Buffer.from(o.crypto.manifest, 'base64') } : {}) } : undefined;
+  return { ...o, error: o.error ? fromWireError(o.error) : undefined, crypto };
+}
+
+/** A read session's encryption (header, later wraps, manifest) as it travels: the manifest in base64. */
+export type WireSessionCrypto = Omit<SessionCrypto, 'manifest'> & { manifest?: string };
+
+export function sessionCryptoToWire(c: SessionCrypto | undefined): WireSessionCrypto | undefined {
+  if (!c) return undefined;
+  return { header: c.header, ...(c.wraps ? { wraps: c.wraps } : {}), ...(c.manifest ? { manifest: Buffer.from(c.manifest).toString('base64') } : {}) };
+}
+
+export function sessionCryptoFromWire(c: WireSessionCrypto | undefined): SessionCrypto | undefined {
+  if (!c) return undefined;
+  return { header: c.header, ...(c.wraps ? { wraps: c.wraps } : {}), ...(c.manifest ? { manifest: Buffer.from(c.manifest, 'base64') } : {}) };
 }
 
 export type WireRestoreOutcome = Omit<RestoreOutcome, 'error' | 'completed'> & { completed: string[]; error?: WireError };

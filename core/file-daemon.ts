@@ -18,6 +18,11 @@ import { ChunkBuffers } from './chunk-buffers.js';
 import { hookTimeouts } from './hook-timeouts.js';
 import { DEFAULT_FILESET_OPTIONS, type Fileset } from './fileset.js';
 import { RestoreRun, type RestoreProblem } from './restore-session.js';
+import { JobSealer, type FdCrypto } from './job-sealer.js';
+import type { CairnKey } from './key-file.js';
+import { unwrapJobKey, type EncryptionHeader, type KeyWrap } from './key-wrap.js';
+import { attributeDigests, parseManifest, verifyManifest } from './job-manifest.js';
+import { RecordOpener } from './record-opener.js';
 
 export interface FdSettings {
   policy: AgentPolicy;
@@ -25,6 +30,19 @@ export interface FdSettings {
   logger: Logger;
   /** Compression threads; default: the machine's cores. */
   threads?: number;
+  /** Client-side encryption: the FD's signing key and the recipients, read when a backup starts (null: backups are not encrypted). */
+  crypto?: () => FdCrypto | null;
+  /** Keys this FD itself may open restores with (a private key in its config); restore orders may bring more. */
+  restoreKeys?: () => CairnKey[];
+}
+
+/** What a reader needs to open one encrypted session: its header (catalog or start label), later wraps, the signed manifest. */
+export interface SessionCrypto {
+  header: EncryptionHeader;
+  /** Wraps made after the job (rotation, a master key added later), from the catalog or a keyring file. */
+  wraps?: Array<{ jobId: number; wrap: KeyWrap }>;
+  /** The job's signed manifest, when at hand (the catalog keeps it): attributes are checked against it. */
+  manifest?: Uint8Array;
 }
 
 export interface BackupOrder {
@@ -51,6 +69,8 @@ export interface BackupOutcome {
   states: Array<{ key: string; agent: string; state: AgentState }>;
   close?: SessionCloseReport;
   error?: CairnError;
+  /** An encrypted job: its header (as in the start label) and its signed manifest, for the catalog. */
+  crypto?: { header: EncryptionHeader; manifest?: Buffer };
 }
 
 export interface RestoreOrder {
@@ -58,7 +78,9 @@ export interface RestoreOrder {
   where?: string;
   replace: ReplacePolicy;
   /** One read session per job of the chain, oldest first. */
-  sessions: Array<{ jobId: number; ticket: string; sd: SdSessionClient }>;
+  sessions: Array<{ jobId: number; ticket: string; sd: SdSessionClient; crypto?: SessionCrypto }>;
+  /** Private keys supplied for this restore (`--key FILE`), used instead of the FD's own. */
+  keys?: CairnKey[];
   catalogDigest?: (jobId: number, fileIndex: number) => Buffer | undefined;
   signal?: AbortSignal;
   onFile?: (path: string, bytes: number) => void;
@@ -118,6 +140,7 @@ export class FileDaemon {
     let result: BackupSessionResult | null = null;
     const counters: BackupCounters = { files: 0, bytes: 0, storedBytes: 0, deleted: 0 };
     let opened = false;
+    let sealer: JobSealer | null = null;
     const agents: BackupSessionResult['agents'] = [];
     // Every agent that was created hears jobEnded, whatever the outcome (the Director calls it).
     this.pendingEnds.set(order.jobId, agents);
@@ -125,7 +148,10 @@ export class FileDaemon {
       const admitted = await this.admit(order.fileset);
       const lines: BackupLine[] = [];
       for (const l of admitted) lines.push({ ...l, base: await order.baseFor(l.key) });
-      await sd.appendOpen(order.ticket);
+      const crypto = this.settings.crypto?.() ?? null;
+      sealer = crypto ? new JobSealer(crypto, order.jobId) : null;
+      // The SD writes the header into the session start label (and every continuation label): volumes alone stay decryptable.
+      await sd.appendOpen(order.ticket, sealer ? { encryption: sealer.header } : undefined);
       opened = true;
       const limit = order.maxBandwidth ? new BandwidthLimit(order.maxBandwidth) : null;
       result = await runBackupSession({
@@ -134,7 +160,8 @@ export class FileDaemon {
         level: order.level,
         lines,
         options: order.fileset.options,
-        pool: order.fileset.options.compression === 'zstd' ? this.zstdPool(order.fileset.options.level) : null,
+        pool: order.fileset.options.compression === 'zstd' || sealer ? this.zstdPool(order.fileset.options.level) : null,
+        sealer,
         chunks: this.chunks,
         sink: limit ? (rec) => limit.take(rec.payload.byteLength)?.then(() => sd.writeRecord(rec)) ?? sd.writeRecord(rec) : (rec) => sd.writeRecord(rec),
         logger: log,
@@ -146,8 +173,10 @@ export class FileDaemon {
       await sd.appendEnd();
       const close = await sd.appendClose();
       const warned = result.messages.some((m) => m.level !== 'info');
-      return { status: warned ? 'warning' : 'ok', counters: result.counters, messages: result.messages, states: result.states, close };
+      const encrypted = sealer ? { crypto: { header: sealer.header, manifest: result.manifest } } : {};
+      return { status: warned ? 'warning' : 'ok', counters: result.counters, messages: result.messages, states: result.states, close, ...encrypted };
     } catch (err) {
+      sealer?.discard();
       const error = isCairnError(err) ? err : new CairnError('CAIRN_E_FD_PIPELINE', `backup failed: ${(err as Error).message}`, { jobId: order.jobId }, { cause: err });
       controller.abort(error);
       if (opened) await sd.appendAbort().catch(() => undefined);
@@ -199,10 +228,13 @@ export class FileDaemon {
     });
     let error: CairnError | undefined;
     try {
-      for (const s of order.sessions) {
+      // Every encrypted session's key and manifest are checked before any session is read: a wrong key
+      // or a forged manifest fails the restore before a byte is written.
+      const openers = order.sessions.map((s) => (s.crypto ? this.openerFor(s.jobId, s.crypto, order.keys ?? []) : null));
+      for (const [i, s] of order.sessions.entries()) {
         await s.sd.readOpen(s.ticket);
         try {
-          await run.consume(s.jobId, s.sd.readData());
+          await run.consume(s.jobId, s.sd.readData(), openers[i]);
         } finally {
           await s.sd.readClose().catch(() => undefined);
         }
@@ -214,6 +246,26 @@ export class FileDaemon {
       order.signal?.removeEventListener('abort', onCancel);
     }
     return { files: run.files, bytes: run.bytes, completed: run.completed, problems: run.problems, messages: run.messages, error };
+  }
+
+  /** Unwraps a session's data key and checks its signed manifest; throws CAIRN_E_KEY_* / CAIRN_E_MANIFEST_*. */
+  private openerFor(jobId: number, c: SessionCrypto, supplied: CairnKey[]): RecordOpener {
+    if (c.header.jobId !== jobId) throw new CairnError('CAIRN_E_KEY_HEADER', `the encryption header given for job ${jobId} is job ${c.header.jobId}'s`, { jobId });
+    // Keys supplied with the order are the ones asked for: the FD's own are the default, not a fallback.
+    const keys = supplied.length ? supplied : (this.settings.restoreKeys?.() ?? []);
+    const key = unwrapJobKey(c.header, { keys, wraps: c.wraps });
+    let attributes: Map<number, Buffer> | undefined;
+    if (c.manifest) {
+      const m = parseManifest(c.manifest);
+      const signer = c.header.signer;
+      // The signer's public key: a supplied key with its fingerprint is the stronger anchor; else the header's (the catalog's).
+      const anchor = keys.find((k) => k.fingerprint === signer.fingerprint)?.signPublicKey ?? new Uint8Array(Buffer.from(signer.signPublicKey, 'base64'));
+      if (m.head.jobId !== jobId || m.head.signer !== signer.fingerprint || !verifyManifest(m, anchor)) {
+        throw new CairnError('CAIRN_E_MANIFEST_SIGNATURE', `the signed manifest of job ${jobId} does not verify with signer key ${signer.fingerprint}: the job's records cannot be trusted`, { jobId, signer: signer.fingerprint });
+      }
+      attributes = attributeDigests(m);
+    }
+    return new RecordOpener(jobId, c.header.cipher, key, attributes);
   }
 
   /**

@@ -4,11 +4,13 @@
  * Owns: the plugin host (finding, admitting and guarding agents), filesets,
  * the backup pipeline (agent data → digest → zstd on a worker pool → ordered
  * records to the SD, with back-pressure) and the restore/verify pipeline
- * (records → decode → check digests → agent), and the attributes record codec.
+ * (records → decode → check digests → agent), and the attributes record codec;
+ * client-side encryption: keys and key files, data-key wraps, sealed
+ * records, signed job manifests (docs/encryption.md).
  * Does not own: where records land (sd/), which jobs run or what the catalog
  * says (director/).
  */
-export { FileDaemon, type FdSettings, type BackupOrder, type BackupOutcome, type EstimateOrder, type RestoreOrder, type RestoreOutcome } from './file-daemon.js';
+export { FileDaemon, type FdSettings, type BackupOrder, type BackupOutcome, type EstimateOrder, type RestoreOrder, type RestoreOutcome, type SessionCrypto } from './file-daemon.js';
 export type { EstimateResult, EstimateLine } from './estimate-session.js';
 export { FdRunner, type FdPort, type FdBackupOrder, type FdRestoreOrder, type SdConnector } from './fd-runner.js';
 export { FdService, type FdServiceOptions, type SdTarget, type WireBackupOrder, type WireRestoreOrder } from './fd-service.js';
@@ -23,3 +25,36 @@ export type { AgentBase, BackupCounters } from './backup-session.js';
 export type { RestoreProblem } from './restore-session.js';
 export { HOST_NAME, HOST_VERSION } from './host-info.js';
 export { CORE_ERRORS } from './errors.js';
+export { CIPHERS, DEFAULT_CIPHER, SealKind, seal, open as openSealed, sealAad, sealNonce, sealDigest, openDigest, type CipherName, type SealPlace } from './chunk-seal.js';
+export {
+  generateKey,
+  keyFingerprint,
+  publicKeyOf,
+  writeOnlyKeyOf,
+  canDecrypt,
+  canSign,
+  encodeKeyFile,
+  writeKeyFile,
+  readKeyFile,
+  parseKeyFile,
+  describeKey,
+  keyFromDescription,
+  type CairnKey,
+  type KeyKind,
+} from './key-file.js';
+export {
+  wrapDataKey,
+  unwrapWith,
+  unwrapJobKey,
+  parseEncryptionHeader,
+  encryptionOfLabel,
+  encodeKeyring,
+  writeKeyringFile,
+  readKeyringFile,
+  type KeyWrap,
+  type EncryptionHeader,
+  type Keyring,
+} from './key-wrap.js';
+export { ManifestBuilder, manifestRecords, parseManifest, verifyManifest, attributeDigests, type Manifest, type ManifestHead, type RecordDigest, type StreamDigestEntry } from './job-manifest.js';
+export { RecordOpener, type OpenProblem, type Opened } from './record-opener.js';
+export { JobSealer, type FdCrypto } from './job-sealer.js';

@@ -4,6 +4,8 @@
  * frame and the members' digests made on a zstd worker when there is a pool.
  * The caller flushes before any other data record, so a pack's members are
  * always the small files since the previous non-pack data record.
+ * In an encrypted job the worker also makes the PACK_INDEX payload and seals
+ * the pack's bytes bound to it (PACK_SEALED, docs/encryption.md).
  */
 import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
@@ -12,6 +14,7 @@ import type { DataRecord } from '../sd/index.js';
 import { PACK_MAX_MEMBERS, PACK_MAX_SPAN, PACK_MEMBER_MAX_BYTES, PACK_TARGET_BYTES, encodePackIndexOf, packIndexBytes } from './pack.js';
 import type { PackPiece, ZstdPool } from './zstd-pool.js';
 import { SlabRing, type Slab } from './slab-ring.js';
+import type { DigestedRecord, JobSealer } from './job-sealer.js';
 
 type Push = (rec: DataRecord | Promise<DataRecord>, bytes: number) => Promise<void> | undefined;
 
@@ -39,8 +42,16 @@ export class PackBuilder {
   private used = 0;
   private members: Member[] = [];
 
-  /** `pool` null: the pack is stored plain (the record is its buffer) and its digests are computed here. */
-  constructor(private readonly pool: ZstdPool | null, private readonly push: Push) {
+  private readonly store: boolean;
+  private readonly sealer: JobSealer | null;
+
+  /**
+   * `pool` null: the pack is stored plain (the record is its buffer) and its digests are computed here.
+   * `store`: with a pool, do not compress (an encrypted job without compression); `sealer`: seal each pack.
+   */
+  constructor(private readonly pool: ZstdPool | null, private readonly push: Push, opts: { store?: boolean; sealer?: JobSealer | null } = {}) {
+    this.store = opts.store === true;
+    this.sealer = opts.sealer ?? null;
     this.slabs = pool ? new SlabRing(BUFFER_BYTES, PACK_SLABS_KEPT) : null;
     this.buf = this.nextBuffer();
   }
@@ -76,7 +87,8 @@ export class PackBuilder {
     let piece: PackPiece | Promise<PackPiece>;
     if (this.pool) {
       const slab = this.slab!;
-      piece = this.pool.pack(slab.sab, lengths, used).finally(() => slab.release());
+      const seal = this.sealer?.packSpec(members.map((m) => m.fileIndex), members.map((m) => m.streamNo));
+      piece = this.pool.pack(slab.sab, lengths, used, { seal, store: this.store }).finally(() => slab.release());
     } else piece = plainPack(Buffer.from(this.buf.buffer, this.buf.byteOffset, used), lengths);
     this.buf = this.nextBuffer();
     this.members = [];
@@ -85,9 +97,13 @@ export class PackBuilder {
       fileIndex: first,
       streamType: StreamType.PACK_INDEX,
       streamNo: span,
-      payload: encodePackIndexOf(members, p.digests),
+      payload: p.index ?? encodePackIndexOf(members, p.digests),
+      ...(p.recordDigests ? { sha256: p.recordDigests[0] } : {}),
     });
-    const dataRecord = (p: PackPiece): DataRecord => ({ fileIndex: first, streamType: p.compressed ? StreamType.PACK_DATA_ZSTD : StreamType.PACK_DATA, streamNo: span, payload: p.data });
+    const dataRecord = (p: PackPiece): DataRecord | DigestedRecord =>
+      p.recordDigests
+        ? { fileIndex: first, streamType: StreamType.PACK_SEALED, streamNo: span, payload: p.data, sha256: p.recordDigests[1] }
+        : { fileIndex: first, streamType: p.compressed ? StreamType.PACK_DATA_ZSTD : StreamType.PACK_DATA, streamNo: span, payload: p.data };
     const indexBytes = packIndexBytes(members.length);
     if (piece instanceof Promise) return chain(this.push(piece.then(indexRecord), indexBytes), this.push(piece.then(dataRecord), used));
     return chain(this.push(indexRecord(piece), indexBytes), this.push(dataRecord(piece), used));

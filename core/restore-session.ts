@@ -10,6 +10,10 @@
  * (core/pack.ts) waits, attributes decoded, until its pack comes, and is
  * created only when its member checked good.
  * In verify mode no agent is called: only digests and structure are checked.
+ * An encrypted session's records are opened as they are read (a
+ * RecordOpener, core/record-opener.ts): a record that fails its seal, or
+ * attributes that differ from the signed manifest, fail their file — its
+ * temporary is removed, nothing of it stays under its name.
  */
 import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
@@ -19,6 +23,7 @@ import {
   HookRunner,
   StreamType,
   displayPath,
+  isPackRecord,
   type Agent,
   type CreateResult,
   type FileEntry,
@@ -36,6 +41,7 @@ import type { PackPiece, PendingPiece, ZstdPiece, ZstdPool } from './zstd-pool.j
 import { decodePackIndex, packableStream, type PackMember } from './pack.js';
 import { hookTimeouts } from './hook-timeouts.js';
 import type { ChunkBuffers } from './chunk-buffers.js';
+import type { OpenProblem, RecordOpener } from './record-opener.js';
 
 export interface RestoreProblem {
   jobId: number;
@@ -97,6 +103,8 @@ interface WindowItem {
   pack: Promise<PackPiece> | null;
   index: PackMember[] | CairnError | null;
   bytes: number;
+  /** The record failed its seal (or the manifest): its file fails. */
+  problem?: OpenProblem;
 }
 
 /** One side of the read-ahead waits here until the other fires (a fire with no waiter is kept for the next wait). */
@@ -147,7 +155,7 @@ export class RestoreRun {
    * The reader stops when the window is full; an error of the reader ends the run once what it read
    * before the error has been handled.
    */
-  async consume(jobId: number, items: AsyncIterable<ReadItem>): Promise<void> {
+  async consume(jobId: number, items: AsyncIterable<ReadItem>, opener: RecordOpener | null = null): Promise<void> {
     const window: WindowItem[] = [];
     let windowBytes = 0;
     let readDone = false;
@@ -158,11 +166,19 @@ export class RestoreRun {
     const full = (): boolean => windowBytes > DECODE_WINDOW_BYTES || window.length > DECODE_WINDOW_ITEMS;
     const reader = (async () => {
       try {
-        for await (const item of items) {
+        for await (const read of items) {
           if (this.a.controller.signal.aborted) throw this.a.controller.signal.reason;
+          let item = read;
+          let problem: OpenProblem | undefined;
+          if (opener && item.kind === 'record') {
+            // Opened here, before the pool sees it: what follows handles the plain record (its release stays the sealed one's).
+            const o = opener.open(item.record);
+            problem = o.problem;
+            if (o.record !== item.record) item = { ...item, record: o.record };
+          }
           const bytes = item.kind === 'record' ? item.record.payload.byteLength : 0;
-          const index = this.readPackIndex(item);
-          window.push({ item, piece: this.predecode(item), pack: this.predecodePackData(item), index, bytes });
+          const index = problem ? null : this.readPackIndex(item);
+          window.push({ item, piece: problem ? null : this.predecode(item), pack: problem ? null : this.predecodePackData(item), index, bytes, problem });
           windowBytes += bytes;
           handlerWake.fire();
           while (full() && !stop) await readerWake.wait();
@@ -185,7 +201,8 @@ export class RestoreRun {
       }
       try {
         const packPiece = w.pack ? await w.pack : null;
-        await this.handle(jobId, w.item, piece, { piece: packPiece, index: w.index });
+        if (w.problem && w.item.kind === 'record') await this.sealProblem(jobId, w.item, w.problem);
+        else await this.handle(jobId, w.item, piece, { piece: packPiece, index: w.index });
       } finally {
         // The agent's writeData has settled (it may keep a chunk only until then, docs/plugin-api.md): the slab may be reused.
         piece?.release?.();
@@ -229,6 +246,49 @@ export class RestoreRun {
       await this.closeFile(cur, cur.ok && cur.streamsDone === cur.entry.streams.length, 'its records end early');
     }
     await this.failWaiting(Infinity, 'its pack was not found on the volumes');
+  }
+
+  /**
+   * A record that failed its seal or the signed manifest: its file (or, for a pack, every file waiting
+   * for it) is not restored, and is named with the reason.
+   */
+  private async sealProblem(jobId: number, item: Extract<ReadItem, { kind: 'record' }>, problem: OpenProblem): Promise<void> {
+    const { record, location } = item;
+    if (record.streamType === StreamType.ATTRIBUTES) {
+      if (this.current) await this.settle(this.current);
+      await this.openFile(jobId, record.fileIndex, record.payload, location);
+      const cur = this.current as OpenFile | null;
+      if (cur && cur.fileIndex === record.fileIndex) {
+        cur.ok = false;
+        cur.touched = true; // never waits for a pack: it is not restored whatever comes
+        this.fileProblem(cur, problem.code, problem.text);
+      } else {
+        this.problems.push({ jobId, fileIndex: record.fileIndex, code: problem.code, text: problem.text, volume: location.volume, block: location.block });
+      }
+      return;
+    }
+    if (isPackRecord(record.streamType)) {
+      const last = record.fileIndex + record.streamNo;
+      if (this.current && this.current.fileIndex <= last) await this.settle(this.current);
+      this.pack = null;
+      for (const [fileIndex, file] of this.waiting) {
+        if (fileIndex > last) break;
+        file.ok = false;
+        file.lastLocation = { volume: location.volume, block: location.block };
+        this.fileProblem(file, problem.code, problem.text);
+      }
+      await this.failWaiting(last, problem.text);
+      return;
+    }
+    const cur = this.current;
+    if (cur && cur.fileIndex === record.fileIndex && cur.jobId === jobId) {
+      cur.touched = true;
+      cur.lastLocation = { volume: location.volume, block: location.block };
+      if (cur.ok) this.fileProblem(cur, problem.code, problem.text);
+      cur.ok = false;
+      return;
+    }
+    this.problems.push({ jobId, fileIndex: record.fileIndex, code: problem.code, text: problem.text, volume: location.volume, block: location.block });
   }
 
   /** Decodes a PACK_INDEX record as it is read (predecode needs its lengths), or null for other items. */
@@ -498,6 +558,7 @@ export class RestoreRun {
 
   /** Compares a stream's digest and length with the volume's record and the catalog; a mismatch is a problem of the file. */
   private checkDigest(file: OpenFile, streamNo: number, got: Buffer, want: Buffer, length: number, wantLength: number): void {
+    if (!file.ok) return; // already failed and named (a broken seal, a failed write): its digest cannot add anything
     const fromCatalog = streamNo === 0 ? this.a.catalogDigest?.(file.jobId, file.fileIndex) : undefined;
     if (!got.equals(want)) {
       file.ok = false;

@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { Piscina } from 'piscina';
-import type { CompressResult, CompressTask } from './zstd-worker.js';
+import type { CompressResult, CompressTask, PackSealSpec, SealSpec } from './zstd-worker.js';
 import { SlabRing, slabOf, type Slab } from './slab-ring.js';
 
 /** A batch's chunks as the worker reads them, and the holds to let go once it is done. */
@@ -48,6 +48,8 @@ export interface ZstdPiece {
   digest: Buffer | null;
   /** decompress: data lies in a reusable slab; call once the bytes are no longer needed (they may then be overwritten). */
   release?: () => void;
+  /** compress with `seal`: data is the sealed record payload, and this its SHA-256 (for the signed manifest). */
+  recordDigest?: Buffer | null;
 }
 
 export interface ChunkOptions {
@@ -55,6 +57,10 @@ export interface ChunkOptions {
   digest?: boolean;
   /** The caller still needs the bytes afterwards: copy them, never transfer the buffer. */
   keep?: boolean;
+  /** compress: store the chunk as it is (no zstd), e.g. an encrypted job without compression. */
+  store?: boolean;
+  /** compress: seal the (compressed) chunk for its place in an encrypted job. */
+  seal?: SealSpec;
 }
 
 /** A pack compressed (or unpacked) on a worker, with each member's SHA-256. */
@@ -63,6 +69,10 @@ export interface PackPiece {
   /** pack: true when data is a zstd frame, false when stored plain. unpack: false when the pack does not decode to its members' total length (data empty). */
   compressed: boolean;
   digests: Buffer[];
+  /** Sealed pack: the PACK_INDEX payload (made on the worker: the seal is bound to it)… */
+  index?: Buffer;
+  /** …and the SHA-256 of the index payload and of the sealed data payload. */
+  recordDigests?: Buffer[];
 }
 
 type Op = 'compress' | 'decompress';
@@ -152,8 +162,8 @@ export class ZstdPool {
    * each member. An ArrayBuffer is transferred; a SharedArrayBuffer is read in place and free again once
    * the promise settles (the result never points into it).
    */
-  pack(members: ArrayBuffer | SharedArrayBuffer, lengths: number[], used: number): Promise<PackPiece> {
-    return this.runPack({ op: 'pack', data: members, lengths, level: this.level, digest: [], used });
+  pack(members: ArrayBuffer | SharedArrayBuffer, lengths: number[], used: number, opts: { seal?: PackSealSpec; store?: boolean } = {}): Promise<PackPiece> {
+    return this.runPack({ op: 'pack', data: members, lengths, level: this.level, digest: [], used, ...(opts.seal ? { packSeal: opts.seal } : {}), ...(opts.store ? { store: [true] } : {}) });
   }
 
   /** Decodes one pack record's payload (copied) into its members' bytes, with each member's digest. */
@@ -166,8 +176,12 @@ export class ZstdPool {
   private async runPack(task: CompressTask): Promise<PackPiece> {
     const transferList = task.data instanceof ArrayBuffer ? [task.data] : [];
     const r = (await this.pool.run(task, { transferList })) as CompressResult;
-    const digests = r.digests.map((d) => Buffer.from(d!.buffer, d!.byteOffset, d!.byteLength));
-    return { data: Buffer.from(r.data), compressed: r.compressed[0], digests };
+    const view = (d: Uint8Array) => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+    const digests = r.digests.map((d) => view(d!));
+    const piece: PackPiece = { data: Buffer.from(r.data), compressed: r.compressed[0], digests };
+    if (r.index) piece.index = view(r.index);
+    if (r.recordDigests) piece.recordDigests = r.recordDigests.map((d) => view(d!));
+    return piece;
   }
 
   /** Sends the batches being filled, if any. */
@@ -191,6 +205,8 @@ export class ZstdPool {
     }
     const only = p.chunks.length === 1 && !p.options[0].keep ? p.chunks[0] : null;
     const task: CompressTask = { op, data: new ArrayBuffer(0), lengths, level: this.level, digest };
+    if (p.options.some((o) => o.store)) task.store = p.options.map((o) => o.store === true);
+    if (p.options.some((o) => o.seal)) task.seal = p.options.map((o) => o.seal ?? null);
     const transferList: ArrayBuffer[] = [];
     let staged: Staged | null = null;
     if (only && only.byteOffset === 0 && only.buffer instanceof ArrayBuffer && only.buffer.byteLength === only.byteLength) {
@@ -207,7 +223,8 @@ export class ZstdPool {
         let off = 0;
         r.lengths.forEach((len, i) => {
           const d = r.digests[i];
-          p.waiters[i].resolve({ data: all.subarray(off, off + len), compressed: r.compressed[i], digest: d ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : null });
+          const rd = r.recordDigests?.[i];
+          p.waiters[i].resolve({ data: all.subarray(off, off + len), compressed: r.compressed[i], digest: d ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : null, recordDigest: rd ? Buffer.from(rd.buffer, rd.byteOffset, rd.byteLength) : null });
           off += len;
         });
       },

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { CairnError } from '../plugin-api/index.js';
 import { loadConfig } from '../config/index.js';
-import { FdService, FileDaemon } from '../core/index.js';
+import { FdService, FileDaemon, publicKeyOf, readKeyFile, type FdCrypto } from '../core/index.js';
 import { connect, connectCommand, type TlsMode } from '../net/index.js';
 import { platformFileServices, nativeStatus } from '../native/index.js';
 import { daemonMain, onShutdownSignal, startDaemon, type DaemonArgs } from './runtime.js';
@@ -20,11 +20,19 @@ export async function runFd(a: DaemonArgs): Promise<void> {
   const { log, lock } = started;
   const status = nativeStatus();
   if (!status.loaded) log.warn({ degraded: status.degraded, error: status.error }, 'native addon not loaded: running degraded');
+  const enc = c.encryption;
+  // Key files are read when a job needs them (a key replaced on disk takes effect at the next job).
+  const crypto = enc ? (): FdCrypto => {
+    const signer = readKeyFile(enc.keyFile);
+    return { signer, recipients: [publicKeyOf(signer), ...enc.masterKeys.map((k) => publicKeyOf(readKeyFile(k)))], cipher: enc.cipher };
+  } : undefined;
   const fd = new FileDaemon({
     policy: { pluginDirs: c.plugins.directories, allow: c.plugins.allow },
     platform: platformFileServices(),
     logger: log.child({ part: 'fd' }),
+    ...(crypto && enc ? { crypto, restoreKeys: () => [readKeyFile(enc.keyFile)].filter((k) => k.boxSecretKey) } : {}),
   });
+  if (enc) readKeyFile(enc.keyFile); // a missing or exposed key file stops the daemon at start, not at the first job
   const heartbeatMs = c.fd.heartbeatSeconds * 1000;
   const service = new FdService({
     fd,

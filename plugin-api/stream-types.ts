@@ -10,7 +10,7 @@ export const StreamType = {
   DATA: 2,
   /** File data, one zstd frame per record; decompresses to the next bytes of the stream. */
   DATA_ZSTD: 3,
-  /** Reserved: encrypted data (client-side encryption, a later issue). */
+  /** Reserved, never written: encrypted data is DATA_SEALED (16), PACK_SEALED (17) and DIGEST_SEALED (18). */
   DATA_ENCRYPTED: 4,
   /** Sparse data, plain: u64 BE offset then the bytes to write at that offset. */
   SPARSE_DATA: 5,
@@ -39,14 +39,29 @@ export const StreamType = {
   PACK_DATA: 14,
   /** A pack's bytes as one zstd frame. */
   PACK_DATA_ZSTD: 15,
+  /**
+   * A sealed record of an encrypted job's stream (docs/encryption.md): AEAD ciphertext ‖ 16-byte tag of
+   * one byte naming the inner record type (DATA, DATA_ZSTD, SPARSE_DATA, SPARSE_DATA_ZSTD) followed by
+   * that record's payload. Chunk n of (fileIndex, streamNo) opens only as chunk n of that stream.
+   */
+  DATA_SEALED: 16,
+  /** A pack's bytes, sealed (inner type PACK_DATA or PACK_DATA_ZSTD); a pack record (its streamNo is the span), bound to its PACK_INDEX. */
+  PACK_SEALED: 17,
+  /**
+   * End of one stream of an encrypted job: SHA-256 (32) and logical length (u64) as in DIGEST_SHA256,
+   * the stream's chunk count (u32), then a 16-byte tag authenticating them as the stream's final record. 60 bytes.
+   */
+  DIGEST_SEALED: 18,
+  /** One part of the job's signed manifest (file index 0, streamNo = part number), after every other record of the session. */
+  MANIFEST: 19,
 } as const;
 
 export type StreamTypeName = keyof typeof StreamType;
 export type StreamTypeNumber = (typeof StreamType)[StreamTypeName];
 
-/** True for the three pack record types, whose streamNo is a span of file indexes, not a stream number. */
+/** True for the four pack record types, whose streamNo is a span of file indexes, not a stream number. */
 export function isPackRecord(streamType: number): boolean {
-  return streamType === StreamType.PACK_INDEX || streamType === StreamType.PACK_DATA || streamType === StreamType.PACK_DATA_ZSTD;
+  return streamType === StreamType.PACK_INDEX || streamType === StreamType.PACK_DATA || streamType === StreamType.PACK_DATA_ZSTD || streamType === StreamType.PACK_SEALED;
 }
 
 /**

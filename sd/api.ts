@@ -41,6 +41,15 @@ export interface SessionJobInfo {
   device?: string;
 }
 
+/**
+ * Members an FD adds to its session's start labels at `append open session` (docs/protocol.md). The SD
+ * does not interpret them: it writes them into every SESSION_START label of the session.
+ */
+export interface StartLabelExtension {
+  /** The job's encryption header (docs/encryption.md): cipher, data-key wraps, signer. */
+  encryption?: object;
+}
+
 /** One contiguous stretch of a session on one volume (Bacula's JobMedia). */
 export interface JobMediaRange {
   volume: string;

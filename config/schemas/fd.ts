@@ -36,6 +36,11 @@ export const fdSchema: JsonSchema = rootSchema('cairn-fd', 'Cairn File Daemon co
     }, ['name', 'command']),
     default: [],
   }),
+  encryption: prop('Encryption', 'Client-side encryption of every backup of this client (docs/encryption.md). Absent: backups are not encrypted.', mapping({
+    keyFile: prop('Key file', 'The client key (cairn key generate): private, or write-only (then this FD can back up but not restore without a private key given at restore time). Mode 0600. Relative to this file\'s folder.', nonEmptyString),
+    masterKeys: prop('Master recovery keys', 'Public key files every job\'s data key is also wrapped to (relative to this file\'s folder).', { type: 'array', items: nonEmptyString, default: [] }),
+    cipher: prop('Cipher', 'The bulk cipher.', { type: 'string', enum: ['aes-256-gcm', 'chacha20-poly1305'], default: 'aes-256-gcm' }),
+  }, ['keyFile'])),
   commands: prop('Commands', 'Programs this File Daemon may run for runBefore/runAfter and the pipe agent.', {
     ...mapping({
       allow: prop('Allowed programs', 'Absolute paths of the programs (argv[0]) that may be run; nothing else runs.', { type: 'array', items: nonEmptyString, default: [] }),

@@ -27,7 +27,7 @@ test('migrations from empty create every table and record the version', async ()
     const tables = await d.all({ text: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", params: [] });
     assert.deepEqual(
       tables.map((t) => t.name),
-      ['agent_state', 'clients', 'files', 'filesets', 'job_log', 'job_media', 'jobs', 'pools', 'schema_version', 'volumes'],
+      ['agent_state', 'clients', 'files', 'filesets', 'job_crypto', 'job_key_wraps', 'job_log', 'job_media', 'jobs', 'pools', 'schema_version', 'volumes'],
     );
     assert.equal((await d.get({ text: 'PRAGMA journal_mode', params: [] }))?.journal_mode, 'wal');
     await d.close();

@@ -356,6 +356,71 @@ export class Catalog extends VolumeStore {
     const row = await this.driver.get(this.qb.select({ from: 'agent_state', columns: ['state'], where: and(eq('job_id', jobId), eq('agent', agent)) }));
     return row === undefined ? null : jsonOrNull<AgentState>(row.state);
   }
+
+  // --- client-side encryption (schema v3, docs/encryption.md §Catalog) ---
+
+  /** Stores an encrypted job's header (as in its start label) and signed manifest. */
+  async saveJobCrypto(c: { jobId: number; header: { cipher: string; signer: { fingerprint: string }; wraps: Array<{ fingerprint: string }> }; manifest?: Uint8Array | null }): Promise<void> {
+    const h = c.header;
+    await this.driver.run(
+      this.qb.insert({
+        into: 'job_crypto',
+        values: { job_id: c.jobId, cipher: h.cipher, signer: h.signer.fingerprint, recipients: h.wraps.map((w) => w.fingerprint).join(','), header: JSON.stringify(h), manifest: c.manifest ?? null },
+        onConflict: { target: ['job_id'], update: { header: { excluded: 'header' }, manifest: { excluded: 'manifest' } } },
+      }),
+    );
+  }
+
+  /** The job's encryption record, or null for a job that is not encrypted. */
+  async jobCrypto(jobId: number): Promise<CatalogJobCrypto | null> {
+    const r = await this.driver.get(this.qb.select({ from: 'job_crypto', where: eq('job_id', jobId) }));
+    if (!r) return null;
+    return {
+      jobId,
+      cipher: String(r.cipher),
+      signer: String(r.signer),
+      recipients: String(r.recipients).split(',').filter(Boolean),
+      header: JSON.parse(String(r.header)) as Record<string, unknown>,
+      manifest: toBytes(r.manifest),
+    };
+  }
+
+  async encryptedJobIds(): Promise<number[]> {
+    const rows = await this.driver.all(this.qb.select({ from: 'job_crypto', columns: ['job_id'], orderBy: ['job_id'] }));
+    return rows.map((r) => toNum(r.job_id));
+  }
+
+  /** Stores wraps made after their jobs ran (rotation, a master key added later). */
+  async addKeyWraps(wraps: ReadonlyArray<{ jobId: number; wrap: { fingerprint: string } }>): Promise<void> {
+    if (!wraps.length) return;
+    const now = Date.now();
+    await this.driver.insertMany('job_key_wraps', ['job_id', 'fingerprint', 'wrap', 'created_at'], wraps.map((w) => [w.jobId, w.wrap.fingerprint, JSON.stringify(w.wrap), now]));
+  }
+
+  /** Later wraps of one job, or of every job. */
+  async keyWraps(jobId?: number): Promise<CatalogKeyWrap[]> {
+    const rows = await this.driver.all(this.qb.select({ from: 'job_key_wraps', ...(jobId === undefined ? {} : { where: eq('job_id', jobId) }), orderBy: ['id'] }));
+    return rows.map((r) => ({ jobId: toNum(r.job_id), fingerprint: String(r.fingerprint), wrap: JSON.parse(String(r.wrap)) as CatalogKeyWrap['wrap'], createdAt: new Date(toNum(r.created_at)) }));
+  }
+}
+
+/** An encrypted job as the catalog keeps it (docs/encryption.md §Catalog). */
+export interface CatalogJobCrypto {
+  jobId: number;
+  cipher: string;
+  signer: string;
+  recipients: string[];
+  /** The encryption header (JSON object, as in the start label). */
+  header: Record<string, unknown>;
+  manifest: Buffer | null;
+}
+
+/** A data-key wrap made after its job ran. */
+export interface CatalogKeyWrap {
+  jobId: number;
+  fingerprint: string;
+  wrap: Record<string, unknown> & { fingerprint: string };
+  createdAt: Date;
 }
 
 function noJob(jobId: number): CairnError {

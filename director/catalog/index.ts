@@ -10,7 +10,7 @@
  * Does not promise: scheduling, which jobs a prune removes (that is
  * director/retention), or anything about media contents. docs/catalog.md describes schema and rules.
  */
-export { Catalog } from './catalog.js';
+export { Catalog, type CatalogJobCrypto, type CatalogKeyWrap } from './catalog.js';
 export type { LastSuccessfulQuery } from './job-chain.js';
 export { CATALOG_ERRORS, type CatalogErrorCode } from './errors.js';
 export { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate, readSchemaVersion, type Migration } from './migrations.js';

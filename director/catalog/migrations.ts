@@ -8,7 +8,7 @@
  */
 import { CairnError } from '../../plugin-api/index.js';
 import type { CatalogDriver } from './driver.js';
-import { COLUMNS_V3, INDEXES_V3, SCHEMA_VERSION_TABLE, TABLES_V1 } from './schema.js';
+import { COLUMNS_V3, INDEXES_V3, SCHEMA_VERSION_TABLE, TABLES_V1, TABLES_V4 } from './schema.js';
 import { addColumnStatement, createIndexStatement, createTableStatements, dropIndexStatement, migrationLockStatement } from './sql/ddl.js';
 import { type Dialect, dialectOf } from './sql/dialect.js';
 import { QueryBuilder } from './sql/query-builder.js';
@@ -39,6 +39,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ...COLUMNS_V3.map((c) => addColumnStatement(d, c.table, c.column)),
       ...INDEXES_V3.map((i) => createIndexStatement(d, i.table, i.index)),
     ],
+  },
+  {
+    version: 4,
+    description: 'client-side encryption: job_crypto (header, signer, recipients, signed manifest per encrypted job) and job_key_wraps (data-key wraps made after the job)',
+    statements: (d) => TABLES_V4.flatMap((t) => createTableStatements(d, t)),
   },
 ];
 

@@ -182,3 +182,35 @@ export const COLUMNS_V3: ReadonlyArray<{ table: string; column: ColumnDef }> = [
 export const INDEXES_V3: ReadonlyArray<{ table: string; index: IndexDef }> = [
   { table: 'jobs', index: { name: 'jobs_pool_type', columns: ['pool', 'type', 'status'] } },
 ];
+
+/** Schema v4 (client-side encryption, docs/encryption.md §Catalog): each encrypted job's header and signed manifest, and data-key wraps made later (rotation, master keys added afterwards). */
+export const TABLES_V4: readonly TableDef[] = [
+  {
+    name: 'job_crypto',
+    columns: [
+      { name: 'job_id', type: 'bigint', notNull: true },
+      { name: 'cipher', type: 'text', notNull: true },
+      /** Fingerprint of the key that signed the manifest. */
+      { name: 'signer', type: 'text', notNull: true },
+      /** Fingerprints the data key was wrapped to when the job ran, comma-separated. */
+      { name: 'recipients', type: 'text', notNull: true },
+      /** The encryption header as in the session start label (JSON). */
+      { name: 'header', type: 'text', notNull: true },
+      /** The signed manifest (job-manifest.ts), as on the volume. */
+      { name: 'manifest', type: 'blob' },
+    ],
+    primaryKey: ['job_id'],
+  },
+  {
+    name: 'job_key_wraps',
+    columns: [
+      { name: 'id', type: 'id' },
+      { name: 'job_id', type: 'bigint', notNull: true },
+      { name: 'fingerprint', type: 'text', notNull: true },
+      /** The wrap (JSON: fingerprint, epk, nonce, box). */
+      { name: 'wrap', type: 'text', notNull: true },
+      { name: 'created_at', type: 'bigint', notNull: true },
+    ],
+    indexes: [{ name: 'job_key_wraps_job', columns: ['job_id', 'id'] }],
+  },
+];

@@ -55,7 +55,9 @@ function cancelSignal(): AbortSignal {
   return c.signal;
 }
 
-export async function cmdInit(args: CommonArgs, out: Output): Promise<number> {
+export async function cmdInit(args: CommonArgs & { encrypt?: boolean; key?: string; masterPublicKey?: string[]; cipher?: string }, out: Output): Promise<number> {
+  if (args.encrypt) return (await import('./key-commands.js')).cmdInitEncrypted(args, out);
+  if (args.key || args.masterPublicKey?.length) throw new CairnError('CAIRN_E_USAGE', '--key and --master-public-key go with --encrypt', {});
   const path = defaultRepoPath(args.repo);
   const { created } = initRepository(path);
   const repo = await LocalRepository.open(path);
@@ -139,9 +141,10 @@ export async function cmdLs(args: CommonArgs & { job: string; path?: string; asA
   });
 }
 
-export async function cmdRestore(args: CommonArgs & { job: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; dryRun: boolean }, out: Output): Promise<number> {
+export async function cmdRestore(args: CommonArgs & { job: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; dryRun: boolean; key?: string[] }, out: Output): Promise<number> {
   const started = Date.now();
   const listing: string[] = [];
+  const keys = args.dryRun ? [] : await (await import('./key-commands.js')).restoreKeys(args.key, defaultRepoPath(args.repo), args.json);
   const report: JobReport & { entries?: string[] } = await withRepo(args, 'restore', !args.dryRun, out, async (repo) => {
     const job = await resolveBackupJob(repo.catalog, args.job, { asAt: args.asAt ? parseTime(args.asAt) : undefined });
     return runRestoreJob(repo, {
@@ -150,6 +153,7 @@ export async function cmdRestore(args: CommonArgs & { job: string; to: string; p
       paths: args.paths,
       replace: args.replace,
       dryRun: args.dryRun,
+      keys,
       onListEntry: args.json ? (r) => listing.push(displayPath(r.path)) : (r) => process.stdout.write(`${displayPath(r.path)}\n`),
       signal: cancelSignal(),
       onFile: (_p, bytes) => {
@@ -165,10 +169,11 @@ export async function cmdRestore(args: CommonArgs & { job: string; to: string; p
   return report.exitCode;
 }
 
-export async function cmdVerify(args: CommonArgs & { job: string }, out: Output): Promise<number> {
+export async function cmdVerify(args: CommonArgs & { job: string; key?: string[] }, out: Output): Promise<number> {
+  const keys = await (await import('./key-commands.js')).restoreKeys(args.key, defaultRepoPath(args.repo), args.json);
   const report = await withRepo(args, 'verify', false, out, async (repo) => {
     const job = await resolveBackupJob(repo.catalog, args.job);
-    return runVerifyJob(repo, job, cancelSignal());
+    return runVerifyJob(repo, job, cancelSignal(), keys);
   });
   out.report(report);
   return report.exitCode;

@@ -38,7 +38,17 @@ function program(out: Output): Program {
       wait: { type: 'boolean', describe: 'local mode: wait for the repository lock; with --config: wait for the job to end' },
     },
     commands: [
-      { name: 'init', describe: 'create a repository', run: as<CommonArgs>(cmdInit) },
+      {
+        name: 'init',
+        describe: 'create a repository (--encrypt: client-side encrypted)',
+        options: {
+          encrypt: { type: 'boolean', describe: 'encrypt every backup on this machine before it is stored (docs/encryption.md)' },
+          key: { type: 'string', describe: 'with --encrypt: the client key file (private or write-only); a new key is written there (mode 0600) when it does not exist' },
+          'master-public-key': { type: 'string', array: true, describe: 'with --encrypt: a master recovery key (its public half) every job is also wrapped to' },
+          cipher: { type: 'string', choices: ['aes-256-gcm', 'chacha20-poly1305'], describe: 'with --encrypt: the bulk cipher (default aes-256-gcm)' },
+        },
+        run: as(cmdInit),
+      },
       {
         name: 'backup',
         describe: 'back up paths (or a --fileset) into the repository',
@@ -97,6 +107,7 @@ function program(out: Output): Program {
           'dry-run': { type: 'boolean', describe: 'list what would be restored' },
           job: { type: 'string', describe: 'with --config: the job name "latest" refers to' },
           client: { type: 'string', describe: 'with --config: restore onto this client instead of the one backed up' },
+          key: { type: 'string', array: true, describe: 'encrypted jobs: a private key file to open them with (the client key or a master key)' },
         },
         run: remoteOr((m, a) => m.remoteRestore({ ...a, job: a.backup, jobName: a.job } as never, out), (a: Record<string, unknown>) => cmdRestore({ ...a, job: a.backup } as never, out)),
       },
@@ -157,7 +168,55 @@ function program(out: Output): Program {
         },
         run: async (a) => (await retention()).cmdCatalogRestore(a as never, out),
       },
-      { name: 'verify', describe: 're-read a job from its volumes: block checksums and digests against the catalog', positionals: [job], run: as(cmdVerify) },
+      {
+        name: 'verify',
+        describe: 're-read a job from its volumes: block checksums and digests against the catalog',
+        positionals: [job],
+        options: { key: { type: 'string', array: true, describe: 'encrypted jobs: a private key file' } },
+        run: as(cmdVerify),
+      },
+      {
+        name: 'key',
+        describe: 'client-side encryption keys (docs/encryption.md)',
+        subcommands: [
+          {
+            name: 'generate',
+            describe: 'write a new key pair: FILE (private, mode 0600) and FILE.pub',
+            options: {
+              out: { type: 'string', describe: 'the private key file (default: a new file in ~/.config/cairn/keys)' },
+              'write-only': { type: 'string', describe: 'also write a write-only key file (public halves and the signing secret: backs up, cannot restore)' },
+              comment: { type: 'string', describe: 'a note stored in the key file' },
+            },
+            run: async (a) => (await import('./key-commands.js')).cmdKeyGenerate(a as never, out),
+          },
+          { name: 'show', describe: "a key file's kind, fingerprint and public halves", positionals: [{ name: 'file', required: true }], run: async (a) => (await import('./key-commands.js')).cmdKeyShow(a as never, out) },
+          { name: 'fingerprint', describe: "a key file's fingerprint", positionals: [{ name: 'file', required: true }], run: async (a) => (await import('./key-commands.js')).cmdKeyFingerprint(a as never, out) },
+          {
+            name: 'add-master',
+            describe: 'wrap new jobs (and, with --key, existing ones) to a master recovery key too',
+            positionals: [{ name: 'file', required: true }],
+            options: { key: { type: 'string', describe: "a private key that opens the existing jobs (to wrap them to the master too)" }, keyring: { type: 'string', describe: 'also write the new wraps to this keyring file' } },
+            run: async (a) => (await import('./key-commands.js')).cmdKeyAddMaster(a as never, out),
+          },
+          {
+            name: 'rotate',
+            describe: "replace the repository's client key; existing jobs' data keys are re-wrapped (catalog + keyring file), volumes untouched",
+            options: {
+              key: { type: 'string', describe: 'the current private key (default: the repository key file)' },
+              new: { type: 'string', describe: 'an existing key file to rotate to (default: generate one)' },
+              out: { type: 'string', describe: 'where to write the generated key' },
+              keyring: { type: 'string', describe: 'keyring file to write (default: keyring-<fingerprint>.json in the repository)' },
+            },
+            run: async (a) => (await import('./key-commands.js')).cmdKeyRotate(a as never, out),
+          },
+          {
+            name: 'export-keyring',
+            describe: "write every re-wrapped data key in the catalog to a keyring file (for restores from volumes alone)",
+            positionals: [{ name: 'file', required: true }],
+            run: async (a) => (await import('./key-commands.js')).cmdKeyExportKeyring(a as never, out),
+          },
+        ],
+      },
       {
         name: 'plugin',
         describe: 'agent tools',

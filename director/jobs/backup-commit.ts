@@ -88,6 +88,8 @@ export async function commitBackup(repo: JobPlumbing, c: BackupCommitContext, ou
       closeReport = await withTimeout(c.session.closed, ms, 'the SD did not confirm the session close');
       await c.assembler.finish();
       await catalog.insertJobMedia(jobId, closeReport.ranges);
+      // An encrypted job is OK only with its header and signed manifest in the catalog (restore needs them before reading).
+      if (outcome.crypto) await catalog.saveJobCrypto({ jobId, header: outcome.crypto.header, manifest: outcome.crypto.manifest ?? null });
     } catch (err) {
       status = 'error';
       error = isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_FAILED', (err as Error).message, { jobId }, { cause: err });
@@ -127,6 +129,7 @@ export async function commitBackup(repo: JobPlumbing, c: BackupCommitContext, ou
     rate: Math.round((outcome.counters.bytes * 1000) / durationMs),
     volumes: closeReport ? [...new Set(closeReport.ranges.map((r) => r.volume))] : [],
     baseJobId: c.baseJobId,
+    ...(outcome.crypto ? { encryption: { cipher: outcome.crypto.header.cipher, sealedFor: outcome.crypto.header.wraps.map((w) => w.fingerprint), signer: outcome.crypto.header.signer.fingerprint } } : {}),
     warnings,
     problems: [],
     error: error ? { code: error.code, message: error.message } : undefined,

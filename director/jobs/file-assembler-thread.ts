@@ -23,7 +23,7 @@ export type AssemblerReply =
   | { type: 'done'; error: { code: string; message: string } };
 
 /** The record types the assembler reads (AGENT records are not). */
-const WANTED: ReadonlySet<number> = new Set([StreamType.ATTRIBUTES, StreamType.DIGEST_SHA256, StreamType.AGENT_STATE, StreamType.PACK_INDEX]);
+const WANTED: ReadonlySet<number> = new Set([StreamType.ATTRIBUTES, StreamType.DIGEST_SHA256, StreamType.DIGEST_SEALED, StreamType.AGENT_STATE, StreamType.PACK_INDEX]);
 
 export class FileAssemblerThread {
   readonly agentStates: Record<string, AgentState> = {};

@@ -50,6 +50,7 @@ export class FileAssembler {
           break;
         }
         case StreamType.DIGEST_SHA256:
+        case StreamType.DIGEST_SEALED: // an encrypted job's: the same first 40 bytes (docs/encryption.md §4.3)
           // Packs precede other data: a small file still held for its pack has none.
           this.release(record.fileIndex - 1);
           if (this.current && this.current.fileIndex === record.fileIndex && record.streamNo === 0) this.current.digest = Buffer.from(record.payload.subarray(0, 32));

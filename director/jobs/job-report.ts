@@ -38,6 +38,8 @@ export interface JobReport {
   baseJobId?: number;
   chain?: number[];
   where?: string;
+  /** An encrypted backup: its cipher, the fingerprints its data key was wrapped to, and its manifest's signer. */
+  encryption?: { cipher: string; sealedFor: string[]; signer: string };
   warnings: ReportProblem[];
   problems: ReportProblem[];
   error?: { code: string; message: string; [fact: string]: unknown };

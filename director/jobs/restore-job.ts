@@ -10,7 +10,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Buffer } from 'node:buffer';
 import { CairnError, isCairnError, type ReplacePolicy } from '../../plugin-api/index.js';
-import type { RestoreOutcome } from '../../core/index.js';
+import { parseEncryptionHeader, type CairnKey, type RestoreOutcome, type SessionCrypto } from '../../core/index.js';
 import type { CatalogJob, CatalogTreeRow } from '../catalog/index.js';
 import type { FdRestoreOrder, JobPlumbing } from './job-plumbing.js';
 import { EXIT_CODES, type JobReport, type ReportProblem } from './job-report.js';
@@ -27,6 +27,8 @@ export interface RestoreRequest {
   onFile?: (path: string, bytes: number) => void;
   /** Told the restore job's catalog id as soon as it exists. */
   onJobId?: (jobId: number) => void;
+  /** Private keys for encrypted jobs (`--key FILE`). */
+  keys?: CairnKey[];
 }
 
 export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Promise<JobReport> {
@@ -48,11 +50,11 @@ export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Pro
   if (!repo.targetOnClient) prepareTarget(where);
   const jobId = await catalog.createJob({ name: req.job.name, type: 'restore', level: null, client: repo.clientName, startedAt: started });
   req.onJobId?.(jobId);
-  const outcome = await readSessions(repo, 'restore', chain, selection.perJob, { restoreJobId: jobId, where, replace: req.replace, signal: req.signal, onFile: req.onFile });
+  const outcome = await readSessions(repo, 'restore', chain, selection.perJob, { restoreJobId: jobId, where, replace: req.replace, signal: req.signal, onFile: req.onFile, keys: req.keys });
   return finish(repo, 'restore', jobId, req.job, started, outcome, selection.names, { where, chain: chainIds });
 }
 
-export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: AbortSignal): Promise<JobReport> {
+export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: AbortSignal, keys?: CairnKey[]): Promise<JobReport> {
   const catalog = repo.catalog;
   const started = new Date();
   repo.files.warmUp();
@@ -66,7 +68,7 @@ export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: 
     if (f.digest) digests.set(f.fileIndex, Buffer.from(f.digest));
   }
   const jobId = await catalog.createJob({ name: job.name, type: 'verify', level: null, client: repo.clientName, startedAt: started });
-  const outcome = await readSessions(repo, 'verify', [job], new Map([[job.id, indexes]]), { restoreJobId: jobId, replace: 'never', signal, digests: { jobId: job.id, byIndex: digests } });
+  const outcome = await readSessions(repo, 'verify', [job], new Map([[job.id, indexes]]), { restoreJobId: jobId, replace: 'never', signal, digests: { jobId: job.id, byIndex: digests }, keys });
   return finish(repo, 'verify', jobId, job, started, outcome, names, { chain: [job.id] });
 }
 
@@ -92,7 +94,8 @@ async function readSessions(
       const indexes = perJob.get(job.id);
       if (!indexes || indexes.length === 0) continue;
       const media = await repo.catalog.jobMedia(job.id);
-      sessions.push({ jobId: job.id, grant: await repo.director.openReadSession(bootstrapFor(media, indexes)) });
+      const crypto = await sessionCrypto(repo, job.id);
+      sessions.push({ jobId: job.id, grant: await repo.director.openReadSession(bootstrapFor(media, indexes)), ...(crypto ? { crypto } : {}) });
     }
     return await repo.files.restore({ ...opts, mode, sessions });
   } catch (err) {
@@ -100,6 +103,15 @@ async function readSessions(
     const error = isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_FAILED', (err as Error).message, {}, { cause: err });
     return { files: 0, bytes: 0, completed: new Set(), problems: [], messages: [], error };
   }
+}
+
+/** An encrypted job's header, later wraps and signed manifest from the catalog, or null. */
+export async function sessionCrypto(repo: JobPlumbing, jobId: number): Promise<SessionCrypto | null> {
+  const c = await repo.catalog.jobCrypto(jobId);
+  if (!c) return null;
+  const header = parseEncryptionHeader(c.header, `catalog encryption header of job ${jobId}`);
+  const wraps = (await repo.catalog.keyWraps(jobId)).map((w) => ({ jobId: w.jobId, wrap: w.wrap as unknown as SessionCrypto['header']['wraps'][number] }));
+  return { header, wraps, ...(c.manifest ? { manifest: c.manifest } : {}) };
 }
 
 async function finish(
@@ -120,7 +132,9 @@ async function finish(
   const failedLate = new Set(outcome.messages.filter((m) => m.level === 'error' && m.path !== undefined).map((m) => m.path));
   let files = outcome.files;
   for (const [key, path] of names) if (failedLate.has(path) && outcome.completed.has(key)) files--;
-  for (const [key, path] of names) {
+  // A restore refused before reading anything (a wrong or missing key, a forged manifest) names its cause once, not every file.
+  const refused = outcome.error !== undefined && outcome.completed.size === 0 && outcome.problems.length === 0 && outcome.bytes === 0;
+  for (const [key, path] of refused ? [] : names) {
     if (outcome.completed.has(key) || named.has(path)) continue;
     problems.push({ path, code: 'CAIRN_E_FILE_INCOMPLETE', text: type === 'restore' ? 'not restored: its records were not found on the volumes' : 'its records were not found on the volumes' });
   }

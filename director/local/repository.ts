@@ -17,6 +17,7 @@ import { SdDirectorClient, SdSessionClient, StorageDaemon, duplexPair, type SdNo
 import { Catalog, checkLabelTemplate, parseDuration, volumeCatalogPort, type PoolSettings } from '../catalog/index.js';
 import { runPrune, type PruneOptions, type PruneReport } from '../retention/prune-run.js';
 import type { ClientRetention } from '../retention/prune-plan.js';
+import { fdCryptoOf, repoRestoreKeys, type RepoEncryption } from './repo-keys.js';
 
 export const REPO_FORMAT = 1;
 export const REPO_FILE = 'cairn-repo.json';
@@ -71,14 +72,40 @@ export function checkPoolSettings(name: string, s: PoolSettings): void {
   for (const k of ['within', 'withinHourly', 'withinDaily', 'withinWeekly', 'withinMonthly', 'withinYearly'] as const) if (s.keep?.[k] !== undefined) parseDuration(s.keep[k]!, `pool ${name} keep.${k}`);
 }
 
-export function initRepository(path: string, settings: Partial<RepoSettings> = {}): { created: boolean } {
+/** cairn-repo.json. `encryption`: an encrypted repository (director/local/repo-keys.ts); absent: backups are not encrypted. */
+export interface RepoMeta {
+  format: number;
+  created?: string;
+  settings?: Partial<RepoSettings>;
+  encryption?: RepoEncryption;
+}
+
+export function initRepository(path: string, settings: Partial<RepoSettings> = {}, encryption?: RepoEncryption): { created: boolean } {
   const file = join(path, REPO_FILE);
   if (existsSync(file)) return { created: false };
   mkdirSync(join(path, 'volumes'), { recursive: true });
   mkdirSync(join(path, 'logs'), { recursive: true });
-  const meta = { format: REPO_FORMAT, created: new Date().toISOString(), settings: { ...DEFAULT_REPO_SETTINGS, ...settings } };
+  const meta: RepoMeta = { format: REPO_FORMAT, created: new Date().toISOString(), settings: { ...DEFAULT_REPO_SETTINGS, ...settings }, ...(encryption ? { encryption } : {}) };
   writeFileSync(file, JSON.stringify(meta, null, 2) + '\n', { mode: 0o644 });
   return { created: true };
+}
+
+/** Reads cairn-repo.json. */
+export function readRepoMeta(path: string): RepoMeta {
+  const file = join(path, REPO_FILE);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as RepoMeta;
+  } catch (err) {
+    throw new CairnError('CAIRN_E_REPO_INVALID', `${file} is not readable JSON: ${(err as Error).message}`, { repo: path }, { cause: err });
+  }
+}
+
+/** Rewrites cairn-repo.json (atomically: a temporary then a rename). */
+export function writeRepoMeta(path: string, meta: RepoMeta): void {
+  const file = join(path, REPO_FILE);
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(meta, null, 2) + '\n', { mode: 0o644 });
+  renameSync(tmp, file);
 }
 
 export class LocalRepository implements JobPlumbing {
@@ -95,6 +122,8 @@ export class LocalRepository implements JobPlumbing {
     readonly director: SdDirectorClient,
     readonly fd: FileDaemon,
     readonly logger: Logger,
+    /** The repository's encryption settings, or null for one that is not encrypted. */
+    readonly encryption: RepoEncryption | null = null,
   ) {
     this.files = new FdRunner(fd, async () => this.connectFd());
   }
@@ -115,12 +144,7 @@ export class LocalRepository implements JobPlumbing {
       }
       initRepository(path);
     }
-    let meta: { format: number; settings?: Partial<RepoSettings> };
-    try {
-      meta = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new CairnError('CAIRN_E_REPO_INVALID', `${file} is not readable JSON: ${(err as Error).message}`, { repo: path }, { cause: err });
-    }
+    const meta = readRepoMeta(path);
     if (meta.format !== REPO_FORMAT) {
       throw new CairnError('CAIRN_E_REPO_INVALID', `repository ${path} has format ${meta.format}; this cairn reads format ${REPO_FORMAT}`, { repo: path, format: meta.format });
     }
@@ -155,12 +179,15 @@ export class LocalRepository implements JobPlumbing {
     const [dirEnd, sdEnd] = duplexPair();
     sd.handleConnection(sdEnd);
     const director = new SdDirectorClient(dirEnd);
+    const encryption = meta.encryption;
     const fd = new FileDaemon({
       policy: { pluginDirs: [join(path, 'plugins')], allow: [] },
       platform: platformFileServices(),
       logger: logger.child({ part: 'fd' }),
+      // The key file is read when a backup starts (it signs), never at open: listing jobs needs no key.
+      ...(encryption ? { crypto: () => fdCryptoOf(encryption), restoreKeys: () => repoRestoreKeys(encryption) } : {}),
     });
-    const repo = new LocalRepository(path, settings, catalog, sd, director, fd, logger);
+    const repo = new LocalRepository(path, settings, catalog, sd, director, fd, logger, encryption ?? null);
     director.onNotification((n) => repo.notifications.get(n.jobId)?.(n));
     return repo;
   }

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { CairnError, isCairnError } from '../../plugin-api/index.js';
-import type { Bootstrap, ReadItem, SessionJobInfo } from '../api.js';
+import type { Bootstrap, ReadItem, SessionJobInfo, StartLabelExtension } from '../api.js';
 import { DATA_FRAME_TARGET_BYTES } from '../defaults.js';
 import type { AppendSession } from '../session/append-session.js';
 import type { SdLogger } from '../session/logger.js';
@@ -201,7 +201,7 @@ export class SdConnection {
         const e = this.sd.tickets.bind(ticket, 'append', this, this.fdKeyId(cmd));
         e.session.assertActive();
         this.append = { ticket: e.ticket, session: e.session };
-        await e.session.start();
+        await e.session.start(startLabelExtension(req.body));
         return this.reply(`OK open session SessionId=${e.session.sessionId}`, { sessionId: e.session.sessionId });
       }
       case 'append data':
@@ -362,4 +362,14 @@ function jobIdArg(req: Request, command: string): number {
 
 function stateError(why: string, command: string): CairnError {
   return new CairnError('CAIRN_E_SESSION_STATE', `Command "${command}" not allowed: ${why}.`, { command, why });
+}
+
+/** The start-label members an FD may add (only known ones are taken: `encryption`, an object). */
+function startLabelExtension(body: unknown): StartLabelExtension {
+  const b = body as { encryption?: unknown } | undefined;
+  if (b === undefined || b === null || b.encryption === undefined) return {};
+  if (typeof b.encryption !== 'object' || b.encryption === null || Array.isArray(b.encryption)) {
+    throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', 'append open session: "encryption" must be an object.', {});
+  }
+  return { encryption: b.encryption };
 }

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { CairnError } from '../../plugin-api/index.js';
-import type { DataRecord, ReadItem, SessionCloseReport } from '../api.js';
+import type { DataRecord, ReadItem, SessionCloseReport, StartLabelExtension } from '../api.js';
 import { DATA_FRAME_TARGET_BYTES, MAX_FRAME_BYTES } from '../defaults.js';
 import { Status, formatMessage, parseReply, replyError, type Reply } from '../wire/control-message.js';
 import { RECORD_HEADER_BYTES, checkRecord, encodeRecordHeader } from '../wire/data-record.js';
@@ -41,9 +41,12 @@ export class SdSessionClient {
     stream.once('close', () => this.stopHeartbeats());
   }
 
-  /** `append open session Ticket=…` → the session id. */
-  async appendOpen(ticket: string): Promise<{ sessionId: number }> {
-    const r = await this.request(`append open session Ticket=${ticket}`);
+  /**
+   * `append open session Ticket=…` → the session id. `label`: members the FD adds to the session start
+   * label (v1: `encryption`, the job's encryption header; docs/protocol.md).
+   */
+  async appendOpen(ticket: string, label?: StartLabelExtension): Promise<{ sessionId: number }> {
+    const r = await this.request(`append open session Ticket=${ticket}`, label);
     this.ticket = ticket;
     return r.body as { sessionId: number };
   }

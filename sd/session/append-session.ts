@@ -5,7 +5,7 @@
  * numbered, and at close makes everything durable before reporting.
  */
 import { CairnError, StreamType } from '../../plugin-api/index.js';
-import type { DataRecord, JobMediaRange, RecordLocation, SdNotification, SessionCloseReport, SessionJobInfo } from '../api.js';
+import type { DataRecord, JobMediaRange, RecordLocation, SdNotification, SessionCloseReport, SessionJobInfo, StartLabelExtension } from '../api.js';
 import { CATALOG_BATCH_RECORDS, SESSION_MAX_INFLIGHT_BLOCKS } from '../defaults.js';
 import { BlockKind, sealBlock } from '../volume/block.js';
 import { labelBlock, type SessionEndLabel, type SessionStartLabel } from '../volume/labels.js';
@@ -16,7 +16,7 @@ import type { VolumeAppender } from './volume-appender.js';
 import type { VolumePool } from './volume-pool.js';
 
 /** Stream types whose records the Director catalogs. */
-export const CATALOGED_STREAMS: ReadonlySet<number> = new Set([StreamType.ATTRIBUTES, StreamType.DIGEST_SHA256, StreamType.AGENT, StreamType.AGENT_STATE, StreamType.PACK_INDEX]);
+export const CATALOGED_STREAMS: ReadonlySet<number> = new Set([StreamType.ATTRIBUTES, StreamType.DIGEST_SHA256, StreamType.AGENT, StreamType.AGENT_STATE, StreamType.PACK_INDEX, StreamType.DIGEST_SEALED]);
 
 type Entry = { record: DataRecord; location: RecordLocation | null };
 export type SessionState = 'ticketed' | 'open' | 'ended' | 'closed' | 'aborted';
@@ -62,11 +62,15 @@ export class AppendSession {
     if (this.state === 'aborted') throw new CairnError('CAIRN_E_SESSION_ABORTED', `Session ${this.sessionId} was aborted: ${this.abortReason}.`, { sessionId: this.sessionId, jobId: this.job.jobId, reason: this.abortReason });
   }
 
-  /** Writes the session start label (called at `append open session`). */
-  start(): Promise<void> {
+  /** Members the FD added to the start label (written into every SESSION_START of the session). */
+  private labelExtension: StartLabelExtension = {};
+
+  /** Writes the session start label (called at `append open session`), with the FD's additions. */
+  start(extension: StartLabelExtension = {}): Promise<void> {
     return this.exclusive(async () => {
       this.assertActive();
       this.state = 'open';
+      this.labelExtension = extension;
       await this.writeLabel(BlockKind.SESSION_START, false);
     });
   }
@@ -165,7 +169,7 @@ export class AppendSession {
       const at = { blockNumber: no, sessionId: this.sessionId, sessionSeq: this.seq++ };
       const obj: SessionStartLabel | SessionEndLabel =
         kind === BlockKind.SESSION_START
-          ? { sessionId: this.sessionId, volumeName: app.volume, time: Date.now(), continued: this.ranges.length > 0, job: this.job }
+          ? { sessionId: this.sessionId, volumeName: app.volume, time: Date.now(), continued: this.ranges.length > 0, job: this.job, ...this.labelExtension }
           : {
               sessionId: this.sessionId,
               jobId: this.job.jobId,

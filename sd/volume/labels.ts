@@ -30,6 +30,12 @@ export interface SessionStartLabel {
   /** true on the volume a session continues on after a rollover. */
   continued: boolean;
   job: SessionJobInfo;
+  /**
+   * An encrypted job's header, as its FD gave it at `append open session` (docs/encryption.md §Header):
+   * `{ version: 1, cipher, jobId, wraps: [{ fingerprint, epk, nonce, box }], signer: { fingerprint, signPublicKey } }`.
+   * Absent for a job that is not encrypted. Additive: readers that do not know it ignore it.
+   */
+  encryption?: object;
   [extra: string]: unknown;
 }
 
