@@ -19,6 +19,8 @@ export interface FdRestoreOrder {
   restoreJobId?: number;
   where?: string;
   replace: ReplacePolicy;
+  /** Restore as at this time: log-type agents recover up to it (RestoreJob.recoveryTarget, API 1.3). */
+  recoveryTarget?: Date;
   /** One read session per job of the chain, oldest first. */
   sessions: Array<{ jobId: number; grant: SessionGrant }>;
   /** Verify: the catalog's digests of one job's files by file index. */
@@ -74,6 +76,7 @@ export class FdRunner implements FdPort {
         mode: order.mode,
         where: order.where,
         replace: order.replace,
+        recoveryTarget: order.recoveryTarget,
         sessions,
         catalogDigest: d ? (jobId, fileIndex) => (jobId === d.jobId ? d.byIndex.get(fileIndex) : undefined) : undefined,
         signal: order.signal,

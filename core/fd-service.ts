@@ -172,6 +172,7 @@ export class FdService {
         mode: order.mode,
         where: order.where,
         replace: order.replace,
+        recoveryTarget: order.recoveryTarget ? new Date(order.recoveryTarget) : undefined,
         sessions: order.sessions,
         digests: d ? { jobId: d.jobId, byIndex: new Map(Object.entries(d.byIndex).map(([k, v]) => [Number(k), Buffer.from(v, 'hex')])) } : undefined,
         signal: j.controller.signal,
@@ -233,6 +234,8 @@ export interface WireRestoreOrder {
   mode: 'restore' | 'verify';
   where?: string;
   replace: ReplacePolicy;
+  /** ISO 8601: restore as at this time (log-type agents' recovery target, protocol.md §9). */
+  recoveryTarget?: string;
   sessions: Array<{ jobId: number; grant: SessionGrant }>;
   sd: SdTarget;
   /** Verify: digests (hex) of one job's files by file index. */

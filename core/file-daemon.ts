@@ -41,7 +41,7 @@ export interface BackupOutcome {
   status: Exclude<JobStatus, 'ok'> | 'ok';
   counters: BackupCounters;
   messages: JobMessage[];
-  states: Array<{ key: string; agent: string; state: AgentState }>;
+  states: BackupSessionResult['states'];
   close?: SessionCloseReport;
   error?: CairnError;
 }
@@ -50,6 +50,8 @@ export interface RestoreOrder {
   mode: 'restore' | 'verify';
   where?: string;
   replace: ReplacePolicy;
+  /** Restore as at this time: handed to log-type agents as RestoreJob.recoveryTarget (API 1.3). */
+  recoveryTarget?: Date;
   /** One read session per job of the chain, oldest first. */
   sessions: Array<{ jobId: number; ticket: string; sd: SdSessionClient }>;
   catalogDigest?: (jobId: number, fileIndex: number) => Buffer | undefined;
@@ -166,6 +168,7 @@ export class FileDaemon {
       mode: order.mode,
       where: order.where,
       replace: order.replace,
+      recoveryTarget: order.recoveryTarget,
       policy: this.settings.policy,
       platform: this.settings.platform,
       logger: this.settings.logger,

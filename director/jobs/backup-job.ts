@@ -153,6 +153,7 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
       rate: Math.round((outcome.counters.bytes * 1000) / durationMs),
       volumes: closeReport ? [...new Set(closeReport.ranges.map((r) => r.volume))] : [],
       baseJobId: base?.id,
+      ...(outcome.states.some((s) => s.restoreKind === 'log') ? { restoreKind: 'log' as const } : {}),
       warnings,
       problems: [],
       error: error ? { code: error.code, message: error.message } : undefined,
