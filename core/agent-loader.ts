@@ -22,6 +22,7 @@ import { HOST_NAME, HOST_VERSION } from './host-info.js';
 /** Agents that ship with Cairn, by name → module path relative to this file. */
 const BUNDLED: Record<string, string> = {
   fs: '../plugins/fs/index.js',
+  pglog: '../plugins/pglog/index.js',
 };
 
 export interface AgentPolicy {

@@ -156,7 +156,8 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
       ...(outcome.states.some((s) => s.restoreKind === 'log') ? { restoreKind: 'log' as const } : {}),
       warnings,
       problems: [],
-      error: error ? { code: error.code, message: error.message } : undefined,
+      // An agent's own code (CAIRN_E_AGENT_FAILED's agentCode, e.g. CAIRN_E_PGLOG_WAL_GAP) travels with the report.
+      error: error ? { code: error.code, message: error.message, ...(typeof error.fields.agentCode === 'string' ? { agentCode: error.fields.agentCode } : {}) } : undefined,
     };
     const states: Record<string, AgentState> = {};
     for (const s of outcome.states) states[s.key] = s.state;
