@@ -30,9 +30,13 @@ export interface WaitOptions {
 }
 
 /**
- * Resolves once `name` is in the spool (archive_command renames a finished
- * copy into place, so presence means complete). Polls: 50 ms at first, then
- * up to 1 s between looks.
+ * Resolves once `name` is archived: it is in the spool (archive_command
+ * renames a finished copy into place, so presence means complete), or the
+ * archiver reports it or a later segment done — a switch with no WAL
+ * written since the last one names a segment archived long ago, which a
+ * committed Full may have removed from the spool since (whether a segment a
+ * backup must ship is really there is checked afterwards, walToShip).
+ * Polls: 50 ms at first, then up to 1 s between looks.
  */
 export async function waitForSegment(dir: string, name: string, o: WaitOptions): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
@@ -46,8 +50,11 @@ export async function waitForSegment(dir: string, name: string, o: WaitOptions):
         throw new CairnError('CAIRN_E_PGLOG_SPOOL', `cannot look for ${name} in the WAL spool folder ${dir}: ${(err as Error).message}`, { spool: dir, segment: name }, { cause: err });
       }
     }
+    const a = await o.archiver().catch(() => null);
+    const done = a?.lastArchived ? segmentOf(a.lastArchived) : null;
+    // Same-width uppercase hex: string order is (timeline, segment) order.
+    if (done !== null && done >= name) return;
     if (Date.now() >= deadline) {
-      const a = await o.archiver().catch(() => null);
       const failing = a?.lastFailed ? `; the archiver's last failure was ${a.lastFailed} at ${a.lastFailedTime} (${a.failedCount} failures in all, see the server log)` : '';
       const last = a?.lastArchived ? `; last archived: ${a.lastArchived}` : '';
       throw new CairnError(
