@@ -191,7 +191,7 @@ export class PglogBackup {
       this.job.level === 'full' || !prev || prev.systemId !== info.systemId || prev.timeline !== info.timeline
         ? { jobId: this.job.jobId, startSegment: this.baseInfo?.startSegment ?? this.segments[0], lastSegment }
         : prev.full;
-    this.newState = { v: 1, systemId: info.systemId, timeline: info.timeline, segmentSize: info.segmentSize, lastSegment, walEnd: sw.time, full };
+    this.newState = { v: 1, systemId: info.systemId, timeline: info.timeline, segmentSize: info.segmentSize, lastSegment, lastLsn: sw.lsn, walEnd: sw.time, full };
     return {
       jobId: this.job.jobId,
       level: this.job.level,

@@ -36,6 +36,7 @@ const state: PglogState = {
   timeline: 1,
   segmentSize: MB16,
   lastSegment: '00000001000000000000000A',
+  lastLsn: '0/A000000',
   walEnd: '2026-01-01T00:00:00.000Z',
   full: { jobId: 3, startSegment: '000000010000000000000004', lastSegment: '000000010000000000000006' },
 };

@@ -18,6 +18,8 @@ export interface PglogState {
   segmentSize: number;
   /** The last WAL segment this job shipped: the next Incremental starts after it. */
   lastSegment: string;
+  /** The LSN the job's final WAL switch returned (the end of what it shipped; informational). */
+  lastLsn: string;
   /** Server time (ISO 8601) taken just before the job's final WAL switch: commits up to it are shipped. */
   walEnd: string;
   /** The Full the chain hangs on; kept through Incrementals and Differentials (spool cleanup keeps what follows it). */

@@ -11,11 +11,12 @@
  * by then. The spool keeps what a later Differential needs and loses the
  * rest only after a committed job. A WAL segment removed from the spool is
  * named by the next Incremental, which fails and deletes nothing; a Full
- * after it succeeds and clears the spool up to its own WAL.
+ * after it succeeds and clears the spool up to its own WAL. A tablespace
+ * beyond the default is refused by name.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from '../support/index.js';
@@ -114,12 +115,12 @@ test('pglog: Full, Incrementals, Differential; restore latest and as at a time; 
   rmSync(pit, { recursive: true, force: true });
 
   // A segment removed from the spool: the next Incremental names it and fails; nothing is deleted.
+  const switched: string[] = [];
   for (let i = 0; i < 3; i++) {
     await insert(1000 + i * 10, 1005 + i * 10, 'D');
-    await pg.query('SELECT pg_switch_wal()');
+    switched.push((await pg.query<{ seg: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS seg'))[0].seg);
   }
-  const [{ seg: lastDone }] = await pg.query<{ seg: string }>('SELECT last_archived_wal AS seg FROM pg_stat_archiver');
-  for (let i = 0; i < 200 && !spooled().includes(lastDone); i++) await sleep(50);
+  for (let i = 0; i < 600 && !switched.every((s) => spooled().includes(s)); i++) await sleep(50);
   const fresh = spooled().filter((s) => s > diffWal.at(-1)!);
   assert.ok(fresh.length >= 3, `new segments archived after the Differential: ${fresh}`);
   const victim = fresh[1];
@@ -141,4 +142,14 @@ test('pglog: Full, Incrementals, Differential; restore latest and as at a time; 
   const inc3 = cairn(repo, ['backup', '--fileset', filesetPath, '--level', 'incremental', '--json']);
   assert.equal(inc3.json.status, 'ok', inc3.describe);
   assert.equal(inc3.json.baseJobId, full2.jobId);
+
+  // A tablespace beyond the default: refused, naming it, rather than backed up in part.
+  const tsDir = join(tmp, 'ts');
+  mkdirSync(tsDir);
+  if (process.getuid?.() === 0) chownSync(tsDir, 65534, 65534);
+  await pg.query(`CREATE TABLESPACE elsewhere LOCATION '${tsDir}'`);
+  const ts = backup('incremental', 3);
+  assert.equal(ts.error.agentCode, 'CAIRN_E_PGLOG_TABLESPACES', JSON.stringify(ts.error));
+  assert.match(ts.error.message, new RegExp(`elsewhere at ${tsDir}`));
+  await pg.query('DROP TABLESPACE elsewhere');
 });
