@@ -138,7 +138,7 @@ test('pglog: Full, Incrementals, Differential; restore latest and as at a time; 
   assert.equal(full2.status, 'ok');
   const full2Wal = walOf(full2.jobId);
   assert.deepEqual(spooled().filter((s) => s <= full2Wal.at(-1)!), []);
-  // The failed job left the chain as it was: an Incremental now follows the new Full.
+  // An Incremental right after it (usually no WAL since: the switch names the Full's last segment, already removed) follows it.
   const inc3 = cairn(repo, ['backup', '--fileset', filesetPath, '--level', 'incremental', '--json']);
   assert.equal(inc3.json.status, 'ok', inc3.describe);
   assert.equal(inc3.json.baseJobId, full2.jobId);
