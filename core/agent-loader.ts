@@ -23,6 +23,7 @@ import { HOST_NAME, HOST_VERSION } from './host-info.js';
 const BUNDLED: Record<string, string> = {
   fs: '../plugins/fs/index.js',
   pgsql: '../plugins/pgsql/index.js',
+  pglog: '../plugins/pglog/index.js',
 };
 
 export interface AgentPolicy {

@@ -25,6 +25,8 @@ import {
   type FileEntry,
   type Level,
   type PlatformFileServices,
+  type RestoreKind,
+  effectiveRestoreKind,
   type StreamDesc,
 } from '../plugin-api/index.js';
 import { PACK_MEMBER_MAX_BYTES, packableStream } from './pack.js';
@@ -67,7 +69,8 @@ export interface BackupCounters {
 export interface BackupSessionResult {
   counters: BackupCounters;
   messages: JobMessage[];
-  states: Array<{ key: string; agent: string; state: AgentState }>;
+  /** Per agent line: its new state, and how its backups restore (API 1.3 restoreKind, as negotiated). */
+  states: Array<{ key: string; agent: string; state: AgentState; restoreKind: RestoreKind }>;
   /** Agents kept alive until jobEnded. */
   agents: Array<{ runner: HookRunner; agent: Agent }>;
   /** An encrypted job's signed manifest (also written as its last records). */
@@ -146,11 +149,12 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
     });
     const agent = await runner.call('prepareBackup', () => bl.loaded.module.createAgent(ctx));
     agents.push({ runner, agent });
+    const restoreKind = effectiveRestoreKind(man, bl.loaded.api);
     await push({
       fileIndex: 0,
       streamType: StreamType.AGENT,
       streamNo: 0,
-      payload: Buffer.from(JSON.stringify({ key: bl.key, name: man.name, version: man.version, formatMajor: man.formatMajor, api: bl.loaded.api, options, restoreKind: man.restoreKind ?? 'files' })),
+      payload: Buffer.from(JSON.stringify({ key: bl.key, name: man.name, version: man.version, formatMajor: man.formatMajor, api: bl.loaded.api, options, ...(restoreKind === 'log' ? { restoreKind } : {}) })),
     });
     await runner.call('prepareBackup', () =>
       agent.prepareBackup({
@@ -176,7 +180,7 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       await sendFile(deletedEntry(path), fileIndex);
     }
     await flushPack();
-    states.push({ key: bl.key, agent: bl.loaded.identity, state: end.state ?? null });
+    states.push({ key: bl.key, agent: bl.loaded.identity, state: end.state ?? null, restoreKind });
     await push({ fileIndex: 0, streamType: StreamType.AGENT_STATE, streamNo: 0, payload: Buffer.from(JSON.stringify({ key: bl.key, state: end.state ?? null })) });
 
     async function sendFile(entry: FileEntry, index: number): Promise<void> {

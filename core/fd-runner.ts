@@ -21,6 +21,8 @@ export interface FdRestoreOrder {
   restoreJobId?: number;
   where?: string;
   replace: ReplacePolicy;
+  /** Restore as at this time: log-type agents recover up to it (RestoreJob.recoveryTarget, API 1.3). */
+  recoveryTarget?: Date;
   /** One read session per job of the chain, oldest first; an encrypted job's with its header, later wraps and signed manifest. */
   sessions: Array<{ jobId: number; grant: SessionGrant; crypto?: SessionCrypto }>;
   /** Private keys supplied for this restore (local mode `--key FILE`). */
@@ -84,6 +86,7 @@ export class FdRunner implements FdPort {
         mode: order.mode,
         where: order.where,
         replace: order.replace,
+        recoveryTarget: order.recoveryTarget,
         sessions,
         keys: order.keys,
         catalogDigest: d ? (jobId, fileIndex) => (jobId === d.jobId ? d.byIndex.get(fileIndex) : undefined) : undefined,

@@ -185,6 +185,7 @@ export class FdService {
         mode: order.mode,
         where: order.where,
         replace: order.replace,
+        recoveryTarget: order.recoveryTarget ? new Date(order.recoveryTarget) : undefined,
         sessions: order.sessions.map((x) => ({ jobId: x.jobId, grant: x.grant, ...(x.crypto ? { crypto: sessionCryptoFromWire(x.crypto) } : {}) })),
         digests: d ? { jobId: d.jobId, byIndex: new Map(Object.entries(d.byIndex).map(([k, v]) => [Number(k), Buffer.from(v, 'hex')])) } : undefined,
         signal: j.controller.signal,
@@ -248,6 +249,8 @@ export interface WireRestoreOrder {
   mode: 'restore' | 'verify';
   where?: string;
   replace: ReplacePolicy;
+  /** ISO 8601: restore as at this time (log-type agents' recovery target, protocol.md §9). */
+  recoveryTarget?: string;
   /** An encrypted job's session carries its header, later wraps and signed manifest (docs/encryption.md); the FD opens it with its own key. */
   sessions: Array<{ jobId: number; grant: SessionGrant; crypto?: WireSessionCrypto }>;
   sd: SdTarget;

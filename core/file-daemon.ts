@@ -66,7 +66,7 @@ export interface BackupOutcome {
   status: Exclude<JobStatus, 'ok'> | 'ok';
   counters: BackupCounters;
   messages: JobMessage[];
-  states: Array<{ key: string; agent: string; state: AgentState }>;
+  states: BackupSessionResult['states'];
   close?: SessionCloseReport;
   error?: CairnError;
   /** An encrypted job: its header (as in the start label) and its signed manifest, for the catalog. */
@@ -77,6 +77,8 @@ export interface RestoreOrder {
   mode: 'restore' | 'verify';
   where?: string;
   replace: ReplacePolicy;
+  /** Restore as at this time: handed to log-type agents as RestoreJob.recoveryTarget (API 1.3). */
+  recoveryTarget?: Date;
   /** One read session per job of the chain, oldest first. */
   sessions: Array<{ jobId: number; ticket: string; sd: SdSessionClient; crypto?: SessionCrypto }>;
   /** Private keys supplied for this restore (`--key FILE`), used instead of the FD's own. */
@@ -217,6 +219,7 @@ export class FileDaemon {
       mode: order.mode,
       where: order.where,
       replace: order.replace,
+      recoveryTarget: order.recoveryTarget,
       policy: this.settings.policy,
       platform: this.settings.platform,
       logger: this.settings.logger,

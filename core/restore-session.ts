@@ -29,6 +29,8 @@ import {
   type FileEntry,
   type PlatformFileServices,
   type ReplacePolicy,
+  type RestoreJob,
+  effectiveRestoreKind,
   type StreamDesc,
   type DataChunk,
 } from '../plugin-api/index.js';
@@ -57,6 +59,8 @@ export interface RestoreRunArgs {
   mode: 'restore' | 'verify';
   where?: string;
   replace: ReplacePolicy;
+  /** Handed to log-type agents only (RestoreJob.recoveryTarget, API 1.3). */
+  recoveryTarget?: Date;
   policy: AgentPolicy;
   platform: PlatformFileServices;
   logger: Logger;
@@ -620,7 +624,9 @@ export class RestoreRun {
           sinks: { message: (m) => this.messages.push(m), bytes: () => undefined, file: () => undefined },
         });
         const agent = await runner.call('prepareRestore', () => loaded.module.createAgent(ctx));
-        await runner.call('prepareRestore', () => agent.prepareRestore({ jobId: 0, where: this.a.where, replace: this.a.replace, options: {} }));
+        const log = effectiveRestoreKind(man, loaded.api) === 'log';
+        const job: RestoreJob = { jobId: 0, where: this.a.where, replace: this.a.replace, options: {}, ...(log && this.a.recoveryTarget ? { recoveryTarget: this.a.recoveryTarget } : {}) };
+        await runner.call('prepareRestore', () => agent.prepareRestore(job));
         return { runner, agent };
       })();
       this.agents.set(agentName, p);

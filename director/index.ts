@@ -12,7 +12,7 @@ export { LocalRepository, initRepository, defaultRepoPath, DEFAULT_REPO_SETTINGS
 export { RepoLock, type LockHolder } from './local/repo-lock.js';
 export { runBackupJob, type BackupRequest } from './jobs/backup-job.js';
 export { runRestoreJob, runVerifyJob, type RestoreRequest } from './jobs/restore-job.js';
-export { resolveBackupJob } from './jobs/resolve-job.js';
+export { resolveBackupJob, resolveRestorePoint, isLogTypeJob, type RestorePoint } from './jobs/resolve-job.js';
 export { EXIT_CODES, formatReport, type JobReport, type ReportProblem } from './jobs/job-report.js';
 export { DIRECTOR_ERRORS } from './errors.js';
 export * as catalog from './catalog/index.js';

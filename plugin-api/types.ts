@@ -123,6 +123,14 @@ export interface RestoreJob {
   readonly where?: string;
   readonly replace: ReplacePolicy;
   readonly options: Record<string, unknown>;
+  /**
+   * Since API 1.3, log-type agents only (manifest `restoreKind: 'log'`): the
+   * time the restore was asked "as at". The Director then handed the chain
+   * through the first backup that ended after it; the agent recovers up to
+   * this time (e.g. PostgreSQL's recovery_target_time). Absent: recover to
+   * the latest point the chain holds. Never set for `files` agents.
+   */
+  readonly recoveryTarget?: Date;
 }
 
 /** What createFile decided. */
@@ -230,6 +238,9 @@ export interface OptionSchema {
   additionalProperties?: boolean;
 }
 
+/** How an agent's backups are restored (AgentManifest.restoreKind). */
+export type RestoreKind = 'files' | 'log';
+
 export interface AgentManifest {
   /** Unique agent name, lowercase: `fs`, `pgsql`, `acme-mail`. */
   readonly name: string;
@@ -241,8 +252,15 @@ export interface AgentManifest {
   readonly formatMajor: number;
   readonly description?: string;
   readonly options?: OptionSchema;
-  /** `files` (restores file by file) or `log` (restores a chain up to a point in time). */
-  readonly restoreKind?: 'files' | 'log';
+  /**
+   * `files` (default: restores file by file, a time picks the last backup
+   * that ended at or before it) or `log` (since API 1.3: a base plus a chain
+   * of transaction logs; a restore as at time T reads the chain through the
+   * first backup that ended after T and hands T to the agent as
+   * RestoreJob.recoveryTarget). An agent negotiated below 1.3 is restored as
+   * `files` whatever it declares. docs/plugin-api.md §Log-type restores.
+   */
+  readonly restoreKind?: RestoreKind;
 }
 
 /** What an agent module exports (named exports `manifest` and `createAgent`, or a default of this shape). */

@@ -16,8 +16,25 @@ export interface ApiVersion {
 /**
  * 1.1: readData may return a synchronous Iterable (bytes already in memory).
  * 1.2: AgentContext.chunkBuffer (recycled memory for the chunks readData yields).
+ * 1.3: log-type restores (manifest `restoreKind: 'log'` honoured; RestoreJob.recoveryTarget).
  */
-export const API_VERSIONS: readonly ApiVersion[] = [{ major: 1, minor: 0 }, { major: 1, minor: 1 }, { major: 1, minor: 2 }];
+export const API_VERSIONS: readonly ApiVersion[] = [{ major: 1, minor: 0 }, { major: 1, minor: 1 }, { major: 1, minor: 2 }, { major: 1, minor: 3 }];
+
+/** The first API version at which a manifest's `restoreKind: 'log'` takes effect (docs/plugin-api.md §Log-type restores). */
+export const LOG_RESTORE_SINCE: ApiVersion = { major: 1, minor: 3 };
+
+/**
+ * How the host restores an agent: its manifest's restoreKind when the
+ * negotiated version honours it (`log` from 1.3 on), else `files`.
+ */
+export function effectiveRestoreKind(manifest: { readonly restoreKind?: 'files' | 'log' }, api: ApiVersion): 'files' | 'log' {
+  return manifest.restoreKind === 'log' && apiAtLeast(api, LOG_RESTORE_SINCE) ? 'log' : 'files';
+}
+
+/** True when the negotiated version `v` is at least `since`. */
+export function apiAtLeast(v: ApiVersion, since: ApiVersion): boolean {
+  return v.major > since.major || (v.major === since.major && v.minor >= since.minor);
+}
 
 export function formatVersion(v: ApiVersion): string {
   return `${v.major}.${v.minor}`;

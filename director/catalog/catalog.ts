@@ -225,6 +225,11 @@ export class Catalog extends VolumeStore {
     return this.chain.jobAsAt(q, date);
   }
 
+  /** The first successful backup of (client, name) that ended after `date` (log-type restores). */
+  jobEndedAfter(q: { client: string; name: string }, date: Date): Promise<CatalogJob | null> {
+    return this.chain.jobEndedAfter(q, date);
+  }
+
   // --- files ---
 
   /**

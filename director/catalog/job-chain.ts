@@ -86,6 +86,23 @@ export class JobChain {
     return [full, ...(diff === null ? [] : [diff]), ...rows.map(jobFromRow)];
   }
 
+  /**
+   * The first successful backup of (client, name) that ended strictly after
+   * `date`: for log-type agents the logs covering `date` sit there
+   * (docs/plugin-api.md §Log-type restores).
+   */
+  async jobEndedAfter(q: { client: string; name: string }, date: Date): Promise<CatalogJob | null> {
+    const row = await this.driver.get(
+      this.qb.select({
+        from: 'jobs',
+        where: and(this.successfulBackups(q.client, q.name), gt('ended_at', date.getTime())),
+        orderBy: [{ column: 'ended_at' }, { column: 'id' }],
+        limit: 1,
+      }),
+    );
+    return row === undefined ? null : jobFromRow(row);
+  }
+
   /** The last successful backup of (client, name) that ended at or before `date`. */
   async jobAsAt(q: { client: string; name: string }, date: Date): Promise<CatalogJob | null> {
     const row = await this.driver.get(

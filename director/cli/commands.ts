@@ -12,7 +12,7 @@ import { RepoLock } from '../local/repo-lock.js';
 import { runBackupJob } from '../jobs/backup-job.js';
 import { estimateJob, formatEstimate } from '../jobs/estimate-job.js';
 import { runRestoreJob, runVerifyJob } from '../jobs/restore-job.js';
-import { resolveBackupJob } from '../jobs/resolve-job.js';
+import { resolveBackupJob, resolveRestorePoint } from '../jobs/resolve-job.js';
 import type { JobReport } from '../jobs/job-report.js';
 import { humanBytes, type Output } from './output.js';
 
@@ -127,7 +127,7 @@ export async function cmdJobs(args: CommonArgs & { limit: number }, out: Output)
 
 export async function cmdLs(args: CommonArgs & { job: string; path?: string; asAt?: string }, out: Output): Promise<number> {
   return withRepo(args, 'ls', false, out, async (repo) => {
-    const job = await resolveBackupJob(repo.catalog, args.job, { asAt: args.asAt ? parseTime(args.asAt) : undefined });
+    const { job } = await resolveRestorePoint(repo.catalog, args.job, { asAt: args.asAt ? parseTime(args.asAt) : undefined });
     const chain = (await repo.catalog.restoreChain(job)).map((j) => j.id);
     const prefix = args.path ? pathBytes(args.path.length > 1 ? args.path.replace(/\/+$/, '') : args.path) : undefined;
     const rows = [];
@@ -146,9 +146,10 @@ export async function cmdRestore(args: CommonArgs & { job: string; to: string; p
   const listing: string[] = [];
   const keys = args.dryRun ? [] : await (await import('./key-commands.js')).restoreKeys(args.key, defaultRepoPath(args.repo), args.json);
   const report: JobReport & { entries?: string[] } = await withRepo(args, 'restore', !args.dryRun, out, async (repo) => {
-    const job = await resolveBackupJob(repo.catalog, args.job, { asAt: args.asAt ? parseTime(args.asAt) : undefined });
+    const { job, recoveryTarget } = await resolveRestorePoint(repo.catalog, args.job, { asAt: args.asAt ? parseTime(args.asAt) : undefined });
     return runRestoreJob(repo, {
       job,
+      recoveryTarget,
       to: args.to,
       paths: args.paths,
       replace: args.replace,

@@ -129,10 +129,12 @@ export async function commitBackup(repo: JobPlumbing, c: BackupCommitContext, ou
     rate: Math.round((outcome.counters.bytes * 1000) / durationMs),
     volumes: closeReport ? [...new Set(closeReport.ranges.map((r) => r.volume))] : [],
     baseJobId: c.baseJobId,
+    ...(outcome.states.some((s) => s.restoreKind === 'log') ? { restoreKind: 'log' as const } : {}),
     ...(outcome.crypto ? { encryption: { cipher: outcome.crypto.header.cipher, sealedFor: outcome.crypto.header.wraps.map((w) => w.fingerprint), signer: outcome.crypto.header.signer.fingerprint } } : {}),
     warnings,
     problems: [],
-    error: error ? { code: error.code, message: error.message } : undefined,
+    // An agent's own code (CAIRN_E_AGENT_FAILED's agentCode, e.g. CAIRN_E_PGLOG_WAL_GAP) travels with the report.
+    error: error ? { code: error.code, message: error.message, ...(typeof error.fields.agentCode === 'string' ? { agentCode: error.fields.agentCode } : {}) } : undefined,
   };
   const states: Record<string, AgentState> = {};
   for (const s of outcome.states) states[s.key] = s.state;

@@ -40,6 +40,14 @@ export interface JobReport {
   where?: string;
   /** An encrypted backup: its cipher, the fingerprints its data key was wrapped to, and its manifest's signer. */
   encryption?: { cipher: string; sealedFor: string[]; signer: string };
+  /**
+   * Backup: `log` when one of its agents restores log-type (manifest
+   * restoreKind, plugin API 1.3), so a restore as at a time reads through
+   * the first backup that ended after it. Absent for `files`.
+   */
+  restoreKind?: 'log';
+  /** Restore: the time log-type agents recovered up to (ISO 8601). */
+  recoveryTarget?: string;
   warnings: ReportProblem[];
   problems: ReportProblem[];
   error?: { code: string; message: string; [fact: string]: unknown };
@@ -70,6 +78,7 @@ export function formatReport(r: JobReport): string {
   if (r.baseJobId) lines.push(`  Based on job:     ${r.baseJobId}`);
   if (r.chain && r.chain.length) lines.push(`  Jobs read:        ${r.chain.join(', ')}`);
   if (r.where) lines.push(`  Restored to:      ${r.where}`);
+  if (r.recoveryTarget) lines.push(`  Recovery target:  ${r.recoveryTarget}`);
   lines.push(
     `  Start / end:      ${r.startedAt} / ${r.endedAt} (${(r.durationMs / 1000).toFixed(1)} s)`,
     `  Files:            ${r.files}${r.deleted ? ` (+${r.deleted} deletions recorded)` : ''}`,

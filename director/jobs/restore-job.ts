@@ -21,6 +21,8 @@ export interface RestoreRequest {
   to: string;
   paths: string[];
   replace: ReplacePolicy;
+  /** Log-type agents recover up to this time (resolveRestorePoint); files agents ignore it. */
+  recoveryTarget?: Date;
   dryRun?: boolean;
   onListEntry?: (row: CatalogTreeRow) => void;
   signal?: AbortSignal;
@@ -44,14 +46,15 @@ export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Pro
     return {
       jobId: 0, name: req.job.name, type: 'restore', status: 'ok', exitCode: 0, startedAt: started.toISOString(), endedAt: ended.toISOString(),
       durationMs: ended.getTime() - started.getTime(), files: selection.count, bytes: selection.bytes, rate: 0, chain: chainIds, where, warnings: [], problems: [],
+      ...(req.recoveryTarget ? { recoveryTarget: req.recoveryTarget.toISOString() } : {}),
     };
   }
   // The target is on the client: in local mode that is here; a remote FD prepares it itself.
   if (!repo.targetOnClient) prepareTarget(where);
   const jobId = await catalog.createJob({ name: req.job.name, type: 'restore', level: null, client: repo.clientName, startedAt: started });
   req.onJobId?.(jobId);
-  const outcome = await readSessions(repo, 'restore', chain, selection.perJob, { restoreJobId: jobId, where, replace: req.replace, signal: req.signal, onFile: req.onFile, keys: req.keys });
-  return finish(repo, 'restore', jobId, req.job, started, outcome, selection.names, { where, chain: chainIds });
+  const outcome = await readSessions(repo, 'restore', chain, selection.perJob, { restoreJobId: jobId, where, replace: req.replace, recoveryTarget: req.recoveryTarget, signal: req.signal, onFile: req.onFile, keys: req.keys });
+  return finish(repo, 'restore', jobId, req.job, started, outcome, selection.names, { where, chain: chainIds, ...(req.recoveryTarget ? { recoveryTarget: req.recoveryTarget.toISOString() } : {}) });
 }
 
 export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: AbortSignal, keys?: CairnKey[]): Promise<JobReport> {
@@ -122,7 +125,7 @@ async function finish(
   started: Date,
   outcome: RestoreOutcome,
   names: Map<string, string>,
-  extra: { where?: string; chain: number[] },
+  extra: { where?: string; chain: number[]; recoveryTarget?: string },
 ): Promise<JobReport> {
   const problems: ReportProblem[] = outcome.problems.map((p) => ({ path: p.path ?? names.get(`${p.jobId}:${p.fileIndex}`), code: p.code, text: p.text, volume: p.volume, block: p.block }));
   // An agent's error-level message is a file that did not come back (e.g. a deferred write that failed).

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { CairnError, displayPath, pathBytes, type Level } from '../../plugin-api/index.js';
 import { HOST_VERSION } from '../../core/index.js';
 import { ControlChannel, type ControlRequest, type HandlerReply } from '../../sd/index.js';
-import { resolveBackupJob } from '../jobs/resolve-job.js';
+import { resolveRestorePoint } from '../jobs/resolve-job.js';
 import type { DirectorService, RestoreCommand } from './director-service.js';
 import type { JobReport } from '../jobs/job-report.js';
 import type { KeepRules } from '../catalog/index.js';
@@ -77,7 +77,7 @@ export class ConsoleService {
         return { text: 'jobs', body: jobs.map((j) => ({ ...j, report: undefined, expiresAt: plan.get(j.id)?.expiresAt ?? null, retention: { action: plan.get(j.id)?.action, reasons: plan.get(j.id)?.reasons } })) };
       }
       case 'ls': {
-        const job = await resolveBackupJob(this.dir.catalog, String(body.job ?? 'latest'), { asAt: body.asAt ? new Date(String(body.asAt)) : undefined, name: body.jobName as string | undefined, client: body.client as string | undefined });
+        const { job } = await resolveRestorePoint(this.dir.catalog, String(body.job ?? 'latest'), { asAt: body.asAt ? new Date(String(body.asAt)) : undefined, name: body.jobName as string | undefined, client: body.client as string | undefined });
         const chain = (await this.dir.catalog.restoreChain(job)).map((j) => j.id);
         const path = body.path as string | undefined;
         const prefix = path ? pathBytes(path.length > 1 ? path.replace(/\/+$/, '') : path) : undefined;

@@ -18,7 +18,7 @@ import { runBackupJob } from '../jobs/backup-job.js';
 import { runRestoreJob } from '../jobs/restore-job.js';
 import { resumeBackupJob } from '../jobs/resume-job.js';
 import { estimateJob, type EstimateReport } from '../jobs/estimate-job.js';
-import { resolveBackupJob } from '../jobs/resolve-job.js';
+import { resolveRestorePoint } from '../jobs/resolve-job.js';
 import { EXIT_CODES, type JobReport } from '../jobs/job-report.js';
 import type { JobPlumbing } from '../jobs/job-plumbing.js';
 import { RemoteFd } from '../remote/remote-fd.js';
@@ -188,7 +188,7 @@ export class DirectorService {
   async restore(cmd: RestoreCommand): Promise<RunningJob> {
     const asAt = cmd.asAt ? new Date(cmd.asAt) : undefined;
     const configJob = cmd.jobName ? this.o.config.jobs.find((j) => j.name === cmd.jobName) : undefined;
-    const job: CatalogJob = await resolveBackupJob(this.o.catalog, cmd.job, { asAt, name: cmd.jobName, client: configJob?.client });
+    const { job, recoveryTarget } = await resolveRestorePoint(this.o.catalog, cmd.job, { asAt, name: cmd.jobName, client: configJob?.client });
     const jobDef: JobEntry | undefined = this.o.config.jobs.find((j) => j.name === job.name);
     const client = this.client(cmd.client ?? job.client);
     const storage = this.storage(jobDef?.storage ?? this.o.config.storages[0]?.name);
@@ -196,6 +196,7 @@ export class DirectorService {
     return this.track({ name: job.name, type: 'restore', client: client.name }, storage.name, (r) =>
       runRestoreJob(this.plumbing(client, storage, pool), {
         job,
+        recoveryTarget,
         to: cmd.to,
         paths: cmd.paths,
         replace: cmd.replace,

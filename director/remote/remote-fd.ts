@@ -89,6 +89,7 @@ export class RemoteFd implements FdPort {
       mode: order.mode,
       where: order.where,
       replace: order.replace,
+      recoveryTarget: order.recoveryTarget?.toISOString(),
       sessions: order.sessions.map((x) => ({ jobId: x.jobId, grant: x.grant, ...(x.crypto ? { crypto: fdWire.sessionCryptoToWire(x.crypto) } : {}) })),
       sd: this.o.sd,
       digests: order.digests ? { jobId: order.digests.jobId, byIndex: Object.fromEntries([...order.digests.byIndex].map(([k, v]) => [String(k), Buffer.from(v).toString('hex')])) } : undefined,
