@@ -107,6 +107,13 @@ export class Catalog extends VolumeStore {
     return row === undefined ? null : { id: toNum(row.id), name: String(row.name), hash: String(row.hash), text: String(row.text) };
   }
 
+  /** The fileset of that name whose hash starts with `hashPrefix` (jobs keep the fingerprint's 32-digit prefix), or null. */
+  async findFileset(name: string, hashPrefix: string): Promise<CatalogFileset | null> {
+    const rows = await this.driver.all(this.qb.select({ from: 'filesets', where: eq('name', name), orderBy: ['id'] }));
+    const row = rows.find((r) => String(r.hash).startsWith(hashPrefix));
+    return row === undefined ? null : { id: toNum(row.id), name: String(row.name), hash: String(row.hash), text: String(row.text) };
+  }
+
   // --- jobs ---
 
   createJob(job: NewJob): Promise<number> {

@@ -12,6 +12,8 @@ import { RepoLock } from '../local/repo-lock.js';
 import { runBackupJob } from '../jobs/backup-job.js';
 import { runRestoreJob, runVerifyJob } from '../jobs/restore-job.js';
 import { resolveBackupJob } from '../jobs/resolve-job.js';
+import { runVolumeVerifyJob } from '../jobs/verify-volume-job.js';
+import { runCatalogVerifyJob } from '../jobs/verify-catalog-job.js';
 import type { JobReport } from '../jobs/job-report.js';
 import { humanBytes, type Output } from './output.js';
 
@@ -146,9 +148,11 @@ export async function cmdRestore(args: CommonArgs & { job: string; to: string; p
   return report.exitCode;
 }
 
-export async function cmdVerify(args: CommonArgs & { job: string }, out: Output): Promise<number> {
+export async function cmdVerify(args: CommonArgs & { job: string; level: 'catalog' | 'volume' | 'data' }, out: Output): Promise<number> {
   const report = await withRepo(args, 'verify', false, out, async (repo) => {
     const job = await resolveBackupJob(repo.catalog, args.job);
+    if (args.level === 'volume') return runVolumeVerifyJob(repo, job);
+    if (args.level === 'catalog') return runCatalogVerifyJob(repo, job);
     return runVerifyJob(repo, job, cancelSignal());
   });
   out.report(report);

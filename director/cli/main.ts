@@ -87,7 +87,20 @@ function program(out: Output): Program {
         },
         run: remoteOr((m, a) => m.remoteRestore({ ...a, job: a.backup, jobName: a.job } as never, out), (a: Record<string, unknown>) => cmdRestore({ ...a, job: a.backup } as never, out)),
       },
-      { name: 'verify', describe: 're-read a job from its volumes: block checksums and digests against the catalog', positionals: [job], run: as(cmdVerify) },
+      {
+        name: 'verify',
+        describe: 'verify a backup job (id or "latest"): live files, volumes or data against the catalog',
+        positionals: [job],
+        options: {
+          level: {
+            type: 'string',
+            choices: ['catalog', 'volume', 'data'],
+            default: 'data',
+            describe: 'catalog: live files vs the catalog; volume: the SD checks blocks and records, no data moves, no key; data: the FD reads the data back and checks every digest',
+          },
+        },
+        run: as(cmdVerify),
+      },
       {
         name: 'plugin',
         describe: 'agent tools',

@@ -7,7 +7,7 @@
  */
 import type { FdPort } from '../../core/index.js';
 import type { SdNotification, SessionGrant } from '../../sd/index.js';
-import type { Bootstrap, SessionJobInfo } from '../../sd/index.js';
+import type { Bootstrap, SessionJobInfo, VolumeVerifyRequest, VolumeVerifyResult } from '../../sd/index.js';
 
 export type { FdPort, FdBackupOrder, FdRestoreOrder } from '../../core/index.js';
 import type { Catalog } from '../catalog/index.js';
@@ -16,6 +16,8 @@ import type { Catalog } from '../catalog/index.js';
 export interface SdPort {
   openAppendSession(job: SessionJobInfo): Promise<SessionGrant & { sessionId: number }>;
   openReadSession(bootstrap: Bootstrap): Promise<SessionGrant>;
+  /** Volume-level verify on the SD: block checks and record structure of one session, no data sent back. */
+  verifySession(req: VolumeVerifyRequest): Promise<VolumeVerifyResult>;
 }
 
 export interface JobPlumbing {
@@ -30,4 +32,6 @@ export interface JobPlumbing {
   readonly pool: string;
   /** True when the FD runs elsewhere: restore targets are its to create and check. */
   readonly targetOnClient?: boolean;
+  /** Where a bootstrap file is written after each backup job (docs/bootstrap.md); none when absent. */
+  readonly bootstrapDir?: string;
 }

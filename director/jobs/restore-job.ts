@@ -67,7 +67,7 @@ export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: 
   }
   const jobId = await catalog.createJob({ name: job.name, type: 'verify', level: null, client: repo.clientName, startedAt: started });
   const outcome = await readSessions(repo, 'verify', [job], new Map([[job.id, indexes]]), { restoreJobId: jobId, replace: 'never', signal, digests: { jobId: job.id, byIndex: digests } });
-  return finish(repo, 'verify', jobId, job, started, outcome, names, { chain: [job.id] });
+  return finish(repo, 'verify', jobId, job, started, outcome, names, { chain: [job.id], verify: { level: 'data', digests: digests.size } });
 }
 
 function prepareTarget(where: string): void {
@@ -110,7 +110,7 @@ async function finish(
   started: Date,
   outcome: RestoreOutcome,
   names: Map<string, string>,
-  extra: { where?: string; chain: number[] },
+  extra: { where?: string; chain: number[]; verify?: JobReport['verify'] },
 ): Promise<JobReport> {
   const problems: ReportProblem[] = outcome.problems.map((p) => ({ path: p.path ?? names.get(`${p.jobId}:${p.fileIndex}`), code: p.code, text: p.text, volume: p.volume, block: p.block }));
   // An agent's error-level message is a file that did not come back (e.g. a deferred write that failed).

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { SdDirectorClient, type Bootstrap, type SdNotification, type SessionGrant, type SessionJobInfo } from '../../sd/index.js';
+import { SdDirectorClient, type Bootstrap, type SdNotification, type SessionGrant, type SessionJobInfo, type VolumeVerifyRequest, type VolumeVerifyResult } from '../../sd/index.js';
 import { volumeCatalogPort, type Catalog } from '../catalog/index.js';
 import type { SdPort } from '../jobs/job-plumbing.js';
 
@@ -31,6 +31,10 @@ export class StorageLink implements SdPort {
 
   async openReadSession(bootstrap: Bootstrap): Promise<SessionGrant> {
     return (await this.get()).openReadSession(bootstrap);
+  }
+
+  async verifySession(req: VolumeVerifyRequest): Promise<VolumeVerifyResult> {
+    return (await this.get()).verifySession(req);
   }
 
   async status(): Promise<Record<string, unknown>> {

@@ -11,6 +11,7 @@ import { DATA_FRAME_TARGET_BYTES } from '../defaults.js';
 import type { AppendSession } from '../session/append-session.js';
 import type { SdLogger } from '../session/logger.js';
 import type { ReadSession } from '../session/read-session.js';
+import type { VolumeVerifyRequest, VolumeVerifyResult } from '../volume/volume-verifier.js';
 import { Status, errorBody, errorReply, formatMessage, isReplyFrame, parseReply, parseRequest, replyError, type Reply, type Request } from '../wire/control-message.js';
 import { parseDataFrame } from '../wire/data-record.js';
 import { Signal, joinChunks } from '../wire/frame.js';
@@ -32,6 +33,8 @@ export interface SdServices {
   status(): Record<string, unknown>;
   openAppend(job: SessionJobInfo, owner: SdConnection): Promise<{ ticket: string; sessionId: number; keyId: string; key: string }>;
   openRead(bootstrap: Bootstrap, owner: SdConnection): { ticket: string; keyId: string; key: string };
+  /** `verify session`: reads one session's blocks on the SD and checks them; nothing leaves the SD but the findings. */
+  verifySession(req: VolumeVerifyRequest): Promise<VolumeVerifyResult>;
 }
 
 /** Who authenticated on a connection (absent in local mode: an in-process pair is trusted). */
@@ -43,7 +46,7 @@ export interface SdPeer {
 }
 
 /** Commands only a Director sends; they are answered off the read loop (they may wait on the Director's catalog replies). */
-const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'cancel', 'status']);
+const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'verify session', 'cancel', 'status']);
 
 type Pending = { request: string; resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
@@ -165,6 +168,15 @@ export class SdConnection {
         this.requireRole('director', cmd);
         const r = this.sd.openRead(req.body as Bootstrap, this);
         return this.reply(`OK read session Ticket=${r.ticket}`, r);
+      }
+      case 'verify session': {
+        this.requireRole('director', cmd);
+        const body = req.body as VolumeVerifyRequest;
+        if (!body || !Array.isArray(body.entries) || body.entries.length === 0 || body.entries.some((e) => e.sessionId !== body.entries[0].sessionId)) {
+          throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', 'verify session needs a body with the entries of one session.', {});
+        }
+        const r = await this.sd.verifySession(body);
+        return this.reply(`OK verify session SessionId=${r.sessionId} BadBlocks=${r.badBlocks.length} Problems=${r.problems.length}`, r);
       }
       case 'status':
         this.requireRole('director', cmd);

@@ -18,6 +18,7 @@ import { VolumePool } from '../session/volume-pool.js';
 import { SdConnection, type SdPeer, type SdServices } from './sd-connection.js';
 import { DirectorCatalogLink } from './director-catalog-link.js';
 import { TicketBook } from './tickets.js';
+import { verifySession } from '../volume/volume-verifier.js';
 
 export interface StorageDaemonOptions {
   /** A device configuration, a Device, or just a directory (= file device). */
@@ -68,6 +69,7 @@ export class StorageDaemon {
       status: () => ({ connections: this.connections.size, device: { type: this.device.type } }),
       openAppend: (job, owner) => this.openAppend(job, owner),
       openRead: (bootstrap, owner) => this.openRead(bootstrap, owner),
+      verifySession: (req) => verifySession(this.device, req),
     };
   }
 
