@@ -15,6 +15,7 @@ export const DIRECTOR_ERRORS = {
   CAIRN_E_VERIFY_MODIFIED: { exitCode: 3, retryable: false, summary: 'Verify --level catalog: the live file differs from the backup (kind, mode, owner, size, mtime or content), listed per file.' },
   CAIRN_E_VERIFY_MISSING: { exitCode: 3, retryable: false, summary: 'Verify --level catalog: a file of the backup is gone from the client.' },
   CAIRN_E_VERIFY_NEW: { exitCode: 3, retryable: false, summary: 'Verify --level catalog: a file on the client that the backup does not hold (not excluded by the fileset).' },
+  CAIRN_E_BOOTSTRAP_SYNTAX: { exitCode: 2, retryable: false, summary: 'The bootstrap file is not one Cairn reads (docs/bootstrap.md): the message names file, line and what is wrong.' },
   CAIRN_E_JOB_FAILED: { exitCode: 3, retryable: false, summary: 'The job ended in error; the report names the cause.' },
   CAIRN_E_INTERNAL: { exitCode: 70, retryable: false, summary: 'A bug: an error without a Cairn code reached the console (the message has the stack; please report it).' },
   CAIRN_E_NOT_BUILT: { exitCode: 2, retryable: false, summary: 'The compiled program (dist/) is missing: run `npm run build`.' },

@@ -16,6 +16,7 @@ import {
 } from './row-codec.js';
 import { and, eq, inList } from './sql/conditions.js';
 import { dialectOf } from './sql/dialect.js';
+import { identityResyncStatement } from './sql/ddl.js';
 import { QueryBuilder } from './sql/query-builder.js';
 import { SqliteDriver, type SqliteDriverOptions } from './sqlite-driver.js';
 import { BASE_TREE_COLUMNS, jobTreeSql, treeAsAtSql } from './tree-query.js';
@@ -131,6 +132,36 @@ export class Catalog extends VolumeStore {
       );
       return toNum(r.rows[0].id);
     });
+  }
+
+  /**
+   * A job row with the id it had (a catalog rebuilt from volumes: bscan), status 'running' until
+   * finishJob gives it the outcome the volumes say. Refused with CAIRN_E_CATALOG_JOB_STATE if the id is taken.
+   */
+  importJob(job: NewJob & { id: number; sessionId?: number | null }): Promise<void> {
+    return this.driver.transaction(async (tx) => {
+      const taken = await tx.get(this.qb.select({ from: 'jobs', columns: ['id'], where: eq('id', job.id) }));
+      if (taken !== undefined) throw new CairnError('CAIRN_E_CATALOG_JOB_STATE', `job ${job.id} is already in the catalog`, { jobId: job.id });
+      await this.ensureClientIn(tx, job.client);
+      await tx.run(
+        this.qb.insert({
+          into: 'jobs',
+          values: {
+            id: job.id, name: job.name, type: job.type, level: job.level, client: job.client, fileset: job.fileset ?? null,
+            fileset_hash: job.filesetHash ?? null, pool: job.pool ?? null, status: 'running', started_at: job.startedAt.getTime(), session_id: job.sessionId ?? null,
+          },
+        }),
+      );
+      const resync = identityResyncStatement(this.qb.dialect, 'jobs');
+      if (resync) await tx.exec(resync);
+    });
+  }
+
+  /** Stores a fileset row under a hash given (a rebuilt catalog that has no text for it). */
+  async importFileset(name: string, hash: string, text: string): Promise<void> {
+    await this.driver.run(
+      this.qb.insert({ into: 'filesets', values: { name, hash, text, created_at: Date.now() }, onConflict: { target: ['name', 'hash'], update: { name: { excluded: 'name' } } } }),
+    );
   }
 
   /** Counters and session id of a running job (not durable by itself; finishJob's commit covers it). */

@@ -75,10 +75,11 @@ function program(out: Output): Program {
       },
       {
         name: 'restore',
-        describe: 'restore a backup job (id or "latest") into --to',
-        positionals: [backup, { name: 'paths', variadic: true }],
+        describe: 'restore a backup job (id or "latest"), or what a --bootstrap file names, into --to',
+        positionals: [{ name: 'backup' }, { name: 'paths', variadic: true }],
         options: {
           to: { type: 'string', required: true, describe: 'target folder' },
+          bootstrap: { type: 'string', describe: 'restore what this bootstrap file names (docs/bootstrap.md), without the catalog' },
           'as-at': { type: 'string', describe: 'restore the tree as it was at this time (ISO 8601 or epoch seconds)' },
           replace: { type: 'string', choices: ['always', 'never', 'ifnewer', 'ifolder'], default: 'always' },
           'dry-run': { type: 'boolean', describe: 'list what would be restored' },

@@ -13,6 +13,7 @@ import type { JobPlumbing } from './job-plumbing.js';
 import { FileAssembler } from './file-assembler.js';
 import { AdaptiveFileAssembler } from './adaptive-assembler.js';
 import { EXIT_CODES, type JobReport, type ReportProblem } from './job-report.js';
+import { writeJobBootstrap } from './bootstrap-file.js';
 
 export interface BackupRequest {
   fileset: Fileset;
@@ -32,6 +33,9 @@ export interface JobScripts {
   before(jobId: number): Promise<ReportProblem[]>;
   after(jobId: number, status: JobReport['status']): Promise<ReportProblem[]>;
 }
+
+/** Fileset texts up to this size are copied into the session start label (a label must fit one block: 4 KiB at the least). */
+const FILESET_TEXT_IN_LABEL_MAX = 2048;
 
 /** How long the Director waits for the SD's session-closed notice after the FD's close reply. */
 const CLOSE_NOTICE_TIMEOUT_MS = 60_000;
@@ -104,7 +108,8 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
       pool: repo.pool,
       fileset: req.fileset.name,
       startedAt: started.getTime(),
-      extra: { filesetHash: fp.hash, baseJobId: base?.id ?? null },
+      // What a catalog rebuilt from the volumes needs (volume-format.md §4): the fileset's text when it is small enough for a label.
+      extra: { filesetHash: fp.hash, baseJobId: base?.id ?? null, ...(fp.text.length <= FILESET_TEXT_IN_LABEL_MAX ? { filesetText: fp.text } : {}) },
     });
     await catalog.updateJob(jobId, { sessionId });
     const outcome = await repo.files.backup({ jobId, jobName: req.jobName, level, fileset: req.fileset, grant, baseFor, signal: req.signal, onProgress: req.onProgress });
@@ -169,6 +174,17 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
       report: report as unknown as Record<string, unknown>,
       agentStates: status === 'ok' || status === 'warning' ? states : undefined,
     });
+    if ((status === 'ok' || status === 'warning') && repo.bootstrapDir) {
+      // The job is committed: a bootstrap that fails to be written costs a warning, never the job.
+      try {
+        const done = await catalog.getJob(jobId);
+        if (done) report.bootstrap = await writeJobBootstrap(catalog, done, repo.bootstrapDir);
+      } catch (err) {
+        const text = `bootstrap file not written: ${(err as Error).message}`;
+        report.warnings.push({ code: 'CAIRN_W_BOOTSTRAP', text });
+        await catalog.addJobLog(jobId, { level: 'warning', code: 'CAIRN_W_BOOTSTRAP', text }).catch(() => undefined);
+      }
+    }
     await repo.files.jobEnded(jobId, status);
   } catch (err) {
     const error = isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_FAILED', (err as Error).message, { jobId }, { cause: err });

@@ -70,7 +70,7 @@ export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: 
   return finish(repo, 'verify', jobId, job, started, outcome, names, { chain: [job.id], verify: { level: 'data', digests: digests.size } });
 }
 
-function prepareTarget(where: string): void {
+export function prepareTarget(where: string): void {
   try {
     mkdirSync(where, { recursive: true });
     if (!statSync(where).isDirectory()) throw new Error('not a directory');
@@ -102,11 +102,11 @@ async function readSessions(
   }
 }
 
-async function finish(
+export async function finish(
   repo: JobPlumbing,
   type: 'restore' | 'verify',
   jobId: number,
-  job: CatalogJob,
+  job: Pick<CatalogJob, 'id' | 'name'>,
   started: Date,
   outcome: RestoreOutcome,
   names: Map<string, string>,

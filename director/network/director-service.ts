@@ -204,6 +204,7 @@ export class DirectorService {
       clientName: client.name,
       pool,
       targetOnClient: true,
+      bootstrapDir: this.o.config.director.bootstrapDirectory,
     };
   }
 

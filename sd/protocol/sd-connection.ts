@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { CairnError, isCairnError } from '../../plugin-api/index.js';
-import type { Bootstrap, ReadItem, SdNotification, SessionJobInfo } from '../api.js';
+import type { Bootstrap, ReadItem, SdNotification, SessionJobInfo, SessionJobSummary } from '../api.js';
 import { DATA_FRAME_TARGET_BYTES } from '../defaults.js';
 import type { AppendSession } from '../session/append-session.js';
 import type { SdLogger } from '../session/logger.js';
@@ -204,7 +204,7 @@ export class SdConnection {
       }
       case 'append close session': {
         const s = this.appendSession(cmd);
-        const report = await s.close();
+        const report = await s.close(jobSummary(req.body));
         this.sd.tickets.delete((this.append as { ticket: string }).ticket);
         this.append = null;
         const last = report.ranges[report.ranges.length - 1];
@@ -343,6 +343,14 @@ export class SdConnection {
     }
     if (!this.stream.destroyed) this.stream.end();
   }
+}
+
+/** The FD's job summary for the end label (protocol.md §5), kept only when it has the documented shape. */
+function jobSummary(body: unknown): SessionJobSummary | undefined {
+  const b = body as Partial<SessionJobSummary> | null | undefined;
+  if (!b || typeof b !== 'object' || (b.status !== 'ok' && b.status !== 'warning')) return undefined;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+  return { status: b.status, files: n(b.files), bytes: n(b.bytes), storedBytes: n(b.storedBytes), deleted: n(b.deleted), warnings: n(b.warnings) };
 }
 
 function stateError(why: string, command: string): CairnError {
