@@ -81,10 +81,14 @@ export function parseBootstrap(text: string, source = '<bootstrap>'): BootstrapD
     };
     switch (word) {
       case 'job':
-        doc.job = { id: int('id'), name: kv.name ?? '', client: kv.client ?? '', level: kv.level ?? '', endedAt: kv.ended };
+        doc.job = { id: int('id'), name: kv.name ?? '', client: kv.client ?? '', level: kv.level ?? '' };
+        if (kv.ended !== undefined) doc.job.endedAt = kv.ended;
         break;
       case 'session':
-        current = { jobId: int('job'), sessionId: int('id'), name: kv.name, client: kv.client, level: kv.level, entries: [] };
+        current = { jobId: int('job'), sessionId: int('id'), entries: [] };
+        if (kv.name !== undefined) current.name = kv.name;
+        if (kv.client !== undefined) current.client = kv.client;
+        if (kv.level !== undefined) current.level = kv.level;
         doc.sessions.push(current);
         break;
       case 'volume': {

@@ -17,7 +17,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertTreesEqual, buildTree, dir, file, generateSmallFiles, hardlink, symlink, tempDir, writeContentFile } from '../support/index.js';
 import { PROJECT_ROOT, cairnOk, lastJson } from './cli-runner.js';
@@ -151,4 +151,62 @@ test('bscan rebuilds the catalog from volumes; bextract and bootstrap files rest
   const bx = tool('cairn-bextract', [bare, '--bootstrap', bootstrap, '--to', join(tmp, 'bx-bsr'), '--json']).json;
   assert.equal(bx.status, 'ok');
   assertTreesEqual(points[3].expected, join(tmp, 'bx-bsr', src));
+});
+
+test('sessions that roll over onto further volumes: bscan, verify --level volume, bls and bextract follow them', async (t) => {
+  const tmp = tempDir(t, 'cairn-e2e-tools-roll-');
+  const repo = join(tmp, 'R');
+  const src = join(tmp, 'src');
+  cairnOk(repo, ['init', '--json']);
+  // Small volumes and blocks: each job spans several volumes, records span blocks and volumes.
+  const metaFile = join(repo, 'cairn-repo.json');
+  const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+  meta.settings = { ...meta.settings, maxVolumeBytes: 1 * MiB, blockSize: 64 * 1024 };
+  writeFileSync(metaFile, JSON.stringify(meta));
+  await buildTree(src, { 'a.bin': file(1, 3 * MiB + 5), b: { 'c.bin': file(2, 1 * MiB + 77), 'd.txt': file(3, 999) } });
+  generateSmallFiles(join(src, 'small'), { count: 120, dirs: 4, minSize: 100, maxSize: 16 * 1024, seed: 9 });
+  const full = cairnOk(repo, ['backup', src, '--level', 'full', '--json']).json;
+  assert.ok(full.volumes.length >= 3, `the Full spans volumes: ${full.volumes}`);
+  const expected1 = join(tmp, 'expected_1');
+  execFileSync('cp', ['-a', src, expected1]);
+  unlinkSync(join(src, 'b', 'd.txt'));
+  writeContentFile(join(src, 'b', 'c.bin'), 55, 1 * MiB + 3000);
+  const inc = cairnOk(repo, ['backup', src, '--level', 'incremental', '--json']).json;
+  const expected2 = join(tmp, 'expected_2');
+  execFileSync('cp', ['-a', src, expected2]);
+
+  const vFull = cairnOk(repo, ['verify', String(full.jobId), '--level', 'volume', '--json']).json;
+  assert.equal(vFull.status, 'ok', JSON.stringify(vFull));
+  assert.deepEqual(vFull.volumes, full.volumes);
+
+  const jobsBefore = cairnOk(repo, ['jobs', '--json']).json.filter((j: { type: string }) => j.type === 'backup');
+  const before = new Map<string, unknown>();
+  for (const v of readdirSync(join(repo, 'volumes'))) if (!v.startsWith('.')) before.set(v, null);
+  for (const f of readdirSync(repo)) if (f.startsWith('catalog.db')) unlinkSync(join(repo, f));
+  const scan = tool('cairn-bscan', ['--repo', repo, '--json']).json;
+  assert.deepEqual(scan.volumes.map((v: { name: string }) => v.name).sort(), [...before.keys()].sort());
+  assert.ok(scan.volumes.filter((v: { status: string }) => v.status === 'full').length >= 2, JSON.stringify(scan.volumes));
+  const pick = (j: Record<string, unknown>) => [j.id, j.level, j.status, j.files, j.bytes];
+  assert.deepEqual(cairnOk(repo, ['jobs', '--json']).json.map(pick), jobsBefore.map(pick));
+  const r1 = cairnOk(repo, ['restore', String(full.jobId), '--to', join(tmp, 'r1'), '--json']).json;
+  assert.equal(r1.status, 'ok');
+  assertTreesEqual(expected1, join(tmp, 'r1', src));
+  const r2 = cairnOk(repo, ['restore', 'latest', '--as-at', inc.endedAt, '--to', join(tmp, 'r2'), '--json']).json;
+  assert.equal(r2.chain.at(-1), inc.jobId);
+  assertTreesEqual(expected2, join(tmp, 'r2', src));
+  // The rebuilt job media serve the volume-level verify of a job that spans volumes.
+  const vAfter = cairnOk(repo, ['verify', String(full.jobId), '--level', 'volume', '--json']).json;
+  assert.equal(vAfter.status, 'ok', JSON.stringify(vAfter.problems));
+  // The rebuilt volume rows let the repository append again (committed ends right, no name clash).
+  writeContentFile(join(src, 'late.bin'), 77, 300 * 1024);
+  const next = cairnOk(repo, ['backup', src, '--level', 'incremental', '--json']).json;
+  assert.equal(next.status, 'ok');
+  assert.ok(!next.volumes.some((v: string) => before.has(v) && scan.volumes.find((s: { name: string; status: string }) => s.name === v)?.status === 'full'));
+
+  const bls = tool('cairn-bls', [join(repo, 'volumes'), '--json']).json;
+  const continued = bls.volumes.flatMap((v: { sessions: Array<{ jobId: number; continued: boolean }> }) => v.sessions).filter((s: { jobId: number; continued: boolean }) => s.jobId === full.jobId && s.continued);
+  assert.equal(continued.length, full.volumes.length - 1);
+  const bx = tool('cairn-bextract', [join(repo, 'volumes'), '--to', join(tmp, 'bx'), '--job', String(inc.jobId), '--json']).json;
+  assert.equal(bx.status, 'ok');
+  assertTreesEqual(expected2, join(tmp, 'bx', src));
 });
