@@ -99,8 +99,9 @@ function program(out: Output): Program {
             default: 'data',
             describe: 'catalog: live files vs the catalog; volume: the SD checks blocks and records, no data moves, no key; data: the FD reads the data back and checks every digest',
           },
+          'job-name': { type: 'string', describe: 'with --config: the job name "latest" refers to' },
         },
-        run: as(cmdVerify),
+        run: remoteOr((m, a) => m.remoteVerify({ ...a, jobName: a.jobName } as never, out), cmdVerify),
       },
       {
         name: 'plugin',

@@ -52,7 +52,7 @@ export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Pro
   return finish(repo, 'restore', jobId, req.job, started, outcome, selection.names, { where, chain: chainIds });
 }
 
-export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: AbortSignal): Promise<JobReport> {
+export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: AbortSignal, onJobId?: (jobId: number) => void): Promise<JobReport> {
   const catalog = repo.catalog;
   const started = new Date();
   repo.files.warmUp();
@@ -66,6 +66,7 @@ export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: 
     if (f.digest) digests.set(f.fileIndex, Buffer.from(f.digest));
   }
   const jobId = await catalog.createJob({ name: job.name, type: 'verify', level: null, client: repo.clientName, startedAt: started });
+  onJobId?.(jobId);
   const outcome = await readSessions(repo, 'verify', [job], new Map([[job.id, indexes]]), { restoreJobId: jobId, replace: 'never', signal, digests: { jobId: job.id, byIndex: digests } });
   return finish(repo, 'verify', jobId, job, started, outcome, names, { chain: [job.id], verify: { level: 'data', digests: digests.size } });
 }

@@ -17,10 +17,11 @@ import { bootstrapFor } from './selection.js';
 /** At most this many paths are named per finding (a bad block in a pack may touch thousands of small files). */
 const PATHS_PER_FINDING = 1000;
 
-export async function runVolumeVerifyJob(repo: JobPlumbing, job: CatalogJob): Promise<JobReport> {
+export async function runVolumeVerifyJob(repo: JobPlumbing, job: CatalogJob, opts: { onJobId?: (jobId: number) => void } = {}): Promise<JobReport> {
   const catalog = repo.catalog;
   const started = new Date();
   const jobId = await catalog.createJob({ name: job.name, type: 'verify', level: null, client: repo.clientName, startedAt: started });
+  opts.onJobId?.(jobId);
   const problems: ReportProblem[] = [];
   const warnings: ReportProblem[] = [];
   let result: VolumeVerifyResult | null = null;
