@@ -3,6 +3,7 @@
  * Director, FD and SD in this process against a repository folder.
  */
 import { HOST_VERSION } from '../../core/index.js';
+import { CairnError } from '../../plugin-api/index.js';
 import { cmdBackup, cmdInit, cmdJobs, cmdLs, cmdRestore, cmdVerify, type CommonArgs } from './commands.js';
 import { parseCommandLine, type Program } from './command-line.js';
 import { makeOutput, type Output } from './output.js';
@@ -86,7 +87,14 @@ function program(out: Output): Program {
           job: { type: 'string', describe: 'with --config: the job name "latest" refers to' },
           client: { type: 'string', describe: 'with --config: restore onto this client instead of the one backed up' },
         },
-        run: remoteOr((m, a) => m.remoteRestore({ ...a, job: a.backup, jobName: a.job } as never, out), (a: Record<string, unknown>) => cmdRestore({ ...a, job: a.backup } as never, out)),
+        run: remoteOr(
+          (m, a) => {
+            if (a.bootstrap) throw new CairnError('CAIRN_E_NOT_AVAILABLE', 'restore --bootstrap runs in local mode (or use cairn-bextract): the Director restores from its catalog', {});
+            if (a.backup === undefined) throw new CairnError('CAIRN_E_USAGE', 'cairn restore needs its BACKUP argument (a job id or "latest")', { argument: 'backup' });
+            return m.remoteRestore({ ...a, job: a.backup, jobName: a.job } as never, out);
+          },
+          (a: Record<string, unknown>) => cmdRestore({ ...a, job: a.backup } as never, out),
+        ),
       },
       {
         name: 'verify',
