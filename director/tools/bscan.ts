@@ -3,23 +3,25 @@
  *
  *   cairn-bscan --repo DIR                 a local repository: its volumes/ into its catalog.db (under its lock)
  *   cairn-bscan --catalog FILE VOLUME|DIR… a Director's SQLite catalog from the volumes or device folders named
+ *   cairn-bscan --config cairn-dir.yaml VOLUME|DIR…   the catalog the Director's config names (SQLite or PostgreSQL)
  *
  * Idempotent: jobs and volumes already in the catalog are left alone and listed as skipped.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CairnError } from '../../plugin-api/index.js';
-import { Catalog } from '../catalog/index.js';
+import { Catalog, PgDriver } from '../catalog/index.js';
+import { loadConfig } from '../../config/index.js';
 import { RepoLock } from '../local/repo-lock.js';
 import { REPO_FILE } from '../local/repository.js';
 import type { Output } from '../cli/output.js';
 import { rebuildCatalog, type RebuildReport } from './catalog-rebuild.js';
 import { parseToolArgs, runTool, volumeFiles } from './tool-cli.js';
 
-const USAGE = 'usage: cairn-bscan --repo DIR [--json] | cairn-bscan --catalog FILE.db VOLUME|DIR… [--json]';
+const USAGE = 'usage: cairn-bscan --repo DIR [--json] | cairn-bscan --catalog FILE.db VOLUME|DIR… [--json] | cairn-bscan --config cairn-dir.yaml VOLUME|DIR… [--json]';
 
 export async function bscan(argv: string[], out: Output): Promise<number> {
-  const { values, positionals } = parseToolArgs('cairn-bscan', argv, { repo: { type: 'string' }, catalog: { type: 'string' }, wait: { type: 'boolean' } }, USAGE);
+  const { values, positionals } = parseToolArgs('cairn-bscan', argv, { repo: { type: 'string' }, catalog: { type: 'string' }, config: { type: 'string' }, wait: { type: 'boolean' } }, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -34,14 +36,29 @@ export async function bscan(argv: string[], out: Output): Promise<number> {
     } finally {
       lock.release();
     }
-  } else if (values.catalog) {
+  } else if (values.catalog || values.config) {
     if (positionals.length === 0) throw new CairnError('CAIRN_E_USAGE', `cairn-bscan: name the volumes or device folders to read\n${USAGE}`, {});
-    report = await scanInto(resolve(String(values.catalog)), volumeFiles(positionals));
+    const volumes = volumeFiles(positionals);
+    const catalog = values.config ? await openConfiguredCatalog(String(values.config)) : await Catalog.open(resolve(String(values.catalog)));
+    try {
+      report = await rebuildCatalog(catalog, volumes);
+    } finally {
+      await catalog.close();
+    }
   } else {
     throw new CairnError('CAIRN_E_USAGE', `cairn-bscan: give --repo DIR or --catalog FILE\n${USAGE}`, {});
   }
   out.data(report, () => formatReport(report));
   return report.badBlocks.length ? 1 : 0;
+}
+
+/** The catalog a Director's config names (as cairn-dir opens it: daemon/dir-daemon.ts openCatalog). */
+async function openConfiguredCatalog(file: string): Promise<Catalog> {
+  const c = loadConfig('dir', file).config.director.catalog;
+  if (c.engine === 'sqlite') return Catalog.open(c.path);
+  const host = c.socketDir ?? c.host;
+  if (!host) throw new CairnError('CAIRN_E_CONFIG_INVALID', 'catalog: a postgres catalog needs socketDir or host', { key: 'director.catalog' });
+  return Catalog.openWith(await PgDriver.open({ host, port: c.port, database: c.database, user: c.user, password: c.password }));
 }
 
 async function scanInto(catalogFile: string, volumes: string[]): Promise<RebuildReport> {
