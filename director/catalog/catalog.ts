@@ -290,6 +290,16 @@ export class Catalog extends VolumeStore {
     for await (const r of mergeChain(streams, isDeletedRow)) yield baseFileFromRow(r);
   }
 
+  /**
+   * Which (job, file index) make up the tree as at the chain's last job (treeAsAt's choice), reading only the
+   * merge keys: a bootstrap file needs no more. In tree order.
+   */
+  async *treeIndexes(jobIds: readonly number[]): AsyncIterable<{ jobId: number; fileIndex: number }> {
+    const columns = ['job_id', 'tree_key', 'agent', 'file_index', 'deleted'];
+    const streams = jobIds.map((id) => this.driver.iterate(jobTreeSql(this.qb.dialect, id, {}, columns)));
+    for await (const r of mergeChain(streams, isDeletedRow)) yield { jobId: toNum(r.job_id), fileIndex: toNum(r.file_index) };
+  }
+
   async *filesOfJob(jobId: number): AsyncIterable<CatalogFileRow> {
     for await (const row of this.driver.iterate(this.qb.select({ from: 'files', where: eq('job_id', jobId), orderBy: ['file_index'] }))) {
       yield fileFromRow(row);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { CairnError } from '../../plugin-api/index.js';
 import type { Bootstrap } from '../../sd/index.js';
 import type { Catalog, CatalogJob } from '../catalog/index.js';
-import { bootstrapFor, selectFiles } from './selection.js';
+import { bootstrapFor } from './selection.js';
 
 export const BOOTSTRAP_FORMAT = 1;
 
@@ -123,10 +123,16 @@ function parseRanges(s: string, bad: () => CairnError): Array<[number, number]> 
 /** The bootstrap of the tree as at `job`: its chain, each job's selected file indexes, each job's media holding them. */
 export async function bootstrapOfJob(catalog: Catalog, job: CatalogJob): Promise<BootstrapDocument> {
   const chain = await catalog.restoreChain(job);
-  const sel = await selectFiles(catalog, chain.map((j) => j.id), []);
+  // The whole tree: only the file indexes per job are needed (no paths, no filters: hard links' first members are in it).
+  const perJob = new Map<number, number[]>();
+  for await (const row of catalog.treeIndexes(chain.map((j) => j.id))) {
+    let list = perJob.get(row.jobId);
+    if (!list) perJob.set(row.jobId, (list = []));
+    list.push(row.fileIndex);
+  }
   const sessions: BootstrapSession[] = [];
   for (const j of chain) {
-    const indexes = sel.perJob.get(j.id);
+    const indexes = perJob.get(j.id)?.sort((a, b) => a - b);
     if (!indexes?.length) continue;
     const media = await catalog.jobMedia(j.id);
     sessions.push({ jobId: j.id, sessionId: media[0]?.sessionId ?? j.sessionId ?? 0, name: j.name, client: j.client, level: j.level ?? undefined, entries: bootstrapFor(media, indexes).entries });
