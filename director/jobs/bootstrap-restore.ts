@@ -34,11 +34,6 @@ export async function runBootstrapRestore(repo: JobPlumbing, req: BootstrapResto
   const name = doc.job?.name || doc.sessions[doc.sessions.length - 1].name || 'bootstrap';
   const jobId = await repo.catalog.createJob({ name, type: 'restore', level: null, client: repo.clientName, startedAt: started });
   req.onJobId?.(jobId);
-  // Every file index the bootstrap names is expected back; its path is known only once the FD reads its attributes.
-  const names = new Map<string, string>();
-  for (const s of doc.sessions) {
-    for (const e of s.entries) for (const [a, b] of e.fileIndexes ?? []) for (let i = a; i <= b; i++) names.set(`${s.jobId}:${i}`, `(job ${s.jobId}, file index ${i})`);
-  }
   let outcome: RestoreOutcome;
   try {
     const sessions: FdRestoreOrder['sessions'] = [];
@@ -48,6 +43,17 @@ export async function runBootstrapRestore(repo: JobPlumbing, req: BootstrapResto
     const error = isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_FAILED', (err as Error).message, {}, { cause: err });
     outcome = { files: 0, bytes: 0, completed: new Set(), problems: [], messages: [], error };
   }
+  // Every file index the bootstrap names is expected back; one that did not come back and that the FD did not
+  // name (it never saw its attributes) is listed by job and index. Only those are held in memory.
+  const names = new Map<string, string>();
+  for (const s of doc.sessions) {
+    for (const e of s.entries) {
+      for (const [a, b] of e.fileIndexes ?? []) {
+        for (let i = a; i <= b; i++) if (!outcome.completed.has(`${s.jobId}:${i}`)) names.set(`${s.jobId}:${i}`, `(job ${s.jobId}, file index ${i})`);
+      }
+    }
+  }
+  for (const p of outcome.problems) names.delete(`${p.jobId}:${p.fileIndex}`);
   const chain = doc.sessions.map((s) => s.jobId);
   return finish(repo, 'restore', jobId, { id: doc.job?.id ?? chain[chain.length - 1], name }, started, outcome, names, { where, chain });
 }
