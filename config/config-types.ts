@@ -42,6 +42,8 @@ export interface DirectorSection {
   maxConcurrentJobs: number;
   heartbeatSeconds: number;
   tls: TlsConfig;
+  /** Absolute: where bootstrap files are written after each backup job. */
+  bootstrapDirectory: string;
 }
 
 export interface ConsoleEntry {

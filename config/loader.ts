@@ -54,6 +54,7 @@ function finish(kind: ConfigKind, c: Obj, baseDir: string): void {
     if (self.catalog.engine === 'sqlite') self.catalog.path = abs(self.catalog.path, wd);
     else if (self.catalog.socketDir !== undefined) self.catalog.socketDir = abs(self.catalog.socketDir);
     c.messages.logFile = abs(c.messages.logFile ?? 'cairn-dir.log', wd);
+    self.bootstrapDirectory = abs(self.bootstrapDirectory ?? 'bootstrap', wd);
     allow(c.consoles);
     for (const e of [...c.clients, ...c.storages]) tls(e.tls);
   }

@@ -173,8 +173,13 @@ export class FileDaemon {
         agents,
       });
       await sd.appendEnd();
-      const close = await sd.appendClose();
       const warned = result.messages.some((m) => m.level !== 'info');
+      // The outcome goes into the session end label too: a catalog rebuilt from the volumes has it (cairn-bscan).
+      const c = result.counters;
+      const close = await sd.appendClose({
+        status: warned ? 'warning' : 'ok', files: c.files, bytes: c.bytes, storedBytes: c.storedBytes, deleted: c.deleted,
+        warnings: result.messages.filter((m) => m.level !== 'info').length,
+      });
       const encrypted = sealer ? { crypto: { header: sealer.header, manifest: result.manifest } } : {};
       return { status: warned ? 'warning' : 'ok', counters: result.counters, messages: result.messages, states: result.states, close, ...encrypted };
     } catch (err) {

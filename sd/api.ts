@@ -50,6 +50,23 @@ export interface StartLabelExtension {
   encryption?: object;
 }
 
+/**
+ * The job's outcome as the FD knows it when it closes its append session
+ * (body of `append close session`); written into the session end label as
+ * `job`, so a catalog rebuilt from volumes (bscan) has the job's status and
+ * counters. The Director may still fail the job after the close (catalog,
+ * run-after scripts): volumes cannot say that.
+ */
+export interface SessionJobSummary {
+  status: 'ok' | 'warning';
+  files: number;
+  bytes: number;
+  storedBytes: number;
+  deleted: number;
+  /** Warning messages the FD reported (their text is in the Director's job log). */
+  warnings: number;
+}
+
 /** One contiguous stretch of a session on one volume (Bacula's JobMedia). */
 export interface JobMediaRange {
   volume: string;

@@ -15,6 +15,8 @@ export const SD_ERRORS = {
   CAIRN_E_VOLUME_VERSION: { exitCode: 3, retryable: false, summary: 'The volume or block was written in a format version this SD cannot read.' },
   CAIRN_E_VOLUME_MISMATCH: { exitCode: 3, retryable: false, summary: 'The volume disagrees with the catalog (committed size not on a block boundary, or the committed end fails its check).' },
   CAIRN_E_VOLUME_BAD_BLOCK: { exitCode: 3, retryable: false, summary: 'A block failed its checksum or header check; readers skip it and resync at the next good block.' },
+  CAIRN_E_VOLUME_SEQUENCE: { exitCode: 3, retryable: false, summary: 'Verify: a session\'s blocks do not follow one another (its block sequence has a gap: blocks missing or out of order).' },
+  CAIRN_E_VOLUME_RECORD: { exitCode: 3, retryable: false, summary: 'Verify: a session\'s fragments do not chain into whole records, or its counts differ from its end label.' },
   CAIRN_E_VOLUME_BUSY: { exitCode: 3, retryable: true, summary: 'The volume is held exclusively by another operation.' },
   CAIRN_E_DEVICE_END_OF_MEDIUM: { exitCode: 3, retryable: false, summary: 'The device has no room left for another block.' },
   CAIRN_E_DEVICE_IO: { exitCode: 3, retryable: true, summary: 'The device failed a read, write or sync.' },

@@ -35,6 +35,8 @@ export { duplexPair } from './wire/duplex-pair.js';
 export { Status as SdStatus } from './wire/control-message.js';
 export { Signal as SdSignal } from './wire/frame.js';
 export { readVolume, type ScanItem, type ScanOptions } from './volume/read-volume.js';
+export { verifySession, type VolumeVerifyRequest, type VolumeVerifyResult, type VolumeVerifyFinding } from './volume/volume-verifier.js';
+export { ScanState, ScanBuffers } from './volume/volume-scanner.js';
 export type { VolumeLabel, SessionStartLabel, SessionEndLabel } from './volume/labels.js';
 export { FORMAT_VERSION as VOLUME_FORMAT_VERSION, BlockKind } from './volume/block.js';
 export type { Device, VolumeHandle } from './device/device.js';

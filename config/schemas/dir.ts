@@ -95,6 +95,7 @@ const director = mapping({
   maxConcurrentJobs: maxConcurrentJobs(10, 'the Director'),
   heartbeatSeconds,
   tls: tlsProp('the console connection'),
+  bootstrapDirectory: relPath('Where a bootstrap file (docs/bootstrap.md) is written after every successful backup job, one per client and job name; relative paths are relative to director.workingDirectory.', 'bootstrap'),
 }, ['name', 'listen', 'workingDirectory']);
 
 const consoleEntry = mapping({

@@ -16,6 +16,7 @@ import {
 } from './row-codec.js';
 import { and, eq, inList } from './sql/conditions.js';
 import { dialectOf } from './sql/dialect.js';
+import { identityResyncStatement } from './sql/ddl.js';
 import { QueryBuilder } from './sql/query-builder.js';
 import { SqliteDriver, type SqliteDriverOptions } from './sqlite-driver.js';
 import { BASE_TREE_COLUMNS, jobTreeSql, treeAsAtSql } from './tree-query.js';
@@ -127,6 +128,13 @@ export class Catalog extends VolumeStore {
     return row === undefined ? null : { id: toNum(row.id), name: String(row.name), hash: String(row.hash), text: String(row.text) };
   }
 
+  /** The fileset of that name whose hash starts with `hashPrefix` (jobs keep the fingerprint's 32-digit prefix), or null. */
+  async findFileset(name: string, hashPrefix: string): Promise<CatalogFileset | null> {
+    const rows = await this.driver.all(this.qb.select({ from: 'filesets', where: eq('name', name), orderBy: ['id'] }));
+    const row = rows.find((r) => String(r.hash).startsWith(hashPrefix));
+    return row === undefined ? null : { id: toNum(row.id), name: String(row.name), hash: String(row.hash), text: String(row.text) };
+  }
+
   // --- jobs ---
 
   createJob(job: NewJob): Promise<number> {
@@ -144,6 +152,36 @@ export class Catalog extends VolumeStore {
       );
       return toNum(r.rows[0].id);
     });
+  }
+
+  /**
+   * A job row with the id it had (a catalog rebuilt from volumes: bscan), status 'running' until
+   * finishJob gives it the outcome the volumes say. Refused with CAIRN_E_CATALOG_JOB_STATE if the id is taken.
+   */
+  importJob(job: NewJob & { id: number; sessionId?: number | null }): Promise<void> {
+    return this.driver.transaction(async (tx) => {
+      const taken = await tx.get(this.qb.select({ from: 'jobs', columns: ['id'], where: eq('id', job.id) }));
+      if (taken !== undefined) throw new CairnError('CAIRN_E_CATALOG_JOB_STATE', `job ${job.id} is already in the catalog`, { jobId: job.id });
+      await this.ensureClientIn(tx, job.client);
+      await tx.run(
+        this.qb.insert({
+          into: 'jobs',
+          values: {
+            id: job.id, name: job.name, type: job.type, level: job.level, client: job.client, fileset: job.fileset ?? null,
+            fileset_hash: job.filesetHash ?? null, pool: job.pool ?? null, status: 'running', started_at: job.startedAt.getTime(), session_id: job.sessionId ?? null,
+          },
+        }),
+      );
+      const resync = identityResyncStatement(this.qb.dialect, 'jobs');
+      if (resync) await tx.exec(resync);
+    });
+  }
+
+  /** Stores a fileset row under a hash given (a rebuilt catalog that has no text for it). */
+  async importFileset(name: string, hash: string, text: string): Promise<void> {
+    await this.driver.run(
+      this.qb.insert({ into: 'filesets', values: { name, hash, text, created_at: Date.now() }, onConflict: { target: ['name', 'hash'], update: { name: { excluded: 'name' } } } }),
+    );
   }
 
   /** Counters and session id of a running job (not durable by itself; finishJob's commit covers it). */
@@ -284,6 +322,16 @@ export class Catalog extends VolumeStore {
       await tx.run(this.qb.delete({ from: 'files', where: eq('job_id', jobId) }));
       await tx.run(this.qb.delete({ from: 'job_media', where: eq('job_id', jobId) }));
     });
+  }
+
+  /**
+   * Which (job, file index) make up the tree as at the chain's last job (treeAsAt's choice), reading only the
+   * merge keys: a bootstrap file needs no more. In tree order.
+   */
+  async *treeIndexes(jobIds: readonly number[]): AsyncIterable<{ jobId: number; fileIndex: number }> {
+    const columns = ['job_id', 'tree_key', 'agent', 'file_index', 'deleted'];
+    const streams = jobIds.map((id) => this.driver.iterate(jobTreeSql(this.qb.dialect, id, {}, columns)));
+    for await (const r of mergeChain(streams, isDeletedRow)) yield { jobId: toNum(r.job_id), fileIndex: toNum(r.file_index) };
   }
 
   async *filesOfJob(jobId: number): AsyncIterable<CatalogFileRow> {

@@ -121,6 +121,27 @@ export class VolumeStore {
     );
   }
 
+  /** Registers a volume found on the media with everything known about it (bscan). Durable; CAIRN_E_CATALOG_VOLUME_EXISTS if present. */
+  importVolume(v: CatalogVolume): Promise<void> {
+    return this.driver.transaction(
+      async (tx) => {
+        const exists = await tx.get(this.qb.select({ from: 'volumes', columns: ['id'], where: eq('name', v.name) }));
+        if (exists !== undefined) throw new CairnError('CAIRN_E_CATALOG_VOLUME_EXISTS', `volume ${v.name} is already in the catalog`, { volume: v.name, pool: v.pool });
+        await tx.run(
+          this.qb.insert({
+            into: 'volumes',
+            values: {
+              name: v.name, pool: v.pool, media_type: v.mediaType, status: v.status, committed_bytes: v.committedBytes, committed_blocks: v.committedBlocks, jobs: v.jobs,
+              first_written: v.firstWritten?.getTime() ?? null, last_written: v.lastWritten?.getTime() ?? null, label: v.label == null ? null : JSON.stringify(v.label), created_at: Date.now(),
+              recycle_count: v.recycleCount ?? 0,
+            },
+          }),
+        );
+      },
+      { durable: true },
+    );
+  }
+
   async getVolume(name: string): Promise<CatalogVolume | null> {
     const row = await this.driver.get(this.qb.select({ from: 'volumes', where: eq('name', name) }));
     return row === undefined ? null : volumeFromRow(row);

@@ -13,6 +13,10 @@ import { runBackupJob } from '../jobs/backup-job.js';
 import { estimateJob, formatEstimate } from '../jobs/estimate-job.js';
 import { runRestoreJob, runVerifyJob } from '../jobs/restore-job.js';
 import { resolveBackupJob, resolveRestorePoint } from '../jobs/resolve-job.js';
+import { runVolumeVerifyJob } from '../jobs/verify-volume-job.js';
+import { parseBootstrap } from '../jobs/bootstrap-file.js';
+import { runBootstrapRestore } from '../jobs/bootstrap-restore.js';
+import { runCatalogVerifyJob } from '../jobs/verify-catalog-job.js';
 import type { JobReport } from '../jobs/job-report.js';
 import { humanBytes, type Output } from './output.js';
 
@@ -141,12 +145,24 @@ export async function cmdLs(args: CommonArgs & { job: string; path?: string; asA
   });
 }
 
-export async function cmdRestore(args: CommonArgs & { job: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; dryRun: boolean; key?: string[] }, out: Output): Promise<number> {
+export async function cmdRestore(args: CommonArgs & { job?: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; dryRun: boolean; key?: string[]; bootstrap?: string }, out: Output): Promise<number> {
   const started = Date.now();
+  if (args.bootstrap) {
+    if (args.job !== undefined || args.paths.length || args.asAt || args.dryRun) throw new CairnError('CAIRN_E_USAGE', 'restore --bootstrap FILE takes no job, paths, --as-at or --dry-run: the file names what to restore', {});
+    const file = args.bootstrap;
+    const doc = parseBootstrap(readFileSync(file, 'utf8'), file);
+    const report = await withRepo(args, 'restore', true, out, (repo) =>
+      runBootstrapRestore(repo, { bootstrap: doc, to: args.to, replace: args.replace, signal: cancelSignal(), onFile: (_p, bytes) => out.live && out.progress({ op: 'restore', bytes, rate: bytes / Math.max((Date.now() - started) / 1000, 0.001) }, () => `restore: ${humanBytes(bytes)}`) }),
+    );
+    out.endProgress();
+    out.report(report);
+    return report.exitCode;
+  }
+  if (args.job === undefined) throw new CairnError('CAIRN_E_USAGE', 'cairn restore needs its BACKUP argument (a job id or "latest"), or --bootstrap FILE', { argument: 'backup' });
   const listing: string[] = [];
   const keys = args.dryRun ? [] : await (await import('./key-commands.js')).restoreKeys(args.key, defaultRepoPath(args.repo), args.json);
   const report: JobReport & { entries?: string[] } = await withRepo(args, 'restore', !args.dryRun, out, async (repo) => {
-    const { job, recoveryTarget } = await resolveRestorePoint(repo.catalog, args.job, { asAt: args.asAt ? parseTime(args.asAt) : undefined });
+    const { job, recoveryTarget } = await resolveRestorePoint(repo.catalog, args.job as string, { asAt: args.asAt ? parseTime(args.asAt) : undefined });
     return runRestoreJob(repo, {
       job,
       recoveryTarget,
@@ -170,11 +186,13 @@ export async function cmdRestore(args: CommonArgs & { job: string; to: string; p
   return report.exitCode;
 }
 
-export async function cmdVerify(args: CommonArgs & { job: string; key?: string[] }, out: Output): Promise<number> {
-  const keys = await (await import('./key-commands.js')).restoreKeys(args.key, defaultRepoPath(args.repo), args.json);
+export async function cmdVerify(args: CommonArgs & { job: string; level: 'catalog' | 'volume' | 'data'; key?: string[] }, out: Output): Promise<number> {
+  const keys = args.level === 'data' || args.level === undefined ? await (await import('./key-commands.js')).restoreKeys(args.key, defaultRepoPath(args.repo), args.json) : [];
   const report = await withRepo(args, 'verify', false, out, async (repo) => {
     const job = await resolveBackupJob(repo.catalog, args.job);
-    return runVerifyJob(repo, job, cancelSignal(), keys);
+    if (args.level === 'volume') return runVolumeVerifyJob(repo, job);
+    if (args.level === 'catalog') return runCatalogVerifyJob(repo, job);
+    return runVerifyJob(repo, job, cancelSignal(), { keys });
   });
   out.report(report);
   return report.exitCode;

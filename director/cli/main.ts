@@ -3,6 +3,7 @@
  * Director, FD and SD in this process against a repository folder.
  */
 import { HOST_VERSION } from '../../core/index.js';
+import { CairnError } from '../../plugin-api/index.js';
 import { cmdBackup, cmdEstimate, cmdInit, cmdJobs, cmdLs, cmdRestore, cmdVerify, type CommonArgs } from './commands.js';
 import { parseCommandLine, type Program } from './command-line.js';
 import { makeOutput, type Output } from './output.js';
@@ -98,10 +99,11 @@ function program(out: Output): Program {
       },
       {
         name: 'restore',
-        describe: 'restore a backup job (id or "latest") into --to',
-        positionals: [backup, { name: 'paths', variadic: true }],
+        describe: 'restore a backup job (id or "latest"), or what a --bootstrap file names, into --to',
+        positionals: [{ name: 'backup' }, { name: 'paths', variadic: true }],
         options: {
           to: { type: 'string', required: true, describe: 'target folder' },
+          bootstrap: { type: 'string', describe: 'restore what this bootstrap file names (docs/bootstrap.md), without the catalog' },
           'as-at': { type: 'string', describe: 'restore the tree as it was at this time (ISO 8601 or epoch seconds)' },
           replace: { type: 'string', choices: ['always', 'never', 'ifnewer', 'ifolder'], default: 'always' },
           'dry-run': { type: 'boolean', describe: 'list what would be restored' },
@@ -109,7 +111,30 @@ function program(out: Output): Program {
           client: { type: 'string', describe: 'with --config: restore onto this client instead of the one backed up' },
           key: { type: 'string', array: true, describe: 'encrypted jobs: a private key file to open them with (the client key or a master key)' },
         },
-        run: remoteOr((m, a) => m.remoteRestore({ ...a, job: a.backup, jobName: a.job } as never, out), (a: Record<string, unknown>) => cmdRestore({ ...a, job: a.backup } as never, out)),
+        run: remoteOr(
+          (m, a) => {
+            if (a.bootstrap) throw new CairnError('CAIRN_E_NOT_AVAILABLE', 'restore --bootstrap runs in local mode (or use cairn-bextract): the Director restores from its catalog', {});
+            if (a.backup === undefined) throw new CairnError('CAIRN_E_USAGE', 'cairn restore needs its BACKUP argument (a job id or "latest")', { argument: 'backup' });
+            return m.remoteRestore({ ...a, job: a.backup, jobName: a.job } as never, out);
+          },
+          (a: Record<string, unknown>) => cmdRestore({ ...a, job: a.backup } as never, out),
+        ),
+      },
+      {
+        name: 'verify',
+        describe: 'verify a backup job (id or "latest"): live files, volumes or data against the catalog',
+        positionals: [job],
+        options: {
+          level: {
+            type: 'string',
+            choices: ['catalog', 'volume', 'data'],
+            default: 'data',
+            describe: 'catalog: live files vs the catalog; volume: the SD checks blocks and records, no data moves, no key; data: the FD reads the data back and checks every digest',
+          },
+          'job-name': { type: 'string', describe: 'with --config: the job name "latest" refers to' },
+          key: { type: 'string', array: true, describe: 'encrypted jobs (data level): a private key file' },
+        },
+        run: remoteOr((m, a) => m.remoteVerify({ ...a, jobName: a.jobName } as never, out), cmdVerify),
       },
       {
         name: 'prune',
@@ -167,13 +192,6 @@ function program(out: Output): Program {
           force: { type: 'boolean', describe: 'replace the catalog of an existing repository' },
         },
         run: async (a) => (await retention()).cmdCatalogRestore(a as never, out),
-      },
-      {
-        name: 'verify',
-        describe: 're-read a job from its volumes: block checksums and digests against the catalog',
-        positionals: [job],
-        options: { key: { type: 'string', array: true, describe: 'encrypted jobs: a private key file' } },
-        run: as(cmdVerify),
       },
       {
         name: 'key',

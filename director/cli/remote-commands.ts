@@ -92,6 +92,15 @@ export async function remoteRestore(
   return waitFor(args, out, jobId);
 }
 
+export async function remoteVerify(args: RemoteArgs & { job: string; jobName?: string; level: string }, out: Output): Promise<number> {
+  const { jobId } = await withDirector(args, out, async (ch) => (await ch.request('verify', { job: args.job, jobName: args.jobName, level: args.level })).body as { jobId: number });
+  if (!args.wait) {
+    out.data({ jobId }, () => `verify started: job id ${jobId}`);
+    return 0;
+  }
+  return waitFor(args, out, jobId);
+}
+
 export async function remoteStatus(args: RemoteArgs & { what?: string; name?: string }, out: Output): Promise<number> {
   if (args.what === 'client' || args.what === 'storage') {
     if (!args.name) throw new CairnError('CAIRN_E_USAGE', `status ${args.what} needs a NAME`, {});

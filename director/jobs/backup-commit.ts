@@ -15,6 +15,7 @@ import type { JobScripts } from './backup-job.js';
 import type { FileAssembler } from './file-assembler.js';
 import type { AdaptiveFileAssembler } from './adaptive-assembler.js';
 import { EXIT_CODES, type JobReport, type ReportProblem } from './job-report.js';
+import { writeJobBootstrap } from './bootstrap-file.js';
 
 /** How long the Director waits for the SD's session-closed notice after the FD's close reply. */
 const CLOSE_NOTICE_TIMEOUT_MS = 60_000;
@@ -149,6 +150,17 @@ export async function commitBackup(repo: JobPlumbing, c: BackupCommitContext, ou
     agentStates: status === 'ok' || status === 'warning' ? states : undefined,
     logChain: c.session.logChain,
   });
+  if ((status === 'ok' || status === 'warning') && repo.bootstrapDir) {
+    // The job is committed: a bootstrap that fails to be written costs a warning, never the job.
+    try {
+      const done = await catalog.getJob(jobId);
+      if (done) report.bootstrap = await writeJobBootstrap(catalog, done, repo.bootstrapDir);
+    } catch (err) {
+      const text = `bootstrap file not written: ${(err as Error).message}`;
+      report.warnings.push({ code: 'CAIRN_W_BOOTSTRAP', text });
+      await catalog.addJobLog(jobId, { level: 'warning', code: 'CAIRN_W_BOOTSTRAP', text }).catch(() => undefined);
+    }
+  }
   await repo.files.jobEnded(jobId, status);
   return report;
 }

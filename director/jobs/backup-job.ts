@@ -35,6 +35,9 @@ export interface JobScripts {
   after(jobId: number, status: JobReport['status']): Promise<ReportProblem[]>;
 }
 
+/** Fileset texts up to this size are copied into the session start label (a label must fit one block: 4 KiB at the least). */
+const FILESET_TEXT_IN_LABEL_MAX = 2048;
+
 export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promise<JobReport> {
   const now = req.now ?? (() => new Date());
   const catalog = repo.catalog;
@@ -66,7 +69,8 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
       device: repo.device,
       fileset: req.fileset.name,
       startedAt: started.getTime(),
-      extra: { filesetHash: fp.hash, baseJobId: base?.id ?? null },
+      // What a catalog rebuilt from the volumes needs (volume-format.md §4): the fileset's text when it is small enough for a label.
+      extra: { filesetHash: fp.hash, baseJobId: base?.id ?? null, ...(fp.text.length <= FILESET_TEXT_IN_LABEL_MAX ? { filesetText: fp.text } : {}) },
     });
     await catalog.updateJob(jobId, { sessionId });
     const outcome = await repo.files.backup({ jobId, jobName: req.jobName, level, fileset: req.fileset, grant, baseFor, signal: req.signal, onProgress: req.onProgress, maxBandwidth: req.maxBandwidth });

@@ -7,7 +7,7 @@
  */
 import type { FdPort } from '../../core/index.js';
 import type { SdNotification, SessionGrant } from '../../sd/index.js';
-import type { Bootstrap, SessionJobInfo } from '../../sd/index.js';
+import type { Bootstrap, SessionJobInfo, VolumeVerifyRequest, VolumeVerifyResult } from '../../sd/index.js';
 
 export type { FdPort, FdBackupOrder, FdRestoreOrder } from '../../core/index.js';
 import type { Catalog } from '../catalog/index.js';
@@ -20,6 +20,8 @@ export interface SdPort {
   release?(jobId: number): Promise<void>;
   /** A restarted Director takes a job over: its notifications come again, every spooled one first. */
   claim?(jobId: number): Promise<{ state: 'running' | 'closed' | 'aborted' | 'lost'; notifications: number }>;
+  /** Volume-level verify on the SD: block checks and record structure of one session, no data sent back. */
+  verifySession(req: VolumeVerifyRequest): Promise<VolumeVerifyResult>;
 }
 
 export interface JobPlumbing {
@@ -38,4 +40,6 @@ export interface JobPlumbing {
   readonly targetOnClient?: boolean;
   /** Prunes by the pools' rules after a backup (autoprune, director/retention); absent = no autoprune. */
   autoPrune?(now: Date): Promise<unknown>;
+  /** Where a bootstrap file is written after each backup job (docs/bootstrap.md); none when absent. */
+  readonly bootstrapDir?: string;
 }

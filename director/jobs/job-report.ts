@@ -50,6 +50,10 @@ export interface JobReport {
   recoveryTarget?: string;
   warnings: ReportProblem[];
   problems: ReportProblem[];
+  /** Backup jobs: the bootstrap file written after the job (docs/bootstrap.md). */
+  bootstrap?: string;
+  /** Verify jobs: the level and what was counted (blocks, records, files changed…). */
+  verify?: { level: 'catalog' | 'volume' | 'data'; [count: string]: unknown };
   error?: { code: string; message: string; [fact: string]: unknown };
 }
 

@@ -57,7 +57,7 @@ export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Pro
   return finish(repo, 'restore', jobId, req.job, started, outcome, selection.names, { where, chain: chainIds, ...(req.recoveryTarget ? { recoveryTarget: req.recoveryTarget.toISOString() } : {}) });
 }
 
-export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: AbortSignal, keys?: CairnKey[]): Promise<JobReport> {
+export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: AbortSignal, opts: { keys?: CairnKey[]; onJobId?: (jobId: number) => void } = {}): Promise<JobReport> {
   const catalog = repo.catalog;
   const started = new Date();
   repo.files.warmUp();
@@ -71,11 +71,12 @@ export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: 
     if (f.digest) digests.set(f.fileIndex, Buffer.from(f.digest));
   }
   const jobId = await catalog.createJob({ name: job.name, type: 'verify', level: null, client: repo.clientName, startedAt: started });
-  const outcome = await readSessions(repo, 'verify', [job], new Map([[job.id, indexes]]), { restoreJobId: jobId, replace: 'never', signal, digests: { jobId: job.id, byIndex: digests }, keys });
-  return finish(repo, 'verify', jobId, job, started, outcome, names, { chain: [job.id] });
+  opts.onJobId?.(jobId);
+  const outcome = await readSessions(repo, 'verify', [job], new Map([[job.id, indexes]]), { restoreJobId: jobId, replace: 'never', signal, digests: { jobId: job.id, byIndex: digests }, keys: opts.keys });
+  return finish(repo, 'verify', jobId, job, started, outcome, names, { chain: [job.id], verify: { level: 'data', digests: digests.size } });
 }
 
-function prepareTarget(where: string): void {
+export function prepareTarget(where: string): void {
   try {
     mkdirSync(where, { recursive: true });
     if (!statSync(where).isDirectory()) throw new Error('not a directory');
@@ -117,15 +118,15 @@ export async function sessionCrypto(repo: JobPlumbing, jobId: number): Promise<S
   return { header, wraps, ...(c.manifest ? { manifest: c.manifest } : {}) };
 }
 
-async function finish(
+export async function finish(
   repo: JobPlumbing,
   type: 'restore' | 'verify',
   jobId: number,
-  job: CatalogJob,
+  job: Pick<CatalogJob, 'id' | 'name'>,
   started: Date,
   outcome: RestoreOutcome,
   names: Map<string, string>,
-  extra: { where?: string; chain: number[]; recoveryTarget?: string },
+  extra: { where?: string; chain: number[]; recoveryTarget?: string; verify?: JobReport['verify'] },
 ): Promise<JobReport> {
   const problems: ReportProblem[] = outcome.problems.map((p) => ({ path: p.path ?? names.get(`${p.jobId}:${p.fileIndex}`), code: p.code, text: p.text, volume: p.volume, block: p.block }));
   // An agent's error-level message is a file that did not come back (e.g. a deferred write that failed).

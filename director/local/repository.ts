@@ -113,6 +113,10 @@ export class LocalRepository implements JobPlumbing {
   /** The FD as job control drives it: sessions reached over in-memory pairs to this process's SD. */
   readonly files: FdRunner;
   readonly clientName = hostname();
+  /** Bootstrap files of this repository's jobs (docs/bootstrap.md). */
+  get bootstrapDir(): string {
+    return join(this.path, 'bootstrap');
+  }
 
   private constructor(
     readonly path: string,

@@ -54,6 +54,11 @@ export class ConsoleService {
         const jobId = await r.identified;
         return { text: `restore JobId=${jobId}`, body: { jobId } };
       }
+      case 'verify': {
+        const r = await this.dir.verify({ job: String(body.job ?? 'latest'), level: body.level as string | undefined, jobName: body.jobName as string | undefined });
+        const jobId = await r.identified;
+        return { text: `verify JobId=${jobId}`, body: { jobId } };
+      }
       case 'wait': {
         const handle = Number(req.args.jobid);
         const found = this.dir.lookup(handle);

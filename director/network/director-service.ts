@@ -15,10 +15,11 @@ import type { SdNotification } from '../../sd/index.js';
 import type { ClientEntry, DirConfig, JobEntry, StorageEntry } from '../../config/index.js';
 import type { Catalog, CatalogJob } from '../catalog/index.js';
 import { runBackupJob } from '../jobs/backup-job.js';
-import { runRestoreJob } from '../jobs/restore-job.js';
+import { runRestoreJob, runVerifyJob } from '../jobs/restore-job.js';
+import { runVolumeVerifyJob } from '../jobs/verify-volume-job.js';
 import { resumeBackupJob } from '../jobs/resume-job.js';
 import { estimateJob, type EstimateReport } from '../jobs/estimate-job.js';
-import { resolveRestorePoint } from '../jobs/resolve-job.js';
+import { resolveBackupJob, resolveRestorePoint } from '../jobs/resolve-job.js';
 import { EXIT_CODES, type JobReport } from '../jobs/job-report.js';
 import type { JobPlumbing } from '../jobs/job-plumbing.js';
 import { RemoteFd } from '../remote/remote-fd.js';
@@ -51,7 +52,7 @@ export interface RunningJob {
   /** The console's handle: the catalog id once known, a negative number while the job waits for its turn. */
   handle: number;
   name: string;
-  type: 'backup' | 'restore';
+  type: 'backup' | 'restore' | 'verify';
   level?: Level;
   client: string;
   state: 'waiting' | 'running';
@@ -239,6 +240,26 @@ export class DirectorService {
     return estimateJob(plumbing, { fileset: this.fileset(job.fileset), jobName: name, level: opts.level ?? job.level });
   }
 
+  /**
+   * `verify` (docs/protocol.md §10): level `volume` asks the job's SD to check its blocks (no data moves, no key);
+   * `data` has the job's FD read the records back and check every digest. Level `catalog` compares live files
+   * and needs them on this host: local mode only for now.
+   */
+  async verify(cmd: { job: string; level?: string; jobName?: string }): Promise<RunningJob> {
+    const level = cmd.level ?? 'data';
+    if (level === 'catalog') throw new CairnError('CAIRN_E_NOT_AVAILABLE', 'verify --level catalog reads the live files; through the Director it needs an FD command not built yet: run it in local mode on the client', { level });
+    if (level !== 'volume' && level !== 'data') throw new CairnError('CAIRN_E_USAGE', `verify level "${level}" is not catalog, volume or data`, { level });
+    const configJob = cmd.jobName ? this.o.config.jobs.find((j) => j.name === cmd.jobName) : undefined;
+    const job: CatalogJob = await resolveBackupJob(this.o.catalog, cmd.job, { name: cmd.jobName, client: configJob?.client });
+    const jobDef: JobEntry | undefined = this.o.config.jobs.find((j) => j.name === job.name);
+    const client = this.client(job.client);
+    const storage = this.storage(jobDef?.storage ?? this.o.config.storages[0]?.name);
+    const plumbing = this.plumbing(client, storage, jobDef?.pool ?? job.pool ?? 'Default');
+    return this.track({ name: job.name, type: 'verify', client: client.name }, storage.name, (r) =>
+      level === 'volume' ? runVolumeVerifyJob(plumbing, job, { onJobId: (id) => this.identify(r, id) }) : runVerifyJob(plumbing, job, r.controller.signal, { onJobId: (id) => this.identify(r, id) }),
+    );
+  }
+
   /** `status client NAME`: asks the FD. */
   async clientStatus(name: string): Promise<Record<string, unknown>> {
     const client = this.client(name);
@@ -289,6 +310,7 @@ export class DirectorService {
         const pools = new Map(this.o.config.pools.map((p) => [p.name, p]));
         return this.prune({ now, scope: (name) => pools.get(name)?.autoPrune !== false });
       },
+      bootstrapDir: this.o.config.director.bootstrapDirectory,
     };
   }
 

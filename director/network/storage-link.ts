@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { SdDirectorClient, type Bootstrap, type SdNotification, type SessionGrant, type SessionJobInfo } from '../../sd/index.js';
+import { SdDirectorClient, type Bootstrap, type SdNotification, type SessionGrant, type SessionJobInfo, type VolumeVerifyRequest, type VolumeVerifyResult } from '../../sd/index.js';
 import { volumeCatalogPort, type Catalog } from '../catalog/index.js';
 import type { SdPort } from '../jobs/job-plumbing.js';
 
@@ -44,6 +44,10 @@ export class StorageLink implements SdPort {
   /** Recycles a purged volume on this SD (`truncate volume`); CAIRN_E_VOLUME_BUSY while a session uses it. */
   async truncateVolume(volume: string, pool: string): Promise<{ volume: string; bytesBefore: number; bytesAfter: number; blockSize: number; label: Record<string, unknown> }> {
     return (await this.get()).truncateVolume(volume, { pool });
+  }
+
+  async verifySession(req: VolumeVerifyRequest): Promise<VolumeVerifyResult> {
+    return (await this.get()).verifySession(req);
   }
 
   async status(): Promise<Record<string, unknown>> {

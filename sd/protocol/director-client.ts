@@ -14,6 +14,7 @@ import { ControlChannel, type HandlerReply } from '../wire/control-channel.js';
 import type { Request } from '../wire/control-message.js';
 import { CATALOG_OPERATIONS } from './director-catalog-link.js';
 import { decodeNotification } from './notification-codec.js';
+import type { VolumeVerifyRequest, VolumeVerifyResult } from '../volume/volume-verifier.js';
 
 /** What opening a session grants: the ticket, and the session key an FD proves it knows when it connects (docs/transport.md). */
 export interface SessionGrant {
@@ -66,6 +67,11 @@ export class SdDirectorClient {
 
   async openReadSession(bootstrap: Bootstrap): Promise<SessionGrant> {
     return (await this.channel.request('open read session', bootstrap)).body as SessionGrant;
+  }
+
+  /** `verify session`: the SD checks one session's blocks and records where they lie (protocol.md §3.1); no data comes back. */
+  async verifySession(req: VolumeVerifyRequest): Promise<VolumeVerifyResult> {
+    return (await this.channel.request('verify session', req)).body as VolumeVerifyResult;
   }
 
   /** The SD's sessions, connections and device. */

@@ -6,11 +6,12 @@
  */
 import type { Duplex } from 'node:stream';
 import { CairnError, isCairnError } from '../../plugin-api/index.js';
-import type { Bootstrap, ReadItem, SessionJobInfo, StartLabelExtension } from '../api.js';
+import type { Bootstrap, ReadItem, SessionJobInfo, SessionJobSummary, StartLabelExtension } from '../api.js';
 import { DATA_FRAME_TARGET_BYTES } from '../defaults.js';
 import type { AppendSession } from '../session/append-session.js';
 import type { SdLogger } from '../session/logger.js';
 import type { ReadSession } from '../session/read-session.js';
+import type { VolumeVerifyRequest, VolumeVerifyResult } from '../volume/volume-verifier.js';
 import { Status, errorBody, errorReply, formatMessage, isReplyFrame, parseReply, parseRequest, replyError, type Reply, type Request } from '../wire/control-message.js';
 import { parseDataFrame } from '../wire/data-record.js';
 import { Signal, joinChunks } from '../wire/frame.js';
@@ -37,6 +38,8 @@ export interface SdServices {
   release(jobId: number): Promise<void>;
   /** Rewrites a purged volume's label and cuts it to that one block (refused while any session uses it). */
   truncateVolume(volume: string, opts: { pool?: string }): Promise<Record<string, unknown>>;
+  /** `verify session`: reads one session's blocks on the SD and checks them; nothing leaves the SD but the findings. */
+  verifySession(req: VolumeVerifyRequest): Promise<VolumeVerifyResult>;
 }
 
 /** Who authenticated on a connection (absent in local mode: an in-process pair is trusted). */
@@ -48,7 +51,7 @@ export interface SdPeer {
 }
 
 /** Commands only a Director sends; they are answered off the read loop (they may wait on the Director's catalog replies). */
-const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'cancel', 'status', 'claim', 'release', 'truncate volume']);
+const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'verify session', 'cancel', 'status', 'claim', 'release', 'truncate volume']);
 
 type Pending = { request: string; resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
@@ -186,6 +189,15 @@ export class SdConnection {
         const r = await this.sd.truncateVolume(String(req.args.name ?? ''), { pool: typeof body.pool === 'string' ? body.pool : undefined });
         return this.reply(`OK truncate volume Name=${String(r.volume)}`, r);
       }
+      case 'verify session': {
+        this.requireRole('director', cmd);
+        const body = req.body as VolumeVerifyRequest;
+        if (!body || !Array.isArray(body.entries) || body.entries.length === 0 || body.entries.some((e) => e.sessionId !== body.entries[0].sessionId)) {
+          throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', 'verify session needs a body with the entries of one session.', {});
+        }
+        const r = await this.sd.verifySession(body);
+        return this.reply(`OK verify session SessionId=${r.sessionId} BadBlocks=${r.badBlocks.length} Problems=${r.problems.length}`, r);
+      }
       case 'status':
         this.requireRole('director', cmd);
         return this.reply('OK status', { sessions: this.sd.tickets.counts(), ...this.sd.status() });
@@ -212,7 +224,7 @@ export class SdConnection {
       }
       case 'append close session': {
         const s = this.appendSession(cmd);
-        const report = await s.close();
+        const report = await s.close(jobSummary(req.body));
         this.sd.tickets.delete((this.append as { ticket: string }).ticket);
         this.append = null;
         const last = report.ranges[report.ranges.length - 1];
@@ -358,6 +370,14 @@ function jobIdArg(req: Request, command: string): number {
   const jobId = Number(req.args.jobid);
   if (!Number.isInteger(jobId) || jobId <= 0) throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `"${command}" needs JobId=<n>.`, { command });
   return jobId;
+}
+
+/** The FD's job summary for the end label (protocol.md §5), kept only when it has the documented shape. */
+function jobSummary(body: unknown): SessionJobSummary | undefined {
+  const b = body as Partial<SessionJobSummary> | null | undefined;
+  if (!b || typeof b !== 'object' || (b.status !== 'ok' && b.status !== 'warning')) return undefined;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+  return { status: b.status, files: n(b.files), bytes: n(b.bytes), storedBytes: n(b.storedBytes), deleted: n(b.deleted), warnings: n(b.warnings) };
 }
 
 function stateError(why: string, command: string): CairnError {

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { CairnError } from '../../plugin-api/index.js';
-import type { DataRecord, ReadItem, SessionCloseReport, StartLabelExtension } from '../api.js';
+import type { DataRecord, ReadItem, SessionCloseReport, SessionJobSummary, StartLabelExtension } from '../api.js';
 import { DATA_FRAME_TARGET_BYTES, MAX_FRAME_BYTES } from '../defaults.js';
 import { Status, formatMessage, parseReply, replyError, type Reply } from '../wire/control-message.js';
 import { RECORD_HEADER_BYTES, checkRecord, encodeRecordHeader } from '../wire/data-record.js';
@@ -85,9 +85,9 @@ export class SdSessionClient {
   }
 
   /** `append close session`: resolves once the SD has made the session durable. */
-  async appendClose(): Promise<SessionCloseReport> {
+  async appendClose(summary?: SessionJobSummary): Promise<SessionCloseReport> {
     if (this.inData) await this.appendEnd();
-    const r = await this.request('append close session');
+    const r = await this.request('append close session', summary);
     return r.body as SessionCloseReport;
   }
 

@@ -22,6 +22,7 @@ import { DirectorCatalogLink } from './director-catalog-link.js';
 import { TicketBook } from './tickets.js';
 import { DeviceSlots } from './device-slots.js';
 import { NotificationSpool } from './notification-spool.js';
+import { verifySession } from '../volume/volume-verifier.js';
 
 /** One device of the SD and its settings. */
 export interface SdDeviceOptions {
@@ -117,6 +118,7 @@ export class StorageDaemon {
       },
       release: (jobId) => this.spool.release(jobId),
       truncateVolume: (volume, opts) => this.truncateVolume(volume, opts),
+      verifySession: async (req) => verifySession((await this.deviceHolding(req.entries[0]?.volume)).device, req),
     };
     this.spool = new NotificationSpool(o.spoolDir ?? null, log);
   }

@@ -5,7 +5,7 @@
  * numbered, and at close makes everything durable before reporting.
  */
 import { CairnError, StreamType } from '../../plugin-api/index.js';
-import type { DataRecord, JobMediaRange, RecordLocation, SdNotification, SessionCloseReport, SessionJobInfo, StartLabelExtension } from '../api.js';
+import type { DataRecord, JobMediaRange, RecordLocation, SdNotification, SessionCloseReport, SessionJobInfo, SessionJobSummary, StartLabelExtension } from '../api.js';
 import { CATALOG_BATCH_RECORDS, SESSION_MAX_INFLIGHT_BLOCKS } from '../defaults.js';
 import { BlockKind, sealBlock } from '../volume/block.js';
 import { labelBlock, type SessionEndLabel, type SessionStartLabel } from '../volume/labels.js';
@@ -104,11 +104,11 @@ export class AppendSession {
   }
 
   /** `append close session`: end label, every block durable, catalog told, Director notified; then the report. */
-  close(): Promise<SessionCloseReport> {
+  close(summary?: SessionJobSummary): Promise<SessionCloseReport> {
     return this.exclusive(async () => {
       this.assertActive();
       if (this.state === 'open') await this.writer.flush();
-      await this.writeLabel(BlockKind.SESSION_END, true);
+      await this.writeLabel(BlockKind.SESSION_END, true, undefined, summary);
       await this.drain(0);
       await this.app.sync();
       if (this.range) this.ranges.push(this.range);
@@ -157,7 +157,7 @@ export class AppendSession {
     return cleanup.catch(() => undefined);
   }
 
-  private async writeLabel(kind: number, endLabel: boolean, reason?: string): Promise<void> {
+  private async writeLabel(kind: number, endLabel: boolean, reason?: string, summary?: SessionJobSummary): Promise<void> {
     for (;;) {
       const app = this.app;
       const no = app.reserve(endLabel);
@@ -178,6 +178,7 @@ export class AppendSession {
               status: reason === undefined ? 'ok' : 'aborted',
               ...this.stats,
               ...(reason === undefined ? {} : { reason }),
+              ...(summary === undefined ? {} : { job: summary }),
             };
       if (kind === BlockKind.SESSION_START && !this.range) this.openRange(no);
       await this.queue(app, no, labelBlock(app.blockSize, kind, obj, at), null);

@@ -5,7 +5,7 @@
  * JSON keeps them extensible: readers ignore fields they do not know.
  */
 import { CairnError } from '../../plugin-api/index.js';
-import type { SessionJobInfo } from '../api.js';
+import type { SessionJobInfo, SessionJobSummary } from '../api.js';
 import { BLOCK_HEADER_BYTES, BlockKind, FORMAT_VERSION, sealBlock } from './block.js';
 
 export const LABEL_TAG = { VOLUME: 'CAIRNVOL', SESSION_START: 'CAIRNSOS', SESSION_END: 'CAIRNEOS' } as const;
@@ -53,6 +53,8 @@ export interface SessionEndLabel {
   firstFileIndex: number;
   lastFileIndex: number;
   reason?: string;
+  /** The FD's outcome of the job, given with `append close session` (absent when the FD sent none). */
+  job?: SessionJobSummary;
   [extra: string]: unknown;
 }
 

@@ -35,6 +35,8 @@ export interface ScanOptions {
   state?: ScanState;
   /** Reusable memory, shared by the scans of one reader (default: the scan's own). */
   buffers?: ScanBuffers;
+  /** Told of every good block (before the session filter): bscan learns each session's last block on a volume from it. */
+  onBlock?: (block: number, sessionId: number, kind: number) => void;
 }
 
 /**
@@ -154,6 +156,7 @@ export async function* scanVolume(handle: VolumeHandle, opts: ScanOptions = {}):
           continue;
         }
         const h = check.header;
+        opts.onBlock?.(blockNo, h.sessionId, h.kind);
         if (opts.sessionId !== undefined && h.sessionId !== opts.sessionId) continue;
         const payload = block.subarray(h.headerLength, h.headerLength + h.payloadLength);
         if (h.kind === BlockKind.SESSION_START) {

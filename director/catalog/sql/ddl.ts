@@ -67,6 +67,16 @@ export const MIGRATION_LOCK_KEY = 0x434149524e;
  * The statement that makes a migration transaction wait for any other one on the same catalog, or null where
  * the engine already serializes writers (SQLite: one writer at a time).
  */
+/**
+ * After rows were inserted with explicit ids (a catalog rebuilt from volumes keeps the jobs' ids): PostgreSQL's
+ * identity sequence must move past them, or the next generated id would clash. SQLite takes max(id) + 1 by itself.
+ */
+export function identityResyncStatement(dialect: Dialect, table: string): string | null {
+  if (dialect.name !== 'postgres') return null;
+  const t = dialect.quote(table);
+  return `SELECT setval(pg_get_serial_sequence('${t.replace(/'/g, "''")}', 'id'), GREATEST((SELECT max(id) FROM ${t}), 1))`;
+}
+
 export function migrationLockStatement(dialect: Dialect): string | null {
   return dialect.name === 'postgres' ? `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})` : null;
 }

@@ -1,0 +1,86 @@
+/**
+ * cairn-bscan: rebuilds a catalog from volumes (catalog-rebuild.ts).
+ *
+ *   cairn-bscan --repo DIR                 a local repository: its volumes/ into its catalog.db (under its lock)
+ *   cairn-bscan --catalog FILE VOLUME|DIR… a Director's SQLite catalog from the volumes or device folders named
+ *   cairn-bscan --config cairn-dir.yaml VOLUME|DIR…   the catalog the Director's config names (SQLite or PostgreSQL)
+ *
+ * Idempotent: jobs and volumes already in the catalog are left alone and listed as skipped.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CairnError } from '../../plugin-api/index.js';
+import { Catalog, PgDriver } from '../catalog/index.js';
+import { loadConfig } from '../../config/index.js';
+import { RepoLock } from '../local/repo-lock.js';
+import { REPO_FILE } from '../local/repository.js';
+import type { Output } from '../cli/output.js';
+import { rebuildCatalog, type RebuildReport } from './catalog-rebuild.js';
+import { parseToolArgs, runTool, volumeFiles } from './tool-cli.js';
+
+const USAGE = 'usage: cairn-bscan --repo DIR [--json] | cairn-bscan --catalog FILE.db VOLUME|DIR… [--json] | cairn-bscan --config cairn-dir.yaml VOLUME|DIR… [--json]';
+
+export async function bscan(argv: string[], out: Output): Promise<number> {
+  const { values, positionals } = parseToolArgs('cairn-bscan', argv, { repo: { type: 'string' }, catalog: { type: 'string' }, config: { type: 'string' }, wait: { type: 'boolean' } }, USAGE);
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  let report: RebuildReport;
+  if (values.repo) {
+    const repo = resolve(String(values.repo));
+    if (!existsSync(join(repo, REPO_FILE))) throw new CairnError('CAIRN_E_REPO_NOT_FOUND', `no Cairn repository at ${repo}`, { repo });
+    const lock = await RepoLock.acquire(repo, 'bscan', { wait: values.wait === true });
+    try {
+      report = await scanInto(join(repo, 'catalog.db'), volumeFiles([join(repo, 'volumes'), ...positionals]));
+    } finally {
+      lock.release();
+    }
+  } else if (values.catalog || values.config) {
+    if (positionals.length === 0) throw new CairnError('CAIRN_E_USAGE', `cairn-bscan: name the volumes or device folders to read\n${USAGE}`, {});
+    const volumes = volumeFiles(positionals);
+    const catalog = values.config ? await openConfiguredCatalog(String(values.config)) : await Catalog.open(resolve(String(values.catalog)));
+    try {
+      report = await rebuildCatalog(catalog, volumes);
+    } finally {
+      await catalog.close();
+    }
+  } else {
+    throw new CairnError('CAIRN_E_USAGE', `cairn-bscan: give --repo DIR or --catalog FILE\n${USAGE}`, {});
+  }
+  out.data(report, () => formatReport(report));
+  return report.badBlocks.length ? 1 : 0;
+}
+
+/** The catalog a Director's config names (as cairn-dir opens it: daemon/dir-daemon.ts openCatalog). */
+async function openConfiguredCatalog(file: string): Promise<Catalog> {
+  const c = loadConfig('dir', file).config.director.catalog;
+  if (c.engine === 'sqlite') return Catalog.open(c.path);
+  const host = c.socketDir ?? c.host;
+  if (!host) throw new CairnError('CAIRN_E_CONFIG_INVALID', 'catalog: a postgres catalog needs socketDir or host', { key: 'director.catalog' });
+  return Catalog.openWith(await PgDriver.open({ host, port: c.port, database: c.database, user: c.user, password: c.password }));
+}
+
+async function scanInto(catalogFile: string, volumes: string[]): Promise<RebuildReport> {
+  const catalog = await Catalog.open(catalogFile);
+  try {
+    return await rebuildCatalog(catalog, volumes);
+  } finally {
+    await catalog.close();
+  }
+}
+
+function formatReport(r: RebuildReport): string {
+  const lines = [];
+  for (const v of r.volumes) lines.push(`volume ${v.name}: ${v.added ? 'added' : 'already in the catalog'} (${v.status}, ${v.committedBlocks} blocks, ${v.jobs} jobs)`);
+  for (const j of r.jobs) lines.push(`job ${j.jobId} ${j.name} (${j.client}, ${j.level}): ${j.added ? `added, ${j.status}, ${j.files} files` : 'already in the catalog'} on ${j.volumes.join(', ')}`);
+  for (const b of r.badBlocks) lines.push(`bad block: volume ${b.volume} block ${b.block}: ${b.reason}`);
+  const added = r.jobs.filter((j) => j.added).length;
+  lines.push(`${added} job(s) and ${r.volumes.filter((v) => v.added).length} volume(s) added; ${r.jobs.length - added} job(s) already known`);
+  return lines.join('\n');
+}
+
+export function runBscan(): Promise<void> {
+  const argv = process.argv.slice(2);
+  return runTool(argv, (out) => bscan(argv, out));
+}
