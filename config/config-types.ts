@@ -128,6 +128,8 @@ export interface JobEntry {
   runAfter: RunScript[];
   /** Bytes a second at most from the FD to the SD. */
   maxBandwidth?: number;
+  /** A device of the storage's SD that gets a mirrored copy of every backup, written at the same time. */
+  mirrorDevice?: string;
 }
 
 export interface MessagesConfig {

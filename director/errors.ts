@@ -11,6 +11,7 @@ export const DIRECTOR_ERRORS = {
   CAIRN_E_JOB_NOT_FOUND: { exitCode: 2, retryable: false, summary: 'No job matches the id, name or time given.' },
   CAIRN_E_RESTORE_TARGET: { exitCode: 2, retryable: false, summary: 'The restore target cannot be used (not a directory, not writable).' },
   CAIRN_E_RESTORE_INCOMPLETE: { exitCode: 3, retryable: false, summary: 'Some selected files were not restored whole; they are listed in the report.' },
+  CAIRN_E_RESTORE_NO_COPY: { exitCode: 2, retryable: false, summary: 'A restore asked for a mirrored copy (--copy N) of a job that has none.' },
   CAIRN_E_VERIFY_FAILED: { exitCode: 3, retryable: false, summary: 'Verify found damaged blocks, digest mismatches or missing files; they are listed with volume and block.' },
   CAIRN_E_VERIFY_MODIFIED: { exitCode: 3, retryable: false, summary: 'Verify --level catalog: the live file differs from the backup (kind, mode, owner, size, mtime or content), listed per file.' },
   CAIRN_E_VERIFY_MISSING: { exitCode: 3, retryable: false, summary: 'Verify --level catalog: a file of the backup is gone from the client.' },

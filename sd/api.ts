@@ -39,6 +39,8 @@ export interface SessionJobInfo {
   extra?: Record<string, unknown>;
   /** The SD device to write (its config's devices[].name); absent: the SD's first device. */
   device?: string;
+  /** A mirrored copy: the job is written to this device too, at the same time (its volumes need their own media type). */
+  mirror?: { device: string };
 }
 
 /**
@@ -88,6 +90,8 @@ export interface SessionCloseReport {
   bytes: number;
   blocks: number;
   lastFileIndex: number;
+  /** A mirrored session's copies (SessionJobInfo.mirror): their device, session id and ranges. */
+  copies?: Array<{ device: string; sessionId: number; ranges: JobMediaRange[] }>;
 }
 
 /** What a read session should read: per volume, which session's blocks and which files. */

@@ -161,6 +161,7 @@ const job = mapping({
   retryDelaySeconds: prop('Retry delay (seconds)', 'Wait between retries.', { type: 'integer', minimum: 0, default: 300 }),
   runBefore: prop('Run before', 'Commands run before the job, in order.', { type: 'array', items: ref('runScript'), default: [] }),
   runAfter: prop('Run after', 'Commands run after the job, in order, whatever its outcome.', { type: 'array', items: ref('runScript'), default: [] }),
+  mirrorDevice: prop('Mirror device', 'Another device of the same Storage Daemon (its devices[].name, with a media type of its own) that receives a mirrored copy of every backup of this job, written at the same time; restore from it with `cairn restore … --copy 1` when the primary volumes are lost.', nonEmptyString),
   maxBandwidth: prop('Maximum bandwidth (bytes/s)', 'The job sends at most this many bytes a second from the File Daemon to the Storage Daemon (compressed bytes, averaged over a quarter second). Default: no limit.', { type: 'integer', minimum: 1024 }),
 }, ['name', 'client', 'fileset', 'storage', 'pool']);
 

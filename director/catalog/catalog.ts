@@ -354,15 +354,17 @@ export class Catalog extends VolumeStore {
 
   // --- job media ---
 
-  async insertJobMedia(jobId: number, ranges: readonly JobMediaRange[]): Promise<void> {
+  /** A job's ranges on the volumes; `copy` 1 for a mirrored copy's (0, the primary, by default). */
+  async insertJobMedia(jobId: number, ranges: readonly JobMediaRange[], copy = 0): Promise<void> {
     if (ranges.length === 0) return;
-    const cols = ['job_id', 'volume', 'session_id', 'first_index', 'last_index', 'start_file', 'start_block', 'end_file', 'end_block'];
-    const rows = ranges.map((r) => [jobId, r.volume, r.sessionId, r.firstIndex, r.lastIndex, r.startFile, r.startBlock, r.endFile, r.endBlock]);
+    const cols = ['job_id', 'volume', 'session_id', 'first_index', 'last_index', 'start_file', 'start_block', 'end_file', 'end_block', 'copy'];
+    const rows = ranges.map((r) => [jobId, r.volume, r.sessionId, r.firstIndex, r.lastIndex, r.startFile, r.startBlock, r.endFile, r.endBlock, copy]);
     await this.driver.insertMany('job_media', cols, rows);
   }
 
-  async jobMedia(jobId: number): Promise<JobMediaRange[]> {
-    const rows = await this.driver.all(this.qb.select({ from: 'job_media', where: eq('job_id', jobId), orderBy: ['id'] }));
+  /** The ranges of one copy of a job (0, the primary, by default). */
+  async jobMedia(jobId: number, copy = 0): Promise<JobMediaRange[]> {
+    const rows = await this.driver.all(this.qb.select({ from: 'job_media', where: and(eq('job_id', jobId), eq('copy', copy)), orderBy: ['id'] }));
     return rows.map((r) => ({
       volume: String(r.volume), sessionId: toNum(r.session_id), firstIndex: toNum(r.first_index), lastIndex: toNum(r.last_index),
       startFile: toNum(r.start_file), startBlock: toNum(r.start_block), endFile: toNum(r.end_file), endBlock: toNum(r.end_block),

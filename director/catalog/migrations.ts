@@ -8,7 +8,7 @@
  */
 import { CairnError } from '../../plugin-api/index.js';
 import type { CatalogDriver } from './driver.js';
-import { COLUMNS_V3, INDEXES_V3, SCHEMA_VERSION_TABLE, TABLES_V1, TABLES_V4 } from './schema.js';
+import { COLUMNS_V3, COLUMNS_V5, INDEXES_V3, SCHEMA_VERSION_TABLE, TABLES_V1, TABLES_V4 } from './schema.js';
 import { addColumnStatement, createIndexStatement, createTableStatements, dropIndexStatement, migrationLockStatement } from './sql/ddl.js';
 import { type Dialect, dialectOf } from './sql/dialect.js';
 import { QueryBuilder } from './sql/query-builder.js';
@@ -44,6 +44,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 4,
     description: 'client-side encryption: job_crypto (header, signer, recipients, signed manifest per encrypted job) and job_key_wraps (data-key wraps made after the job)',
     statements: (d) => TABLES_V4.flatMap((t) => createTableStatements(d, t)),
+  },
+  {
+    version: 5,
+    description: 'mirrored copies: job_media.copy (0 the primary, 1 a mirrored copy written at the same time)',
+    statements: (d) => COLUMNS_V5.map((c) => addColumnStatement(d, c.table, c.column)),
   },
 ];
 

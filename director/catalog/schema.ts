@@ -214,3 +214,6 @@ export const TABLES_V4: readonly TableDef[] = [
     indexes: [{ name: 'job_key_wraps_job', columns: ['job_id', 'id'] }],
   },
 ];
+
+/** Schema v5 (mirrored copies, docs/catalog.md): which copy of a job a job-media row locates — 0 the primary, 1 the mirror. */
+export const COLUMNS_V5: ReadonlyArray<{ table: string; column: ColumnDef }> = [{ table: 'job_media', column: { name: 'copy', type: 'integer', notNull: true, default: 0 } }];

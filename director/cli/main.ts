@@ -109,6 +109,7 @@ function program(out: Output): Program {
           'dry-run': { type: 'boolean', describe: 'list what would be restored' },
           job: { type: 'string', describe: 'with --config: the job name "latest" refers to' },
           client: { type: 'string', describe: 'with --config: restore onto this client instead of the one backed up' },
+          copy: { type: 'number', describe: "with --config: 1 reads the job's mirrored copy (its job's mirrorDevice) instead of the primary volumes" },
           key: { type: 'string', array: true, describe: 'encrypted jobs: a private key file to open them with (the client key or a master key)' },
         },
         run: remoteOr(

@@ -78,12 +78,12 @@ export async function remoteRun(args: RemoteArgs & { job: string; level?: Level 
 }
 
 export async function remoteRestore(
-  args: RemoteArgs & { job: string; jobName?: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; client?: string },
+  args: RemoteArgs & { job: string; jobName?: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; client?: string; copy?: number },
   out: Output,
 ): Promise<number> {
   const to = resolve(args.to);
   const { jobId } = await withDirector(args, out, async (ch) =>
-    (await ch.request('restore', { job: args.job, jobName: args.jobName, asAt: args.asAt, to, paths: args.paths, replace: args.replace, client: args.client })).body as { jobId: number },
+    (await ch.request('restore', { job: args.job, jobName: args.jobName, asAt: args.asAt, to, paths: args.paths, replace: args.replace, client: args.client, copy: args.copy })).body as { jobId: number },
   );
   if (!args.wait) {
     out.data({ jobId }, () => `restore started: job id ${jobId}`);

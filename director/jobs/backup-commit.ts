@@ -89,6 +89,7 @@ export async function commitBackup(repo: JobPlumbing, c: BackupCommitContext, ou
       closeReport = await withTimeout(c.session.closed, ms, 'the SD did not confirm the session close');
       await c.assembler.finish();
       await catalog.insertJobMedia(jobId, closeReport.ranges);
+      for (const c of closeReport.copies ?? []) await catalog.insertJobMedia(jobId, c.ranges, 1);
       // An encrypted job is OK only with its header and signed manifest in the catalog (restore needs them before reading).
       if (outcome.crypto) await catalog.saveJobCrypto({ jobId, header: outcome.crypto.header, manifest: outcome.crypto.manifest ?? null });
     } catch (err) {
@@ -129,6 +130,7 @@ export async function commitBackup(repo: JobPlumbing, c: BackupCommitContext, ou
     storedBytes: outcome.counters.storedBytes,
     rate: Math.round((outcome.counters.bytes * 1000) / durationMs),
     volumes: closeReport ? [...new Set(closeReport.ranges.map((r) => r.volume))] : [],
+    ...(closeReport?.copies?.length ? { mirror: closeReport.copies.map((c) => ({ device: c.device, volumes: [...new Set(c.ranges.map((r) => r.volume))] })) } : {}),
     baseJobId: c.baseJobId,
     ...(outcome.states.some((s) => s.restoreKind === 'log') ? { restoreKind: 'log' as const } : {}),
     ...(outcome.crypto ? { encryption: { cipher: outcome.crypto.header.cipher, sealedFor: outcome.crypto.header.wraps.map((w) => w.fingerprint), signer: outcome.crypto.header.signer.fingerprint } } : {}),

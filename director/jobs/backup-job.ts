@@ -67,6 +67,7 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
       level,
       pool: repo.pool,
       device: repo.device,
+      ...(repo.mirrorDevice ? { mirror: { device: repo.mirrorDevice } } : {}),
       fileset: req.fileset.name,
       startedAt: started.getTime(),
       // What a catalog rebuilt from the volumes needs (volume-format.md §4): the fileset's text when it is small enough for a label.

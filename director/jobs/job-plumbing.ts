@@ -36,6 +36,8 @@ export interface JobPlumbing {
   readonly pool: string;
   /** The SD device sessions use (the storage's device); absent: the SD's first. */
   readonly device?: string;
+  /** A backup also writes a mirrored copy to this device of the same SD (the job's mirrorDevice). */
+  readonly mirrorDevice?: string;
   /** True when the FD runs elsewhere: restore targets are its to create and check. */
   readonly targetOnClient?: boolean;
   /** Prunes by the pools' rules after a backup (autoprune, director/retention); absent = no autoprune. */

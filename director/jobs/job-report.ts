@@ -35,6 +35,8 @@ export interface JobReport {
   /** bytes per second over the job's duration */
   rate: number;
   volumes?: string[];
+  /** A mirrored backup: the copy's device and volumes (restore it with `--copy 1`). */
+  mirror?: Array<{ device: string; volumes: string[] }>;
   baseJobId?: number;
   chain?: number[];
   where?: string;

@@ -31,6 +31,8 @@ export interface RestoreRequest {
   onJobId?: (jobId: number) => void;
   /** Private keys for encrypted jobs (`--key FILE`). */
   keys?: CairnKey[];
+  /** Read a mirrored copy (1) instead of the primary (0, default): when the primary's volumes are lost or damaged. */
+  copy?: number;
 }
 
 export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Promise<JobReport> {
@@ -53,7 +55,7 @@ export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Pro
   if (!repo.targetOnClient) prepareTarget(where);
   const jobId = await catalog.createJob({ name: req.job.name, type: 'restore', level: null, client: repo.clientName, startedAt: started });
   req.onJobId?.(jobId);
-  const outcome = await readSessions(repo, 'restore', chain, selection.perJob, { restoreJobId: jobId, where, replace: req.replace, recoveryTarget: req.recoveryTarget, signal: req.signal, onFile: req.onFile, keys: req.keys });
+  const outcome = await readSessions(repo, 'restore', chain, selection.perJob, { restoreJobId: jobId, where, replace: req.replace, recoveryTarget: req.recoveryTarget, signal: req.signal, onFile: req.onFile, keys: req.keys }, req.copy ?? 0);
   return finish(repo, 'restore', jobId, req.job, started, outcome, selection.names, { where, chain: chainIds, ...(req.recoveryTarget ? { recoveryTarget: req.recoveryTarget.toISOString() } : {}) });
 }
 
@@ -91,13 +93,15 @@ async function readSessions(
   jobs: CatalogJob[],
   perJob: Map<number, number[]>,
   opts: Omit<FdRestoreOrder, 'mode' | 'sessions'>,
+  copy = 0,
 ): Promise<RestoreOutcome> {
   try {
     const sessions: FdRestoreOrder['sessions'] = [];
     for (const job of jobs) {
       const indexes = perJob.get(job.id);
       if (!indexes || indexes.length === 0) continue;
-      const media = await repo.catalog.jobMedia(job.id);
+      const media = await repo.catalog.jobMedia(job.id, copy);
+      if (media.length === 0 && copy > 0) throw new CairnError('CAIRN_E_RESTORE_NO_COPY', `job ${job.id} has no mirrored copy ${copy} (its job was not mirrored): restore it from the primary`, { jobId: job.id, copy });
       const crypto = await sessionCrypto(repo, job.id);
       sessions.push({ jobId: job.id, grant: await repo.director.openReadSession(bootstrapFor(media, indexes)), ...(crypto ? { crypto } : {}) });
     }

@@ -73,6 +73,8 @@ export interface RestoreCommand {
   paths: string[];
   replace: ReplacePolicy;
   client?: string;
+  /** 1: read the job's mirrored copy instead of the primary. */
+  copy?: number;
 }
 
 export class DirectorService {
@@ -120,7 +122,7 @@ export class DirectorService {
     return this.track({ name, type: 'backup', level, client: client.name }, storage.name, async (r) => {
       // A failed job is run again, up to maxRetries times, retryDelaySeconds apart (a cancelled one is not).
       for (let attempt = 0; ; attempt++) {
-        const plumbing = this.plumbing(client, storage, job.pool);
+        const plumbing = { ...this.plumbing(client, storage, job.pool), mirrorDevice: job.mirrorDevice };
         const remote = plumbing.files as RemoteFd;
         const report = await runBackupJob(plumbing, {
           fileset,
@@ -164,7 +166,7 @@ export class DirectorService {
       resumed.push(
         this.track({ name: job.name, type: 'backup', level: job.level as Level, client: client.name }, storage.name, async (r) => {
           this.identify(r, job.id);
-          const plumbing = this.plumbing(client, storage, def.pool);
+          const plumbing = { ...this.plumbing(client, storage, def.pool), mirrorDevice: def.mirrorDevice };
           const remote = plumbing.files as RemoteFd;
           return resumeBackupJob(plumbing, {
             job,
@@ -201,6 +203,7 @@ export class DirectorService {
         to: cmd.to,
         paths: cmd.paths,
         replace: cmd.replace,
+        copy: cmd.copy,
         signal: r.controller.signal,
         onFile: (_p, bytes) => this.progress(r, r.progress.files + 1, bytes),
         onJobId: (id) => this.identify(r, id),

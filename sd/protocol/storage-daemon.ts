@@ -160,9 +160,38 @@ export class StorageDaemon {
       const sessionId = await this.counter.allocate();
       const notify = await this.spool.open(job.jobId, owner);
       const session = new AppendSession(sessionId, job, app, dev.pool, notify, this.services.log, release);
+      if (job.mirror) {
+        const copy = await this.openMirror(job, dev, sessionId).catch(async (err: unknown) => {
+          await session.abort(`its mirror could not be opened: ${(err as Error).message}`); // gives back the volume and the slot
+          throw err;
+        });
+        session.mirror = { device: job.mirror.device, session: copy };
+      }
       const e = this.services.tickets.issue((ticket, keyId, key) => ({ kind: 'append' as const, ticket, keyId, key, session, boundTo: null, owner }));
       this.services.log.info({ sessionId, jobId: job.jobId, device: dev.name, volume: app.volume }, 'append session opened');
       return { ticket: e.ticket, sessionId, keyId: e.keyId, key: e.key };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /**
+   * The copy session of a mirrored job on another device: its own slot, volume and session id; its notifications
+   * are not the catalog's (the primary's are), only its close report travels, inside the primary's.
+   */
+  private async openMirror(job: SessionJobInfo, primary: SdDevice, primarySessionId: number): Promise<AppendSession> {
+    const dev = this.deviceNamed(job.mirror!.device);
+    if (dev === primary || dev.device.mediaType === primary.device.mediaType) {
+      throw new CairnError('CAIRN_E_DEVICE_NOT_FOUND', `A mirrored copy needs another device with its own media type: ${dev.name} is ${dev === primary ? 'the primary device itself' : `of media type ${dev.device.mediaType} like ${primary.name}`}.`, { device: dev.name, primary: primary.name });
+    }
+    const release = await this.waitForSlot(dev, job.jobId);
+    try {
+      const app = await dev.pool.acquireForNewSession(job.pool);
+      const sessionId = await this.counter.allocate();
+      const info: SessionJobInfo = { ...job, device: dev.name, mirror: undefined, extra: { ...job.extra, copyOf: primarySessionId } };
+      this.services.log.info({ sessionId, jobId: job.jobId, device: dev.name, volume: app.volume, copyOf: primarySessionId }, 'mirror session opened');
+      return new AppendSession(sessionId, info, app, dev.pool, async () => undefined, this.services.log, release);
     } catch (err) {
       release();
       throw err;

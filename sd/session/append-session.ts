@@ -62,6 +62,13 @@ export class AppendSession {
     if (this.state === 'aborted') throw new CairnError('CAIRN_E_SESSION_ABORTED', `Session ${this.sessionId} was aborted: ${this.abortReason}.`, { sessionId: this.sessionId, jobId: this.job.jobId, reason: this.abortReason });
   }
 
+  /**
+   * A mirrored copy (SessionJobInfo.mirror): a session of its own on another device that receives every record,
+   * label extension, end and close of this one; it closes first, so the report lists it only once it is durable,
+   * and it fails or aborts together with this one.
+   */
+  mirror: { device: string; session: AppendSession } | null = null;
+
   /** Members the FD added to the start label (written into every SESSION_START of the session). */
   private labelExtension: StartLabelExtension = {};
 
@@ -72,6 +79,7 @@ export class AppendSession {
       this.state = 'open';
       this.labelExtension = extension;
       await this.writeLabel(BlockKind.SESSION_START, false);
+      if (this.mirror) await this.mirror.session.start(extension);
     });
   }
 
@@ -92,6 +100,8 @@ export class AppendSession {
       this.catalog.push(tag);
     }
     await this.writer.write(h, parts, tag);
+    // The parts stay valid until this returns (the connection holds the frame): the copy writes the same bytes.
+    if (this.mirror) await this.mirror.session.record(h, parts);
   }
 
   /** `append end session`: the last partial block goes out. */
@@ -100,6 +110,7 @@ export class AppendSession {
       this.assertActive();
       await this.writer.flush();
       this.state = 'ended';
+      if (this.mirror) await this.mirror.session.end();
     });
   }
 
@@ -107,6 +118,7 @@ export class AppendSession {
   close(summary?: SessionJobSummary): Promise<SessionCloseReport> {
     return this.exclusive(async () => {
       this.assertActive();
+      const copy = this.mirror ? await this.mirror.session.close(summary) : null;
       if (this.state === 'open') await this.writer.flush();
       await this.writeLabel(BlockKind.SESSION_END, true, undefined, summary);
       await this.drain(0);
@@ -123,6 +135,7 @@ export class AppendSession {
           bytes: this.stats.bytes,
           blocks: this.stats.blocks,
           lastFileIndex: this.stats.lastFileIndex,
+          ...(copy ? { copies: [{ device: this.mirror!.device, sessionId: copy.sessionId, ranges: copy.ranges }] } : {}),
         };
         await this.notify({ type: 'session-closed', jobId: this.job.jobId, report });
         await this.pool.release(this.app);
@@ -141,6 +154,7 @@ export class AppendSession {
     this.abortReason = reason;
     this.failure = failure ?? null;
     this.log.warn({ sessionId: this.sessionId, jobId: this.job.jobId, reason }, 'append session aborted');
+    if (this.mirror) void this.mirror.session.abort(`its primary session ${this.sessionId} was aborted: ${reason}`);
     const cleanup = this.exclusive(async () => {
       try {
         if (wasStarted) {
