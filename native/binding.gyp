@@ -11,7 +11,8 @@
         "src/addon.cc",
         "src/batch-services.cc",
         "src/errno-error.cc",
-        "src/file-services.cc"
+        "src/file-services.cc",
+        "src/xattr-services.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -13,12 +13,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RawBatchBinding } from './batch-services.js';
+import type { RawXattrBinding } from './xattr-services.js';
 
 /** The abiVersion this wrapper expects from src/addon.cc. */
-export const EXPECTED_ABI_VERSION = 3;
+export const EXPECTED_ABI_VERSION = 4;
 
-/** The functions src/file-services.cc and src/batch-services.cc register. Paths are raw bytes. */
-export interface RawBinding extends RawBatchBinding {
+/** The functions src/file-services.cc, src/batch-services.cc and src/xattr-services.cc register. Paths are raw bytes. */
+export interface RawBinding extends RawBatchBinding, RawXattrBinding {
   readonly abiVersion: number;
   readonly features: { readonly seekData: boolean };
   setTimes(path: Uint8Array, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number, follow: boolean): Promise<void>;

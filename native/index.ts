@@ -4,8 +4,9 @@
  *
  * Owns: loading the addon, the real PlatformFileServices over it
  * (nanosecond utimensat, mkfifo, mknod, SEEK_DATA/SEEK_HOLE data regions,
- * directory fsync, batched directory scans, small-file reads and writes), the
- * degraded node:fs fallback when the addon is missing
+ * directory fsync, batched directory scans, small-file reads and writes,
+ * extended attributes without following symlinks), the degraded node:fs
+ * fallback when the addon is missing
  * or unloadable, and the one loud warning that says so. Tape operations will
  * join here later. Imports no other part of Cairn (it is a leaf).
  *
@@ -28,10 +29,12 @@ export {
   type ScannedEntry,
   type WriteFileRequest,
   type WriteFileResult,
+  type ScanOptions,
 } from './batch-services.js';
+export { XATTRS_DEGRADED, type Xattr, type XattrSelection } from './xattr-services.js';
 
 /** What is lost without the addon, in the words the warning uses. */
-export const DEGRADED_SERVICES = ['nanosecond times', 'fifos/devices', 'sparse detection', 'directory fsync', 'batched scans/reads/writes'] as const;
+export const DEGRADED_SERVICES = ['nanosecond times', 'fifos/devices', 'sparse detection', 'directory fsync', 'batched scans/reads/writes', 'xattrs'] as const;
 
 export interface NativeStatus {
   readonly loaded: boolean;
@@ -60,7 +63,10 @@ function load(): BindingLoad {
 export function nativeStatus(): NativeStatus {
   const l = load();
   if (l.binding === undefined) return { loaded: false, error: l.reason, degraded: [...DEGRADED_SERVICES] };
-  return { loaded: true, degraded: l.binding.features.seekData ? [] : ['sparse detection'] };
+  const degraded: string[] = [];
+  if (!l.binding.features.seekData) degraded.push('sparse detection');
+  if (!l.binding.xattr.supported) degraded.push('xattrs');
+  return { loaded: true, degraded };
 }
 
 /** The multi-line warning for running without the addon. */
@@ -74,6 +80,7 @@ export function degradedWarning(reason: string): string {
     '    - sparse detection: holes are not detected; sparse files are read and stored in full',
     '    - directory fsync: skipped, so a crash may lose newly created directory entries',
     '    - batched scans/reads/writes: scanDirectory/readFiles/writeFiles make one fs call per syscall (same results, slower)',
+    '    - xattrs: extended attributes and ACLs are neither backed up nor restored (xattrs not supported without the native addon)',
     '  fix: run `npm run build:native` in the Cairn directory (needs python3, make and a C++ compiler),',
     '       then restart this process.',
   ].join('\n');

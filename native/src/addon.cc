@@ -2,20 +2,23 @@
 // functions on the module's exports. File services now; tape (open/read/
 // write blocks, MTIOCTOP, MTIOCGET) registers here later from src/tape-*.cc.
 // Batched scans/reads (src/batch-services.cc) since abiVersion 2, batched
-// small-file writes since abiVersion 3.
+// small-file writes since abiVersion 3, extended attributes
+// (src/xattr-services.cc, and scanDirectory's xattr filter) since 4.
 #include <napi.h>
 
 #include "batch-services.h"
 #include "file-services.h"
+#include "xattr-services.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Bumped when the JS-visible surface of this binary changes, so the
   // TypeScript loader can refuse a stale build with an actionable message.
-  exports.Set("abiVersion", Napi::Number::New(env, 3));
+  exports.Set("abiVersion", Napi::Number::New(env, 4));
   cairn::InitFileServices(env, exports);
   cairn::InitBatchServices(env, exports);
+  cairn::InitXattrServices(env, exports);
   return exports;
 }
 
