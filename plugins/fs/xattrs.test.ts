@@ -14,6 +14,7 @@ import type { FileEntry, PlatformFileServices, Xattr } from '../../plugin-api/in
 import { nativeStatus, platformFileServices } from '../../native/index.js';
 import { createAgent } from './index.js';
 import { backupAll, tempDir, testContext, type Backed } from './test-fixture.js';
+import { fsOptions } from './manifest.js';
 import { ROOT_XATTRS, USER_XATTRS, settableWithoutRoot, xattrSelection } from './xattr-policy.js';
 
 const status = nativeStatus();
@@ -51,7 +52,9 @@ async function tree(t: TestContext, p: PlatformFileServices): Promise<string> {
   return src;
 }
 
-test('the names backed up: user.* always; security.*, trusted.* and the POSIX ACLs only as root', () => {
+test('the names backed up: user.* always; security.*, trusted.* and the POSIX ACLs only as root (option xattrs, on by default)', () => {
+  assert.equal(fsOptions({}).xattrs, true);
+  assert.equal(fsOptions({ xattrs: false }).xattrs, false);
   assert.deepEqual(xattrSelection(false), USER_XATTRS);
   assert.deepEqual(xattrSelection(true), ROOT_XATTRS);
   assert.deepEqual(ROOT_XATTRS, ['user.', 'security.', 'trusted.', 'system.posix_acl_access', 'system.posix_acl_default']);
@@ -64,7 +67,7 @@ test('the names backed up: user.* always; security.*, trusted.* and the POSIX AC
 test('backup: entries carry their attributes (file, dir, symlink as root), not a hard link’s later member', { skip }, async (t) => {
   const p = platformFileServices();
   const src = await tree(t, p);
-  for (const options of [{}, { syncIo: false }]) {
+  for (const options of [{ xattrs: true }, { xattrs: true, syncIo: false }]) {
     const { entries, messages } = await backupAll([src], { platform: p, api: API_13, options });
     assert.deepEqual(messages, []);
     const m = byPath(entries, src);
@@ -79,7 +82,7 @@ test('backup: entries carry their attributes (file, dir, symlink as root), not a
   }
   // The root itself (not from a scan) gets its attributes too; `xattrs: false` turns it all off.
   await p.lsetxattr!(src, 'user.root', Buffer.from('r'));
-  const again = byPath((await backupAll([src], { platform: p, api: API_13 })).entries, src);
+  const again = byPath((await backupAll([src], { platform: p, api: API_13, options: { xattrs: true } })).entries, src);
   assert.deepEqual(again.get('.')!.xattrs!.map(nameOf), ['user.root']);
   const off = await backupAll([src], { platform: p, api: API_13, options: { xattrs: false } });
   assert.ok(off.entries.every((b) => b.entry.xattrs === undefined));
@@ -101,12 +104,12 @@ test('backup: a filesystem without xattr support (EOPNOTSUPP on every entry) is 
   for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(src, `f${i}`), `file ${i}`);
   fs.mkdirSync(path.join(src, 'sub'));
   for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(src, 'sub', `g${i}`), `file ${i}`);
-  const r = await backupAll([src], { platform: failingScans(p, 'EOPNOTSUPP'), api: API_13 });
+  const r = await backupAll([src], { platform: failingScans(p, 'EOPNOTSUPP'), api: API_13, options: { xattrs: true } });
   assert.equal(r.entries.length, 72, 'every file is still backed up');
   assert.deepEqual(r.messages.map((m) => [m.level, m.code]), [['warning', 'CAIRN_E_FS_XATTRS_UNSUPPORTED']]);
   assert.match(r.messages[0].text, /filesystem without xattr support \(EOPNOTSUPP\)/);
   assert.equal((r.state as { counters: { warnings: number } }).counters.warnings, 1);
-  const denied = await backupAll([path.join(src, 'sub')], { platform: failingScans(p, 'EACCES'), api: API_13 });
+  const denied = await backupAll([path.join(src, 'sub')], { platform: failingScans(p, 'EACCES'), api: API_13, options: { xattrs: true } });
   assert.equal(denied.messages.length, 21, 'the root and its 20 files');
   assert.ok(denied.messages.every((m) => m.code === 'CAIRN_E_FS_XATTR_FAILED' && /EACCES/.test(m.text)));
 });
@@ -115,10 +118,10 @@ test('backup: without the addon, or on a host before API 1.3, one warning says e
   const src = dirFor(t, 'xhost');
   for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(src, `f${i}`), 'x');
   const degraded = platformFileServices({ forceDegraded: true, warn: () => undefined });
-  const a = await backupAll([src], { platform: degraded, api: API_13 });
+  const a = await backupAll([src], { platform: degraded, api: API_13, options: { xattrs: true } });
   assert.deepEqual(a.messages.map((m) => m.code), ['CAIRN_E_FS_XATTRS_UNSUPPORTED']);
   assert.match(a.messages[0].text, /xattrs not supported without the native addon/);
-  const old = await backupAll([src], { platform: degraded, api: { major: 1, minor: 2 } });
+  const old = await backupAll([src], { platform: degraded, api: { major: 1, minor: 2 }, options: { xattrs: true } });
   assert.deepEqual(old.messages.map((m) => m.code), ['CAIRN_E_FS_XATTRS_UNSUPPORTED']);
   assert.match(old.messages[0].text, /plugin API 1\.2/);
   const off = await backupAll([src], { platform: degraded, api: API_13, options: { xattrs: false } });
