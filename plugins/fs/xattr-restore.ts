@@ -17,11 +17,12 @@ import { XattrReporter, isRoot, isUnsupported, settableWithoutRoot, xattrsUnavai
 export class XattrRestorer {
   private readonly report: XattrReporter;
   private readonly unavailable: string | null;
-  private readonly root = isRoot();
 
   constructor(
     private readonly ctx: AgentContext,
     private readonly enabled: boolean,
+    /** Running as root (tests pass false to see the non-root rules as root). */
+    private readonly root: boolean = isRoot(),
   ) {
     this.report = new XattrReporter(ctx, 'restored');
     this.unavailable = xattrsUnavailable(ctx);

@@ -15,6 +15,7 @@ import { nativeStatus, platformFileServices } from '../../native/index.js';
 import { createAgent } from './index.js';
 import { backupAll, tempDir, testContext, type Backed } from './test-fixture.js';
 import { fsOptions } from './manifest.js';
+import { XattrRestorer } from './xattr-restore.js';
 import { ROOT_XATTRS, USER_XATTRS, settableWithoutRoot, xattrSelection } from './xattr-policy.js';
 
 const status = nativeStatus();
@@ -215,4 +216,19 @@ test('restore without the addon: one warning for the job, files restored', async
   assert.deepEqual(messages.map((m) => m.code), ['CAIRN_E_FS_XATTRS_UNSUPPORTED']);
   assert.match(messages[0].text, /xattrs not supported without the native addon/);
   assert.equal(fs.readFileSync(path.join(where, 'g9'), 'utf8'), 'abc');
+});
+
+test('restore as non-root: user.* and ACLs are set, security.* and trusted.* skipped with one info line per job', { skip }, async (t) => {
+  const p = platformFileServices();
+  const where = dirFor(t, 'xnonroot');
+  const { ctx, messages } = testContext(p, API_13);
+  const restorer = new XattrRestorer(ctx, true, false);
+  for (const name of ['a', 'b']) {
+    const f = path.join(where, name);
+    fs.writeFileSync(f, name);
+    await restorer.apply(Buffer.from(f), entry(`/${name}`, 'file', [xa('user.kept', name), xa('trusted.skipped', 'x'), xa('security.skipped', 'y')]));
+    assert.deepEqual((await p.readXattrs!(f, ['user.', 'trusted.', 'security.'])).map(nameOf), ['user.kept']);
+  }
+  assert.deepEqual(messages.map((m) => [m.level, m.code]), [['info', 'CAIRN_E_FS_XATTRS_UNSUPPORTED']]);
+  assert.match(messages[0].text, /only when running as root \(first skipped: trusted\.skipped, security\.skipped\)/);
 });
