@@ -1,7 +1,8 @@
 /**
  * Drives the agents of one backup job and turns what they report into
  * records, in session order: per agent line an AGENT record; per file its
- * ATTRIBUTES, then per stream its data records (zstd or plain, one frame per
+ * ATTRIBUTES, its XATTRS record(s) when the entry carries extended attributes
+ * (API 1.4, core/xattrs-record.ts), then per stream its data records (zstd or plain, one frame per
  * chunk) and DIGEST_SHA256 (digest and length) — except a file whose one
  * stream is small, whose bytes join a pack (core/pack.ts) written before the
  * next other data record; per agent line an AGENT_STATE record.
@@ -35,6 +36,7 @@ import type { DataRecord } from '../sd/index.js';
 import { makeAgentContext, type JobMessage } from './agent-context.js';
 import { validateAgentOptions, type LoadedAgent } from './agent-loader.js';
 import { encodeAttributes } from './attributes.js';
+import { encodeXattrs } from './xattrs-record.js';
 import type { ZstdPool } from './zstd-pool.js';
 import type { AgentLine, FilesetOptions } from './fileset.js';
 import { RecordPipe } from './record-pipe.js';
@@ -188,12 +190,27 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       if (entry.kind === 'hardlink') await flushPack();
       const wait = push({ fileIndex: index, streamType: StreamType.ATTRIBUTES, streamNo: 0, payload: encodeAttributes(entry, bl.loaded.identity) });
       if (wait) await wait;
+      if (entry.xattrs !== undefined && entry.xattrs.length > 0 && entry.kind !== 'deleted') await sendXattrs(entry, index);
       if (entry.kind === 'deleted') counters.deleted++;
       else counters.files++;
       const small = packableStream(entry);
       if (small) await sendPackable(entry, small, index);
       else for (const stream of entry.streams) await sendStream(entry, stream, index);
       a.onProgress?.(counters);
+    }
+
+    /** The entry's extended attributes as XATTRS records (not a data record: packs may still be filling). */
+    async function sendXattrs(entry: FileEntry, index: number): Promise<void> {
+      let payloads: Buffer[];
+      try {
+        payloads = encodeXattrs(entry.xattrs ?? []);
+      } catch (err) {
+        throw new CairnError('CAIRN_E_AGENT_FAILED', `agent ${man.name} reported extended attributes Cairn cannot store for ${displayPath(entry.path)}: ${(err as Error).message}`, { agent: man.name, hook: 'nextFile', path: displayPath(entry.path) }, { cause: err });
+      }
+      for (const payload of payloads) {
+        const wait = push({ fileIndex: index, streamType: StreamType.XATTRS, streamNo: 0, payload });
+        if (wait) await wait;
+      }
     }
 
     /** A stream declared small joins the pack; if it turns out larger (or sparse) it becomes an ordinary stream there and then. */

@@ -5,6 +5,8 @@
  * against the stream's recorded SHA-256 and length; a file whose records are
  * damaged or missing is ended with ok=false and listed, never left half
  * written under its real name (the agent writes to a temporary name).
+ * A file's XATTRS records (right after its attributes) are decoded onto its
+ * entry (`entry.xattrs`), so the agent has them from createFile on.
  * createFile is called when a file's first data arrives (or when it is
  * closed, for files without data): a small file whose bytes are in a pack
  * (core/pack.ts) waits, attributes decoded, until its pack comes, and is
@@ -38,6 +40,7 @@ import type { ReadItem } from '../sd/index.js';
 import { makeAgentContext, type JobMessage } from './agent-context.js';
 import { loadAgent, type AgentPolicy } from './agent-loader.js';
 import { decodeAttributes } from './attributes.js';
+import { decodeXattrs } from './xattrs-record.js';
 import { StreamDecoder, isDataStream, unzstd } from './stream-decoder.js';
 import type { PackPiece, PendingPiece, ZstdPiece, ZstdPool } from './zstd-pool.js';
 import { decodePackIndex, packableStream, type PackMember } from './pack.js';
@@ -375,6 +378,11 @@ export class RestoreRun {
       await this.unpack(jobId, record.streamType, record.fileIndex, record.payload, pack.piece, location);
       return;
     }
+    if (record.streamType === StreamType.XATTRS) {
+      // Not data: it neither touches the file (which may still wait for its pack) nor ends waiting ones.
+      if (cur && cur.fileIndex === record.fileIndex && cur.jobId === jobId) this.addXattrs(cur, record.payload, location);
+      return;
+    }
     // Packs come before any other data record: small files still waiting for one lost theirs.
     if (this.waiting.size) await this.failWaiting(record.fileIndex - 1, 'its pack was not found before the next data record');
     if (!cur || cur.fileIndex !== record.fileIndex || cur.jobId !== jobId) return; // the rest of a file whose start was lost
@@ -443,6 +451,23 @@ export class RestoreRun {
     }
     const agentName = attrs.agent.split('/')[0];
     this.current = { jobId, fileIndex, entry: attrs.entry, agentName, action: 'skip', created: false, touched: false, ok: true, decoder: null, streamNo: -1, streamsDone: 0, lastLocation: { volume: location.volume, block: location.block } };
+  }
+
+  /** Decodes one XATTRS record onto the open file's entry; a bad one fails the file. */
+  private addXattrs(cur: OpenFile, payload: Uint8Array, location: { volume: string; block: number }): void {
+    cur.lastLocation = { volume: location.volume, block: location.block };
+    if (cur.created) {
+      cur.ok = false;
+      this.fileProblem(cur, 'CAIRN_E_RECORD_CORRUPT', 'extended attributes after its data');
+      return;
+    }
+    try {
+      const list = decodeXattrs(payload);
+      cur.entry.xattrs = cur.entry.xattrs ? [...cur.entry.xattrs, ...list] : list;
+    } catch (err) {
+      cur.ok = false;
+      this.fileProblem(cur, (err as CairnError).code ?? 'CAIRN_E_RECORD_CORRUPT', (err as Error).message);
+    }
   }
 
   /** Asks the agent to create the file (once); verify and deleted entries need no agent. */

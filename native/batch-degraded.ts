@@ -16,6 +16,7 @@ import {
   type ReadFileResult,
   type ReadFilesOptions,
   type ScannedEntry,
+  type ScanOptions,
   type WriteFileRequest,
   type WriteFileResult,
 } from './batch-services.js';
@@ -61,7 +62,8 @@ function errnoOf(err: unknown): { errno: string; syscall: string } {
   return { errno: e.code, syscall: e.syscall };
 }
 
-export async function degradedScanDirectory(dir: string | Uint8Array): Promise<ScannedEntry[]> {
+/** Node has no xattr calls: ScanOptions.xattrs is ignored here (available.xattrs is false). */
+export async function degradedScanDirectory(dir: string | Uint8Array, _opts?: ScanOptions): Promise<ScannedEntry[]> {
   const base = asBytes(dir);
   const names = await withDirPath(dir, fsp.readdir(base, { encoding: 'buffer' }));
   names.sort(Buffer.compare);

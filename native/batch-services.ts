@@ -6,6 +6,7 @@
  * (batch-degraded.ts) shares. Types restate plugin-api's (native/ may not
  * import it); native/file-services.test.ts pins them together.
  */
+import { packSelection, pairXattrs, type Xattr, type XattrSelection } from './xattr-services.js';
 
 /** lstat/fstat facts: plugin-api's EntryStat. */
 export interface EntryStat {
@@ -27,6 +28,14 @@ export interface ScannedEntry {
   readonly name: Buffer;
   readonly stat: EntryStat | null;
   readonly errno?: string;
+  readonly xattrs?: Xattr[];
+  readonly xattrErrno?: string;
+  readonly xattrSyscall?: string;
+}
+
+/** plugin-api's ScanOptions. */
+export interface ScanOptions {
+  readonly xattrs?: XattrSelection;
 }
 
 export interface ReadFileRequest {
@@ -70,7 +79,11 @@ interface StatColumnsRaw {
 
 /** The raw surface of src/batch-services.cc. */
 export interface RawBatchBinding {
-  scanDirectory(dir: Uint8Array): Promise<StatColumnsRaw & { names: Buffer[] }>;
+  /** With `xattrFilter` (packSelection's form), also each entry's attributes (abiVersion 4). */
+  scanDirectory(
+    dir: Uint8Array,
+    xattrFilter?: Uint8Array,
+  ): Promise<StatColumnsRaw & { names: Buffer[]; xattrs?: Array<[number, Buffer[], Buffer[]]>; xattrFailures?: Array<[number, string, string]> }>;
   /** Reads into `buffers` (one per file, exactly size bytes) in place. */
   readFiles(paths: Uint8Array, count: number, sizes: Float64Array, buffers: Buffer[]): Promise<StatColumnsRaw & { lengths: Float64Array; extra: Uint8Array }>;
   /** paths: temp NUL final NUL per file; nums: mode uid gid chown(0/1) per file; times: atimeNs mtimeNs per file. Resolves with the failures. */
@@ -150,11 +163,14 @@ export function withDirPath<T>(dir: string | Uint8Array, call: Promise<T>): Prom
   });
 }
 
-export async function nativeScanDirectory(binding: RawBatchBinding, dir: string | Uint8Array): Promise<ScannedEntry[]> {
-  const raw = await withDirPath(dir, binding.scanDirectory(asBytes(dir)));
+export async function nativeScanDirectory(binding: RawBatchBinding, dir: string | Uint8Array, opts?: ScanOptions): Promise<ScannedEntry[]> {
+  const filter = opts?.xattrs === undefined ? undefined : packSelection(opts.xattrs);
+  const raw = await withDirPath(dir, filter === undefined ? binding.scanDirectory(asBytes(dir)) : binding.scanDirectory(asBytes(dir), filter));
   const out: ScannedEntry[] = new Array<ScannedEntry>(raw.names.length);
   for (let i = 0; i < raw.names.length; i++) out[i] = { name: raw.names[i], stat: statAt(raw, i) };
   for (const [i, errno] of raw.failures) out[i] = { name: raw.names[i], stat: null, errno };
+  for (const [i, names, values] of raw.xattrs ?? []) out[i] = { ...out[i], xattrs: pairXattrs(names, values) };
+  for (const [i, xattrErrno, xattrSyscall] of raw.xattrFailures ?? []) out[i] = { ...out[i], xattrErrno, xattrSyscall };
   return out;
 }
 

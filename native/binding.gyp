@@ -12,7 +12,8 @@
         "src/batch-services.cc",
         "src/errno-error.cc",
         "src/file-services.cc",
-        "src/tape-device.cc"
+        "src/tape-device.cc",
+        "src/xattr-services.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

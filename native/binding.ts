@@ -14,15 +14,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RawBatchBinding } from './batch-services.js';
 import type { RawTapeBinding } from './tape.js';
+import type { RawXattrBinding } from './xattr-services.js';
 
 /** The abiVersion this wrapper expects from src/addon.cc. */
-export const EXPECTED_ABI_VERSION = 4;
+export const EXPECTED_ABI_VERSION = 5;
 
 /** What each abiVersion added, so a stale binary's message says what is missing. */
-const ABI_ADDED: Record<number, string> = { 2: 'batched scans/reads', 3: 'batched writes', 4: 'tape drives' };
+const ABI_ADDED: Record<number, string> = { 2: 'batched scans/reads', 3: 'batched writes', 4: 'tape drives', 5: 'extended attributes' };
 
-/** The functions src/file-services.cc, src/batch-services.cc and src/tape-device.cc register. Paths are raw bytes. */
-export interface RawBinding extends RawBatchBinding, RawTapeBinding {
+/** The functions src/file-services.cc, src/batch-services.cc, src/tape-device.cc and src/xattr-services.cc register. Paths are raw bytes. */
+export interface RawBinding extends RawBatchBinding, RawTapeBinding, RawXattrBinding {
   readonly abiVersion: number;
   readonly features: { readonly seekData: boolean };
   setTimes(path: Uint8Array, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number, follow: boolean): Promise<void>;

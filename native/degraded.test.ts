@@ -24,7 +24,7 @@ test('the first degraded hand-out warns once, naming what is degraded and the fi
   assert.equal(warnings.length, 1);
   for (const what of DEGRADED_SERVICES) assert.ok(warnings[0].includes(what), what);
   assert.ok(warnings[0].includes('npm run build:native'));
-  assert.deepEqual(s.available, { utimensat: false, mknod: false, seekData: false, fsyncDir: false, batch: false });
+  assert.deepEqual(s.available, { utimensat: false, mknod: false, seekData: false, fsyncDir: false, batch: false, xattrs: false });
 });
 
 test('degraded setTimes sets times to about a microsecond, on a symlink too', async (t) => {

@@ -37,7 +37,7 @@ function tmpdir(t: { after: (fn: () => void) => void }): string {
 function services(): PlatformFileServices {
   assertNativeLoaded();
   const s = platformFileServices();
-  assert.deepEqual(s.available, { utimensat: true, mknod: true, seekData: true, fsyncDir: true, batch: true });
+  assert.deepEqual(s.available, { utimensat: true, mknod: true, seekData: true, fsyncDir: true, batch: true, xattrs: true });
   return s;
 }
 

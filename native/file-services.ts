@@ -16,26 +16,29 @@ import {
   type ReadFileResult,
   type ReadFilesOptions,
   type ScannedEntry,
+  type ScanOptions,
   type WriteFileRequest,
   type WriteFileResult,
 } from './batch-services.js';
 import { NativeError } from './errors.js';
+import { degradedXattrServices, nativeXattrServices, type XattrServices } from './xattr-services.js';
 
 /** Structurally identical to plugin-api's PlatformFileServices. */
-export interface FileServices {
+export interface FileServices extends XattrServices {
   readonly available: {
     readonly utimensat: boolean;
     readonly mknod: boolean;
     readonly seekData: boolean;
     readonly fsyncDir: boolean;
     readonly batch: boolean;
+    readonly xattrs: boolean;
   };
   setTimes(path: string | Uint8Array, atimeNs: bigint, mtimeNs: bigint, followSymlinks: boolean): Promise<void>;
   mkfifo(path: string | Uint8Array, mode: number): Promise<void>;
   mknod(path: string | Uint8Array, mode: number, rdev: number): Promise<void>;
   dataRegions(fd: number, size: number): Promise<Array<[number, number]>>;
   fsyncDir(path: string | Uint8Array): Promise<void>;
-  scanDirectory(dir: string | Uint8Array): Promise<ScannedEntry[]>;
+  scanDirectory(dir: string | Uint8Array, opts?: ScanOptions): Promise<ScannedEntry[]>;
   readFiles(files: readonly ReadFileRequest[], opts?: ReadFilesOptions): Promise<ReadFileResult[]>;
   writeFiles(files: readonly WriteFileRequest[]): Promise<WriteFileResult[]>;
 }
@@ -74,7 +77,8 @@ async function withPath<T>(path: string | Uint8Array, call: Promise<T>): Promise
 /** The real services, over the loaded addon. */
 export function nativeFileServices(binding: RawBinding): FileServices {
   return {
-    available: { utimensat: true, mknod: true, seekData: binding.features.seekData, fsyncDir: true, batch: true },
+    available: { utimensat: true, mknod: true, seekData: binding.features.seekData, fsyncDir: true, batch: true, xattrs: binding.xattr.supported },
+    ...nativeXattrServices(binding),
     async setTimes(path, atimeNs, mtimeNs, followSymlinks) {
       const [as, ans] = splitNs(atimeNs);
       const [ms, mns] = splitNs(mtimeNs);
@@ -92,8 +96,8 @@ export function nativeFileServices(binding: RawBinding): FileServices {
     async fsyncDir(path) {
       await withPath(path, binding.fsyncDir(pathBytes(path)));
     },
-    scanDirectory(dir) {
-      return nativeScanDirectory(binding, dir);
+    scanDirectory(dir, opts) {
+      return nativeScanDirectory(binding, dir, opts);
     },
     readFiles(files, opts) {
       return nativeReadFiles(binding, files, opts);
@@ -117,12 +121,14 @@ function unsupported(operation: string, path: string | Uint8Array, reason: strin
  * (fs.utimes/lutimes take seconds as a double), no fifos or device nodes
  * (CAIRN_E_PLATFORM_UNSUPPORTED; mkfifo(1) is deliberately not shelled out
  * to, as argv cannot carry non-UTF-8 path bytes), one data region per file,
- * directory fsync as a no-op, and scanDirectory/readFiles/writeFiles emulated with one
- * node:fs call per syscall (same results, slower).
+ * directory fsync as a no-op, scanDirectory/readFiles/writeFiles emulated with one
+ * node:fs call per syscall (same results, slower), and no extended
+ * attributes (CAIRN_E_PLATFORM_UNSUPPORTED; scans ignore ScanOptions.xattrs).
  */
 export function degradedFileServices(reason: string): FileServices {
   return {
-    available: { utimensat: false, mknod: false, seekData: false, fsyncDir: false, batch: false },
+    available: { utimensat: false, mknod: false, seekData: false, fsyncDir: false, batch: false, xattrs: false },
+    ...degradedXattrServices(reason),
     async setTimes(path, atimeNs, mtimeNs, followSymlinks) {
       const [as, ans] = splitNs(atimeNs);
       const [ms, mns] = splitNs(mtimeNs);

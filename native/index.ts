@@ -4,12 +4,13 @@
  *
  * Owns: loading the addon, the real PlatformFileServices over it
  * (nanosecond utimensat, mkfifo, mknod, SEEK_DATA/SEEK_HOLE data regions,
- * directory fsync, batched directory scans, small-file reads and writes), the
- * degraded node:fs fallback when the addon is missing
- * or unloadable, and the one loud warning that says so; tape drives
- * (openTapePort: st blocks, MTIOCTOP, MTIOCGET/MTIOCPOS on a thread per drive)
- * and the mapping of tape errno failures to CAIRN_E_TAPE_* codes (tapeError),
- * which the vtape emulator shares. Imports no other part of Cairn (it is a leaf).
+ * directory fsync, batched directory scans, small-file reads and writes,
+ * extended attributes without following symlinks), the degraded node:fs
+ * fallback when the addon is missing or unloadable, and the one loud warning
+ * that says so; tape drives (openTapePort: st blocks, MTIOCTOP,
+ * MTIOCGET/MTIOCPOS on a thread per drive) and the mapping of tape errno
+ * failures to CAIRN_E_TAPE_* codes (tapeError), which the vtape emulator
+ * shares. Imports no other part of Cairn (it is a leaf).
  *
  * Does not promise: anything on Windows; regions finer than the
  * filesystem's allocation unit; that fd offsets are untouched *during* a
@@ -33,10 +34,12 @@ export {
   type ScannedEntry,
   type WriteFileRequest,
   type WriteFileResult,
+  type ScanOptions,
 } from './batch-services.js';
+export { XATTRS_DEGRADED, type Xattr, type XattrSelection } from './xattr-services.js';
 
 /** What is lost without the addon, in the words the warning uses. */
-export const DEGRADED_SERVICES = ['nanosecond times', 'fifos/devices', 'sparse detection', 'directory fsync', 'batched scans/reads/writes'] as const;
+export const DEGRADED_SERVICES = ['nanosecond times', 'fifos/devices', 'sparse detection', 'directory fsync', 'batched scans/reads/writes', 'xattrs'] as const;
 
 export interface NativeStatus {
   readonly loaded: boolean;
@@ -65,7 +68,10 @@ function load(): BindingLoad {
 export function nativeStatus(): NativeStatus {
   const l = load();
   if (l.binding === undefined) return { loaded: false, error: l.reason, degraded: [...DEGRADED_SERVICES] };
-  return { loaded: true, degraded: l.binding.features.seekData ? [] : ['sparse detection'] };
+  const degraded: string[] = [];
+  if (!l.binding.features.seekData) degraded.push('sparse detection');
+  if (!l.binding.xattr.supported) degraded.push('xattrs');
+  return { loaded: true, degraded };
 }
 
 /** The multi-line warning for running without the addon. */
@@ -79,6 +85,7 @@ export function degradedWarning(reason: string): string {
     '    - sparse detection: holes are not detected; sparse files are read and stored in full',
     '    - directory fsync: skipped, so a crash may lose newly created directory entries',
     '    - batched scans/reads/writes: scanDirectory/readFiles/writeFiles make one fs call per syscall (same results, slower)',
+    '    - xattrs: extended attributes and ACLs are neither backed up nor restored (xattrs not supported without the native addon)',
     '  fix: run `npm run build:native` in the Cairn directory (needs python3, make and a C++ compiler),',
     '       then restart this process.',
   ].join('\n');

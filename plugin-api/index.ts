@@ -12,7 +12,7 @@ export * from './errors.js';
 export * from './stream-types.js';
 export * from './hooks.js';
 export * from './paths.js';
-export type { PlatformFileServices, EntryStat, ScannedEntry, ReadFileRequest, ReadFileData, ReadFileFailure, ReadFileResult, WriteFileRequest, WriteFileResult } from './platform.js';
+export type { PlatformFileServices, EntryStat, ScannedEntry, ScanOptions, XattrSelection, ReadFileRequest, ReadFileData, ReadFileFailure, ReadFileResult, WriteFileRequest, WriteFileResult } from './platform.js';
 export * from './hook-runner.js';
 export * from './glob.js';
 export * from './conformance/index.js';

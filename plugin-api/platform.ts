@@ -5,7 +5,25 @@
  * Where the addon is missing, `available` says so and the degraded calls
  * fall back as documented per method (and the host warns loudly once).
  */
-import type { FileStat } from './types.js';
+import type { FileStat, Xattr } from './types.js';
+
+/**
+ * Which extended attributes a read returns: `'all'` (every name the kernel
+ * lists to this process), or a list in which an entry ending in `.` is a
+ * namespace prefix (`'user.'`) and any other an exact name
+ * (`'system.posix_acl_access'`).
+ */
+export type XattrSelection = 'all' | readonly string[];
+
+/** Options of scanDirectory(). */
+export interface ScanOptions {
+  /**
+   * Also read each entry's extended attributes (llistxattr + lgetxattr on
+   * the entry itself, never through a symlink), in the same thread-pool job.
+   * Only where `available.xattrs` is true; ignored otherwise.
+   */
+  readonly xattrs?: XattrSelection;
+}
 
 /**
  * An lstat/fstat result as the batched calls return it: FileStat (times,
@@ -26,6 +44,19 @@ export interface ScannedEntry {
   readonly stat: EntryStat | null;
   /** The errno name ('ENOENT' when the entry vanished after readdir) when stat is null. */
   readonly errno?: string;
+  /**
+   * With ScanOptions.xattrs: the selected attributes in the order the
+   * filesystem lists them; absent when the entry has none (or its stat failed).
+   */
+  readonly xattrs?: Xattr[];
+  /**
+   * With ScanOptions.xattrs: why its attributes could not be read (errno
+   * name: 'EOPNOTSUPP' — a filesystem without xattr support —, 'ENOENT',
+   * 'EACCES'…); `xattrs` is then absent.
+   */
+  readonly xattrErrno?: string;
+  /** The failing call with xattrErrno: 'llistxattr' or 'lgetxattr'. */
+  readonly xattrSyscall?: string;
 }
 
 /** One file for readFiles(): its path and the size the caller's lstat saw. */
@@ -107,6 +138,13 @@ export interface PlatformFileServices {
      * offered by this host at all.
      */
     readonly batch?: boolean;
+    /**
+     * The extended-attribute calls (llistxattr…readXattrs, ScanOptions.xattrs)
+     * work. false or absent: without the native addon (or on a platform other
+     * than Linux) they reject with CAIRN_E_PLATFORM_UNSUPPORTED and scans
+     * ignore ScanOptions.xattrs.
+     */
+    readonly xattrs?: boolean;
   };
   /**
    * Sets atime and mtime with nanoseconds; `followSymlinks: false` sets them
@@ -141,13 +179,18 @@ export interface PlatformFileServices {
    *   failure while listing) and `path` as given, when the directory cannot
    *   be listed (ENOENT, ENOTDIR, EACCES…).
    * - Cost: the whole listing is in memory (about 200 bytes per entry).
+   * - With `opts.xattrs` (where `available.xattrs`): each entry whose lstat
+   *   succeeded also gets its selected extended attributes (`xattrs`) or the
+   *   errno of reading them (`xattrErrno`, `xattrSyscall`); the scan itself
+   *   never fails for them. One llistxattr per entry, plus one lgetxattr per
+   *   selected attribute.
    *
    * Optional so hosts and kits written before it keep compiling: check
    * `platform.scanDirectory !== undefined` before calling. Degraded (no
    * addon): fs.promises.readdir(dir, { encoding: 'buffer' }) plus
    * lstat({ bigint: true }) per entry with bounded concurrency; same results.
    */
-  scanDirectory?(dir: string | Uint8Array): Promise<ScannedEntry[]>;
+  scanDirectory?(dir: string | Uint8Array, opts?: ScanOptions): Promise<ScannedEntry[]>;
   /**
    * Reads many small files in one call (native: one thread-pool job doing,
    * per file, open(O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC), read until EOF
@@ -198,4 +241,30 @@ export interface PlatformFileServices {
    * about a microsecond.
    */
   writeFiles?(files: readonly WriteFileRequest[]): Promise<WriteFileResult[]>;
+  // Extended attributes, on the path itself (never through a symlink: the
+  // l* calls). Names and values are bytes; a string name is UTF-8. Errors
+  // reject like node:fs (`code` the errno name, positive `errno`, `syscall`,
+  // `path`): a filesystem without xattr support gives `EOPNOTSUPP` (Linux's
+  // ENOTSUP is the same number), a missing attribute `ENODATA`, a `user.`
+  // name on a symlink or device `EPERM`. Optional (hosts before API 1.4 lack
+  // them); where `available.xattrs` is false they reject with
+  // CAIRN_E_PLATFORM_UNSUPPORTED ("xattrs not supported without the native addon").
+  /** The names of the path's attributes (llistxattr), each a Buffer, in the filesystem's order. */
+  llistxattr?(path: string | Uint8Array): Promise<Buffer[]>;
+  /** One attribute's value (lgetxattr). */
+  lgetxattr?(path: string | Uint8Array, name: string | Uint8Array): Promise<Buffer>;
+  /**
+   * Sets one attribute (lsetxattr): `flags` 'create' fails with EEXIST if it
+   * exists, 'replace' with ENODATA if it does not; default either. The value
+   * is copied before the call returns.
+   */
+  lsetxattr?(path: string | Uint8Array, name: string | Uint8Array, value: Uint8Array, flags?: 'create' | 'replace'): Promise<void>;
+  /** Removes one attribute (lremovexattr). */
+  lremovexattr?(path: string | Uint8Array, name: string | Uint8Array): Promise<void>;
+  /**
+   * Lists and reads the selected attributes (default 'all') in one
+   * thread-pool job: llistxattr then lgetxattr per selected name; a name
+   * removed in between is left out. `[]` when there are none.
+   */
+  readXattrs?(path: string | Uint8Array, select?: XattrSelection): Promise<Xattr[]>;
 }

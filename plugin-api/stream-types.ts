@@ -16,7 +16,10 @@ export const StreamType = {
   SPARSE_DATA: 5,
   /** Sparse data, zstd: u64 BE offset then one zstd frame. */
   SPARSE_DATA_ZSTD: 6,
-  /** Extended attributes / ACLs (reserved for the native xattr work). */
+  /**
+   * A file's extended attributes and ACLs (FileEntry.xattrs, API 1.4): name/value pairs,
+   * right after its ATTRIBUTES record; not a data record (docs/volume-format.md §5.3.4).
+   */
   XATTRS: 7,
   /** End of one stream: its SHA-256 (32 bytes) then its logical length (u64 BE), after its last data record. */
   DIGEST_SHA256: 8,

@@ -41,6 +41,17 @@ export interface StreamDesc {
   readonly size?: number;
 }
 
+/**
+ * One extended attribute: its full name with the namespace prefix
+ * (`user.mime_type`, `security.selinux`, `system.posix_acl_access`) and its
+ * value, both raw bytes. POSIX ACLs travel as the kernel's binary xattr
+ * value of `system.posix_acl_access` / `system.posix_acl_default`.
+ */
+export interface Xattr {
+  readonly name: Uint8Array;
+  readonly value: Uint8Array;
+}
+
 /** One entry an agent reports in nextFile(). */
 export interface FileEntry {
   /** Path as raw bytes (never assumed UTF-8). Absolute for fs; a virtual path for others. */
@@ -55,6 +66,13 @@ export interface FileEntry {
   streams: StreamDesc[];
   /** Small JSON-able facts the agent wants back at restore (e.g. database name). */
   meta?: Record<string, unknown>;
+  /**
+   * Extended attributes and ACLs of the entry (API 1.4). The host stores them
+   * as XATTRS records right after the attributes (docs/volume-format.md
+   * §5.3.4) and, at restore, hands them back on this field of the entry it
+   * passes to createFile, writeData and endFile. Hosts before 1.4 ignore it.
+   */
+  xattrs?: Xattr[];
 }
 
 /** A chunk of a sparse stream: bytes to place at `offset`. Sequential streams yield plain Uint8Array. */

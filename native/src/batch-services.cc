@@ -6,7 +6,11 @@
 // same for restores.
 //
 // Raw JS surface (native/batch-services.ts shapes it into objects):
-//   scanDirectory(dir: Buffer): Promise<Columns & { names: Buffer[] }>
+//   scanDirectory(dir: Buffer, xattrFilter?: Buffer /* NUL-terminated names or prefixes; empty = all */)
+//     : Promise<Columns & { names: Buffer[],
+//                           // only when xattrFilter is given (xattr-services.h ReadXattrs per entry):
+//                           xattrs?: Array<[index, names: Buffer[], values: Buffer[]]>,  // entries with attributes
+//                           xattrFailures?: Array<[index, errnoName, syscall]> }>
 //   readFiles(paths: Buffer /* each path NUL-terminated */, count, sizes: Float64Array,
 //             buffers: Buffer[] /* one per file, exactly size bytes, written in place */)
 //     : Promise<Columns & { lengths: Float64Array /* bytes read, -1 failed */,
@@ -38,6 +42,7 @@
 
 #include "async-call.h"
 #include "stat-columns.h"
+#include "xattr-services.h"
 
 namespace cairn {
 namespace {
@@ -50,7 +55,8 @@ bool NameLess(const std::string& a, const std::string& b) {
 
 class ScanDirectoryWorker : public PromiseWorker {
  public:
-  ScanDirectoryWorker(Napi::Env env, std::string dir) : PromiseWorker(env, "cairn.scanDirectory"), dir_(std::move(dir)) {}
+  ScanDirectoryWorker(Napi::Env env, std::string dir, bool xattrs, XattrFilter filter)
+      : PromiseWorker(env, "cairn.scanDirectory"), dir_(std::move(dir)), xattrs_(xattrs), filter_(std::move(filter)) {}
 
  protected:
   void Run() override {
@@ -83,11 +89,27 @@ class ScanDirectoryWorker : public PromiseWorker {
     for (size_t i = 0; i < names_.size(); i++) {
       if (fstatat(dirfd(d), names_[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
         columns_.Put(i, st);
+        if (xattrs_) ReadEntryXattrs(i);
       } else {
         columns_.Fail(i, errno, "lstat");
       }
     }
     closedir(d);
+  }
+
+  // There is no llistxattrat: the entry's path is dir + "/" + name.
+  void ReadEntryXattrs(size_t i) {
+    std::string path = dir_;
+    if (path.back() != '/') path += '/';
+    path += names_[i];
+    const char* syscall = "";
+    int err = ReadXattrs(path, filter_, &scratch_, &pairs_, &syscall);
+    if (err != 0) {
+      xattr_failures_.push_back({i, err, syscall});
+    } else if (!pairs_.empty()) {
+      found_.emplace_back(i, std::move(pairs_));
+      pairs_.clear();
+    }
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -98,15 +120,50 @@ class ScanDirectoryWorker : public PromiseWorker {
     }
     out.Set("names", names);
     columns_.Export(env, out);
+    if (xattrs_) ExportXattrs(env, out);
     return out;
   }
 
   const std::string* ErrorPath() const override { return &dir_; }
 
  private:
+  void ExportXattrs(Napi::Env env, Napi::Object out) const {
+    Napi::Array found = Napi::Array::New(env, found_.size());
+    for (size_t k = 0; k < found_.size(); k++) {
+      const std::vector<XattrPair>& pairs = found_[k].second;
+      Napi::Array names = Napi::Array::New(env, pairs.size());
+      Napi::Array values = Napi::Array::New(env, pairs.size());
+      for (size_t j = 0; j < pairs.size(); j++) {
+        names.Set(static_cast<uint32_t>(j), Napi::Buffer<char>::Copy(env, pairs[j].first.data(), pairs[j].first.size()));
+        values.Set(static_cast<uint32_t>(j), Napi::Buffer<char>::Copy(env, pairs[j].second.data(), pairs[j].second.size()));
+      }
+      Napi::Array row = Napi::Array::New(env, 3);
+      row.Set(0u, Napi::Number::New(env, static_cast<double>(found_[k].first)));
+      row.Set(1u, names);
+      row.Set(2u, values);
+      found.Set(static_cast<uint32_t>(k), row);
+    }
+    Napi::Array failures = Napi::Array::New(env, xattr_failures_.size());
+    for (size_t k = 0; k < xattr_failures_.size(); k++) {
+      Napi::Array f = Napi::Array::New(env, 3);
+      f.Set(0u, Napi::Number::New(env, static_cast<double>(xattr_failures_[k].index)));
+      f.Set(1u, Napi::String::New(env, ErrnoName(xattr_failures_[k].err)));
+      f.Set(2u, Napi::String::New(env, xattr_failures_[k].syscall));
+      failures.Set(static_cast<uint32_t>(k), f);
+    }
+    out.Set("xattrs", found);
+    out.Set("xattrFailures", failures);
+  }
+
   std::string dir_;
   std::vector<std::string> names_;
   StatColumns columns_;
+  bool xattrs_;
+  XattrFilter filter_;
+  XattrScratch scratch_;
+  std::vector<XattrPair> pairs_;
+  std::vector<std::pair<size_t, std::vector<XattrPair>>> found_;
+  std::vector<Failure> xattr_failures_;
 };
 
 // Reads each file to EOF but at most `size + 1` bytes: `size` into the
@@ -302,7 +359,17 @@ class WriteFilesWorker : public PromiseWorker {
 Napi::Value ScanDirectory(const Napi::CallbackInfo& info) {
   std::string dir;
   if (!ReadPathArg(info, 0, &dir)) return info.Env().Undefined();
-  return (new ScanDirectoryWorker(info.Env(), std::move(dir)))->Start();
+  bool xattrs = info.Length() > 1 && !info[1].IsUndefined();
+  XattrFilter filter;
+  if (xattrs) {
+    if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      Napi::TypeError::New(info.Env(), "scanDirectory: the xattr filter must be a Buffer of NUL-terminated names").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    Napi::Uint8Array f = info[1].As<Napi::Uint8Array>();
+    filter.Parse(reinterpret_cast<const char*>(f.Data()), f.ByteLength());
+  }
+  return (new ScanDirectoryWorker(info.Env(), std::move(dir), xattrs, std::move(filter)))->Start();
 }
 
 Napi::Value ReadFiles(const Napi::CallbackInfo& info) {

@@ -2,7 +2,8 @@
  * One backup job of the fs agent: checks the roots, wires walk → entry
  * selection (incremental merge) → read-ahead, and serves nextFile/readData
  * from it. Per-file problems become job warnings; only root problems fail
- * the job.
+ * the job. Extended attributes (option `xattrs`, xattr-policy.ts) are read
+ * by the walk, in the batched scan when the platform has it.
  */
 import fs from 'node:fs';
 import { CairnError, GlobSet, type AgentContext, type AgentState, type BackupJob, type DataChunk, type EndBackupResult, type FileEntry, type StreamDesc } from '../../plugin-api/index.js';
@@ -13,7 +14,8 @@ import { streamFile } from './file-reader.js';
 import { close, errnoCode } from './fs-calls.js';
 import { fsOptions } from './manifest.js';
 import { ReadAhead, type Prepared } from './read-ahead.js';
-import { walkTree } from './tree-walker.js';
+import { walkTree, type XattrRead } from './tree-walker.js';
+import { XattrReporter, isUnsupported, xattrSelection, xattrsUnavailable } from './xattr-policy.js';
 
 export interface BackupCounters {
   files: number;
@@ -47,12 +49,22 @@ export class BackupSession {
     // The platform's batched calls (native, off the event loop) when it has them; else node:fs (syncIo or async).
     const platform = this.ctx.platform;
     const batch = platform.available.batch === true && platform.scanDirectory !== undefined && platform.readFiles !== undefined;
+    const xattrReport = new XattrReporter(this.ctx, 'backed up', () => this.counters.warnings++);
+    const unavailable = opts.xattrs ? xattrsUnavailable(this.ctx) : null;
+    if (unavailable !== null) xattrReport.hostCannot(unavailable);
+    const select = opts.xattrs && unavailable === null ? xattrSelection() : undefined;
+    const readXattrs = (p: Buffer): Promise<XattrRead> =>
+      platform.readXattrs!(p, select).then(
+        (xattrs) => ({ xattrs }),
+        (err: unknown) => ({ xattrErrno: errnoCode(err) ?? String(err) }),
+      );
     const walk = walkTree({
       roots: this.roots.map((r) => ({ path: r.path, stat: r.stat })),
       exclude,
       oneFileSystem: opts.oneFileSystem,
       syncIo: opts.syncIo,
-      scanDirectory: batch ? (dir) => platform.scanDirectory!(dir) : undefined,
+      scanDirectory: batch ? (select ? (dir) => platform.scanDirectory!(dir, { xattrs: select }) : (dir) => platform.scanDirectory!(dir)) : undefined,
+      xattrs: select ? { scanned: batch, read: readXattrs } : undefined,
       signal: this.ctx.signal,
       warn: this.warn,
     });
@@ -65,7 +77,11 @@ export class BackupSession {
           resolve(null);
         }),
       );
-    const selected = selectEntries(walk, { roots: this.roots.map((r) => r.path), base, sparse: opts.sparse }, readLink);
+    const xattrProblem = (p: Buffer, errno: string): void => {
+      if (isUnsupported(errno)) xattrReport.filesystemCannot(p, errno);
+      else if (errno !== 'ENOENT') xattrReport.fileFailed(p, errno, 'extended attributes could not be read; backed up without them');
+    };
+    const selected = selectEntries(walk, { roots: this.roots.map((r) => r.path), base, sparse: opts.sparse, xattrProblem }, readLink);
     this.readAhead = new ReadAhead(selected, this.warn, {
       syncIo: opts.syncIo,
       readFiles: batch ? (files, o) => platform.readFiles!(files, o) : undefined,

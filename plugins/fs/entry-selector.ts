@@ -6,6 +6,9 @@
  * the current include roots that the walk no longer finds become `deleted`
  * entries. Paths the walk did not look at (pruned: excluded, unreadable,
  * another filesystem) and paths outside the roots are never "deleted".
+ * Extended attributes the walk read go on the entry (`xattrs`), except on a
+ * hard link's later members (they share the first member's inode); a change
+ * to them changes the ctime, so the comparison sees it.
  */
 import type { BaseFile, EntryStat, FileEntry, StreamDesc } from '../../plugin-api/index.js';
 import { ZERO_STAT, isAtOrUnder, kindOfMode, toFileStat } from './fs-calls.js';
@@ -21,6 +24,8 @@ export interface SelectOptions {
   readonly roots: readonly Buffer[];
   readonly base?: AsyncIterable<BaseFile>;
   readonly sparse: boolean;
+  /** Called for a reported entry whose extended attributes could not be read (errno name). */
+  readonly xattrProblem?: (path: Buffer, errno: string) => void;
 }
 
 /** Tree order on bytes without allocating: `/` sorts as 0x00. */
@@ -122,7 +127,13 @@ export async function* selectEntries(walk: AsyncIterable<WalkItem>, opts: Select
       continue;
     }
     const entry = await finish(w.path, w.stat);
-    if (entry !== null && (!same || changed(b!, entry))) yield { entry, stat: w.stat };
+    if (entry !== null && (!same || changed(b!, entry))) {
+      if (entry.kind !== 'hardlink') {
+        if (w.xattrs !== undefined && w.xattrs.length > 0) entry.xattrs = w.xattrs;
+        else if (w.xattrErrno !== undefined) opts.xattrProblem?.(w.path, w.xattrErrno);
+      }
+      yield { entry, stat: w.stat };
+    }
     if (same) await advance();
     if (w.pruneChildren) prune = { path: w.path, self: false };
   }

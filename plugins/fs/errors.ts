@@ -17,6 +17,12 @@ export const FS_ERRORS = {
   CAIRN_E_FS_RESTORE_EXISTS: { exitCode: 0, retryable: false, summary: 'The target exists and the replace policy kept it (info).' },
   CAIRN_E_FS_HARDLINK_TARGET_MISSING: { exitCode: 1, retryable: false, summary: "A hard link's first member was not restored in this run, so the link could not be made." },
   CAIRN_E_FS_NOT_RESTORED: { exitCode: 0, retryable: false, summary: 'An entry of a kind the agent records but does not recreate (socket, device when not root).' },
+  CAIRN_E_FS_XATTRS_UNSUPPORTED: {
+    exitCode: 1,
+    retryable: false,
+    summary: 'Extended attributes/ACLs could not be backed up or restored in this job: a filesystem without xattr support, no native addon, or a host before plugin API 1.4 (warning, once per job).',
+  },
+  CAIRN_E_FS_XATTR_FAILED: { exitCode: 1, retryable: false, summary: "A file's extended attributes could not be read or set (EACCES, ENOSPC, EPERM…); the file itself was handled (warning)." },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type FsErrorCode = keyof typeof FS_ERRORS;

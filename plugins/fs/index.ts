@@ -2,9 +2,10 @@
  * plugins/fs — Cairn's bundled filesystem agent.
  *
  * Owns: walking include roots in tree order, incremental comparison against
- * the base tree, reading file data (sparse-aware), and restoring files,
- * directories, links, fifos and devices safely under a target. Does not
- * promise: xattrs/ACLs (not yet), restoring sockets, or atomicity against a
+ * the base tree, reading file data (sparse-aware), extended attributes and
+ * POSIX ACLs (user.* always; security.*, trusted.* and ACLs as root), and
+ * restoring files, directories, links, fifos and devices safely under a
+ * target. Does not promise: restoring sockets, or atomicity against a
  * concurrent local attacker inside the restore target (see restore-target.ts).
  * Imports only plugin-api.
  */

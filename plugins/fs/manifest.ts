@@ -16,6 +16,12 @@ export const manifest: AgentManifest = {
       oneFileSystem: { type: 'boolean', default: true, description: 'Do not descend into directories on another filesystem than their include root.' },
       sparse: { type: 'boolean', default: true, description: 'Store files with holes as sparse streams (data regions only).' },
       restoreOwnership: { type: 'boolean', default: true, description: 'When running as root, restore uid/gid.' },
+      xattrs: {
+        type: 'boolean',
+        default: true,
+        description:
+          'Back up and restore extended attributes: user.* always; security.*, trusted.* and POSIX ACLs (system.posix_acl_access/default) when running as root. Needs the native addon and a host speaking plugin API 1.4.',
+      },
       syncIo: {
         type: 'boolean',
         default: true,
@@ -33,6 +39,7 @@ export interface FsOptions {
   sparse: boolean;
   restoreOwnership: boolean;
   syncIo: boolean;
+  xattrs: boolean;
 }
 
 export function fsOptions(raw: Record<string, unknown>): FsOptions {
@@ -41,5 +48,6 @@ export function fsOptions(raw: Record<string, unknown>): FsOptions {
     sparse: raw.sparse !== false,
     restoreOwnership: raw.restoreOwnership !== false,
     syncIo: raw.syncIo !== false,
+    xattrs: raw.xattrs !== false,
   };
 }

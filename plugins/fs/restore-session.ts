@@ -6,8 +6,10 @@
  * memory and written whole on a bounded queue (small-file-restore.ts);
  * large ones stream to their temp file chunk by chunk. Directories are
  * created at once and get their mode, owner and times in endRestore, deepest
- * first, after the queue drained. Per-file problems are job messages; the
- * restore goes on.
+ * first, after the queue drained. Extended attributes (xattr-restore.ts)
+ * are set after a file's data, owner and mode and before its times (for a
+ * directory: in endRestore, with its times). Per-file problems are job
+ * messages; the restore goes on.
  */
 import fsp from 'node:fs/promises';
 import fs from 'node:fs';
@@ -18,6 +20,7 @@ import { CREATE_FLAGS, RestoreTarget, type Target } from './restore-target.js';
 import { treeCompare } from './entry-selector.js';
 import { SmallFileRestorer, type Collected } from './small-file-restore.js';
 import { WriteBehind, type BehindFile } from './write-behind.js';
+import { XattrRestorer } from './xattr-restore.js';
 
 /** Bytes of streamed-file writes in flight (write-behind.ts): a few chunks, so the next write is always queued. */
 const WRITE_BEHIND_BYTES = 4 << 20;
@@ -50,6 +53,7 @@ export class RestoreSession {
   /** The existence check of the replace decision is a synchronous lstat (fsOptions.syncIo; false for network filesystems). */
   private readonly syncIo: boolean;
   private readonly small: SmallFileRestorer;
+  private readonly xattrs: XattrRestorer;
   private readonly behind = new WriteBehind(WRITE_BEHIND_BYTES, WRITE_BEHIND_BUFFER_BYTES);
 
   constructor(
@@ -61,7 +65,8 @@ export class RestoreSession {
     const opts = fsOptions(job.options);
     this.ownership = opts.restoreOwnership && this.asRoot;
     this.syncIo = opts.syncIo;
-    this.small = new SmallFileRestorer(ctx, this.target, this.ownership, (err, p, what) => this.fail(err, p, what), (k, target) => this.linkTargets.set(k, target));
+    this.xattrs = new XattrRestorer(ctx, opts.xattrs);
+    this.small = new SmallFileRestorer(ctx, this.target, this.ownership, (err, p, what) => this.fail(err, p, what), (k, target) => this.linkTargets.set(k, target), this.xattrs);
   }
 
   async prepare(): Promise<void> {
@@ -216,6 +221,7 @@ export class RestoreSession {
     if (entry.kind === 'symlink') {
       await fsp.symlink(Buffer.from(entry.linkTarget ?? new Uint8Array()), t.path);
       if (this.ownership) await fsp.lchown(t.path, entry.stat.uid, entry.stat.gid);
+      await this.xattrs.apply(t.path, entry);
       await this.ctx.platform.setTimes(t.path, entry.stat.atimeNs, entry.stat.mtimeNs, false);
       return 'created';
     }
@@ -223,6 +229,7 @@ export class RestoreSession {
     else await this.ctx.platform.mknod(t.path, entry.stat.mode, entry.stat.rdev);
     if (this.ownership) await fsp.lchown(t.path, entry.stat.uid, entry.stat.gid);
     await fsp.chmod(t.path, perm);
+    await this.xattrs.apply(t.path, entry);
     await this.ctx.platform.setTimes(t.path, entry.stat.atimeNs, entry.stat.mtimeNs, false);
     return 'created';
   }
@@ -283,6 +290,7 @@ export class RestoreSession {
       if (this.ownership) await new Promise<void>((res, rej) => fs.fchown(f.fd, entry.stat.uid, entry.stat.gid, (e) => (e ? rej(e) : res())));
       // chmod after chown: chown clears setuid/setgid.
       await new Promise<void>((res, rej) => fs.fchmod(f.fd, entry.stat.mode & 0o7777, (e) => (e ? rej(e) : res())));
+      await this.xattrs.apply(f.tmp, entry);
       await close(f.fd);
       await fsp.rename(f.tmp, f.target);
       await this.ctx.platform.setTimes(f.target, entry.stat.atimeNs, entry.stat.mtimeNs, true);
@@ -309,6 +317,7 @@ export class RestoreSession {
       try {
         if (this.ownership) await fsp.lchown(target, entry.stat.uid, entry.stat.gid);
         await fsp.chmod(target, entry.stat.mode & 0o7777);
+        await this.xattrs.apply(target, entry);
         await this.ctx.platform.setTimes(target, entry.stat.atimeNs, entry.stat.mtimeNs, false);
       } catch (err) {
         this.fail(err, entry.path, 'setting directory attributes');

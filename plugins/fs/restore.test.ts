@@ -141,7 +141,7 @@ test('a large file that changes while it is read is a warning, not a failure', a
     fs.writeFileSync(big, Buffer.alloc(3 * 1024 * 1024, 1));
     const { ctx, messages } = testContext();
     const agent = createAgent(ctx);
-    await agent.prepareBackup({ jobId: 1, jobName: 't', level: 'full', state: null, options: {}, include: [root], exclude: [] });
+    await agent.prepareBackup({ jobId: 1, jobName: 't', level: 'full', state: null, options: { xattrs: false }, include: [root], exclude: [] });
     await agent.nextFile();
     const e = (await agent.nextFile())!;
     let n = 0;

@@ -13,6 +13,8 @@
  * queued files go to it in groups (small-file-write-batch.ts: one pool job
  * per group, the same steps and the same ownership and mode results);
  * otherwise each file is its own chain of node:fs calls on the work queue.
+ * A file with extended attributes always takes the per-file chain, which
+ * sets them on the temp name after the mode and before the times.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -21,6 +23,7 @@ import { close, open, writeAll } from './fs-calls.js';
 import { CREATE_FLAGS, type RestoreTarget, type Target } from './restore-target.js';
 import { WorkQueue } from './write-queue.js';
 import { SmallFileWriteBatcher, type WriteResult } from './small-file-write-batch.js';
+import type { XattrRestorer } from './xattr-restore.js';
 
 /** Declared stream size up to which a file is collected in memory and written whole. */
 export const SMALL_RESTORE_LIMIT = 256 * 1024;
@@ -79,6 +82,7 @@ export class SmallFileRestorer {
     private readonly report: Report,
     /** Called when a file with nlink > 1 is in place (hard links may point at it). */
     private readonly placed: (k: string, target: Buffer) => void,
+    private readonly xattrs?: XattrRestorer,
   ) {
     this.queue = new WorkQueue(WRITES_IN_FLIGHT, BYTES_IN_FLIGHT, (err) => this.ctx.log.error('small-file write crashed', { err: String(err) }));
     const p = ctx.platform;
@@ -160,7 +164,8 @@ export class SmallFileRestorer {
       return;
     }
     await this.settled(k);
-    const { done } = this.batcher ? await this.addBatched(this.batcher, k, c) : await this.queue.add(c.len, () => this.write(k, c));
+    const batcher = this.xattrs?.wants(c.entry) ? null : this.batcher;
+    const { done } = batcher ? await this.addBatched(batcher, k, c) : await this.queue.add(c.len, () => this.write(k, c));
     this.writing.set(k, done);
     void done.then(() => {
       if (this.writing.get(k) === done) this.writing.delete(k);
@@ -233,6 +238,7 @@ export class SmallFileRestorer {
       if (c.chown) await fcall((cb) => fs.fchown(fd, entry.stat.uid, entry.stat.gid, cb));
       // chmod after chown: chown clears setuid/setgid.
       if (c.chmod) await fcall((cb) => fs.fchmod(fd, entry.stat.mode & 0o7777, cb));
+      await this.xattrs?.apply(tmp, entry);
       const closing = fd;
       fd = -1;
       await fcall((cb) => fs.close(closing, cb));

@@ -21,13 +21,13 @@ export interface Message {
   code?: string;
 }
 
-export function testContext(platform: PlatformFileServices = nodePlatformFileServices()): { ctx: AgentContext; messages: Message[]; controller: AbortController } {
+export function testContext(platform: PlatformFileServices = nodePlatformFileServices(), api: AgentContext['api'] = { major: 1, minor: 0 }): { ctx: AgentContext; messages: Message[]; controller: AbortController } {
   const messages: Message[] = [];
   const controller = new AbortController();
   const noop = (): void => undefined;
   const ctx: AgentContext = {
     agent: { name: 'fs', version: '1.0.0' },
-    api: { major: 1, minor: 0 },
+    api,
     host: { name: 'test', version: '0' },
     log: { debug: noop, info: noop, warn: noop, error: noop },
     jobMessage: (level, text, facts) => messages.push({ level, text, path: facts?.path ? Buffer.from(facts.path).toString() : undefined, code: facts?.code }),
@@ -53,10 +53,12 @@ export interface BackupAllOptions {
   options?: Record<string, unknown>;
   state?: BackupJob['state'];
   platform?: PlatformFileServices;
+  /** The negotiated API version the agent sees (default 1.0). */
+  api?: AgentContext['api'];
 }
 
 export async function backupAll(include: string[], opts: BackupAllOptions = {}) {
-  const { ctx, messages } = testContext(opts.platform);
+  const { ctx, messages } = testContext(opts.platform, opts.api);
   const agent = createAgent(ctx);
   const base = opts.base;
   await agent.prepareBackup({
@@ -65,7 +67,8 @@ export async function backupAll(include: string[], opts: BackupAllOptions = {}) 
     level: opts.level ?? 'full',
     base: base ? { jobId: 0, level: 'full', startedAt: new Date(), files: async function* () { yield* base; } } : undefined,
     state: opts.state ?? null,
-    options: opts.options ?? {},
+    // Hosts here (API 1.0, node:fs platform) cannot do xattrs and would say so once per job: off unless a test asks.
+    options: { xattrs: false, ...opts.options },
     include,
     exclude: opts.exclude ?? [],
   });

@@ -8,12 +8,16 @@
  * batches (syncIo) or concurrently (bounded) — so the walk waits on one
  * batch per directory rather than one syscall per file.
  *
+ * With `xattrs`, each entry also carries its extended attributes (or the
+ * errno of reading them): from the batched scan itself when there is one,
+ * else from one readXattrs call per path (roots, node:fs walks).
+ *
  * The walk yields entries and "prunes": a prune says "this path (and what is
  * under it) was not looked at" — excluded, unreadable, or on another
  * filesystem — so the incremental merge does not take it for deleted.
  */
 import fs from 'node:fs';
-import type { EntryStat, GlobSet, ScannedEntry } from '../../plugin-api/index.js';
+import type { EntryStat, GlobSet, ScannedEntry, Xattr } from '../../plugin-api/index.js';
 import { errnoCode, isDirMode, joinPath, lstat, lstatSync } from './fs-calls.js';
 
 export interface WalkEntry {
@@ -22,6 +26,16 @@ export interface WalkEntry {
   readonly stat: EntryStat;
   /** The directory's contents were not walked (other filesystem, unreadable). */
   readonly pruneChildren: boolean;
+  /** With WalkOptions.xattrs: the entry's selected extended attributes (absent: none). */
+  readonly xattrs?: Xattr[];
+  /** With WalkOptions.xattrs: why they could not be read (errno name). */
+  readonly xattrErrno?: string;
+}
+
+/** An entry's extended attributes as the walk got them. */
+export interface XattrRead {
+  readonly xattrs?: Xattr[];
+  readonly xattrErrno?: string;
 }
 
 export interface WalkPrune {
@@ -58,7 +72,16 @@ export interface WalkOptions {
    * one call per directory); when given, statConcurrency and syncIo do not apply.
    */
   readonly scanDirectory?: (dir: Buffer) => Promise<ScannedEntry[]>;
+  /**
+   * Read extended attributes: `scanned` says scanDirectory returns them
+   * (ScanOptions.xattrs was passed); `read` gets them for one path (roots,
+   * and every entry when the walk does not use scanDirectory).
+   */
+  readonly xattrs?: { readonly scanned: boolean; read(path: Buffer): Promise<XattrRead> };
 }
+
+/** An entry without attributes (shared, never modified). */
+const NO_XATTRS: XattrRead = Object.freeze({});
 
 /** Entries lstat'ed synchronously between two yields to the event loop. */
 export const SYNC_BATCH = 256;
@@ -73,6 +96,8 @@ interface Child {
   /** null when lstat failed; `problem` then says why (the errno name). */
   stat: EntryStat | null;
   problem?: string;
+  /** The attributes from the scan (scanned: true), else read at visit time. */
+  xattr?: XattrRead;
 }
 
 const failedChild = (path: Buffer, error: unknown): Child => ({ path, stat: null, problem: errnoCode(error) ?? String(error) });
@@ -123,6 +148,7 @@ export async function* walkTree(opts: WalkOptions): AsyncGenerator<WalkItem> {
       for (let i = 0; i < scanned.length; i++) {
         const e = scanned[i];
         out[i] = { path: joinPath(dir, e.name), stat: e.stat, problem: e.stat === null ? (e.errno ?? 'unknown error') : undefined };
+        if (opts.xattrs?.scanned) out[i].xattr = e.xattrs !== undefined || e.xattrErrno !== undefined ? { xattrs: e.xattrs, xattrErrno: e.xattrErrno } : NO_XATTRS;
       }
       return out;
     }
@@ -152,12 +178,15 @@ export async function* walkTree(opts: WalkOptions): AsyncGenerator<WalkItem> {
   };
 
   /** What to do with one lstat'ed path: the item to yield and the frame to descend into. */
-  const visit = async (path: Buffer, stat: EntryStat, rootDev: bigint): Promise<{ item: WalkItem; frame?: Frame }> => {
-    if (!isDirMode(stat.mode)) return { item: { type: 'entry', path, stat, pruneChildren: false } };
-    if (opts.oneFileSystem && stat.dev !== rootDev) return { item: { type: 'entry', path, stat, pruneChildren: true } };
+  const visit = async (path: Buffer, stat: EntryStat, rootDev: bigint, scannedXattrs?: XattrRead): Promise<{ item: WalkItem; frame?: Frame }> => {
+    const x = opts.xattrs ? (scannedXattrs ?? (await opts.xattrs.read(path))) : NO_XATTRS;
+    const entry = (pruneChildren: boolean): WalkEntry =>
+      x === NO_XATTRS ? { type: 'entry', path, stat, pruneChildren } : { type: 'entry', path, stat, pruneChildren, xattrs: x.xattrs, xattrErrno: x.xattrErrno };
+    if (!isDirMode(stat.mode)) return { item: entry(false) };
+    if (opts.oneFileSystem && stat.dev !== rootDev) return { item: entry(true) };
     const children = await list(path);
-    if (children === null) return { item: { type: 'entry', path, stat, pruneChildren: true } };
-    return { item: { type: 'entry', path, stat, pruneChildren: false }, frame: { children, next: 0, rootDev } };
+    if (children === null) return { item: entry(true) };
+    return { item: entry(false), frame: { children, next: 0, rootDev } };
   };
 
   for (const root of opts.roots) {
@@ -190,7 +219,7 @@ export async function* walkTree(opts: WalkOptions): AsyncGenerator<WalkItem> {
         }
         continue;
       }
-      const { item, frame } = await visit(child.path, child.stat, top.rootDev);
+      const { item, frame } = await visit(child.path, child.stat, top.rootDev, child.xattr);
       yield item;
       if (frame) stack.push(frame);
     }
