@@ -110,6 +110,8 @@ export interface JobEntry {
   retryDelaySeconds: number;
   runBefore: RunScript[];
   runAfter: RunScript[];
+  /** Per-agent option overrides for this job (agent name → options), over the fileset lines' options. */
+  agentOptions: Record<string, Record<string, unknown>>;
 }
 
 export interface MessagesConfig {
@@ -136,7 +138,7 @@ export interface FdConfig {
   fd: { name: string; listen: ListenConfig; workingDirectory: string; maxConcurrentJobs: number; heartbeatSeconds: number; tls: TlsConfig };
   directors: PeerDirector[];
   /** directories are absolute. */
-  plugins: { directories: string[]; allow: string[] };
+  plugins: { directories: string[]; allow: string[]; isolation: Record<string, 'inprocess' | 'process'> };
   agents: Record<string, Record<string, unknown>>;
   commands: { allow: string[] };
 }

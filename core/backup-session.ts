@@ -27,7 +27,8 @@ import { PACK_MEMBER_MAX_BYTES, packableStream } from './pack.js';
 import { PackBuilder } from './pack-builder.js';
 import type { DataRecord } from '../sd/index.js';
 import { makeAgentContext, type JobMessage } from './agent-context.js';
-import { validateAgentOptions, type LoadedAgent } from './agent-loader.js';
+import type { LoadedAgent } from './agent-loader.js';
+import { prepareAgentOptions, type AgentOptionOverrides } from './agent-options.js';
 import { encodeAttributes } from './attributes.js';
 import type { ZstdPool } from './zstd-pool.js';
 import type { AgentLine, FilesetOptions } from './fileset.js';
@@ -83,11 +84,17 @@ export interface BackupSessionArgs {
   onProgress?: (c: BackupCounters) => void;
   /** Receives each agent as it is created. */
   agents?: BackupSessionResult['agents'];
+  /** Receives the job messages as they come (the caller keeps them if the session fails). */
+  messages?: JobMessage[];
+  /** Per-job option overrides by agent name (job entry, --option), over each line's options. */
+  overrides?: AgentOptionOverrides;
+  /** Programs agents may run through ctx.commands: the FD's own commands.allow. */
+  allowCommands?: readonly string[];
 }
 
 export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSessionResult> {
   const counters: BackupCounters = { files: 0, bytes: 0, storedBytes: 0, deleted: 0 };
-  const messages: JobMessage[] = [];
+  const messages: JobMessage[] = a.messages ?? [];
   const states: BackupSessionResult['states'] = [];
   // The caller's list when it passed one: it then still has the agents if this throws, to tell them jobEnded('error').
   const agents: BackupSessionResult['agents'] = a.agents ?? [];
@@ -110,7 +117,7 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
   for (const bl of a.lines) {
     const man = bl.loaded.module.manifest;
     const runner = new HookRunner(man.name, man.version, { controller: a.controller, timeouts: hookTimeouts() });
-    const options = validateAgentOptions(bl.loaded.module, bl.line.options);
+    const { options, recorded } = prepareAgentOptions(bl.loaded.module, { ...bl.line.options, ...(a.overrides?.[man.name] ?? {}) });
     const ctx = makeAgentContext({
       manifest: man,
       api: bl.loaded.api,
@@ -121,6 +128,7 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       include: bl.line.include,
       exclude: bl.line.exclude,
       chunks: a.chunks,
+      allowCommands: a.allowCommands,
       sinks: {
         message: (m) => messages.push(m),
         bytes: () => undefined,
@@ -133,7 +141,7 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       fileIndex: 0,
       streamType: StreamType.AGENT,
       streamNo: 0,
-      payload: Buffer.from(JSON.stringify({ key: bl.key, name: man.name, version: man.version, formatMajor: man.formatMajor, api: bl.loaded.api, options })),
+      payload: Buffer.from(JSON.stringify({ key: bl.key, name: man.name, version: man.version, formatMajor: man.formatMajor, api: bl.loaded.api, options: recorded })),
     });
     await runner.call('prepareBackup', () =>
       agent.prepareBackup({

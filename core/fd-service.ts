@@ -19,6 +19,7 @@ import { FdRunner } from './fd-runner.js';
 import type { FileDaemon } from './file-daemon.js';
 import { filesetFromObject } from './fileset.js';
 import { runCommand } from './command-runner.js';
+import type { AgentOptionOverrides } from './agent-options.js';
 import { backupOutcomeToWire, decodeBaseFiles, restoreOutcomeToWire, type WireBackupOutcome, type WireRestoreOutcome } from './fd-wire.js';
 
 /** Where the SD of an order listens (from the Director's storage resource). */
@@ -150,6 +151,7 @@ export class FdService {
         grant: order.grant,
         baseFor: (key) => this.baseFrom(ch, jobId, key),
         signal: j.controller.signal,
+        agentOptions: order.agentOptions,
         onProgress: (c) => {
           j.files = c.files;
           j.bytes = c.bytes;
@@ -175,6 +177,7 @@ export class FdService {
         sessions: order.sessions,
         digests: d ? { jobId: d.jobId, byIndex: new Map(Object.entries(d.byIndex).map(([k, v]) => [Number(k), Buffer.from(v, 'hex')])) } : undefined,
         signal: j.controller.signal,
+        agentOptions: order.agentOptions,
         onFile: (_path, bytes) => {
           j.files++;
           j.bytes = bytes;
@@ -227,6 +230,8 @@ export interface WireBackupOrder {
   fileset: unknown;
   grant: SessionGrant;
   sd: SdTarget;
+  /** Per-job agent option overrides (job entry agentOptions, console --option), by agent name; secrets as references. */
+  agentOptions?: AgentOptionOverrides;
 }
 
 export interface WireRestoreOrder {
@@ -237,6 +242,8 @@ export interface WireRestoreOrder {
   sd: SdTarget;
   /** Verify: digests (hex) of one job's files by file index. */
   digests?: { jobId: number; byIndex: Record<string, string> };
+  /** Per-restore agent option overrides (console --option), by agent name. */
+  agentOptions?: AgentOptionOverrides;
 }
 
 /** The restore target on this host: created if missing, and a directory. */

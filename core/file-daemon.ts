@@ -16,6 +16,8 @@ import { ChunkBuffers } from './chunk-buffers.js';
 import { hookTimeouts } from './hook-timeouts.js';
 import { DEFAULT_FILESET_OPTIONS, type Fileset } from './fileset.js';
 import { RestoreRun, type RestoreProblem } from './restore-session.js';
+import { prepareAgentOptions, type AgentOptionOverrides } from './agent-options.js';
+import { closeAgent } from './agent-process.js';
 
 export interface FdSettings {
   policy: AgentPolicy;
@@ -23,6 +25,8 @@ export interface FdSettings {
   logger: Logger;
   /** Compression threads; default: the machine's cores. */
   threads?: number;
+  /** Programs agents may run through ctx.commands (API 1.3): cairn-fd.yaml commands.allow, or the repository's settings. */
+  allowCommands?: readonly string[];
 }
 
 export interface BackupOrder {
@@ -35,6 +39,8 @@ export interface BackupOrder {
   baseFor(key: string): Promise<AgentBase>;
   signal?: AbortSignal;
   onProgress?: (c: BackupCounters) => void;
+  /** Per-job agent option overrides (the job entry's agentOptions, --option), by agent name. */
+  agentOptions?: AgentOptionOverrides;
 }
 
 export interface BackupOutcome {
@@ -55,6 +61,8 @@ export interface RestoreOrder {
   catalogDigest?: (jobId: number, fileIndex: number) => Buffer | undefined;
   signal?: AbortSignal;
   onFile?: (path: string, bytes: number) => void;
+  /** Per-restore agent option overrides (--option), by agent name. */
+  agentOptions?: AgentOptionOverrides;
 }
 
 export interface RestoreOutcome {
@@ -98,10 +106,12 @@ export class FileDaemon {
     const counters: BackupCounters = { files: 0, bytes: 0, storedBytes: 0, deleted: 0 };
     let opened = false;
     const agents: BackupSessionResult['agents'] = [];
+    const messages: JobMessage[] = [];
     // Every agent that was created hears jobEnded, whatever the outcome (the Director calls it).
     this.pendingEnds.set(order.jobId, agents);
     try {
       const admitted = await this.admit(order.fileset);
+      checkOverrideNames(order.agentOptions, admitted.map((l) => l.loaded.module.manifest.name), 'no line of the fileset uses it');
       const lines: BackupLine[] = [];
       for (const l of admitted) lines.push({ ...l, base: await order.baseFor(l.key) });
       await sd.appendOpen(order.ticket);
@@ -120,6 +130,9 @@ export class FileDaemon {
         controller,
         onProgress: order.onProgress,
         agents,
+        messages,
+        overrides: order.agentOptions,
+        allowCommands: this.settings.allowCommands,
       });
       await sd.appendEnd();
       const close = await sd.appendClose();
@@ -131,7 +144,8 @@ export class FileDaemon {
       if (opened) await sd.appendAbort().catch(() => undefined);
       const cancelled = order.signal?.aborted === true;
       log.error({ err: error, code: error.code }, 'backup failed');
-      return { status: cancelled ? 'cancelled' : 'error', counters: result?.counters ?? counters, messages: result?.messages ?? [], states: [], error };
+      // The agents' messages up to the failure stay (a failing program's stderr lines explain the failure).
+      return { status: cancelled ? 'cancelled' : 'error', counters: result?.counters ?? counters, messages, states: [], error };
     } finally {
       order.signal?.removeEventListener('abort', onCancel);
     }
@@ -156,6 +170,8 @@ export class FileDaemon {
         ending.stopWatchdog();
       }
     }
+    // Agents in processes of their own are ended and reaped now: the job is over for them.
+    for (const { agent } of agents) await closeAgent(agent).catch((err) => this.settings.logger.warn({ err, jobId }, 'closing an agent process failed'));
   }
 
   async restore(order: RestoreOrder): Promise<RestoreOutcome> {
@@ -174,9 +190,12 @@ export class FileDaemon {
       pool: this.pool ?? this.zstdPool(DEFAULT_FILESET_OPTIONS.level),
       chunks: this.chunks,
       onFile: order.onFile,
+      overrides: order.agentOptions,
+      allowCommands: this.settings.allowCommands,
     });
     let error: CairnError | undefined;
     try {
+      await this.checkRestoreOptions(order.agentOptions);
       for (const s of order.sessions) {
         await s.sd.readOpen(s.ticket);
         try {
@@ -190,8 +209,17 @@ export class FileDaemon {
       error = isCairnError(err) ? err : new CairnError('CAIRN_E_FD_PIPELINE', `restore failed: ${(err as Error).message}`, {}, { cause: err });
     } finally {
       order.signal?.removeEventListener('abort', onCancel);
+      await run.close();
     }
     return { files: run.files, bytes: run.bytes, completed: run.completed, problems: run.problems, messages: run.messages, error };
+  }
+
+  /** Per-restore options are checked before any data moves: a typo fails the restore, not every file. */
+  private async checkRestoreOptions(overrides: AgentOptionOverrides | undefined): Promise<void> {
+    for (const [name, given] of Object.entries(overrides ?? {})) {
+      const loaded = await loadAgent(name, this.settings.policy);
+      prepareAgentOptions(loaded.module, given, 'restore');
+    }
   }
 
   /**
@@ -220,3 +248,12 @@ export class FileDaemon {
 }
 
 export type { BaseJob };
+
+/** Overrides must name an agent the job uses (a misspelt agent name is an error, not silently nothing). */
+function checkOverrideNames(overrides: AgentOptionOverrides | undefined, names: string[], why: string): void {
+  for (const name of Object.keys(overrides ?? {})) {
+    if (!names.includes(name)) {
+      throw new CairnError('CAIRN_E_AGENT_OPTIONS', `options given for agent ${name}, but ${why} (agents: ${[...new Set(names)].join(', ')})`, { agent: name });
+    }
+  }
+}

@@ -36,6 +36,8 @@ import type { PackPiece, PendingPiece, ZstdPiece, ZstdPool } from './zstd-pool.j
 import { decodePackIndex, packableStream, type PackMember } from './pack.js';
 import { hookTimeouts } from './hook-timeouts.js';
 import type { ChunkBuffers } from './chunk-buffers.js';
+import { prepareAgentOptions, type AgentOptionOverrides } from './agent-options.js';
+import { closeAgent } from './agent-process.js';
 
 export interface RestoreProblem {
   jobId: number;
@@ -62,6 +64,10 @@ export interface RestoreRunArgs {
   pool?: ZstdPool;
   /** Backs AgentContext.chunkBuffer (a restore agent has no use for it, but the context is the same). */
   chunks: ChunkBuffers;
+  /** Per-restore option overrides by agent name (--option), handed to prepareRestore. */
+  overrides?: AgentOptionOverrides;
+  /** Programs agents may run through ctx.commands: the FD's own commands.allow. */
+  allowCommands?: readonly string[];
 }
 
 /** Read-ahead of the restore: records whose frames are being decompressed while earlier ones are written. */
@@ -128,6 +134,8 @@ export class RestoreRun {
   files = 0;
   bytes = 0;
   private readonly agents = new Map<string, Promise<AgentSlot>>();
+  /** Every agent created (closed by close()). */
+  private readonly created: Agent[] = [];
   private current: OpenFile | null = null;
   /** Small files whose data is expected in a pack, by file index (ascending). */
   private readonly waiting = new Map<number, OpenFile>();
@@ -552,15 +560,27 @@ export class RestoreRun {
           include: [],
           exclude: [],
           chunks: this.a.chunks,
+          allowCommands: this.a.allowCommands,
           sinks: { message: (m) => this.messages.push(m), bytes: () => undefined, file: () => undefined },
         });
+        const { options } = prepareAgentOptions(loaded.module, this.a.overrides?.[man.name] ?? {}, 'restore');
         const agent = await runner.call('prepareRestore', () => loaded.module.createAgent(ctx));
-        await runner.call('prepareRestore', () => agent.prepareRestore({ jobId: 0, where: this.a.where, replace: this.a.replace, options: {} }));
+        this.created.push(agent);
+        await runner.call('prepareRestore', () => agent.prepareRestore({ jobId: 0, where: this.a.where, replace: this.a.replace, options }));
         return { runner, agent };
       })();
       this.agents.set(agentName, p);
     }
     return p;
+  }
+
+  /** Ends the agents' processes (process isolation); call once the restore is over, whatever its outcome. */
+  async close(): Promise<void> {
+    for (const a of this.created.splice(0)) await closeAgent(a).catch(() => undefined);
+    for (const p of this.agents.values()) {
+      const slot = await p.catch(() => null);
+      slot?.runner.stopWatchdog();
+    }
   }
 
   /** Ends every agent's restore (directory times are set here by the fs agent). */

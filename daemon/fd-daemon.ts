@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { CairnError } from '../plugin-api/index.js';
 import { loadConfig } from '../config/index.js';
-import { FdService, FileDaemon } from '../core/index.js';
+import { FdService, FileDaemon, isolationFromMapping, isolationWithEnv } from '../core/index.js';
 import { connect, type TlsMode } from '../net/index.js';
 import { platformFileServices, nativeStatus } from '../native/index.js';
 import { daemonMain, onShutdownSignal, startDaemon, type DaemonArgs } from './runtime.js';
@@ -21,9 +21,10 @@ export async function runFd(a: DaemonArgs): Promise<void> {
   const status = nativeStatus();
   if (!status.loaded) log.warn({ degraded: status.degraded, error: status.error }, 'native addon not loaded: running degraded');
   const fd = new FileDaemon({
-    policy: { pluginDirs: c.plugins.directories, allow: c.plugins.allow },
+    policy: { pluginDirs: c.plugins.directories, allow: c.plugins.allow, isolation: isolationWithEnv(isolationFromMapping(c.plugins.isolation)) },
     platform: platformFileServices(),
     logger: log.child({ part: 'fd' }),
+    allowCommands: c.commands.allow,
   });
   const heartbeatMs = c.fd.heartbeatSeconds * 1000;
   const service = new FdService({

@@ -16,8 +16,9 @@ export interface ApiVersion {
 /**
  * 1.1: readData may return a synchronous Iterable (bytes already in memory).
  * 1.2: AgentContext.chunkBuffer (recycled memory for the chunks readData yields).
+ * 1.3: AgentContext.commands (programs the host's own config allows).
  */
-export const API_VERSIONS: readonly ApiVersion[] = [{ major: 1, minor: 0 }, { major: 1, minor: 1 }, { major: 1, minor: 2 }];
+export const API_VERSIONS: readonly ApiVersion[] = [{ major: 1, minor: 0 }, { major: 1, minor: 1 }, { major: 1, minor: 2 }, { major: 1, minor: 3 }];
 
 export function formatVersion(v: ApiVersion): string {
   return `${v.major}.${v.minor}`;

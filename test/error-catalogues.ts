@@ -8,6 +8,7 @@ import { CORE_ERRORS } from '../core/index.js';
 import { SD_ERRORS } from '../sd/index.js';
 import { NATIVE_ERRORS } from '../native/index.js';
 import { FS_ERRORS } from '../plugins/fs/index.js';
+import { PIPE_ERRORS } from '../plugins/pipe/index.js';
 import { DIRECTOR_ERRORS, SCHEDULE_ERRORS, catalog } from '../director/index.js';
 import { CONFIG_ERRORS } from '../config/index.js';
 import { NET_ERRORS } from '../net/index.js';
@@ -16,6 +17,7 @@ export const CATALOGUES: Array<{ part: string; source: string; errors: Record<st
   { part: 'plugin API (agents and their host)', source: 'plugin-api/errors.ts', errors: AGENT_ERRORS },
   { part: 'File Daemon', source: 'core/errors.ts', errors: CORE_ERRORS },
   { part: 'fs agent', source: 'plugins/fs/errors.ts', errors: FS_ERRORS },
+  { part: 'pipe agent', source: 'plugins/pipe/errors.ts', errors: PIPE_ERRORS },
   { part: 'Storage Daemon', source: 'sd/errors.ts', errors: SD_ERRORS },
   { part: 'native addon', source: 'native/errors.ts', errors: NATIVE_ERRORS as unknown as Record<string, ErrorSpec> },
   { part: 'catalog', source: 'director/catalog/errors.ts', errors: catalog.CATALOG_ERRORS as unknown as Record<string, ErrorSpec> },

@@ -130,6 +130,11 @@ const job = mapping({
   retryDelaySeconds: prop('Retry delay (seconds)', 'Wait between retries.', { type: 'integer', minimum: 0, default: 300 }),
   runBefore: prop('Run before', 'Commands run before the job, in order.', { type: 'array', items: ref('runScript'), default: [] }),
   runAfter: prop('Run after', 'Commands run after the job, in order, whatever its outcome.', { type: 'array', items: ref('runScript'), default: [] }),
+  agentOptions: prop('Agent options', 'Per-agent option overrides for this job, by agent name (e.g. pipe: { files: [...] }); they override the fileset lines\' options and are checked by the agent\'s schema on the FD. A value { file: PATH } or { env: NAME } is a secret resolved on the FD.', {
+    type: 'object',
+    additionalProperties: { title: 'Options', description: 'Options of this agent for this job.', type: 'object' },
+    default: {},
+  }),
 }, ['name', 'client', 'fileset', 'storage', 'pool']);
 
 const list = (title: string, description: string, item: JsonSchema, min: number): JsonSchema =>

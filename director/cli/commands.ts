@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CairnError, displayPath, pathBytes, type Level, type ReplacePolicy } from '../../plugin-api/index.js';
-import { parseFileset, filesetFromObject, type Fileset } from '../../core/index.js';
+import { parseFileset, filesetFromObject, parseOptionArgs, type Fileset } from '../../core/index.js';
 import { LocalRepository, REPO_FILE, defaultRepoPath, initRepository } from '../local/repository.js';
 import { RepoLock } from '../local/repo-lock.js';
 import { runBackupJob } from '../jobs/backup-job.js';
@@ -63,7 +63,8 @@ export async function cmdInit(args: CommonArgs, out: Output): Promise<number> {
   return 0;
 }
 
-export async function cmdBackup(args: CommonArgs & { paths: string[]; fileset?: string; level: Level; name?: string }, out: Output): Promise<number> {
+export async function cmdBackup(args: CommonArgs & { paths: string[]; fileset?: string; level: Level; name?: string; option?: string[] }, out: Output): Promise<number> {
+  const agentOptions = parseOptionArgs(args.option);
   let fileset: Fileset;
   if (args.fileset) {
     fileset = parseFileset(readFileSync(args.fileset, 'utf8'), args.fileset);
@@ -80,6 +81,7 @@ export async function cmdBackup(args: CommonArgs & { paths: string[]; fileset?: 
       fileset,
       jobName,
       level: args.level,
+      agentOptions,
       signal: cancelSignal(),
       onProgress: (c) => {
         if (!out.live) return;
@@ -124,7 +126,8 @@ export async function cmdLs(args: CommonArgs & { job: string; path?: string; asA
   });
 }
 
-export async function cmdRestore(args: CommonArgs & { job: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; dryRun: boolean }, out: Output): Promise<number> {
+export async function cmdRestore(args: CommonArgs & { job: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; dryRun: boolean; option?: string[] }, out: Output): Promise<number> {
+  const agentOptions = parseOptionArgs(args.option);
   const started = Date.now();
   const listing: string[] = [];
   const report: JobReport & { entries?: string[] } = await withRepo(args, 'restore', !args.dryRun, out, async (repo) => {
@@ -134,6 +137,7 @@ export async function cmdRestore(args: CommonArgs & { job: string; to: string; p
       to: args.to,
       paths: args.paths,
       replace: args.replace,
+      agentOptions,
       dryRun: args.dryRun,
       onListEntry: args.json ? (r) => listing.push(displayPath(r.path)) : (r) => process.stdout.write(`${displayPath(r.path)}\n`),
       signal: cancelSignal(),

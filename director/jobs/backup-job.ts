@@ -6,7 +6,7 @@
  * the catalog commit. Only then do the agents hear jobEnded.
  */
 import { CairnError, isCairnError, type AgentState, type BaseJob, type Level } from '../../plugin-api/index.js';
-import { filesetFingerprint, type AgentBase, type BackupCounters, type Fileset } from '../../core/index.js';
+import { filesetFingerprint, type AgentBase, type AgentOptionOverrides, type BackupCounters, type Fileset } from '../../core/index.js';
 import type { SessionCloseReport } from '../../sd/index.js';
 import { toBaseFile, type CatalogJob } from '../catalog/index.js';
 import type { JobPlumbing } from './job-plumbing.js';
@@ -26,12 +26,20 @@ export interface BackupRequest {
   onJobId?: (jobId: number) => void;
   /** Commands run before and after the job (run scripts): problems they report are warnings; a throw fails the job. */
   scripts?: JobScripts;
+  /**
+   * Per-job agent option overrides (job entry agentOptions, --option), by agent name. They do not
+   * change the fileset's identity: an Incremental with other options is still an Incremental.
+   */
+  agentOptions?: AgentOptionOverrides;
 }
 
 export interface JobScripts {
   before(jobId: number): Promise<ReportProblem[]>;
   after(jobId: number, status: JobReport['status']): Promise<ReportProblem[]>;
 }
+
+/** Agents' info lines kept in a job's log (a chatty program must not fill the catalog). */
+const MAX_INFO_LOG_LINES = 10_000;
 
 /** How long the Director waits for the SD's session-closed notice after the FD's close reply. */
 const CLOSE_NOTICE_TIMEOUT_MS = 60_000;
@@ -107,7 +115,7 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
       extra: { filesetHash: fp.hash, baseJobId: base?.id ?? null },
     });
     await catalog.updateJob(jobId, { sessionId });
-    const outcome = await repo.files.backup({ jobId, jobName: req.jobName, level, fileset: req.fileset, grant, baseFor, signal: req.signal, onProgress: req.onProgress });
+    const outcome = await repo.files.backup({ jobId, jobName: req.jobName, level, fileset: req.fileset, grant, baseFor, signal: req.signal, onProgress: req.onProgress, agentOptions: req.agentOptions });
     let status = outcome.status;
     let error = outcome.error;
     let closeReport: SessionCloseReport | undefined;
@@ -131,6 +139,8 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
     }
     if (scriptWarnings.length && status === 'ok') status = 'warning';
     const warnings: ReportProblem[] = [...scriptWarnings, ...outcome.messages.filter((m) => m.level !== 'info').map((m) => ({ path: m.path, code: m.code ?? 'CAIRN_W_AGENT', text: m.text }))];
+    // The agents' info lines (a pipe program's stderr, say) go into the job log too; a failed job's first of all.
+    for (const m of outcome.messages.filter((x) => x.level === 'info').slice(0, MAX_INFO_LOG_LINES)) await catalog.addJobLog(jobId, { level: 'info', code: m.code, path: m.path ? Buffer.from(m.path) : undefined, text: `${m.agent}: ${m.text}` });
     for (const w of warnings) await catalog.addJobLog(jobId, { level: 'warning', code: w.code, path: w.path ? Buffer.from(w.path) : undefined, text: w.text });
     if (error) await catalog.addJobLog(jobId, { level: 'error', code: error.code, text: error.message });
     const ended = now();

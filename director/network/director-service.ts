@@ -10,7 +10,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { CairnError, isCairnError, type Level, type ReplacePolicy } from '../../plugin-api/index.js';
-import { filesetFromObject, type Fileset } from '../../core/index.js';
+import { filesetFromObject, mergeOverrides, parseOptionArgs, type AgentOptionOverrides, type Fileset } from '../../core/index.js';
 import type { SdNotification } from '../../sd/index.js';
 import type { ClientEntry, DirConfig, JobEntry, StorageEntry } from '../../config/index.js';
 import type { Catalog, CatalogJob } from '../catalog/index.js';
@@ -68,6 +68,8 @@ export interface RestoreCommand {
   paths: string[];
   replace: ReplacePolicy;
   client?: string;
+  /** `--option AGENT.KEY=VALUE` words for this restore. */
+  options?: string[];
 }
 
 export class DirectorService {
@@ -100,7 +102,7 @@ export class DirectorService {
   }
 
   /** Starts a backup job by its config name. Resolves when it is queued, with its handle. */
-  runJob(name: string, opts: { level?: Level; now?: () => Date } = {}): RunningJob {
+  runJob(name: string, opts: { level?: Level; now?: () => Date; agentOptions?: AgentOptionOverrides } = {}): RunningJob {
     const job = this.o.config.jobs.find((j) => j.name === name);
     if (!job) throw new CairnError('CAIRN_E_JOB_NOT_FOUND', `no job named "${name}" in the Director's config (jobs: ${this.o.config.jobs.map((j) => j.name).join(', ') || 'none'})`, { job: name });
     for (const r of this.running.values()) {
@@ -112,6 +114,7 @@ export class DirectorService {
     const storage = this.storage(job.storage);
     const fileset = this.fileset(job.fileset);
     const level = opts.level ?? job.level;
+    const agentOptions = mergeOverrides(job.agentOptions, opts.agentOptions);
     return this.track({ name, type: 'backup', level, client: client.name }, storage.name, async (r) => {
       // A failed job is run again, up to maxRetries times, retryDelaySeconds apart (a cancelled one is not).
       for (let attempt = 0; ; attempt++) {
@@ -125,6 +128,7 @@ export class DirectorService {
           now: opts.now,
           onProgress: (c) => this.progress(r, c.files, c.bytes),
           onJobId: (id) => this.identify(r, id),
+          agentOptions,
           scripts: jobScripts(job, level, { catalog: this.o.catalog, logger: this.o.logger, runOnClient: (argv, env) => remote.runCommand(argv, env) }),
         });
         if (report.status !== 'error' || attempt >= job.maxRetries || r.controller.signal.aborted) return report;
@@ -147,6 +151,7 @@ export class DirectorService {
     const client = this.client(cmd.client ?? job.client);
     const storage = this.storage(jobDef?.storage ?? this.o.config.storages[0]?.name);
     const pool = jobDef?.pool ?? job.pool ?? 'Default';
+    const agentOptions = parseOptionArgs(cmd.options);
     return this.track({ name: job.name, type: 'restore', client: client.name }, storage.name, (r) =>
       runRestoreJob(this.plumbing(client, storage, pool), {
         job,
@@ -156,6 +161,7 @@ export class DirectorService {
         signal: r.controller.signal,
         onFile: (_p, bytes) => this.progress(r, r.progress.files + 1, bytes),
         onJobId: (id) => this.identify(r, id),
+        agentOptions,
       }),
     );
   }

@@ -65,6 +65,7 @@ export class RemoteFd implements FdPort {
       fileset: { name: order.fileset.name, options: order.fileset.options, agents: order.fileset.agents },
       grant: order.grant,
       sd: this.o.sd,
+      agentOptions: order.agentOptions,
     };
     const body = await this.call(`backup JobId=${order.jobId}`, wire, order.jobId, order.signal, answer, (files, bytes) =>
       order.onProgress?.({ files, bytes, storedBytes: 0, deleted: 0 }),
@@ -79,6 +80,7 @@ export class RemoteFd implements FdPort {
       replace: order.replace,
       sessions: order.sessions,
       sd: this.o.sd,
+      agentOptions: order.agentOptions,
       digests: order.digests ? { jobId: order.digests.jobId, byIndex: Object.fromEntries([...order.digests.byIndex].map(([k, v]) => [String(k), Buffer.from(v).toString('hex')])) } : undefined,
     };
     const jobId = order.sessions[0]?.jobId ?? 0;
