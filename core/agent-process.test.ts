@@ -11,6 +11,7 @@ import path from 'node:path';
 import { runConformance } from '../plugin-api/index.js';
 import { platformFileServices } from '../native/index.js';
 import { isolatedAgentModule, isolatedManifest } from './agent-process.js';
+import { PIPE_KIT_FILES, compareToFiles } from '../plugins/pipe/test-fixture.js';
 
 const fsUrl = new URL('../plugins/fs/index.js', import.meta.url).href;
 const pipeUrl = new URL('../plugins/pipe/index.js', import.meta.url).href;
@@ -43,6 +44,26 @@ test('[process] the fs agent passes the conformance kit in a child process', asy
         fs.rmSync(path.join(src, 'etc/deep'), { recursive: true });
         fs.writeFileSync(path.join(src, 'new'), 'new');
       },
+    });
+    assert.deepEqual(report.checks.filter((c) => !c.ok), []);
+    assert.equal(report.ok, true);
+  } finally {
+    await mod.closeAll();
+    fs.rmSync(top, { recursive: true, force: true });
+  }
+});
+
+test('[process] the pipe agent passes the conformance kit in a child process', async () => {
+  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-iso-pipe-'));
+  const mod = isolatedAgentModule(pipeUrl, 'pipe', await isolatedManifest(pipeUrl, 'pipe'));
+  try {
+    const report = await runConformance(mod, {
+      include: [],
+      scratch: path.join(top, 'scratch'),
+      options: { files: PIPE_KIT_FILES },
+      restoreOptions: { toFiles: true },
+      commands: [process.execPath],
+      compare: compareToFiles,
     });
     assert.deepEqual(report.checks.filter((c) => !c.ok), []);
     assert.equal(report.ok, true);

@@ -32,7 +32,7 @@ import { makeAgentContext, type JobMessage } from './agent-context.js';
 import { loadAgent, type AgentPolicy } from './agent-loader.js';
 import { decodeAttributes } from './attributes.js';
 import { StreamDecoder, isDataStream, unzstd } from './stream-decoder.js';
-import type { PackPiece, PendingPiece, ZstdPiece, ZstdPool } from './zstd-pool.js';
+import { contentSize, type PackPiece, type PendingPiece, type ZstdPiece, type ZstdPool } from './zstd-pool.js';
 import { decodePackIndex, packableStream, type PackMember } from './pack.js';
 import { hookTimeouts } from './hook-timeouts.js';
 import type { ChunkBuffers } from './chunk-buffers.js';
@@ -168,7 +168,7 @@ export class RestoreRun {
       try {
         for await (const item of items) {
           if (this.a.controller.signal.aborted) throw this.a.controller.signal.reason;
-          const bytes = item.kind === 'record' ? item.record.payload.byteLength : 0;
+          const bytes = item.kind === 'record' ? windowCost(item.record.streamType, item.record.payload) : 0;
           const index = this.readPackIndex(item);
           window.push({ item, piece: this.predecode(item), pack: this.predecodePackData(item), index, bytes });
           windowBytes += bytes;
@@ -590,4 +590,15 @@ export class RestoreRun {
       await slot.runner.call('endRestore', () => slot.agent.endRestore());
     }
   }
+}
+
+/**
+ * What a read-ahead record costs the window: its decompressed size when it is a zstd frame (the pool
+ * decompresses it into a slab held until it is handled), else its payload. Counting compressed bytes
+ * let 1 GiB of zeros (frames of ~100 bytes) hold ~2,000 decompressed MiB at once.
+ */
+function windowCost(streamType: number, payload: Uint8Array): number {
+  if (streamType !== StreamType.DATA_ZSTD && streamType !== StreamType.SPARSE_DATA_ZSTD && streamType !== StreamType.PACK_DATA_ZSTD) return payload.byteLength;
+  const frame = streamType === StreamType.SPARSE_DATA_ZSTD ? payload.subarray(8) : payload;
+  return Math.max(payload.byteLength, contentSize(frame) ?? 0);
 }
