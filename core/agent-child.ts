@@ -26,7 +26,7 @@ import {
   type StreamDesc,
 } from '../plugin-api/index.js';
 import { admitModule } from './agent-loader.js';
-import { FrameReader, Kind, decodeControl, sendControl, sendFrame, type FrameHeader } from './ipc-frames.js';
+import { FrameReader, Kind, MAX_FRAME_PAYLOAD, decodeControl, sendControl, sendFrame, type FrameHeader } from './ipc-frames.js';
 import { childContext, remoteBaseJob, type ChildContext, type CreateArgs, type WireJob } from './agent-child-context.js';
 
 /** A hook call as the host sends it. */
@@ -76,6 +76,9 @@ function safeString(x: unknown): string {
     return String(x);
   }
 }
+
+/** Largest readData frame: a bigger chunk is cut (the host's reader refuses frames over MAX_FRAME_PAYLOAD). */
+const MAX_CHUNK_FRAME = MAX_FRAME_PAYLOAD / 4;
 
 interface StreamState {
   sent: number;
@@ -299,7 +302,15 @@ class AgentServer {
           s.wake = null;
         }
         if (s.stopped) break;
-        const ok = sendFrame(this.sock, Kind.CHUNK, id, { offset: isSparseChunk(chunk) ? chunk.offset : -1, payload: data }, () => this.cx?.chunkDone(data));
+        // A chunk larger than a frame may carry goes in pieces (agents SHOULD yield ≤ 1 MiB); its buffer is given back after the last.
+        const base = isSparseChunk(chunk) ? chunk.offset : -1;
+        let ok = true;
+        for (let at = 0; at < data.byteLength || at === 0; at += MAX_CHUNK_FRAME) {
+          const piece = data.subarray(at, Math.min(data.byteLength, at + MAX_CHUNK_FRAME));
+          const last = at + MAX_CHUNK_FRAME >= data.byteLength;
+          ok = sendFrame(this.sock, Kind.CHUNK, id, { offset: base >= 0 ? base + at : -1, payload: piece }, last ? () => this.cx?.chunkDone(data) : undefined);
+          if (last) break;
+        }
         s.sent += data.byteLength;
         if (!ok) await new Promise<void>((r) => this.drainWaiters.push(r));
       }

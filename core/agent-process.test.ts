@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runConformance } from '../plugin-api/index.js';
+import { pathToFileURL } from 'node:url';
+import { kitContext, nodePlatformFileServices, runConformance } from '../plugin-api/index.js';
 import { platformFileServices } from '../native/index.js';
-import { isolatedAgentModule, isolatedManifest } from './agent-process.js';
+import { CHUNK_WINDOW_BYTES, isolatedAgentModule, isolatedManifest, type ChunkQueue } from './agent-process.js';
 import { PIPE_KIT_FILES, compareToFiles } from '../plugins/pipe/test-fixture.js';
 
 const fsUrl = new URL('../plugins/fs/index.js', import.meta.url).href;
@@ -67,6 +68,47 @@ test('[process] the pipe agent passes the conformance kit in a child process', a
     });
     assert.deepEqual(report.checks.filter((c) => !c.ok), []);
     assert.equal(report.ok, true);
+  } finally {
+    await mod.closeAll();
+    fs.rmSync(top, { recursive: true, force: true });
+  }
+});
+
+test('[process] readData back-pressure: a fast agent stays at most the credit window ahead of a slow host', async () => {
+  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-iso-credit-'));
+  const modPath = path.join(top, 'gush.mjs');
+  fs.writeFileSync(modPath, `
+export const manifest = { name: 'gush', version: '1.0.0', api: '>=1.2 <2', formatMajor: 1 };
+export function createAgent(ctx) {
+  let sent = false;
+  return {
+    async prepareBackup() {}, async endBackup() { return { state: null }; },
+    async nextFile() { if (sent) return null; sent = true; return { path: Buffer.from('/gush'), kind: 'file', stat: { mode: 0o100644, uid: 0, gid: 0, size: 0, mtimeNs: 0n, atimeNs: 0n, ctimeNs: 0n, dev: 0n, ino: 1n, nlink: 1, rdev: 0 }, streams: [{ index: 0, name: 'data', layout: 'sequential' }] }; },
+    async *readData() { for (let i = 0; i < 48; i++) { const b = ctx.chunkBuffer(1 << 20); b.fill(i); yield b; } },
+    async prepareRestore() {}, async createFile() { return 'skip'; }, async writeData() {}, async endFile() {}, async endRestore() {},
+  };
+}
+`);
+  const url = pathToFileURL(modPath).href;
+  const mod = isolatedAgentModule(url, modPath, await isolatedManifest(url, modPath));
+  try {
+    const kc = kitContext(mod.manifest, { major: 1, minor: 3 }, nodePlatformFileServices(), []);
+    const agent = await mod.createAgent(kc.ctx);
+    await agent.prepareBackup({ jobId: 1, jobName: 't', level: 'full', state: null, options: {}, include: [], exclude: [] });
+    const entry = (await agent.nextFile())!;
+    const q = agent.readData(entry, entry.streams[0]) as ChunkQueue;
+    let most = 0;
+    let n = 0;
+    for await (const c of q) {
+      assert.equal((c as Uint8Array)[0], n, 'chunks arrive in order, intact');
+      n++;
+      kc.chunks.done(c as Uint8Array);
+      await new Promise((r) => setTimeout(r, 25)); // a slow host: the agent could run far ahead
+      most = Math.max(most, q.buffered);
+    }
+    assert.equal(n, 48);
+    assert.ok(most <= CHUNK_WINDOW_BYTES + (1 << 20), `at most the window was queued on the host (${most} bytes)`);
+    assert.ok(most >= 4 << 20, `the agent did read ahead (${most} bytes)`);
   } finally {
     await mod.closeAll();
     fs.rmSync(top, { recursive: true, force: true });

@@ -35,6 +35,7 @@ import {
   type DataChunk,
   type FileEntry,
   type HookName,
+  type HookRunner,
   type StreamDesc,
 } from '../plugin-api/index.js';
 import { FrameReader, Kind, decodeControl, sendControl, sendFrame, type FrameHeader } from './ipc-frames.js';
@@ -381,6 +382,13 @@ export class ChunkQueue implements AsyncIterableIterator<DataChunk> {
     return this;
   }
 
+  /** Bytes received and not yet taken (bounded by the credit window: CHUNK_WINDOW_BYTES plus one chunk). */
+  get buffered(): number {
+    let n = 0;
+    for (const c of this.items) n += isSparseChunk(c) ? c.data.byteLength : c.byteLength;
+    return n;
+  }
+
   push(chunk: DataChunk): void {
     const w = this.waiter;
     if (w) {
@@ -451,38 +459,83 @@ export async function isolatedManifest(url: string, spec: string): Promise<Agent
   }
 }
 
+/** What starting an agent's process yields: the agent is created next, under the hook's timeout. */
+export interface StartedAgent {
+  create(): Promise<Agent>;
+  close(): Promise<void>;
+}
+
+/** An isolated module's first step: start the process and import the module (the host's work, not a hook). */
+export const START_AGENT = Symbol.for('cairn.startAgent');
+/**
+ * Starting Node and importing the module take ≈ 50–100 ms, seconds on a loaded machine: they are not the
+ * agent's doing, so they get this long, not the hook's timeout (a 1.5 s CAIRN_HOOK_TIMEOUT_MS must not
+ * fail a job because the machine was busy).
+ */
+export const PROCESS_START_TIMEOUT_MS = 60_000;
+
+/**
+ * Creates an agent through the runner: for an isolated module the process is started first, outside
+ * the hook's timeout (its failure is still CAIRN_E_AGENT_FAILED naming agent and hook), then createAgent
+ * runs in it under `hook`'s timeout; for an in-process module, createAgent under the timeout.
+ */
+export async function createAgentGuarded(mod: AgentModule, ctx: AgentContext, runner: HookRunner, hook: HookName): Promise<Agent> {
+  const start = (mod as unknown as Record<symbol, ((c: AgentContext) => Promise<StartedAgent>) | undefined>)[START_AGENT];
+  if (!start) return runner.call(hook, () => mod.createAgent(ctx));
+  let started: StartedAgent;
+  try {
+    started = await start(ctx);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    throw new CairnError('CAIRN_E_AGENT_FAILED', `agent ${mod.manifest.name} failed in ${hook}: its process did not start: ${e.message}`, { agent: mod.manifest.name, agentVersion: mod.manifest.version, hook, agentCode: e.code }, { cause: err });
+  }
+  try {
+    return await runner.call(hook, () => started.create());
+  } catch (err) {
+    await started.close();
+    throw err;
+  }
+}
+
 /**
  * An AgentModule whose agents run in child processes: createAgent(ctx) starts a process, loads the
- * module there and creates the agent with a context served across the channel. `processes` lists
- * the live ones (tests and the conformance kit close them).
+ * module there and creates the agent with a context served across the channel. `closeAll` ends the
+ * live ones (tests and the conformance kit).
  */
 export function isolatedAgentModule(url: string, spec: string, manifest: AgentManifest): AgentModule & { closeAll(): Promise<void> } {
   const mine = new Set<AgentProcess>();
-  return {
-    manifest,
-    async createAgent(ctx: AgentContext): Promise<Agent> {
-      const p = new AgentProcess(manifest.name, ctx.log);
-      mine.add(p);
-      p.exited.then(() => mine.delete(p));
-      p.onEvent = (e) => relay(ctx, e);
-      if (typeof ctx.chunkBuffer === 'function') p.alloc = (size) => ctx.chunkBuffer(size);
-      const onAbort = (): void => {
-        const reason: unknown = ctx.signal.reason;
-        if (isCairnError(reason) && reason.code === 'CAIRN_E_AGENT_TIMEOUT') {
-          p.kill(`${String(reason.fields.hook)} did not finish within ${String(reason.fields.timeoutMs)} ms`);
-          return;
-        }
-        p.abort(reason);
-        if (p.busy) {
-          const t = setTimeout(() => p.busy && p.kill(`it was still busy ${ABORT_GRACE_MS} ms after the job was cancelled`), ABORT_GRACE_MS);
-          p.exited.then(() => clearTimeout(t));
-        }
-      };
-      if (ctx.signal.aborted) onAbort();
-      else ctx.signal.addEventListener('abort', onAbort, { once: true });
-      p.exited.then(() => ctx.signal.removeEventListener('abort', onAbort));
-      try {
-        await p.call('load', { url, spec });
+  const start = async (ctx: AgentContext): Promise<StartedAgent> => {
+    const p = new AgentProcess(manifest.name, ctx.log);
+    mine.add(p);
+    p.exited.then(() => mine.delete(p));
+    p.onEvent = (e) => relay(ctx, e);
+    if (typeof ctx.chunkBuffer === 'function') p.alloc = (size) => ctx.chunkBuffer(size);
+    const onAbort = (): void => {
+      const reason: unknown = ctx.signal.reason;
+      if (isCairnError(reason) && reason.code === 'CAIRN_E_AGENT_TIMEOUT') {
+        p.kill(`${String(reason.fields.hook)} did not finish within ${String(reason.fields.timeoutMs)} ms`);
+        return;
+      }
+      p.abort(reason);
+      if (p.busy) {
+        const t = setTimeout(() => p.busy && p.kill(`it was still busy ${ABORT_GRACE_MS} ms after the job was cancelled`), ABORT_GRACE_MS);
+        p.exited.then(() => clearTimeout(t));
+      }
+    };
+    if (ctx.signal.aborted) onAbort();
+    else ctx.signal.addEventListener('abort', onAbort, { once: true });
+    p.exited.then(() => ctx.signal.removeEventListener('abort', onAbort));
+    const slow = setTimeout(() => p.kill(`it did not load the module within ${PROCESS_START_TIMEOUT_MS} ms`), PROCESS_START_TIMEOUT_MS);
+    try {
+      await p.call('load', { url, spec });
+    } catch (err) {
+      await p.close();
+      throw err;
+    } finally {
+      clearTimeout(slow);
+    }
+    return {
+      async create() {
         const create: CreateArgs = {
           api: ctx.api,
           host: { name: ctx.host.name, version: ctx.host.version },
@@ -494,15 +547,26 @@ export function isolatedAgentModule(url: string, spec: string, manifest: AgentMa
         };
         const { hooks } = await p.call<{ hooks: string[] }>('create', create as unknown as Record<string, unknown>);
         return isolatedAgent(p, new Set(hooks));
+      },
+      close: () => p.close(),
+    };
+  };
+  return {
+    manifest,
+    async createAgent(ctx: AgentContext): Promise<Agent> {
+      const s = await start(ctx);
+      try {
+        return await s.create();
       } catch (err) {
-        await p.close();
+        await s.close();
         throw err;
       }
     },
+    [START_AGENT]: start,
     async closeAll() {
       await Promise.all([...mine].map((p) => p.close()));
     },
-  };
+  } as AgentModule & { closeAll(): Promise<void> };
 }
 
 function relay(ctx: AgentContext, e: ChildEvent): void {

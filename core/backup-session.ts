@@ -29,6 +29,7 @@ import type { DataRecord } from '../sd/index.js';
 import { makeAgentContext, type JobMessage } from './agent-context.js';
 import type { LoadedAgent } from './agent-loader.js';
 import { prepareAgentOptions, type AgentOptionOverrides } from './agent-options.js';
+import { createAgentGuarded } from './agent-process.js';
 import { encodeAttributes } from './attributes.js';
 import type { ZstdPool } from './zstd-pool.js';
 import type { AgentLine, FilesetOptions } from './fileset.js';
@@ -135,7 +136,7 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
         file: () => undefined,
       },
     });
-    const agent = await runner.call('prepareBackup', () => bl.loaded.module.createAgent(ctx));
+    const agent = await createAgentGuarded(bl.loaded.module, ctx, runner, 'prepareBackup');
     agents.push({ runner, agent });
     await push({
       fileIndex: 0,

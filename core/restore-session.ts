@@ -37,7 +37,7 @@ import { decodePackIndex, packableStream, type PackMember } from './pack.js';
 import { hookTimeouts } from './hook-timeouts.js';
 import type { ChunkBuffers } from './chunk-buffers.js';
 import { prepareAgentOptions, type AgentOptionOverrides } from './agent-options.js';
-import { closeAgent } from './agent-process.js';
+import { closeAgent, createAgentGuarded } from './agent-process.js';
 
 export interface RestoreProblem {
   jobId: number;
@@ -564,7 +564,7 @@ export class RestoreRun {
           sinks: { message: (m) => this.messages.push(m), bytes: () => undefined, file: () => undefined },
         });
         const { options } = prepareAgentOptions(loaded.module, this.a.overrides?.[man.name] ?? {}, 'restore');
-        const agent = await runner.call('prepareRestore', () => loaded.module.createAgent(ctx));
+        const agent = await createAgentGuarded(loaded.module, ctx, runner, 'prepareRestore');
         this.created.push(agent);
         await runner.call('prepareRestore', () => agent.prepareRestore({ jobId: 0, where: this.a.where, replace: this.a.replace, options }));
         return { runner, agent };
