@@ -1,7 +1,7 @@
 /**
  * The agent's own process under process isolation: started by
- * core/agent-process.ts as `node agent-child.js`, it loads one agent module
- * and serves the host's calls over the socket pair on fd 3 (frames of
+ * core/agent-process.ts as `node agent-child.js SOCKET`, it loads one agent
+ * module and serves the host's calls over the Unix socket it listens on (the FD connects; frames of
  * core/ipc-frames.ts), one call at a time, in order. The context the agent
  * gets is built here (agent-child-context.ts): log, job messages and
  * progress go back as events; the signal aborts when the host says so;
@@ -11,7 +11,7 @@
  * CHUNK_WINDOW_BYTES unconsumed), so memory stays bounded on both sides.
  * When the host closes the socket (or dies) this process exits.
  */
-import { Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { Buffer } from 'node:buffer';
 import { pathToFileURL } from 'node:url';
 import {
@@ -331,10 +331,20 @@ const HOOK_NAMES: Record<HookName, true> = {
   createFile: true, writeData: true, endFile: true, endRestore: true, estimate: true, checkFile: true,
 };
 
-export function serveAgent(fd = 3): void {
-  const sock = new Socket({ fd, readable: true, writable: true });
-  new AgentServer(sock);
+/** How long the child waits for the FD to connect before it gives up (the FD died meanwhile). */
+const CONNECT_WAIT_MS = 60_000;
+
+/** Listens on `path` (a folder only the FD's user can enter), serves the first connection — the FD's — and no other. */
+export function serveAgent(path: string): void {
+  const giveUp = setTimeout(() => process.exit(0), CONNECT_WAIT_MS);
+  const server = createServer((sock: Socket) => {
+    clearTimeout(giveUp);
+    server.close();
+    new AgentServer(sock);
+  });
+  server.maxConnections = 1;
+  server.listen(path);
 }
 
 // Run as the child's entry point (not when imported for its helpers).
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) serveAgent();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) serveAgent(process.argv[2]);

@@ -18,7 +18,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Buffer } from 'node:buffer';
-import type { Socket } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CairnError,
@@ -78,7 +81,10 @@ interface Pending {
 
 export class AgentProcess {
   readonly child: ChildProcess;
-  private readonly sock: Socket;
+  /** The channel, once connected (frames sent before that wait in `queued`). */
+  private sock: Socket | null = null;
+  private queued: Array<(s: Socket) => void> = [];
+  private readonly dir: string;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly streams = new Map<number, ChunkQueue>();
@@ -100,20 +106,16 @@ export class AgentProcess {
     readonly agent: string,
     private readonly log?: AgentLogger,
   ) {
-    this.child = spawn(process.execPath, [CHILD_ENTRY], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
-    this.sock = this.child.stdio[3] as Socket;
+    // The channel is a Unix socket the child listens on, in a folder only this user can enter; the FD
+    // connects as the client so that its reads can land straight in the chunk buffers (net `onread`).
+    this.dir = mkdtempSync(join(tmpdir(), 'cairn-agent-'));
+    const path = join(this.dir, 'ipc.sock');
+    this.child = spawn(process.execPath, [CHILD_ENTRY, path], { stdio: ['ignore', 'pipe', 'pipe'] });
     const reader = new FrameReader(
       (h, p) => this.onFrame(h, p),
       (h) => (h.kind === Kind.CHUNK && this.streams.has(h.id) ? this.alloc(h.length) : null),
     );
-    this.sock.on('data', (d: Buffer) => {
-      try {
-        reader.push(d);
-      } catch (err) {
-        this.kill(`it sent a malformed frame (${(err as Error).message})`);
-      }
-    });
-    this.sock.on('error', () => undefined);
+    void this.connect(path, reader);
     lines(this.child.stdout!, (l) => this.log?.info(`agent process stdout: ${l}`));
     lines(this.child.stderr!, (l) => {
       this.stderrTail.push(l);
@@ -130,12 +132,17 @@ export class AgentProcess {
     this.child.on('exit', (code, signal) => {
       this.exit = { code, signal };
       live.delete(this);
+      this.removeDir();
       // Replies written just before the exit may still be in the socket: reject what is left once it closed (or soon).
-      const t = setTimeout(() => this.fail(this.deathError()), 500);
-      this.sock.once('close', () => {
-        clearTimeout(t);
-        this.fail(this.deathError());
-      });
+      const sock = this.sock;
+      if (!sock || sock.destroyed) this.fail(this.deathError());
+      else {
+        const t = setTimeout(() => this.fail(this.deathError()), 500);
+        sock.once('close', () => {
+          clearTimeout(t);
+          this.fail(this.deathError());
+        });
+      }
       onExit();
     });
     live.add(this);
@@ -147,6 +154,60 @@ export class AgentProcess {
       });
     }
     this.idle();
+  }
+
+  /** Connects to the child's socket (retrying while it starts), then sends what was queued. */
+  private async connect(path: string, reader: FrameReader): Promise<void> {
+    const deadline = Date.now() + PROCESS_START_TIMEOUT_MS;
+    for (let wait = 5; this.alive; wait = Math.min(wait * 2, 100)) {
+      try {
+        const sock = await new Promise<Socket>((resolve, reject) => {
+          const s = createConnection({
+            path,
+            onread: {
+              buffer: () => reader.readTarget(),
+              callback: (n: number, buf: Uint8Array) => {
+                try {
+                  reader.onRead(n, buf);
+                } catch (err) {
+                  this.kill(`it sent a malformed frame (${(err as Error).message})`);
+                  return false;
+                }
+                return true;
+              },
+            },
+          });
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+        });
+        sock.on('error', () => undefined);
+        this.removeDir();
+        if (!this.alive) {
+          sock.destroy();
+          return;
+        }
+        this.sock = sock;
+        for (const f of this.queued.splice(0)) f(sock);
+        if (!this.busy) this.idle();
+        return;
+      } catch {
+        if (Date.now() > deadline) {
+          this.kill(`its channel did not open within ${PROCESS_START_TIMEOUT_MS} ms`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  private removeDir(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Sends now, or once connected. */
+  private send(f: (s: Socket) => void): void {
+    if (this.sock) f(this.sock);
+    else this.queued.push(f);
   }
 
   get pid(): number | undefined {
@@ -167,7 +228,7 @@ export class AgentProcess {
     const id = this.nextId++;
     const p = new Promise<T>((resolve, reject) => this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject }));
     this.busyNow();
-    sendControl(this.sock, Kind.CALL, id, { hook, args });
+    this.send((s) => sendControl(s, Kind.CALL, id, { hook, args }));
     return p;
   }
 
@@ -178,7 +239,7 @@ export class AgentProcess {
     const p = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject }));
     this.busyNow();
     const sparse = isSparseChunk(chunk);
-    sendFrame(this.sock, Kind.WRITE, id, { ref, aux: stream, offset: sparse ? chunk.offset : -1, payload: sparse ? chunk.data : chunk });
+    this.send((s) => sendFrame(s, Kind.WRITE, id, { ref, aux: stream, offset: sparse ? chunk.offset : -1, payload: sparse ? chunk.data : chunk }));
     return p;
   }
 
@@ -190,17 +251,17 @@ export class AgentProcess {
     else {
       this.streams.set(id, q);
       this.busyNow();
-      sendControl(this.sock, Kind.CALL, id, { hook: 'readData', args: { ...args, window: CHUNK_WINDOW_BYTES } });
+      this.send((s) => sendControl(s, Kind.CALL, id, { hook: 'readData', args: { ...args, window: CHUNK_WINDOW_BYTES } }));
     }
     return q;
   }
 
   credit(id: number, bytes: number): void {
-    if (this.alive) sendFrame(this.sock, Kind.CREDIT, id, { aux: bytes });
+    if (this.alive) this.send((s) => sendFrame(s, Kind.CREDIT, id, { aux: bytes }));
   }
 
   stop(id: number): void {
-    if (this.streams.delete(id) && this.alive) sendFrame(this.sock, Kind.STOP, id);
+    if (this.streams.delete(id) && this.alive) this.send((s) => sendFrame(s, Kind.STOP, id));
     this.idle();
   }
 
@@ -214,7 +275,7 @@ export class AgentProcess {
   abort(reason: unknown): void {
     if (!this.alive) return;
     const r = isCairnError(reason) ? { code: reason.code, message: reason.message } : { code: 'CAIRN_E_AGENT_ABORTED', message: 'job cancelled' };
-    sendControl(this.sock, Kind.ABORT, 0, r);
+    this.send((s) => sendControl(s, Kind.ABORT, 0, r));
   }
 
   /** Kills the child now (SIGKILL), saying why in the error calls get. */
@@ -227,7 +288,8 @@ export class AgentProcess {
   /** Ends the child: closes its channel, waits for it to exit (SIGKILL after 2 s) and reaps it. */
   async close(): Promise<void> {
     if (!this.exit) {
-      this.sock.end();
+      if (this.sock) this.sock.end();
+      else this.kill('it was closed before its channel opened');
       const t = setTimeout(() => this.kill('it did not exit when its channel closed'), CLOSE_GRACE_MS);
       await this.exited;
       clearTimeout(t);
@@ -325,7 +387,7 @@ export class AgentProcess {
       this.cursors.delete(cursor);
       page = { error: (err as Error).message };
     }
-    if (this.alive) sendControl(this.sock, Kind.BASE_PAGE, cursor, page);
+    if (this.alive) this.send((s) => sendControl(s, Kind.BASE_PAGE, cursor, page));
   }
 
   /** Keeps the event loop alive while the child works for us; an idle child does not hold the host open. */
@@ -333,14 +395,14 @@ export class AgentProcess {
     if (this.refd) return;
     this.refd = true;
     this.child.ref();
-    this.sock.ref();
+    this.sock?.ref();
   }
 
   private idle(): void {
     if (this.busy && this.alive) return;
     this.refd = false;
     this.child.unref();
-    this.sock.unref();
+    this.sock?.unref();
     (this.child.stdout as Socket | null)?.unref?.();
     (this.child.stderr as Socket | null)?.unref?.();
   }

@@ -17,6 +17,8 @@ import { deserialize, serialize } from 'node:v8';
 import type { Socket } from 'node:net';
 
 export const FRAME_HEADER_BYTES = 25;
+/** Reads that do not fill a payload directly land here: headers, control messages (the socket's buffer is ≈ 200 KiB). */
+const SCRATCH_BYTES = 256 << 10;
 /** Largest payload accepted: a chunk of a misbehaving agent must not make the host allocate without bound. */
 export const MAX_FRAME_PAYLOAD = 64 << 20;
 
@@ -106,12 +108,39 @@ export class FrameReader {
   private body: Buffer | null = null;
   private bodyFill = 0;
 
+  /** Where reads land when no payload is being filled (readTarget); reused, so nothing keeps a view of it. */
+  private scratch: Buffer | null = null;
+
   constructor(
     private readonly onFrame: (h: FrameHeader, payload: Buffer) => void,
     private readonly target?: (h: FrameHeader) => Buffer | null,
   ) {}
 
-  push(data: Buffer): void {
+  /**
+   * For a socket read with `onread` (core/agent-process.ts): the memory the next read should fill —
+   * the rest of the payload being received (so a data chunk goes from the kernel straight into its
+   * chunk buffer, no copy), else a scratch buffer. Pass what was read to onRead().
+   */
+  readTarget(): Buffer {
+    if (this.body) return this.body.subarray(this.bodyFill);
+    return (this.scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES));
+  }
+
+  onRead(n: number, buf: Uint8Array): void {
+    if (this.body && buf.buffer === this.body.buffer && buf.byteOffset === this.body.byteOffset + this.bodyFill) {
+      this.bodyFill += n;
+      if (this.bodyFill === this.body.length) {
+        const body = this.body;
+        this.body = null;
+        this.emit(body);
+      }
+      return;
+    }
+    this.push(Buffer.from(buf.buffer, buf.byteOffset, n), true);
+  }
+
+  /** Frames from the next bytes of the stream. `reused`: `data` will be overwritten, so no payload may be a view of it. */
+  push(data: Buffer, reused = false): void {
     let at = 0;
     while (at < data.length) {
       if (!this.cur) {
@@ -130,7 +159,7 @@ export class FrameReader {
           continue;
         }
         const t = this.target?.(this.cur) ?? null;
-        if (!t && data.length - at >= length) {
+        if (!t && !reused && data.length - at >= length) {
           // The whole payload is in this read: a view, no copy (the read's buffer is never reused by net).
           const view = data.subarray(at, at + length);
           at += length;
