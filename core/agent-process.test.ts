@@ -114,3 +114,44 @@ export function createAgent(ctx) {
     fs.rmSync(top, { recursive: true, force: true });
   }
 });
+
+test('[process] restore writes are pipelined, yet a failed writeData fails its file: the agent hears endFile(false)', async () => {
+  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-iso-write-'));
+  const modPath = path.join(top, 'sink.mjs');
+  fs.writeFileSync(modPath, `
+export const manifest = { name: 'sink', version: '1.0.0', api: '>=1 <2', formatMajor: 1 };
+export function createAgent(ctx) {
+  let n = 0;
+  return {
+    async prepareBackup() {}, async nextFile() { return null; }, async *readData() {}, async endBackup() { return { state: null }; },
+    async prepareRestore() {}, async createFile() { n = 0; return 'extract'; },
+    async writeData(file, stream, chunk) { if (++n === 2 && Buffer.from(file.path).toString() === '/bad') throw new Error('disk full'); },
+    async endFile(file, ok) { ctx.jobMessage('info', 'endFile ' + Buffer.from(file.path).toString() + ' ' + ok + ' after ' + n); },
+    async endRestore() {},
+  };
+}
+`);
+  const url = pathToFileURL(modPath).href;
+  const mod = isolatedAgentModule(url, modPath, await isolatedManifest(url, modPath));
+  try {
+    const kc = kitContext(mod.manifest, { major: 1, minor: 3 }, nodePlatformFileServices(), []);
+    const agent = await mod.createAgent(kc.ctx);
+    await agent.prepareRestore({ jobId: 1, replace: 'always', options: {} });
+    const entry = (p: string) => ({ path: Buffer.from(p), kind: 'file' as const, stat: { mode: 0o100644, uid: 0, gid: 0, size: 0, mtimeNs: 0n, atimeNs: 0n, ctimeNs: 0n, dev: 0n, ino: 1n, nlink: 1, rdev: 0 }, streams: [{ index: 0, name: 'data', layout: 'sequential' as const }] });
+    for (const p of ['/good', '/bad']) {
+      const e = entry(p);
+      assert.equal(await agent.createFile(e), 'extract');
+      let failed: unknown = null;
+      for (let i = 0; i < 6 && !failed; i++) await agent.writeData(e, e.streams[0], Buffer.alloc(1 << 20, i)).catch((err) => (failed = err));
+      await agent.endFile(e, failed === null).catch((err) => (failed = err));
+      if (p === '/good') assert.equal(failed, null);
+      else assert.match(String((failed as Error)?.message), /disk full/, 'the failed write is reported for its file');
+    }
+    await agent.endRestore();
+    const ends = kc.messages.map((m) => m.text).filter((t) => t.startsWith('endFile'));
+    assert.deepEqual(ends.map((t) => t.split(' after ')[0]), ['endFile /good true', 'endFile /bad false']);
+  } finally {
+    await mod.closeAll();
+    fs.rmSync(top, { recursive: true, force: true });
+  }
+});

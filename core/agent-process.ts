@@ -4,9 +4,10 @@
  * ordinary Agent to the sessions and the HookRunner — backup and restore do
  * not know where the agent runs.
  *
- * AgentProcess owns the child: it spawns `node agent-child.js` with a socket
- * pair on fd 3, matches replies to calls, feeds readData chunks (raw frames,
- * copied once into the host's chunk buffers) to an iterator that grants the
+ * AgentProcess owns the child: it spawns `node agent-child.js SOCKET`,
+ * connects to the Unix socket the child listens on (reading with net
+ * `onread`, so a chunk's bytes land straight in the host's chunk buffers),
+ * matches replies to calls, feeds readData chunks to an iterator that grants the
  * child credit as they are consumed, answers the child's base-file page
  * requests, and relays context events. When the child dies — it exited,
  * crashed, aborted or was killed — every call in flight and every later call
@@ -52,6 +53,11 @@ const CHILD_ENTRY = fileURLToPath(new URL('./agent-child.js', import.meta.url));
  * overlap the host's compression (a chunk is ≤ 1 MiB), small enough that a host that stalls holds little.
  */
 export const CHUNK_WINDOW_BYTES = 8 << 20;
+/**
+ * Restore: bytes of writeData sent to the child and not yet written by the agent. A few chunks, so the
+ * child writes one while the next crosses the socket (a round trip per chunk halved restore speed).
+ */
+export const WRITE_WINDOW_BYTES = 4 << 20;
 /** The host grants credit back in steps of at least this (one CREDIT frame per MiB consumed). */
 const CREDIT_STEP_BYTES = 1 << 20;
 /** A cancelled job's call in flight may run this long after the ABORT before the child is killed. */
@@ -233,14 +239,21 @@ export class AgentProcess {
   }
 
   /** writeData: the chunk goes as raw bytes; resolves once the agent's writeData settled in the child. */
-  write(ref: number, stream: number, chunk: DataChunk): Promise<void> {
-    if (this.died) return Promise.reject(this.died);
+  /**
+   * writeData: the chunk goes as raw bytes. `written` resolves once the socket handed them to the kernel
+   * (the chunk's memory may be reused then), `settled` once the agent's writeData settled in the child.
+   */
+  write(ref: number, stream: number, chunk: DataChunk): { written: Promise<void>; settled: Promise<void> } {
+    if (this.died) return { written: Promise.reject(this.died), settled: Promise.reject(this.died) };
     const id = this.nextId++;
-    const p = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject }));
+    const settled = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject }));
     this.busyNow();
     const sparse = isSparseChunk(chunk);
-    this.send((s) => sendFrame(s, Kind.WRITE, id, { ref, aux: stream, offset: sparse ? chunk.offset : -1, payload: sparse ? chunk.data : chunk }));
-    return p;
+    let onWritten!: () => void;
+    const written = new Promise<void>((resolve) => (onWritten = resolve));
+    this.send((s) => sendFrame(s, Kind.WRITE, id, { ref, aux: stream, offset: sparse ? chunk.offset : -1, payload: sparse ? chunk.data : chunk }, () => onWritten()));
+    // A child that dies before the write completes: the write callback may never come.
+    return { written: Promise.race([written, settled]), settled };
   }
 
   /** readData: the chunks as an async iterator; the call starts now, so the child reads while the host works. */
@@ -650,6 +663,15 @@ function relay(ctx: AgentContext, e: ChildEvent): void {
 function isolatedAgent(p: AgentProcess, hooks: Set<string>): Agent {
   const refs = new WeakMap<FileEntry, number>();
   let nextRef = 1;
+  // Restore writes are pipelined: writeData returns once its chunk is in the kernel, while up to
+  // WRITE_WINDOW_BYTES wait for the agent; a failure comes back at the file's next writeData or its endFile.
+  const writes = new Map<number, { acks: Promise<void>[]; error: unknown }>();
+  let unacked = 0;
+  const room: Array<() => void> = [];
+  const acked = (bytes: number): void => {
+    unacked -= bytes;
+    if (unacked <= WRITE_WINDOW_BYTES) for (const r of room.splice(0)) r();
+  };
   const wireJob = (job: BackupJob): WireJob => {
     const { base, ...rest } = job;
     return { ...rest, include: [...job.include], exclude: [...job.exclude], base: base ? { jobId: base.jobId, level: base.level, startedAt: base.startedAt, ref: p.base(base) } : undefined };
@@ -674,14 +696,38 @@ function isolatedAgent(p: AgentProcess, hooks: Set<string>): Agent {
       refs.set(file, ref);
       return p.call('createFile', { ref, entry: file });
     },
-    writeData(file, stream, chunk) {
+    async writeData(file, stream, chunk) {
       const ref = refs.get(file);
-      if (ref === undefined) return Promise.reject(new CairnError('CAIRN_E_AGENT_FAILED', 'writeData for a file createFile was not called for', {}));
-      return p.write(ref, stream.index, chunk);
+      if (ref === undefined) throw new CairnError('CAIRN_E_AGENT_FAILED', 'writeData for a file createFile was not called for', {});
+      let w = writes.get(ref);
+      if (!w) writes.set(ref, (w = { acks: [], error: null }));
+      if (w.error) throw w.error;
+      while (unacked > WRITE_WINDOW_BYTES) await new Promise<void>((r) => room.push(r));
+      const bytes = isSparseChunk(chunk) ? chunk.data.byteLength : chunk.byteLength;
+      unacked += bytes;
+      const { written, settled } = p.write(ref, stream.index, chunk);
+      const state = w;
+      state.acks.push(
+        settled.then(
+          () => acked(bytes),
+          (err) => {
+            acked(bytes);
+            state.error ??= err;
+          },
+        ),
+      );
+      await written;
+      if (state.error) throw state.error;
     },
-    endFile(file, ok) {
+    async endFile(file, ok) {
       const ref = refs.get(file);
-      return p.call('endFile', ref !== undefined ? { ref, ok } : { ref: 0, entry: file, ok });
+      const w = ref !== undefined ? writes.get(ref) : undefined;
+      if (ref !== undefined) writes.delete(ref);
+      // The agent hears ok only if every write it was sent went well (as in-process: a failed write means endFile(false)).
+      if (w) await Promise.all(w.acks);
+      const failed = w?.error ?? null;
+      await p.call('endFile', ref !== undefined ? { ref, ok: ok && !failed } : { ref: 0, entry: file, ok });
+      if (failed && ok) throw failed;
     },
     endRestore: () => p.call('endRestore'),
     [CLOSE_AGENT]: () => p.close(),

@@ -1,14 +1,14 @@
 /**
  * The frames of the agent IPC channel (process isolation, docs/plugin-api.md
  * §Isolation): between cairn-fd and an agent's own process, over a Unix
- * socket pair (the child's fd 3). Every frame is a fixed 25-byte header and
- * a payload:
+ * socket the child listens on (in a folder only the FD's user can enter) and
+ * the FD connects to. Every frame is a fixed 25-byte header and a payload:
  *
  *   u32 length of the payload · u8 kind · u32 id · u32 ref · u32 aux · f64 offset
  *
  * Data chunks travel as raw bytes in the payload (the offset field carries a
- * sparse chunk's offset, -1 for a plain chunk): no encoding, one copy into
- * the receiver's buffer. Control messages (calls, replies, events) carry a
+ * sparse chunk's offset, -1 for a plain chunk): no encoding; the FD reads
+ * them straight into its chunk buffers (readTarget/onRead). Control messages (calls, replies, events) carry a
  * small structured-clone payload (node:v8 serialize: bigint stat fields and
  * byte paths pass as they are, which JSON cannot do).
  */
