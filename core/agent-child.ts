@@ -14,6 +14,8 @@
 import { createServer, type Socket } from 'node:net';
 import { Buffer } from 'node:buffer';
 import { pathToFileURL } from 'node:url';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import {
   isCairnError,
   isSparseChunk,
@@ -336,7 +338,11 @@ const CONNECT_WAIT_MS = 60_000;
 
 /** Listens on `path` (a folder only the FD's user can enter), serves the first connection — the FD's — and no other. */
 export function serveAgent(path: string): void {
-  const giveUp = setTimeout(() => process.exit(0), CONNECT_WAIT_MS);
+  // The FD died before it connected: remove the socket's folder (the FD removes it once connected) and go.
+  const giveUp = setTimeout(() => {
+    rmSync(dirname(path), { recursive: true, force: true });
+    process.exit(0);
+  }, CONNECT_WAIT_MS);
   const server = createServer((sock: Socket) => {
     clearTimeout(giveUp);
     server.close();
