@@ -130,6 +130,8 @@ export interface JobEntry {
   maxBandwidth?: number;
   /** A device of the storage's SD that gets a mirrored copy of every backup, written at the same time. */
   mirrorDevice?: string;
+  /** Per-agent option overrides for this job (agent name → options), over the fileset lines' options. */
+  agentOptions: Record<string, Record<string, unknown>>;
 }
 
 export interface MessagesConfig {
@@ -156,7 +158,7 @@ export interface FdConfig {
   fd: { name: string; listen: ListenConfig; workingDirectory: string; maxConcurrentJobs: number; heartbeatSeconds: number; tls: TlsConfig };
   directors: PeerDirector[];
   /** directories are absolute. */
-  plugins: { directories: string[]; allow: string[] };
+  plugins: { directories: string[]; allow: string[]; isolation: Record<string, 'inprocess' | 'process'> };
   agents: Record<string, Record<string, unknown>>;
   commands: { allow: string[] };
   /** Storage Daemons this FD reaches by a command of its own (stdio), by the Director's storage name. */

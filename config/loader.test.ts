@@ -59,7 +59,7 @@ test('a valid Director file loads with defaults applied and absolute paths', () 
   assert.deepEqual(config.filesets[0], { name: 'home', include: ['/home'], exclude: [], options: { compression: 'zstd', level: 1 }, agents: [] });
   assert.deepEqual(config.jobs[0], {
     name: 'demo', type: 'backup', client: 'laptop', fileset: 'home', storage: 'File1', pool: 'Default', schedule: 'nightly',
-    level: 'incremental', maxRetries: 0, retryDelaySeconds: 300, runBefore: [], runAfter: [],
+    level: 'incremental', maxRetries: 0, retryDelaySeconds: 300, runBefore: [], runAfter: [], agentOptions: {},
   });
 });
 
@@ -146,7 +146,7 @@ test('allow-lists: bare addresses get their prefix, bad ones are errors', () => 
   assert.deepEqual(config.directors[0].allow, ['10.0.0.0/8', '192.168.1.5/32', '::1/128', 'fe80::/10']);
   assert.equal(config.fd.workingDirectory, '/etc/cairn/wd');
   assert.equal(config.fd.listen.address, '127.0.0.1');
-  assert.deepEqual(config.plugins, { directories: [], allow: [] });
+  assert.deepEqual(config.plugins, { directories: [], allow: [], isolation: {} });
   for (const bad of ['10.0.0.0/33', '300.1.1.1', 'fe80:::1:/10', 'laptop']) {
     const err = fails(() => parseConfig('fd', fd.replace('10.0.0.0/8', JSON.stringify(bad)), 'cairn-fd.yaml'));
     assert.equal(err.fields.key, 'directors[0].allow[0]', bad);

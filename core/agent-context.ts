@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import {
   GlobSet,
+  createCommandService,
   displayPath,
   pathBytes,
   type AgentContext,
@@ -43,14 +44,17 @@ export function makeAgentContext(args: {
   sinks: ContextSinks;
   /** Where chunkBuffer() memory comes from (API 1.2). */
   chunks: ChunkBuffers;
+  /** Programs ctx.commands may run (API 1.5): the host's own commands.allow. */
+  allowCommands?: readonly string[];
 }): AgentContext {
   const { manifest, sinks } = args;
   const log = args.logger.child({ agent: manifest.name, jobId: args.jobId });
-  const excluded = new GlobSet(args.exclude);
-  const roots = args.include.map((r) => pathBytes(r.length > 1 ? r.replace(/\/+$/, '') : r));
-  const underRoot = (p: Buffer) =>
-    roots.length === 0 ||
-    roots.some((r) => p.equals(r) || (p.length > r.length && p.subarray(0, r.length).equals(r) && (p[r.length] === 0x2f || r[r.length - 1] === 0x2f)));
+  const isIncluded = includeMatcher(args.include, args.exclude);
+  const jobMessage = (level: JobMessageLevel, text: string, facts?: { path?: Uint8Array; code?: string }): void => {
+    const path = facts?.path ? displayPath(facts.path) : undefined;
+    sinks.message({ level, agent: manifest.name, text, path, code: facts?.code });
+    log[level === 'warning' ? 'warn' : level]({ path, code: facts?.code }, text);
+  };
   return Object.freeze({
     agent: Object.freeze({ name: manifest.name, version: manifest.version }),
     api: args.api,
@@ -61,18 +65,25 @@ export function makeAgentContext(args: {
       warn: (msg: string, facts?: Record<string, unknown>) => log.warn(facts ?? {}, msg),
       error: (msg: string, facts?: Record<string, unknown>) => log.error(facts ?? {}, msg),
     }),
-    jobMessage(level: JobMessageLevel, text: string, facts?: { path?: Uint8Array; code?: string }) {
-      const path = facts?.path ? displayPath(facts.path) : undefined;
-      sinks.message({ level, agent: manifest.name, text, path, code: facts?.code });
-      log[level === 'warning' ? 'warn' : level]({ path, code: facts?.code }, text);
-    },
+    jobMessage,
     progress: Object.freeze({ bytes: (n: number) => sinks.bytes(n), file: (p: Uint8Array) => sinks.file(p) }),
     signal: args.signal,
-    isIncluded(path: Uint8Array | string) {
-      const p = pathBytes(path);
-      return underRoot(p) && !excluded.matches(p);
-    },
+    isIncluded,
     platform: args.platform,
     chunkBuffer: (size: number) => args.chunks.take(size),
+    commands: createCommandService({ allow: args.allowCommands ?? [], signal: args.signal, onStderr: (label, line) => jobMessage('info', `${label}: ${line}`) }),
   });
+}
+
+/** AgentContext.isIncluded for a fileset line: under an include root (any, when there are none) and not excluded. */
+export function includeMatcher(include: readonly string[], exclude: readonly string[]): (path: Uint8Array | string) => boolean {
+  const excluded = new GlobSet(exclude);
+  const roots = include.map((r) => pathBytes(r.length > 1 ? r.replace(/\/+$/, '') : r));
+  const underRoot = (p: Buffer) =>
+    roots.length === 0 ||
+    roots.some((r) => p.equals(r) || (p.length > r.length && p.subarray(0, r.length).equals(r) && (p[r.length] === 0x2f || r[r.length - 1] === 0x2f)));
+  return (path) => {
+    const p = pathBytes(path);
+    return underRoot(p) && !excluded.matches(p);
+  };
 }

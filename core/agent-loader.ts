@@ -18,12 +18,15 @@ import {
   type ApiVersion,
 } from '../plugin-api/index.js';
 import { HOST_NAME, HOST_VERSION } from './host-info.js';
+import { isolationFor, type IsolationMode, type IsolationSettings } from './agent-isolation.js';
+import { isolatedAgentModule, isolatedManifest } from './agent-process.js';
 
 /** Agents that ship with Cairn, by name → module path relative to this file. */
 const BUNDLED: Record<string, string> = {
   fs: '../plugins/fs/index.js',
   pgsql: '../plugins/pgsql/index.js',
   pglog: '../plugins/pglog/index.js',
+  pipe: '../plugins/pipe/index.js',
 };
 
 export interface AgentPolicy {
@@ -32,6 +35,8 @@ export interface AgentPolicy {
   /** Package names allowed (looked up under pluginDirs); bundled agents are always allowed unless `allowBundled` is false. */
   allow: string[];
   allowBundled?: boolean;
+  /** Which agents run in a process of their own (core/agent-isolation.ts); default: bundled in-process, others not. */
+  isolation?: IsolationSettings;
 }
 
 export interface LoadedAgent {
@@ -41,27 +46,47 @@ export interface LoadedAgent {
   api: ApiVersion;
   /** `name/formatMajor`, written in every file's attributes. */
   identity: string;
+  /** Where its agents run. */
+  isolation: IsolationMode;
 }
 
 const cache = new Map<string, LoadedAgent>();
 
 export async function loadAgent(spec: string, policy: AgentPolicy): Promise<LoadedAgent> {
   const url = resolveAgent(spec, policy);
-  const hit = cache.get(url);
+  const isolation = isolationFor(spec, Object.hasOwn(BUNDLED, spec), policy.isolation);
+  const key = `${isolation}:${url}`;
+  const hit = cache.get(key);
   if (hit) return hit;
-  let mod: unknown;
-  try {
-    mod = await import(url);
-  } catch (err) {
-    throw new CairnError('CAIRN_E_AGENT_INVALID', `agent "${spec}" could not be loaded: ${(err as Error).message}`, { agent: spec, url }, { cause: err });
+  let agentModule: AgentModule;
+  if (isolation === 'process') {
+    // The module is imported only in a child process: its code never runs in the FD.
+    let manifest;
+    try {
+      // A bundled agent is Cairn's own code: its manifest is read here, saving a process start per job.
+      manifest = Object.hasOwn(BUNDLED, spec) ? admitModule(spec, await import(url)).manifest : await isolatedManifest(url, spec);
+    } catch (err) {
+      const e = err as CairnError;
+      if (e.code === 'CAIRN_E_AGENT_INVALID' || e.code === 'CAIRN_E_AGENT_API_MISMATCH') throw e;
+      throw new CairnError('CAIRN_E_AGENT_INVALID', `agent "${spec}" could not be loaded in its own process: ${e.message}`, { agent: spec, url }, { cause: err });
+    }
+    const admitted = admitModule(spec, { manifest, createAgent: () => undefined });
+    agentModule = isolatedAgentModule(url, spec, admitted.manifest);
+  } else {
+    let mod: unknown;
+    try {
+      mod = await import(url);
+    } catch (err) {
+      throw new CairnError('CAIRN_E_AGENT_INVALID', `agent "${spec}" could not be loaded: ${(err as Error).message}`, { agent: spec, url }, { cause: err });
+    }
+    agentModule = admitModule(spec, mod);
   }
-  const agentModule = admitModule(spec, mod);
   const api = negotiateVersion(
     { name: agentModule.manifest.name, version: agentModule.manifest.version, api: agentModule.manifest.api },
     { name: HOST_NAME, version: HOST_VERSION, supported: API_VERSIONS },
   );
-  const loaded = { spec, module: agentModule, api, identity: `${agentModule.manifest.name}/${agentModule.manifest.formatMajor}` };
-  cache.set(url, loaded);
+  const loaded = { spec, module: agentModule, api, identity: `${agentModule.manifest.name}/${agentModule.manifest.formatMajor}`, isolation };
+  cache.set(key, loaded);
   return loaded;
 }
 
@@ -126,32 +151,4 @@ export function admitModule(spec: string, mod: unknown): AgentModule {
   return candidate as AgentModule;
 }
 
-/** Validates agent options against the manifest's schema (the subset plugin-api.md allows). */
-export function validateAgentOptions(mod: AgentModule, options: Record<string, unknown>): Record<string, unknown> {
-  const schema = mod.manifest.options;
-  const name = mod.manifest.name;
-  const fail = (why: string, key?: string) =>
-    new CairnError('CAIRN_E_AGENT_OPTIONS', `options for agent ${name}: ${why}`, { agent: name, key });
-  if (!schema) {
-    if (Object.keys(options).length) throw fail(`the agent takes no options, got ${Object.keys(options).join(', ')}`);
-    return options;
-  }
-  const out: Record<string, unknown> = {};
-  const props = schema.properties ?? {};
-  for (const [k, v] of Object.entries(options)) {
-    const p = props[k];
-    if (!p) {
-      if (schema.additionalProperties === false) throw fail(`unknown option "${k}" (known: ${Object.keys(props).join(', ') || 'none'})`, k);
-      out[k] = v;
-      continue;
-    }
-    const type = p.type as string | undefined;
-    const actual = Array.isArray(v) ? 'array' : v === null ? 'null' : Number.isInteger(v) && type === 'integer' ? 'integer' : typeof v;
-    if (type && actual !== type && !(type === 'number' && actual === 'integer')) throw fail(`option "${k}" must be ${type}, got ${actual}`, k);
-    if (Array.isArray(p.enum) && !p.enum.includes(v)) throw fail(`option "${k}" must be one of ${p.enum.map(String).join(', ')}`, k);
-    out[k] = v;
-  }
-  for (const [k, p] of Object.entries(props)) if (!(k in out) && 'default' in p) out[k] = p.default;
-  for (const r of schema.required ?? []) if (!(r in out)) throw fail(`required option "${r}" is missing`, r);
-  return out;
-}
+export { validateAgentOptions } from './agent-options.js';

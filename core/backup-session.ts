@@ -34,7 +34,9 @@ import { PACK_MEMBER_MAX_BYTES, packableStream } from './pack.js';
 import { PackBuilder } from './pack-builder.js';
 import type { DataRecord } from '../sd/index.js';
 import { makeAgentContext, type JobMessage } from './agent-context.js';
-import { validateAgentOptions, type LoadedAgent } from './agent-loader.js';
+import type { LoadedAgent } from './agent-loader.js';
+import { prepareAgentOptions, type AgentOptionOverrides } from './agent-options.js';
+import { createAgentGuarded } from './agent-process.js';
 import { encodeAttributes } from './attributes.js';
 import { encodeXattrs } from './xattrs-record.js';
 import type { ZstdPool } from './zstd-pool.js';
@@ -97,11 +99,17 @@ export interface BackupSessionArgs {
   agents?: BackupSessionResult['agents'];
   /** An encrypted job's sealer (needs `pool`, whatever the compression). */
   sealer?: JobSealer | null;
+  /** Receives the job messages as they come (the caller keeps them if the session fails). */
+  messages?: JobMessage[];
+  /** Per-job option overrides by agent name (job entry, --option), over each line's options. */
+  overrides?: AgentOptionOverrides;
+  /** Programs agents may run through ctx.commands: the FD's own commands.allow. */
+  allowCommands?: readonly string[];
 }
 
 export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSessionResult> {
   const counters: BackupCounters = { files: 0, bytes: 0, storedBytes: 0, deleted: 0 };
-  const messages: JobMessage[] = [];
+  const messages: JobMessage[] = a.messages ?? [];
   const states: BackupSessionResult['states'] = [];
   // The caller's list when it passed one: it then still has the agents if this throws, to tell them jobEnded('error').
   const agents: BackupSessionResult['agents'] = a.agents ?? [];
@@ -132,7 +140,7 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
   for (const bl of a.lines) {
     const man = bl.loaded.module.manifest;
     const runner = new HookRunner(man.name, man.version, { controller: a.controller, timeouts: hookTimeouts() });
-    const options = validateAgentOptions(bl.loaded.module, bl.line.options);
+    const { options, recorded } = prepareAgentOptions(bl.loaded.module, { ...bl.line.options, ...(a.overrides?.[man.name] ?? {}) });
     const ctx = makeAgentContext({
       manifest: man,
       api: bl.loaded.api,
@@ -143,20 +151,21 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
       include: bl.line.include,
       exclude: bl.line.exclude,
       chunks: a.chunks,
+      allowCommands: a.allowCommands,
       sinks: {
         message: (m) => messages.push(m),
         bytes: () => undefined,
         file: () => undefined,
       },
     });
-    const agent = await runner.call('prepareBackup', () => bl.loaded.module.createAgent(ctx));
+    const agent = await createAgentGuarded(bl.loaded.module, ctx, runner, 'prepareBackup');
     agents.push({ runner, agent });
     const restoreKind = effectiveRestoreKind(man, bl.loaded.api);
     await push({
       fileIndex: 0,
       streamType: StreamType.AGENT,
       streamNo: 0,
-      payload: Buffer.from(JSON.stringify({ key: bl.key, name: man.name, version: man.version, formatMajor: man.formatMajor, api: bl.loaded.api, options, ...(restoreKind === 'log' ? { restoreKind } : {}) })),
+      payload: Buffer.from(JSON.stringify({ key: bl.key, name: man.name, version: man.version, formatMajor: man.formatMajor, api: bl.loaded.api, options: recorded, ...(restoreKind === 'log' ? { restoreKind } : {}) })),
     });
     await runner.call('prepareBackup', () =>
       agent.prepareBackup({

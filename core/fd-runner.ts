@@ -11,6 +11,7 @@ import type { SdSessionClient, SessionGrant } from '../sd/index.js';
 import type { BackupOrder, BackupOutcome, EstimateOrder, FileDaemon, RestoreOutcome, SessionCrypto } from './file-daemon.js';
 import type { EstimateResult } from './estimate-session.js';
 import type { CairnKey } from './key-file.js';
+import type { AgentOptionOverrides } from './agent-options.js';
 
 /** A backup order for an FD: the job's orders plus the SD session it writes to. */
 export type FdBackupOrder = Omit<BackupOrder, 'ticket'> & { grant: SessionGrant };
@@ -31,6 +32,8 @@ export interface FdRestoreOrder {
   digests?: { jobId: number; byIndex: Map<number, Buffer> };
   signal?: AbortSignal;
   onFile?: (path: string, bytes: number) => void;
+  /** Per-restore agent option overrides (--option), by agent name. */
+  agentOptions?: AgentOptionOverrides;
 }
 
 /** A File Daemon as job control sees it: in this process (local mode) or across the network. */
@@ -92,6 +95,7 @@ export class FdRunner implements FdPort {
         catalogDigest: d ? (jobId, fileIndex) => (jobId === d.jobId ? d.byIndex.get(fileIndex) : undefined) : undefined,
         signal: order.signal,
         onFile: order.onFile,
+        agentOptions: order.agentOptions,
       });
     } finally {
       for (const c of clients) await c.close().catch(() => undefined);

@@ -19,6 +19,7 @@ import { FdRunner } from './fd-runner.js';
 import type { FileDaemon } from './file-daemon.js';
 import { filesetFromObject } from './fileset.js';
 import { runCommand } from './command-runner.js';
+import type { AgentOptionOverrides } from './agent-options.js';
 import { backupOutcomeToWire, decodeBaseFiles, restoreOutcomeToWire, sessionCryptoFromWire, type WireBackupOutcome, type WireRestoreOutcome, type WireSessionCrypto } from './fd-wire.js';
 
 /**
@@ -163,6 +164,7 @@ export class FdService {
         maxBandwidth: order.maxBandwidth,
         baseFor: (key) => this.baseFrom(ch, jobId, key),
         signal: j.controller.signal,
+        agentOptions: order.agentOptions,
         onProgress: (c) => {
           j.files = c.files;
           j.bytes = c.bytes;
@@ -189,6 +191,7 @@ export class FdService {
         sessions: order.sessions.map((x) => ({ jobId: x.jobId, grant: x.grant, ...(x.crypto ? { crypto: sessionCryptoFromWire(x.crypto) } : {}) })),
         digests: d ? { jobId: d.jobId, byIndex: new Map(Object.entries(d.byIndex).map(([k, v]) => [Number(k), Buffer.from(v, 'hex')])) } : undefined,
         signal: j.controller.signal,
+        agentOptions: order.agentOptions,
         onFile: (_path, bytes) => {
           j.files++;
           j.bytes = bytes;
@@ -243,6 +246,8 @@ export interface WireBackupOrder {
   sd: SdTarget;
   /** Bytes a second at most (the Director's job maxBandwidth). */
   maxBandwidth?: number;
+  /** Per-job agent option overrides (job entry agentOptions, console --option), by agent name; secrets as references. */
+  agentOptions?: AgentOptionOverrides;
 }
 
 export interface WireRestoreOrder {
@@ -256,6 +261,8 @@ export interface WireRestoreOrder {
   sd: SdTarget;
   /** Verify: digests (hex) of one job's files by file index. */
   digests?: { jobId: number; byIndex: Record<string, string> };
+  /** Per-restore agent option overrides (console --option), by agent name. */
+  agentOptions?: AgentOptionOverrides;
 }
 
 /** The restore target on this host: created if missing, and a directory. */

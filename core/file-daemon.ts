@@ -23,6 +23,8 @@ import type { CairnKey } from './key-file.js';
 import { unwrapJobKey, type EncryptionHeader, type KeyWrap } from './key-wrap.js';
 import { attributeDigests, parseManifest, verifyManifest } from './job-manifest.js';
 import { RecordOpener } from './record-opener.js';
+import { prepareAgentOptions, type AgentOptionOverrides } from './agent-options.js';
+import { closeAgent } from './agent-process.js';
 
 export interface FdSettings {
   policy: AgentPolicy;
@@ -30,6 +32,8 @@ export interface FdSettings {
   logger: Logger;
   /** Compression threads; default: the machine's cores. */
   threads?: number;
+  /** Programs agents may run through ctx.commands (API 1.5): cairn-fd.yaml commands.allow, or the repository's settings. */
+  allowCommands?: readonly string[];
   /** Client-side encryption: the FD's signing key and the recipients, read when a backup starts (null: backups are not encrypted). */
   crypto?: () => FdCrypto | null;
   /** Keys this FD itself may open restores with (a private key in its config); restore orders may bring more. */
@@ -57,6 +61,8 @@ export interface BackupOrder {
   onProgress?: (c: BackupCounters) => void;
   /** At most this many bytes a second go to the SD (the job's maxBandwidth); absent: no limit. */
   maxBandwidth?: number;
+  /** Per-job agent option overrides (the job entry's agentOptions, --option), by agent name. */
+  agentOptions?: AgentOptionOverrides;
 }
 
 /** An estimate's order: a backup order without job id, session or progress. */
@@ -86,6 +92,8 @@ export interface RestoreOrder {
   catalogDigest?: (jobId: number, fileIndex: number) => Buffer | undefined;
   signal?: AbortSignal;
   onFile?: (path: string, bytes: number) => void;
+  /** Per-restore agent option overrides (--option), by agent name. */
+  agentOptions?: AgentOptionOverrides;
 }
 
 export interface RestoreOutcome {
@@ -144,10 +152,12 @@ export class FileDaemon {
     let opened = false;
     let sealer: JobSealer | null = null;
     const agents: BackupSessionResult['agents'] = [];
+    const messages: JobMessage[] = [];
     // Every agent that was created hears jobEnded, whatever the outcome (the Director calls it).
     this.pendingEnds.set(order.jobId, agents);
     try {
       const admitted = await this.admit(order.fileset);
+      checkOverrideNames(order.agentOptions, admitted.map((l) => l.loaded.module.manifest.name), 'no line of the fileset uses it');
       const lines: BackupLine[] = [];
       for (const l of admitted) lines.push({ ...l, base: await order.baseFor(l.key) });
       const crypto = this.settings.crypto?.() ?? null;
@@ -171,6 +181,9 @@ export class FileDaemon {
         controller,
         onProgress: order.onProgress,
         agents,
+        messages,
+        overrides: order.agentOptions,
+        allowCommands: this.settings.allowCommands,
       });
       await sd.appendEnd();
       const warned = result.messages.some((m) => m.level !== 'info');
@@ -189,7 +202,8 @@ export class FileDaemon {
       if (opened) await sd.appendAbort().catch(() => undefined);
       const cancelled = order.signal?.aborted === true;
       log.error({ err: error, code: error.code }, 'backup failed');
-      return { status: cancelled ? 'cancelled' : 'error', counters: result?.counters ?? counters, messages: result?.messages ?? [], states: [], error };
+      // The agents' messages up to the failure stay (a failing program's stderr lines explain the failure).
+      return { status: cancelled ? 'cancelled' : 'error', counters: result?.counters ?? counters, messages, states: [], error };
     } finally {
       order.signal?.removeEventListener('abort', onCancel);
     }
@@ -214,6 +228,8 @@ export class FileDaemon {
         ending.stopWatchdog();
       }
     }
+    // Agents in processes of their own are ended and reaped now: the job is over for them.
+    for (const { agent } of agents) await closeAgent(agent).catch((err) => this.settings.logger.warn({ err, jobId }, 'closing an agent process failed'));
   }
 
   async restore(order: RestoreOrder): Promise<RestoreOutcome> {
@@ -233,9 +249,12 @@ export class FileDaemon {
       pool: this.pool ?? this.zstdPool(DEFAULT_FILESET_OPTIONS.level),
       chunks: this.chunks,
       onFile: order.onFile,
+      overrides: order.agentOptions,
+      allowCommands: this.settings.allowCommands,
     });
     let error: CairnError | undefined;
     try {
+      await this.checkRestoreOptions(order.agentOptions);
       // Every encrypted session's key and manifest are checked before any session is read: a wrong key
       // or a forged manifest fails the restore before a byte is written.
       const openers = order.sessions.map((s) => (s.crypto ? this.openerFor(s.jobId, s.crypto, order.keys ?? []) : null));
@@ -252,6 +271,7 @@ export class FileDaemon {
       error = isCairnError(err) ? err : new CairnError('CAIRN_E_FD_PIPELINE', `restore failed: ${(err as Error).message}`, {}, { cause: err });
     } finally {
       order.signal?.removeEventListener('abort', onCancel);
+      await run.close();
     }
     return { files: run.files, bytes: run.bytes, completed: run.completed, problems: run.problems, messages: run.messages, error };
   }
@@ -274,6 +294,14 @@ export class FileDaemon {
       attributes = attributeDigests(m);
     }
     return new RecordOpener(jobId, c.header.cipher, key, attributes);
+  }
+
+  /** Per-restore options are checked before any data moves: a typo fails the restore, not every file. */
+  private async checkRestoreOptions(overrides: AgentOptionOverrides | undefined): Promise<void> {
+    for (const [name, given] of Object.entries(overrides ?? {})) {
+      const loaded = await loadAgent(name, this.settings.policy);
+      prepareAgentOptions(loaded.module, given, 'restore');
+    }
   }
 
   /**
@@ -302,3 +330,12 @@ export class FileDaemon {
 }
 
 export type { BaseJob };
+
+/** Overrides must name an agent the job uses (a misspelt agent name is an error, not silently nothing). */
+function checkOverrideNames(overrides: AgentOptionOverrides | undefined, names: string[], why: string): void {
+  for (const name of Object.keys(overrides ?? {})) {
+    if (!names.includes(name)) {
+      throw new CairnError('CAIRN_E_AGENT_OPTIONS', `options given for agent ${name}, but ${why} (agents: ${[...new Set(names)].join(', ')})`, { agent: name });
+    }
+  }
+}

@@ -17,6 +17,9 @@ export { FdService, type FdServiceOptions, type SdTarget, type WireBackupOrder, 
 export * as fdWire from './fd-wire.js';
 export { runCommand, type CommandResult } from './command-runner.js';
 export { loadAgent, admitModule, validateAgentOptions, type AgentPolicy, type LoadedAgent } from './agent-loader.js';
+export { parseOptionArgs, mergeOverrides, prepareAgentOptions, REDACTED, type AgentOptionOverrides, type PreparedOptions } from './agent-options.js';
+export { isolationFromMapping, isolationWithEnv, isolationFor, type IsolationMode, type IsolationSettings } from './agent-isolation.js';
+export { isolatedAgentModule, isolatedManifest, closeAgent, AgentProcess, CHUNK_WINDOW_BYTES } from './agent-process.js';
 export { parseFileset, filesetFromObject, filesetFingerprint, DEFAULT_FILESET_OPTIONS, type Fileset, type AgentLine, type FilesetOptions } from './fileset.js';
 export { encodeAttributes, decodeAttributes, KINDS, type FileAttributes } from './attributes.js';
 export type { JobMessage } from './agent-context.js';

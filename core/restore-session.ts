@@ -42,11 +42,13 @@ import { loadAgent, type AgentPolicy } from './agent-loader.js';
 import { decodeAttributes } from './attributes.js';
 import { decodeXattrs } from './xattrs-record.js';
 import { StreamDecoder, isDataStream, unzstd } from './stream-decoder.js';
-import type { PackPiece, PendingPiece, ZstdPiece, ZstdPool } from './zstd-pool.js';
+import { contentSize, type PackPiece, type PendingPiece, type ZstdPiece, type ZstdPool } from './zstd-pool.js';
 import { decodePackIndex, packableStream, type PackMember } from './pack.js';
 import { hookTimeouts } from './hook-timeouts.js';
 import type { ChunkBuffers } from './chunk-buffers.js';
 import type { OpenProblem, RecordOpener } from './record-opener.js';
+import { prepareAgentOptions, type AgentOptionOverrides } from './agent-options.js';
+import { closeAgent, createAgentGuarded } from './agent-process.js';
 
 export interface RestoreProblem {
   jobId: number;
@@ -75,6 +77,10 @@ export interface RestoreRunArgs {
   pool?: ZstdPool;
   /** Backs AgentContext.chunkBuffer (a restore agent has no use for it, but the context is the same). */
   chunks: ChunkBuffers;
+  /** Per-restore option overrides by agent name (--option), handed to prepareRestore. */
+  overrides?: AgentOptionOverrides;
+  /** Programs agents may run through ctx.commands: the FD's own commands.allow. */
+  allowCommands?: readonly string[];
 }
 
 /** Read-ahead of the restore: records whose frames are being decompressed while earlier ones are written. */
@@ -143,6 +149,8 @@ export class RestoreRun {
   files = 0;
   bytes = 0;
   private readonly agents = new Map<string, Promise<AgentSlot>>();
+  /** Every agent created (closed by close()). */
+  private readonly created: Agent[] = [];
   private current: OpenFile | null = null;
   /** Small files whose data is expected in a pack, by file index (ascending). */
   private readonly waiting = new Map<number, OpenFile>();
@@ -183,7 +191,7 @@ export class RestoreRun {
             problem = o.problem;
             if (o.record !== item.record) item = { ...item, record: o.record };
           }
-          const bytes = item.kind === 'record' ? item.record.payload.byteLength : 0;
+          const bytes = item.kind === 'record' ? windowCost(item.record.streamType, item.record.payload) : 0;
           const index = problem ? null : this.readPackIndex(item);
           window.push({ item, piece: problem ? null : this.predecode(item), pack: problem ? null : this.predecodePackData(item), index, bytes, problem });
           windowBytes += bytes;
@@ -646,17 +654,29 @@ export class RestoreRun {
           include: [],
           exclude: [],
           chunks: this.a.chunks,
+          allowCommands: this.a.allowCommands,
           sinks: { message: (m) => this.messages.push(m), bytes: () => undefined, file: () => undefined },
         });
-        const agent = await runner.call('prepareRestore', () => loaded.module.createAgent(ctx));
+        const { options } = prepareAgentOptions(loaded.module, this.a.overrides?.[man.name] ?? {}, 'restore');
+        const agent = await createAgentGuarded(loaded.module, ctx, runner, 'prepareRestore');
+        this.created.push(agent);
         const log = effectiveRestoreKind(man, loaded.api) === 'log';
-        const job: RestoreJob = { jobId: 0, where: this.a.where, replace: this.a.replace, options: {}, ...(log && this.a.recoveryTarget ? { recoveryTarget: this.a.recoveryTarget } : {}) };
+        const job: RestoreJob = { jobId: 0, where: this.a.where, replace: this.a.replace, options, ...(log && this.a.recoveryTarget ? { recoveryTarget: this.a.recoveryTarget } : {}) };
         await runner.call('prepareRestore', () => agent.prepareRestore(job));
         return { runner, agent };
       })();
       this.agents.set(agentName, p);
     }
     return p;
+  }
+
+  /** Ends the agents' processes (process isolation); call once the restore is over, whatever its outcome. */
+  async close(): Promise<void> {
+    for (const a of this.created.splice(0)) await closeAgent(a).catch(() => undefined);
+    for (const p of this.agents.values()) {
+      const slot = await p.catch(() => null);
+      slot?.runner.stopWatchdog();
+    }
   }
 
   /** Ends every agent's restore (directory times are set here by the fs agent). */
@@ -666,4 +686,15 @@ export class RestoreRun {
       await slot.runner.call('endRestore', () => slot.agent.endRestore());
     }
   }
+}
+
+/**
+ * What a read-ahead record costs the window: its decompressed size when it is a zstd frame (the pool
+ * decompresses it into a slab held until it is handled), else its payload. Counting compressed bytes
+ * let 1 GiB of zeros (frames of ~100 bytes) hold ~2,000 decompressed MiB at once.
+ */
+function windowCost(streamType: number, payload: Uint8Array): number {
+  if (streamType !== StreamType.DATA_ZSTD && streamType !== StreamType.SPARSE_DATA_ZSTD && streamType !== StreamType.PACK_DATA_ZSTD) return payload.byteLength;
+  const frame = streamType === StreamType.SPARSE_DATA_ZSTD ? payload.subarray(8) : payload;
+  return Math.max(payload.byteLength, contentSize(frame) ?? 0);
 }

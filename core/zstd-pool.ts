@@ -302,7 +302,7 @@ function releaseAll(slabs: Slab[]): void {
 }
 
 /** A frame's content size from its header, or null when unknown, unreadable or implausibly big. */
-function contentSize(frame: Uint8Array): number | null {
+export function contentSize(frame: Uint8Array): number | null {
   let n: number | null;
   try {
     n = binding.getFrameContentSize(frame);

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { CairnError } from '../plugin-api/index.js';
 import { loadConfig } from '../config/index.js';
-import { FdService, FileDaemon, publicKeyOf, readKeyFile, type FdCrypto } from '../core/index.js';
+import { FdService, FileDaemon, isolationFromMapping, isolationWithEnv, publicKeyOf, readKeyFile, type FdCrypto } from '../core/index.js';
 import { connect, connectCommand, type TlsMode } from '../net/index.js';
 import { platformFileServices, nativeStatus } from '../native/index.js';
 import { daemonMain, onShutdownSignal, startDaemon, type DaemonArgs } from './runtime.js';
@@ -27,9 +27,10 @@ export async function runFd(a: DaemonArgs): Promise<void> {
     return { signer, recipients: [publicKeyOf(signer), ...enc.masterKeys.map((k) => publicKeyOf(readKeyFile(k)))], cipher: enc.cipher };
   } : undefined;
   const fd = new FileDaemon({
-    policy: { pluginDirs: c.plugins.directories, allow: c.plugins.allow },
+    policy: { pluginDirs: c.plugins.directories, allow: c.plugins.allow, isolation: isolationWithEnv(isolationFromMapping(c.plugins.isolation)) },
     platform: platformFileServices(),
     logger: log.child({ part: 'fd' }),
+    allowCommands: c.commands.allow,
     ...(crypto && enc ? { crypto, restoreKeys: () => [readKeyFile(enc.keyFile)].filter((k) => k.boxSecretKey) } : {}),
   });
   if (enc) readKeyFile(enc.keyFile); // a missing or exposed key file stops the daemon at start, not at the first job

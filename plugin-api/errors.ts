@@ -57,6 +57,7 @@ export const AGENT_ERRORS = {
   CAIRN_E_AGENT_INVALID: { exitCode: 2, retryable: false, summary: 'The module is not a valid agent (manifest or factory missing or malformed).' },
   CAIRN_E_AGENT_OPTIONS: { exitCode: 2, retryable: false, summary: "The agent's options do not match its option schema." },
   CAIRN_E_AGENT_ABORTED: { exitCode: 4, retryable: false, summary: 'The job was cancelled while an agent hook ran.' },
+  CAIRN_E_AGENT_EXITED: { exitCode: 3, retryable: false, summary: "An agent's own process (process isolation) exited, crashed or was killed while the agent was in use." },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type AgentErrorCode = keyof typeof AGENT_ERRORS;

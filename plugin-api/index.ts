@@ -15,4 +15,5 @@ export * from './paths.js';
 export type { PlatformFileServices, EntryStat, ScannedEntry, ScanOptions, XattrSelection, ReadFileRequest, ReadFileData, ReadFileFailure, ReadFileResult, WriteFileRequest, WriteFileResult } from './platform.js';
 export * from './hook-runner.js';
 export * from './glob.js';
+export { createCommandService, type CommandServiceOptions } from './command-service.js';
 export * from './conformance/index.js';

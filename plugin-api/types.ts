@@ -217,6 +217,69 @@ export interface AgentContext {
    * that is never yielded is simply dropped. Its bytes are not zeroed.
    */
   chunkBuffer(size: number): Buffer;
+  /**
+   * Since API 1.5: runs programs the host's own configuration allows
+   * (cairn-fd.yaml `commands.allow`, or the repository's settings in local
+   * mode), whatever the agent's options say. See CommandService.
+   */
+  readonly commands: CommandService;
+}
+
+/** How CommandService.spawn starts a program. */
+export interface CommandOptions {
+  /** Extra environment variables; the host's environment is inherited. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Working directory; default the host's. */
+  readonly cwd?: string;
+  /** `pipe`: the agent writes the program's stdin with write()/end(). Default `ignore` (/dev/null). */
+  readonly stdin?: 'pipe' | 'ignore';
+  /** `pipe`: the agent reads the program's stdout from `stdout`. Default `ignore`. */
+  readonly stdout?: 'pipe' | 'ignore';
+  /** Name of the program in the job log's stderr lines; default argv[0]'s base name. */
+  readonly label?: string;
+}
+
+/** How a program ended. */
+export interface CommandExit {
+  /** The exit status, or null when a signal ended it. */
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  /** Its last stderr lines (at most 20), for the agent's error message; every line is in the job log already. */
+  readonly stderrTail: readonly string[];
+}
+
+/** A program started by CommandService.spawn. */
+export interface RunningCommand {
+  /** argv[0] as started. */
+  readonly program: string;
+  /**
+   * Its stdout in chunks (stdout 'pipe'), iterated once; the program is held
+   * (pipe back-pressure) while the agent does not read. Empty with stdout 'ignore'.
+   */
+  readonly stdout: AsyncIterable<Uint8Array>;
+  /** Writes one chunk to its stdin (stdin 'pipe'); resolves once the pipe took it (back-pressure). Rejects if the program is gone. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Closes its stdin. */
+  end(): Promise<void>;
+  /** Resolves once it exited and its stderr was read (never rejects for a non-zero exit: check exitCode). */
+  wait(): Promise<CommandExit>;
+  /** Ends it (SIGTERM, then SIGKILL after 2 s). The host also does this when the job's signal aborts. */
+  kill(): void;
+}
+
+/**
+ * Since API 1.5: the host's command service. Only programs whose argv[0] is
+ * on the host's allow-list start (exact string match, so list absolute
+ * paths); anything else throws CAIRN_E_COMMAND_NOT_ALLOWED naming the
+ * program. Arguments are an argv list: no shell runs unless argv[0] is one.
+ * Every line a program writes to stderr goes into the job log as an `info`
+ * job message (`label: line`).
+ */
+export interface CommandService {
+  /** The programs this host allows (argv[0] values); empty when it allows none. */
+  readonly allowed: readonly string[];
+  /** Starts a program, or throws CAIRN_E_COMMAND_NOT_ALLOWED / CAIRN_E_COMMAND_INVALID / CAIRN_E_COMMAND_FAILED. */
+  spawn(argv: readonly string[], options?: CommandOptions): RunningCommand;
 }
 
 /** The hooks an agent implements. All async; required ones are not optional. */

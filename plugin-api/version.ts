@@ -18,8 +18,9 @@ export interface ApiVersion {
  * 1.2: AgentContext.chunkBuffer (recycled memory for the chunks readData yields).
  * 1.3: log-type restores (manifest `restoreKind: 'log'` honoured; RestoreJob.recoveryTarget).
  * 1.4: FileEntry.xattrs (stored as XATTRS records, handed back at restore).
+ * 1.5: AgentContext.commands (programs the host's own config allows).
  */
-export const API_VERSIONS: readonly ApiVersion[] = [{ major: 1, minor: 0 }, { major: 1, minor: 1 }, { major: 1, minor: 2 }, { major: 1, minor: 3 }, { major: 1, minor: 4 }];
+export const API_VERSIONS: readonly ApiVersion[] = [{ major: 1, minor: 0 }, { major: 1, minor: 1 }, { major: 1, minor: 2 }, { major: 1, minor: 3 }, { major: 1, minor: 4 }, { major: 1, minor: 5 }];
 
 /** The first API version at which a manifest's `restoreKind: 'log'` takes effect (docs/plugin-api.md §Log-type restores). */
 export const LOG_RESTORE_SINCE: ApiVersion = { major: 1, minor: 3 };

@@ -10,6 +10,7 @@ import { NATIVE_ERRORS } from '../native/index.js';
 import { FS_ERRORS } from '../plugins/fs/index.js';
 import { PGSQL_ERRORS } from '../plugins/pgsql/index.js';
 import { PGLOG_ERRORS } from '../plugins/pglog/index.js';
+import { PIPE_ERRORS } from '../plugins/pipe/index.js';
 import { DIRECTOR_ERRORS, SCHEDULE_ERRORS, catalog } from '../director/index.js';
 import { CONFIG_ERRORS } from '../config/index.js';
 import { NET_ERRORS } from '../net/index.js';
@@ -20,6 +21,7 @@ export const CATALOGUES: Array<{ part: string; source: string; errors: Record<st
   { part: 'fs agent', source: 'plugins/fs/errors.ts', errors: FS_ERRORS },
   { part: 'pgsql agent', source: 'plugins/pgsql/errors.ts', errors: PGSQL_ERRORS },
   { part: 'pglog agent (PostgreSQL base backup + WAL)', source: 'plugins/pglog/errors.ts', errors: PGLOG_ERRORS },
+  { part: 'pipe agent', source: 'plugins/pipe/errors.ts', errors: PIPE_ERRORS },
   { part: 'Storage Daemon', source: 'sd/errors.ts', errors: SD_ERRORS },
   { part: 'native addon', source: 'native/errors.ts', errors: NATIVE_ERRORS as unknown as Record<string, ErrorSpec> },
   { part: 'catalog', source: 'director/catalog/errors.ts', errors: catalog.CATALOG_ERRORS as unknown as Record<string, ErrorSpec> },

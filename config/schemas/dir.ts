@@ -163,6 +163,11 @@ const job = mapping({
   runAfter: prop('Run after', 'Commands run after the job, in order, whatever its outcome.', { type: 'array', items: ref('runScript'), default: [] }),
   mirrorDevice: prop('Mirror device', 'Another device of the same Storage Daemon (its devices[].name, with a media type of its own) that receives a mirrored copy of every backup of this job, written at the same time; restore from it with `cairn restore … --copy 1` when the primary volumes are lost.', nonEmptyString),
   maxBandwidth: prop('Maximum bandwidth (bytes/s)', 'The job sends at most this many bytes a second from the File Daemon to the Storage Daemon (compressed bytes, averaged over a quarter second). Default: no limit.', { type: 'integer', minimum: 1024 }),
+  agentOptions: prop('Agent options', 'Per-agent option overrides for this job, by agent name (e.g. pipe: { files: [...] }); they override the fileset lines\' options and are checked by the agent\'s schema on the FD. A value { file: PATH } or { env: NAME } is a secret resolved on the FD.', {
+    type: 'object',
+    additionalProperties: { title: 'Options', description: 'Options of this agent for this job.', type: 'object' },
+    default: {},
+  }),
 }, ['name', 'client', 'fileset', 'storage', 'pool']);
 
 const list = (title: string, description: string, item: JsonSchema, min: number): JsonSchema =>

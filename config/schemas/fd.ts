@@ -20,6 +20,11 @@ export const fdSchema: JsonSchema = rootSchema('cairn-fd', 'Cairn File Daemon co
     ...mapping({
       directories: prop('Plugin directories', 'Folders agents may be loaded from (relative paths are relative to this file\'s folder).', { type: 'array', items: nonEmptyString, default: [] }),
       allow: prop('Allowed agents', 'Agent names or packages that may be loaded; bundled agents are always allowed.', { type: 'array', items: nonEmptyString, default: [] }),
+      isolation: prop('Isolation', 'Where agents run: inprocess (in the File Daemon, fastest) or process (a child process of their own: a crash or hang fails only its job). Keys: default (agents from plugin directories or the allow-list; default process), bundled (fs, pipe; default inprocess), or an agent\'s name as filesets write it.', {
+        type: 'object',
+        additionalProperties: { title: 'Isolation mode', description: 'inprocess or process.', enum: ['inprocess', 'process'] },
+        default: {},
+      }),
     }),
     default: {},
   }),

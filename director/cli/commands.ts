@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CairnError, displayPath, pathBytes, type Level, type ReplacePolicy } from '../../plugin-api/index.js';
-import { parseFileset, filesetFromObject, type Fileset } from '../../core/index.js';
+import { parseFileset, filesetFromObject, parseOptionArgs, type Fileset } from '../../core/index.js';
 import { LocalRepository, REPO_FILE, defaultRepoPath, initRepository } from '../local/repository.js';
 import { RepoLock } from '../local/repo-lock.js';
 import { runBackupJob } from '../jobs/backup-job.js';
@@ -89,7 +89,8 @@ export async function cmdEstimate(args: CommonArgs & { target?: string[]; filese
   return 0;
 }
 
-export async function cmdBackup(args: CommonArgs & { paths: string[]; fileset?: string; level: Level; name?: string }, out: Output): Promise<number> {
+export async function cmdBackup(args: CommonArgs & { paths: string[]; fileset?: string; level: Level; name?: string; option?: string[] }, out: Output): Promise<number> {
+  const agentOptions = parseOptionArgs(args.option);
   const fileset = filesetOfArgs(args);
   const jobName = args.name ?? fileset.name;
   const started = Date.now();
@@ -98,6 +99,7 @@ export async function cmdBackup(args: CommonArgs & { paths: string[]; fileset?: 
       fileset,
       jobName,
       level: args.level,
+      agentOptions,
       signal: cancelSignal(),
       onProgress: (c) => {
         if (!out.live) return;
@@ -145,7 +147,8 @@ export async function cmdLs(args: CommonArgs & { job: string; path?: string; asA
   });
 }
 
-export async function cmdRestore(args: CommonArgs & { job?: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; dryRun: boolean; key?: string[]; bootstrap?: string }, out: Output): Promise<number> {
+export async function cmdRestore(args: CommonArgs & { job?: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; dryRun: boolean; key?: string[]; bootstrap?: string; option?: string[] }, out: Output): Promise<number> {
+  const agentOptions = parseOptionArgs(args.option);
   const started = Date.now();
   if (args.bootstrap) {
     if (args.job !== undefined || args.paths.length || args.asAt || args.dryRun) throw new CairnError('CAIRN_E_USAGE', 'restore --bootstrap FILE takes no job, paths, --as-at or --dry-run: the file names what to restore', {});
@@ -169,6 +172,7 @@ export async function cmdRestore(args: CommonArgs & { job?: string; to: string; 
       to: args.to,
       paths: args.paths,
       replace: args.replace,
+      agentOptions,
       dryRun: args.dryRun,
       keys,
       onListEntry: args.json ? (r) => listing.push(displayPath(r.path)) : (r) => process.stdout.write(`${displayPath(r.path)}\n`),

@@ -58,6 +58,7 @@ function program(out: Output): Program {
           level: { type: 'string', choices: ['full', 'incremental', 'differential'], default: 'incremental', describe: 'an Incremental with no base runs as Full' },
           fileset: { type: 'string', describe: 'fileset YAML file (include/exclude, options, agent lines)' },
           name: { type: 'string', describe: 'job name (default: derived from the paths or the fileset name)' },
+          option: { type: 'string', array: true, describe: 'AGENT.KEY=VALUE: an agent option for this job (VALUE is JSON or text; { "env": NAME } / { "file": PATH } for secrets)' },
         },
         run: as(cmdBackup),
       },
@@ -66,7 +67,10 @@ function program(out: Output): Program {
         name: 'run',
         describe: 'run a job of the Director (needs --config)',
         positionals: [job],
-        options: { level: { type: 'string', choices: ['full', 'incremental', 'differential'], describe: "override the job's level" } },
+        options: {
+          level: { type: 'string', choices: ['full', 'incremental', 'differential'], describe: "override the job's level" },
+          option: { type: 'string', array: true, describe: 'AGENT.KEY=VALUE: an agent option for this run (over the job entry and the fileset)' },
+        },
         run: remoteOnly('run', (m, a) => m.remoteRun(a as never, out)),
       },
       { name: 'status', describe: 'status [dir | client NAME | storage NAME] (needs --config)', positionals: [{ name: 'what' }, { name: 'name' }], run: remoteOnly('status', (m, a) => m.remoteStatus(a as never, out)) },
@@ -111,6 +115,7 @@ function program(out: Output): Program {
           client: { type: 'string', describe: 'with --config: restore onto this client instead of the one backed up' },
           copy: { type: 'number', describe: "with --config: 1 reads the job's mirrored copy (its job's mirrorDevice) instead of the primary volumes" },
           key: { type: 'string', array: true, describe: 'encrypted jobs: a private key file to open them with (the client key or a master key)' },
+          option: { type: 'string', array: true, describe: 'AGENT.KEY=VALUE: an agent option for this restore (e.g. pipe.toFiles=true)' },
         },
         run: remoteOr(
           (m, a) => {

@@ -64,10 +64,10 @@ async function waitFor(args: RemoteArgs, out: Output, jobId: number, expectBytes
   return report.exitCode ?? 3;
 }
 
-export async function remoteRun(args: RemoteArgs & { job: string; level?: Level }, out: Output): Promise<number> {
+export async function remoteRun(args: RemoteArgs & { job: string; level?: Level; option?: string[] }, out: Output): Promise<number> {
   const r = await withDirector(args, out, async (ch) => {
     const last = ((await ch.request('jobs', { limit: 20 })).body as Array<{ name: string; status: string; bytes: number }>).find((j) => j.name === args.job && j.status === 'ok');
-    const body = (await ch.request('run', { job: args.job, level: args.level })).body as { jobId: number };
+    const body = (await ch.request('run', { job: args.job, level: args.level, options: args.option })).body as { jobId: number };
     return { jobId: body.jobId, expect: last?.bytes };
   });
   if (!args.wait) {
@@ -78,12 +78,12 @@ export async function remoteRun(args: RemoteArgs & { job: string; level?: Level 
 }
 
 export async function remoteRestore(
-  args: RemoteArgs & { job: string; jobName?: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; client?: string; copy?: number },
+  args: RemoteArgs & { job: string; jobName?: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; client?: string; copy?: number; option?: string[] },
   out: Output,
 ): Promise<number> {
   const to = resolve(args.to);
   const { jobId } = await withDirector(args, out, async (ch) =>
-    (await ch.request('restore', { job: args.job, jobName: args.jobName, asAt: args.asAt, to, paths: args.paths, replace: args.replace, client: args.client, copy: args.copy })).body as { jobId: number },
+    (await ch.request('restore', { job: args.job, jobName: args.jobName, asAt: args.asAt, to, paths: args.paths, replace: args.replace, client: args.client, copy: args.copy, options: args.option })).body as { jobId: number },
   );
   if (!args.wait) {
     out.data({ jobId }, () => `restore started: job id ${jobId}`);

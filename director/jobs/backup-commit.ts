@@ -17,6 +17,9 @@ import type { AdaptiveFileAssembler } from './adaptive-assembler.js';
 import { EXIT_CODES, type JobReport, type ReportProblem } from './job-report.js';
 import { writeJobBootstrap } from './bootstrap-file.js';
 
+/** Agents' info lines kept in a job's log (a chatty program must not fill the catalog). */
+const MAX_INFO_LOG_LINES = 10_000;
+
 /** How long the Director waits for the SD's session-closed notice after the FD's close reply. */
 const CLOSE_NOTICE_TIMEOUT_MS = 60_000;
 
@@ -109,6 +112,8 @@ export async function commitBackup(repo: JobPlumbing, c: BackupCommitContext, ou
   if (scriptWarnings.length && status === 'ok') status = 'warning';
   const warnings: ReportProblem[] = [...scriptWarnings, ...outcome.messages.filter((m) => m.level !== 'info').map((m) => ({ path: m.path, code: m.code ?? 'CAIRN_W_AGENT', text: m.text }))];
   for (const n of c.notes ?? []) await catalog.addJobLog(jobId, { level: 'info', code: n.code, text: n.text });
+  // The agents' info lines (a pipe program's stderr, say) go into the job log too.
+  for (const m of outcome.messages.filter((x) => x.level === 'info').slice(0, MAX_INFO_LOG_LINES)) await catalog.addJobLog(jobId, { level: 'info', code: m.code, path: m.path ? Buffer.from(m.path) : undefined, text: `${m.agent}: ${m.text}` });
   for (const w of warnings) await catalog.addJobLog(jobId, { level: 'warning', code: w.code, path: w.path ? Buffer.from(w.path) : undefined, text: w.text });
   if (error) await catalog.addJobLog(jobId, { level: 'error', code: error.code, text: error.message });
   const ended = c.now();

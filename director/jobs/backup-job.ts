@@ -6,7 +6,7 @@
  * the catalog commit. Only then do the agents hear jobEnded.
  */
 import type { Level } from '../../plugin-api/index.js';
-import { filesetFingerprint, type BackupCounters, type Fileset } from '../../core/index.js';
+import { filesetFingerprint, type AgentOptionOverrides, type BackupCounters, type Fileset } from '../../core/index.js';
 import type { JobPlumbing } from './job-plumbing.js';
 import { FileAssembler } from './file-assembler.js';
 import { AdaptiveFileAssembler } from './adaptive-assembler.js';
@@ -28,6 +28,11 @@ export interface BackupRequest {
   scripts?: JobScripts;
   /** At most this many bytes a second from the FD to the SD. */
   maxBandwidth?: number;
+  /**
+   * Per-job agent option overrides (job entry agentOptions, --option), by agent name. They do not
+   * change the fileset's identity: an Incremental with other options is still an Incremental.
+   */
+  agentOptions?: AgentOptionOverrides;
 }
 
 export interface JobScripts {
@@ -74,7 +79,7 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
       extra: { filesetHash: fp.hash, baseJobId: base?.id ?? null, ...(fp.text.length <= FILESET_TEXT_IN_LABEL_MAX ? { filesetText: fp.text } : {}) },
     });
     await catalog.updateJob(jobId, { sessionId });
-    const outcome = await repo.files.backup({ jobId, jobName: req.jobName, level, fileset: req.fileset, grant, baseFor, signal: req.signal, onProgress: req.onProgress, maxBandwidth: req.maxBandwidth });
+    const outcome = await repo.files.backup({ jobId, jobName: req.jobName, level, fileset: req.fileset, grant, baseFor, signal: req.signal, onProgress: req.onProgress, maxBandwidth: req.maxBandwidth, agentOptions: req.agentOptions });
     report = await commitBackup(repo, { jobId, jobName: req.jobName, level, levelUpgraded, baseJobId: base?.id, started, now, assembler, session, scripts: req.scripts, scriptWarnings }, outcome);
   } catch (err) {
     report = await failBackup(repo, { jobId, jobName: req.jobName, level, levelUpgraded, started, now }, err);

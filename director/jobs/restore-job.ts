@@ -10,7 +10,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Buffer } from 'node:buffer';
 import { CairnError, isCairnError, type ReplacePolicy } from '../../plugin-api/index.js';
-import { parseEncryptionHeader, type CairnKey, type RestoreOutcome, type SessionCrypto } from '../../core/index.js';
+import { parseEncryptionHeader, type AgentOptionOverrides, type CairnKey, type RestoreOutcome, type SessionCrypto } from '../../core/index.js';
 import type { CatalogJob, CatalogTreeRow } from '../catalog/index.js';
 import type { FdRestoreOrder, JobPlumbing } from './job-plumbing.js';
 import { EXIT_CODES, type JobReport, type ReportProblem } from './job-report.js';
@@ -33,6 +33,8 @@ export interface RestoreRequest {
   keys?: CairnKey[];
   /** Read a mirrored copy (1) instead of the primary (0, default): when the primary's volumes are lost or damaged. */
   copy?: number;
+  /** Per-restore agent option overrides (--option), by agent name. */
+  agentOptions?: AgentOptionOverrides;
 }
 
 export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Promise<JobReport> {
@@ -55,7 +57,7 @@ export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Pro
   if (!repo.targetOnClient) prepareTarget(where);
   const jobId = await catalog.createJob({ name: req.job.name, type: 'restore', level: null, client: repo.clientName, startedAt: started });
   req.onJobId?.(jobId);
-  const outcome = await readSessions(repo, 'restore', chain, selection.perJob, { restoreJobId: jobId, where, replace: req.replace, recoveryTarget: req.recoveryTarget, signal: req.signal, onFile: req.onFile, keys: req.keys }, req.copy ?? 0);
+  const outcome = await readSessions(repo, 'restore', chain, selection.perJob, { restoreJobId: jobId, where, replace: req.replace, recoveryTarget: req.recoveryTarget, signal: req.signal, onFile: req.onFile, keys: req.keys, agentOptions: req.agentOptions }, req.copy ?? 0);
   return finish(repo, 'restore', jobId, req.job, started, outcome, selection.names, { where, chain: chainIds, ...(req.recoveryTarget ? { recoveryTarget: req.recoveryTarget.toISOString() } : {}) });
 }
 
@@ -160,6 +162,7 @@ export async function finish(
     jobId, name: job.name, type, status, exitCode: EXIT_CODES[status], startedAt: started.toISOString(), endedAt: ended.toISOString(), durationMs,
     files, bytes: outcome.bytes, rate: Math.round((outcome.bytes * 1000) / durationMs), baseJobId: job.id, ...extra, warnings, problems, error,
   };
+  for (const m of outcome.messages.filter((x) => x.level === 'info').slice(0, 10_000)) await repo.catalog.addJobLog(jobId, { level: 'info', code: m.code, path: m.path ? Buffer.from(m.path) : undefined, text: `${m.agent}: ${m.text}` });
   for (const p of problems.slice(0, 1000)) await repo.catalog.addJobLog(jobId, { level: 'error', code: p.code, path: p.path ? Buffer.from(p.path) : undefined, text: p.text });
   await repo.catalog.finishJob(jobId, { status, endedAt: ended, files, bytes: outcome.bytes, errors: problems.length, report: report as unknown as Record<string, unknown> });
   return report;

@@ -10,7 +10,7 @@ import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { CairnError } from '../../plugin-api/index.js';
-import { FdRunner, FileDaemon } from '../../core/index.js';
+import { FdRunner, FileDaemon, isolationFromMapping, isolationWithEnv } from '../../core/index.js';
 import type { JobPlumbing } from '../jobs/job-plumbing.js';
 import { platformFileServices, nativeStatus } from '../../native/index.js';
 import { SdDirectorClient, SdSessionClient, StorageDaemon, duplexPair, type SdNotification } from '../../sd/index.js';
@@ -37,6 +37,10 @@ export interface RepoSettings {
   clients?: Record<string, ClientRetention>;
   /** The pool catalog backups write to (default: `pool`). */
   catalogPool?: string;
+  /** Where agents run (flat mapping as cairn-fd.yaml's plugins.isolation); CAIRN_AGENT_ISOLATION overrides it. */
+  plugins?: { isolation?: Record<string, string> };
+  /** Programs agents may run through ctx.commands (the pipe agent's readers and writers), as cairn-fd.yaml's commands.allow. */
+  commands?: { allow?: string[] };
 }
 
 export const DEFAULT_REPO_SETTINGS: RepoSettings = {
@@ -185,11 +189,12 @@ export class LocalRepository implements JobPlumbing {
     const director = new SdDirectorClient(dirEnd);
     const encryption = meta.encryption;
     const fd = new FileDaemon({
-      policy: { pluginDirs: [join(path, 'plugins')], allow: [] },
+      policy: { pluginDirs: [join(path, 'plugins')], allow: [], isolation: isolationWithEnv(isolationFromMapping(settings.plugins?.isolation, `${file}: settings.plugins.isolation`)) },
       platform: platformFileServices(),
       logger: logger.child({ part: 'fd' }),
       // The key file is read when a backup starts (it signs), never at open: listing jobs needs no key.
       ...(encryption ? { crypto: () => fdCryptoOf(encryption), restoreKeys: () => repoRestoreKeys(encryption) } : {}),
+      allowCommands: settings.commands?.allow ?? [],
     });
     const repo = new LocalRepository(path, settings, catalog, sd, director, fd, logger, encryption ?? null);
     director.onNotification((n) => repo.notifications.get(n.jobId)?.(n));

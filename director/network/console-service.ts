@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { CairnError, displayPath, pathBytes, type Level } from '../../plugin-api/index.js';
-import { HOST_VERSION } from '../../core/index.js';
+import { HOST_VERSION, parseOptionArgs } from '../../core/index.js';
 import { ControlChannel, type ControlRequest, type HandlerReply } from '../../sd/index.js';
 import { resolveRestorePoint } from '../jobs/resolve-job.js';
 import type { DirectorService, RestoreCommand } from './director-service.js';
@@ -39,7 +39,7 @@ export class ConsoleService {
       case 'run': {
         const level = body.level as string | undefined;
         if (level !== undefined && !LEVELS.has(level)) throw new CairnError('CAIRN_E_USAGE', `level "${level}" is not full, incremental or differential`, { level });
-        const r = this.dir.runJob(String(body.job ?? ''), { level: level as Level | undefined });
+        const r = this.dir.runJob(String(body.job ?? ''), { level: level as Level | undefined, agentOptions: parseOptionArgs(body.options as string[] | undefined) });
         const jobId = await r.identified;
         return { text: `run JobId=${jobId}`, body: { jobId } };
       }

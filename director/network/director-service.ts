@@ -10,7 +10,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { CairnError, isCairnError, type Level, type ReplacePolicy } from '../../plugin-api/index.js';
-import { filesetFromObject, type Fileset } from '../../core/index.js';
+import { filesetFromObject, mergeOverrides, parseOptionArgs, type AgentOptionOverrides, type Fileset } from '../../core/index.js';
 import type { SdNotification } from '../../sd/index.js';
 import type { ClientEntry, DirConfig, JobEntry, StorageEntry } from '../../config/index.js';
 import type { Catalog, CatalogJob } from '../catalog/index.js';
@@ -75,6 +75,8 @@ export interface RestoreCommand {
   client?: string;
   /** 1: read the job's mirrored copy instead of the primary. */
   copy?: number;
+  /** `--option AGENT.KEY=VALUE` words for this restore. */
+  options?: string[];
 }
 
 export class DirectorService {
@@ -107,7 +109,7 @@ export class DirectorService {
   }
 
   /** Starts a backup job by its config name. Resolves when it is queued, with its handle. */
-  runJob(name: string, opts: { level?: Level; now?: () => Date } = {}): RunningJob {
+  runJob(name: string, opts: { level?: Level; now?: () => Date; agentOptions?: AgentOptionOverrides } = {}): RunningJob {
     const job = this.o.config.jobs.find((j) => j.name === name);
     if (!job) throw new CairnError('CAIRN_E_JOB_NOT_FOUND', `no job named "${name}" in the Director's config (jobs: ${this.o.config.jobs.map((j) => j.name).join(', ') || 'none'})`, { job: name });
     for (const r of this.running.values()) {
@@ -119,6 +121,7 @@ export class DirectorService {
     const storage = this.storage(job.storage);
     const fileset = this.fileset(job.fileset);
     const level = opts.level ?? job.level;
+    const agentOptions = mergeOverrides(job.agentOptions, opts.agentOptions);
     return this.track({ name, type: 'backup', level, client: client.name }, storage.name, async (r) => {
       // A failed job is run again, up to maxRetries times, retryDelaySeconds apart (a cancelled one is not).
       for (let attempt = 0; ; attempt++) {
@@ -132,6 +135,7 @@ export class DirectorService {
           now: opts.now,
           onProgress: (c) => this.progress(r, c.files, c.bytes),
           onJobId: (id) => this.identify(r, id),
+          agentOptions,
           scripts: jobScripts(job, level, { catalog: this.o.catalog, logger: this.o.logger, runOnClient: (argv, env) => remote.runCommand(argv, env) }),
           maxBandwidth: job.maxBandwidth,
         });
@@ -196,6 +200,7 @@ export class DirectorService {
     const client = this.client(cmd.client ?? job.client);
     const storage = this.storage(jobDef?.storage ?? this.o.config.storages[0]?.name);
     const pool = jobDef?.pool ?? job.pool ?? 'Default';
+    const agentOptions = parseOptionArgs(cmd.options);
     return this.track({ name: job.name, type: 'restore', client: client.name }, storage.name, (r) =>
       runRestoreJob(this.plumbing(client, storage, pool), {
         job,
@@ -207,6 +212,7 @@ export class DirectorService {
         signal: r.controller.signal,
         onFile: (_p, bytes) => this.progress(r, r.progress.files + 1, bytes),
         onJobId: (id) => this.identify(r, id),
+        agentOptions,
       }),
     );
   }

@@ -36,6 +36,7 @@ export class RemoteFd implements FdPort {
       grant: order.grant,
       sd: this.o.sd,
       maxBandwidth: order.maxBandwidth,
+      agentOptions: order.agentOptions,
     };
     const body = await this.call(`backup JobId=${order.jobId}`, wire, order.jobId, order.signal, this.baseAnswers(order.baseFor), (files, bytes) =>
       order.onProgress?.({ files, bytes, storedBytes: 0, deleted: 0 }),
@@ -92,6 +93,7 @@ export class RemoteFd implements FdPort {
       recoveryTarget: order.recoveryTarget?.toISOString(),
       sessions: order.sessions.map((x) => ({ jobId: x.jobId, grant: x.grant, ...(x.crypto ? { crypto: fdWire.sessionCryptoToWire(x.crypto) } : {}) })),
       sd: this.o.sd,
+      agentOptions: order.agentOptions,
       digests: order.digests ? { jobId: order.digests.jobId, byIndex: Object.fromEntries([...order.digests.byIndex].map(([k, v]) => [String(k), Buffer.from(v).toString('hex')])) } : undefined,
     };
     const jobId = order.sessions[0]?.jobId ?? 0;

@@ -30,7 +30,7 @@ export async function abortProblems(
 ): Promise<string[]> {
   const { mod } = env;
   const problems: string[] = [];
-  const kc = kitContext(mod.manifest, env.api, env.platform, job.include);
+  const kc = kitContext(mod.manifest, env.api, env.platform, job.include, env.commands);
   const runner = new HookRunner(mod.manifest.name, mod.manifest.version, { controller: kc.controller, timeouts: env.timeouts });
   const agent = await mod.createAgent(kc.ctx);
   await runner.call('prepareBackup', () => agent.prepareBackup({ jobId: 700, jobName: 'conformance-abort', level: 'full', state: null, options: job.options, include: job.include, exclude: job.exclude }));

@@ -22,6 +22,8 @@ export interface DriveEnv {
   readonly timeouts?: Partial<Record<HookName, number>>;
   /** Every error that came out of the runner, for the error-wrapping check. */
   readonly errors: unknown[];
+  /** Programs the kit's command service runs (ConformanceOptions.commands). */
+  readonly commands?: readonly string[];
 }
 
 export interface BackupRun {
@@ -76,7 +78,7 @@ export interface BackupSpec {
 /** One backup job, in the documented order. Throws what the runner throws. */
 export async function driveBackup(env: DriveEnv, spec: BackupSpec): Promise<BackupRun> {
   const { mod } = env;
-  const kc = kitContext(mod.manifest, env.api, env.platform, spec.include);
+  const kc = kitContext(mod.manifest, env.api, env.platform, spec.include, env.commands);
   const runner = new HookRunner(mod.manifest.name, mod.manifest.version, { controller: kc.controller, timeouts: env.timeouts });
   const violations: string[] = [];
   const agent = await mod.createAgent(kc.ctx);
@@ -142,7 +144,7 @@ const RESULTS = new Set(['extract', 'skip', 'created']);
 /** One restore job of `files` (already merged, in tree order) under `where`. */
 export async function driveRestore(env: DriveEnv, files: readonly BackedUpFile[], where: string, options: Record<string, unknown>): Promise<RestoreRun> {
   const { mod } = env;
-  const kc = kitContext(mod.manifest, env.api, env.platform, []);
+  const kc = kitContext(mod.manifest, env.api, env.platform, [], env.commands);
   const runner = new HookRunner(mod.manifest.name, mod.manifest.version, { controller: kc.controller, timeouts: env.timeouts });
   const violations: string[] = [];
   const agent = await mod.createAgent(kc.ctx);

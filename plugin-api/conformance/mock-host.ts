@@ -15,6 +15,7 @@ import type { ApiVersion } from '../version.js';
 import type { PlatformFileServices } from '../platform.js';
 import { comparePathsTreeOrder, displayPath, pathBytes } from '../paths.js';
 import { isSparseChunk } from '../types.js';
+import { createCommandService } from '../command-service.js';
 
 export interface KitMessage {
   level: JobMessageLevel;
@@ -65,8 +66,11 @@ export class KitChunkBuffers {
   }
 }
 
-/** A context like the host's: stamped logger (silent), messages kept, isIncluded = under an include root. */
-export function kitContext(manifest: AgentManifest, api: ApiVersion, platform: PlatformFileServices, include: readonly string[]): KitContext {
+/**
+ * A context like the host's: stamped logger (silent), messages kept, isIncluded = under an include root,
+ * commands = the programs the kit's caller allows (stderr lines kept as info messages).
+ */
+export function kitContext(manifest: AgentManifest, api: ApiVersion, platform: PlatformFileServices, include: readonly string[], allowCommands: readonly string[] = []): KitContext {
   const controller = new AbortController();
   const messages: KitMessage[] = [];
   const roots = include.map((r) => pathBytes(r.length > 1 ? r.replace(/\/+$/, '') : r));
@@ -88,6 +92,7 @@ export function kitContext(manifest: AgentManifest, api: ApiVersion, platform: P
     },
     platform,
     chunkBuffer: (size) => chunks.take(size),
+    commands: createCommandService({ allow: allowCommands, signal: controller.signal, onStderr: (label, line) => messages.push({ level: 'info', text: `${label}: ${line}` }) }),
   };
   return { ctx, controller, messages, chunks };
 }

@@ -42,6 +42,8 @@ export interface ConformanceOptions {
   readonly compare?: (restoredWhere: string) => Promise<{ ok: boolean; message: string }>;
   /** How long an agent may take to stop after an abort (default 5000 ms). */
   readonly abortWithinMs?: number;
+  /** Programs the kit's command service (ctx.commands, API 1.5) may run; default none. */
+  readonly commands?: readonly string[];
   /** Keep the kit's working folder (for debugging). */
   readonly keepScratch?: boolean;
 }
@@ -113,7 +115,7 @@ async function runChecks(mod: AgentModule, opts: ConformanceOptions): Promise<Co
   }
   const platform = opts.platform ?? nodePlatformFileServices();
   try {
-    const probe = await mod.createAgent(kitContext(m, api, platform, opts.include).ctx);
+    const probe = await mod.createAgent(kitContext(m, api, platform, opts.include, opts.commands).ctx);
     const hp = hookProblems(probe);
     add('hooks', hp.length === 0, hp.length === 0 ? 'all required hooks are functions' : summary(hp));
     if (hp.length > 0) {
@@ -129,7 +131,7 @@ async function runChecks(mod: AgentModule, opts: ConformanceOptions): Promise<Co
   await fsp.mkdir(opts.scratch, { recursive: true });
   const work = await fsp.mkdtemp(path.join(opts.scratch, 'cairn-kit-'));
   const spool = await Spool.create(work);
-  const env: DriveEnv = { mod, api, platform, spool, timeouts: opts.timeouts, errors: [] };
+  const env: DriveEnv = { mod, api, platform, spool, timeouts: opts.timeouts, errors: [], commands: opts.commands };
   const catalog = new KitCatalog();
   const options = opts.options ?? {};
   const restoreOptions = opts.restoreOptions ?? {};

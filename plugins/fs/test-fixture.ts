@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { nodePlatformFileServices, type AgentContext, type PlatformFileServices, type BackupJob, type BaseFile, type FileEntry, type JobMessageLevel, type Level, type DataChunk } from '../../plugin-api/index.js';
+import { createCommandService, nodePlatformFileServices, type AgentContext, type PlatformFileServices, type BackupJob, type BaseFile, type FileEntry, type JobMessageLevel, type Level, type DataChunk } from '../../plugin-api/index.js';
 import { createAgent } from './index.js';
 
 export function tempDir(tag: string): string {
@@ -36,6 +36,7 @@ export function testContext(platform: PlatformFileServices = nodePlatformFileSer
     isIncluded: () => true,
     platform,
     chunkBuffer: (size) => Buffer.allocUnsafe(size),
+    commands: createCommandService({ allow: [], onStderr: noop }),
   };
   return { ctx, messages, controller };
 }

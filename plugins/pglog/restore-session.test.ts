@@ -24,6 +24,7 @@ function context(messages: Array<{ level: JobMessageLevel; text: string; code?: 
     isIncluded: () => true,
     platform: {} as AgentContext['platform'],
     chunkBuffer: (n) => Buffer.allocUnsafe(n),
+    commands: { spawn: () => { throw new Error('pglog restore runs no commands through the host'); } } as unknown as AgentContext['commands'],
   };
 }
 

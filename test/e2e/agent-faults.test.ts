@@ -6,7 +6,9 @@
  * error with the right code and a message naming what failed; the job is in
  * `jobs --json` with status error; and the next ordinary backup in the same
  * repository runs and succeeds. Agents may load only from the repository's
- * plugin dir (R/plugins/): the test writes its agent modules there.
+ * plugin dir (R/plugins/): the test writes its agent modules there. The
+ * agent-fault cases run with the agent in-process and in a child process
+ * (test/e2e/agent-isolation.test.ts has the faults only a child can have).
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -144,75 +146,81 @@ test('incompatible API range → CAIRN_E_AGENT_API_MISMATCH naming both sides; t
   assertRepoStillWorks(r, f, 'future');
 });
 
-test('an agent that works backs up its file (control for the faulty ones)', async (t) => {
-  const r = await freshRepo(t);
-  const mod = join(r.plugins, 'good.mjs');
-  writeFileSync(mod, agentSource('good'));
-  const fs = writeFileset(r, 'good', mod);
-  const res = cairnOk(r.repo, ['backup', '--fileset', fs, '--json']).json;
-  assert.equal(res.status, 'ok');
-  assert.equal(res.files, 1);
-  assert.equal(res.bytes, 5);
-  const ls = cairnOk(r.repo, ['ls', String(res.jobId), '--json']).json;
-  assert.deepEqual(ls.files.map((x: { path: string }) => x.path), ['/good/one.txt']);
-});
+// Agents from the repository's plugin folder run in a process of their own by default; each case runs
+// both ways (CAIRN_AGENT_ISOLATION), in-process being the mode DESIGN.md tests with throws and hangs.
+for (const mode of ['inprocess', 'process'] as const) {
+  const isolation = { CAIRN_AGENT_ISOLATION: mode };
 
-test('an agent that throws in nextFile → CAIRN_E_AGENT_FAILED naming agent and hook; the next job runs', async (t) => {
-  const r = await freshRepo(t);
-  const mod = join(r.plugins, 'thrower.mjs');
-  writeFileSync(mod, agentSource('thrower', { nextFile: "throw new Error('disk on fire');" }));
-  const fs = writeFileset(r, 'thrower', mod);
-  const res = cairn(r.repo, ['backup', '--fileset', fs, '--json'], { timeoutMs: 60_000 });
-  const f = failure(res);
-  assert.equal(f.code, 'CAIRN_E_AGENT_FAILED', res.describe);
-  assert.equal(res.status, 3);
-  assert.match(f.message, /thrower/, 'names the agent');
-  assert.match(f.message, /nextFile/, 'names the hook');
-  assert.match(f.message, /disk on fire/, "carries the agent's own message");
-  assertRepoStillWorks(r, f, 'thrower');
-});
+  test(`[${mode}] an agent that works backs up its file (control for the faulty ones)`, async (t) => {
+    const r = await freshRepo(t);
+    const mod = join(r.plugins, 'good.mjs');
+    writeFileSync(mod, agentSource('good'));
+    const fs = writeFileset(r, 'good', mod);
+    const res = cairnOk(r.repo, ['backup', '--fileset', fs, '--json'], 0, { env: isolation }).json;
+    assert.equal(res.status, 'ok');
+    assert.equal(res.files, 1);
+    assert.equal(res.bytes, 5);
+    const ls = cairnOk(r.repo, ['ls', String(res.jobId), '--json']).json;
+    assert.deepEqual(ls.files.map((x: { path: string }) => x.path), ['/good/one.txt']);
+  });
 
-test('an agent that throws in nextFile after its first file → CAIRN_E_AGENT_FAILED; the next job runs', async (t) => {
-  const r = await freshRepo(t);
-  const mod = join(r.plugins, 'late-thrower.mjs');
-  writeFileSync(mod, agentSource('late-thrower', { nextFile: "if (sent) throw new Error('second file unreadable');" }));
-  const fs = writeFileset(r, 'late-thrower', mod);
-  const res = cairn(r.repo, ['backup', '--fileset', fs, '--json'], { timeoutMs: 60_000 });
-  const f = failure(res);
-  assert.equal(f.code, 'CAIRN_E_AGENT_FAILED', res.describe);
-  assert.match(f.message, /late-thrower/);
-  assert.match(f.message, /nextFile/);
-  assert.match(f.message, /second file unreadable/);
-  assertRepoStillWorks(r, f, 'late-thrower');
-});
+  test(`[${mode}] an agent that throws in nextFile → CAIRN_E_AGENT_FAILED naming agent and hook; the next job runs`, async (t) => {
+    const r = await freshRepo(t);
+    const mod = join(r.plugins, 'thrower.mjs');
+    writeFileSync(mod, agentSource('thrower', { nextFile: "throw new Error('disk on fire');" }));
+    const fs = writeFileset(r, 'thrower', mod);
+    const res = cairn(r.repo, ['backup', '--fileset', fs, '--json'], { env: isolation, timeoutMs: 60_000 });
+    const f = failure(res);
+    assert.equal(f.code, 'CAIRN_E_AGENT_FAILED', res.describe);
+    assert.equal(res.status, 3);
+    assert.match(f.message, /thrower/, 'names the agent');
+    assert.match(f.message, /nextFile/, 'names the hook');
+    assert.match(f.message, /disk on fire/, "carries the agent's own message");
+    assertRepoStillWorks(r, f, 'thrower');
+  });
 
-test('an agent that hangs in readData → CAIRN_E_AGENT_TIMEOUT (CAIRN_HOOK_TIMEOUT_MS); the next job runs', async (t) => {
-  const r = await freshRepo(t);
-  const mod = join(r.plugins, 'sleeper.mjs');
-  // A promise that never settles: nothing keeps the event loop busy but Cairn itself.
-  writeFileSync(mod, agentSource('sleeper', { readData: 'await new Promise(() => {});' }));
-  const fs = writeFileset(r, 'sleeper', mod);
-  const res = cairn(r.repo, ['backup', '--fileset', fs, '--json'], { env: { CAIRN_HOOK_TIMEOUT_MS: '1500' }, timeoutMs: 60_000 });
-  assert.equal(res.signal, null, `cairn did not end by itself: ${res.describe}`);
-  const f = failure(res);
-  assert.equal(f.code, 'CAIRN_E_AGENT_TIMEOUT', res.describe);
-  assert.equal(res.status, 3);
-  assert.match(f.message, /sleeper/, 'names the agent');
-  assert.match(f.message, /readData/, 'names the hook');
-  assertRepoStillWorks(r, f, 'sleeper');
-});
+  test(`[${mode}] an agent that throws in nextFile after its first file → CAIRN_E_AGENT_FAILED; the next job runs`, async (t) => {
+    const r = await freshRepo(t);
+    const mod = join(r.plugins, 'late-thrower.mjs');
+    writeFileSync(mod, agentSource('late-thrower', { nextFile: "if (sent) throw new Error('second file unreadable');" }));
+    const fs = writeFileset(r, 'late-thrower', mod);
+    const res = cairn(r.repo, ['backup', '--fileset', fs, '--json'], { env: isolation, timeoutMs: 60_000 });
+    const f = failure(res);
+    assert.equal(f.code, 'CAIRN_E_AGENT_FAILED', res.describe);
+    assert.match(f.message, /late-thrower/);
+    assert.match(f.message, /nextFile/);
+    assert.match(f.message, /second file unreadable/);
+    assertRepoStillWorks(r, f, 'late-thrower');
+  });
 
-test('an agent that hangs in readData while something else keeps the loop alive → CAIRN_E_AGENT_TIMEOUT', async (t) => {
-  const r = await freshRepo(t);
-  const mod = join(r.plugins, 'waiter.mjs');
-  // A hang on pending I/O (a timer far in the future stands for a socket that never answers).
-  writeFileSync(mod, agentSource('waiter', { readData: 'await new Promise((resolve) => setTimeout(resolve, 3_600_000));' }));
-  const fs = writeFileset(r, 'waiter', mod);
-  const res = cairn(r.repo, ['backup', '--fileset', fs, '--json'], { env: { CAIRN_HOOK_TIMEOUT_MS: '1500' }, timeoutMs: 15_000 });
-  assert.equal(res.signal, null, `cairn did not end by itself: ${res.describe}`);
-  const f = failure(res);
-  assert.equal(f.code, 'CAIRN_E_AGENT_TIMEOUT', res.describe);
-  assert.match(f.message, /waiter/);
-  assert.match(f.message, /readData/);
-  assertRepoStillWorks(r, f, 'waiter');
-});
+  test(`[${mode}] an agent that hangs in readData → CAIRN_E_AGENT_TIMEOUT (CAIRN_HOOK_TIMEOUT_MS); the next job runs`, async (t) => {
+    const r = await freshRepo(t);
+    const mod = join(r.plugins, 'sleeper.mjs');
+    // A promise that never settles: nothing keeps the event loop busy but Cairn itself.
+    writeFileSync(mod, agentSource('sleeper', { readData: 'await new Promise(() => {});' }));
+    const fs = writeFileset(r, 'sleeper', mod);
+    const res = cairn(r.repo, ['backup', '--fileset', fs, '--json'], { env: { ...isolation, CAIRN_HOOK_TIMEOUT_MS: '1500' }, timeoutMs: 60_000 });
+    assert.equal(res.signal, null, `cairn did not end by itself: ${res.describe}`);
+    const f = failure(res);
+    assert.equal(f.code, 'CAIRN_E_AGENT_TIMEOUT', res.describe);
+    assert.equal(res.status, 3);
+    assert.match(f.message, /sleeper/, 'names the agent');
+    assert.match(f.message, /readData/, 'names the hook');
+    assertRepoStillWorks(r, f, 'sleeper');
+  });
+
+  test(`[${mode}] an agent that hangs in readData while something else keeps the loop alive → CAIRN_E_AGENT_TIMEOUT`, async (t) => {
+    const r = await freshRepo(t);
+    const mod = join(r.plugins, 'waiter.mjs');
+    // A hang on pending I/O (a timer far in the future stands for a socket that never answers).
+    writeFileSync(mod, agentSource('waiter', { readData: 'await new Promise((resolve) => setTimeout(resolve, 3_600_000));' }));
+    const fs = writeFileset(r, 'waiter', mod);
+    const res = cairn(r.repo, ['backup', '--fileset', fs, '--json'], { env: { ...isolation, CAIRN_HOOK_TIMEOUT_MS: '1500' }, timeoutMs: 15_000 });
+    assert.equal(res.signal, null, `cairn did not end by itself: ${res.describe}`);
+    const f = failure(res);
+    assert.equal(f.code, 'CAIRN_E_AGENT_TIMEOUT', res.describe);
+    assert.match(f.message, /waiter/);
+    assert.match(f.message, /readData/);
+    assertRepoStillWorks(r, f, 'waiter');
+  });
+}
