@@ -29,4 +29,5 @@ export const DIRECTOR_ERRORS = {
   CAIRN_E_DAEMON_START: { exitCode: 2, retryable: false, summary: 'A daemon could not start (or did not start listening in time); its log says why.' },
   CAIRN_E_JOB_INTERRUPTED: { exitCode: 3, retryable: false, summary: 'The process running the job died before the job ended; the job was marked Error when the repository was next opened for writing.' },
   CAIRN_E_JOB_CANCELLED: { exitCode: 4, retryable: false, summary: 'The job was cancelled.' },
+  CAIRN_E_JOB_UNCOMMITTED: { exitCode: 3, retryable: false, summary: "The SD reported the job's session closed, but the catalog's committed end of a volume does not cover the session's blocks (the next mount would trim them): the job is marked Error, not OK." },
 } as const satisfies Record<string, ErrorSpec>;

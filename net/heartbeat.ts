@@ -4,6 +4,12 @@
  * 2 × intervalMs + slackMs it calls onDead() once and stops. The owner calls
  * seen() on every received chunk, sent() (optional) on every write, and
  * stop() when the connection ends.
+ *
+ * The verdict is about the peer, never about the owner: silence while the
+ * owner is not taking the peer's bytes (holdingBack(): its reader paused by
+ * its own back-pressure) is the owner's, so the peer counts as seen; and the
+ * verdict waits for the event loop's next I/O poll, so bytes that arrived
+ * while the owner's own loop was stalled (a busy machine) are read first.
  */
 export interface HeartbeatOptions {
   intervalMs: number;
@@ -12,6 +18,8 @@ export interface HeartbeatOptions {
   send: () => void;
   onDead: () => void;
   now?: () => number;
+  /** True while the owner itself is not reading the peer (back-pressure): the peer then counts as alive. */
+  holdingBack?: () => boolean;
 }
 
 export class Heartbeat {
@@ -61,11 +69,7 @@ export class Heartbeat {
     this.timer = null;
     if (this.stopped) return;
     const now = this.now();
-    if (now - this.lastSeen >= this.deadAfterMs) {
-      this.stop();
-      this.opts.onDead();
-      return;
-    }
+    // Our own heartbeat first: after a stall of our loop the peer should hear from us at once.
     if (now - this.lastSent >= this.opts.intervalMs) {
       this.lastSent = now;
       try {
@@ -73,6 +77,25 @@ export class Heartbeat {
       } catch {
         // a failing send shows up as silence from the peer
       }
+    }
+    if (this.opts.holdingBack?.()) this.lastSeen = now;
+    if (now - this.lastSeen >= this.deadAfterMs) {
+      // Bytes may be waiting in the kernel because our own loop was busy: let one I/O poll run first.
+      setImmediate(() => this.verdict());
+      return;
+    }
+    this.schedule();
+  }
+
+  /** After the I/O poll that followed an overdue tick: dead only if still nothing arrived. */
+  private verdict(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    if (this.opts.holdingBack?.()) this.lastSeen = now;
+    if (now - this.lastSeen >= this.deadAfterMs) {
+      this.stop();
+      this.opts.onDead();
+      return;
     }
     this.schedule();
   }

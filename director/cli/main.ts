@@ -275,7 +275,22 @@ export async function main(argv: string[]): Promise<number> {
 
 export async function runCli(): Promise<void> {
   const code = await main(process.argv.slice(2));
-  // The job is over and its report printed: exit now, even if an agent that hung
-  // still has I/O pending (stdout and stderr are synchronous for files and pipes).
+  await exitWhenWritten(code);
+}
+
+/**
+ * The job is over and its report printed: exit now, even if an agent that hung still has I/O pending — but
+ * only once stdout and stderr have handed what was written to the OS. On a pipe their writes are
+ * asynchronous, and process.exit() drops what is still queued: a big JSON report (a restore naming 40,000
+ * files) lost its tail, and with it the job's error.
+ */
+export async function exitWhenWritten(code: number): Promise<never> {
+  await Promise.all([written(process.stdout), written(process.stderr)]);
   process.exit(code);
+}
+
+/** Resolves when everything written to `s` so far is with the OS (an empty write's callback comes after theirs). */
+function written(s: NodeJS.WriteStream): Promise<void> {
+  if (s.destroyed || s.writableEnded) return Promise.resolve();
+  return new Promise((resolve) => s.write('', () => resolve()));
 }

@@ -90,6 +90,7 @@ export async function commitBackup(repo: JobPlumbing, c: BackupCommitContext, ou
     try {
       const ms = c.closeTimeoutMs ?? CLOSE_NOTICE_TIMEOUT_MS;
       closeReport = await withTimeout(c.session.closed, ms, 'the SD did not confirm the session close');
+      await assertCommitted(repo, jobId, closeReport);
       await c.assembler.finish();
       await catalog.insertJobMedia(jobId, closeReport.ranges);
       for (const c of closeReport.copies ?? []) await catalog.insertJobMedia(jobId, c.ranges, 1);
@@ -170,6 +171,23 @@ export async function commitBackup(repo: JobPlumbing, c: BackupCommitContext, ou
   }
   await repo.files.jobEnded(jobId, status);
   return report;
+}
+
+/**
+ * A session the SD reported closed is in the catalog's committed end of every volume it wrote
+ * (docs/volume-format.md §7): otherwise the next mount trims its blocks, and the job must not be OK.
+ */
+async function assertCommitted(repo: JobPlumbing, jobId: number, report: SessionCloseReport): Promise<void> {
+  for (const r of report.ranges) {
+    const v = await repo.catalog.getVolume(r.volume);
+    if (!v || v.committedBlocks <= r.endBlock) {
+      throw new CairnError(
+        'CAIRN_E_JOB_UNCOMMITTED',
+        `The SD reported job ${jobId}'s session closed, but volume ${r.volume} is committed only to block ${v ? v.committedBlocks - 1 : 'none'} and the session ends at block ${r.endBlock}.`,
+        { jobId, volume: r.volume, committedBlocks: v?.committedBlocks ?? null, endBlock: r.endBlock },
+      );
+    }
+  }
 }
 
 /** Autoprune after a job (Bacula's AutoPrune), when the plumbing has one: its failure is logged with the job, never changes its outcome. */

@@ -7,12 +7,18 @@
  *
  * While no Director is connected (it restarts mid-job), sessions go on:
  * volume updates (committed size, status, job count) are kept, merged per
- * volume, and delivered first thing to the next Director that attaches;
+ * volume, and delivered first thing to the next Director that attaches —
+ * kept in a state file too (a daemon's spool folder), written before the
+ * update counts as done, so they survive an SD restart as the job's spooled
+ * session-closed does (docs/volume-format.md §7);
  * questions that need an answer (a rollover's next volume) wait for a
  * Director, up to `waitMs`, then fail with CAIRN_E_SD_NO_DIRECTOR.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { CairnError } from '../../plugin-api/index.js';
 import type { VolumeCatalogPort, VolumeInfo } from '../api.js';
+import { syncDirectory } from '../device/file-device.js';
 import type { SdConnection } from './sd-connection.js';
 
 /** The operations, by wire name (protocol.md §4.1), and the port method each one is. */
@@ -37,7 +43,38 @@ export class DirectorCatalogLink implements VolumeCatalogPort {
   /** Delivery of the pending updates to the Director that attached last. */
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly waitMs = DIRECTOR_WAIT_MS) {}
+  /** Writes of the state file, one after another. */
+  private saving: Promise<void> = Promise.resolve();
+
+  /** `stateFile`: where kept updates survive a restart (null: memory only, local mode and tests). */
+  constructor(
+    private readonly waitMs = DIRECTOR_WAIT_MS,
+    private readonly stateFile: string | null = null,
+  ) {
+    if (stateFile) for (const [name, change] of readKept(stateFile)) this.pending.set(name, change);
+  }
+
+  /** The kept updates as they are now, in the state file (temp file, fsync, rename, directory fsync). */
+  private persist(): Promise<void> {
+    const file = this.stateFile;
+    if (!file) return Promise.resolve();
+    const p = this.saving.then(async () => {
+      const snapshot = JSON.stringify({ volumes: [...this.pending] });
+      await fs.promises.mkdir(path.dirname(file), { recursive: true });
+      const tmp = `${file}.tmp`;
+      const fh = await fs.promises.open(tmp, 'w');
+      try {
+        await fh.writeFile(snapshot);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.promises.rename(tmp, file);
+      await syncDirectory(path.dirname(file));
+    });
+    this.saving = p.catch(() => undefined);
+    return p;
+  }
 
   attach(conn: SdConnection): void {
     this.links.push(conn);
@@ -49,7 +86,10 @@ export class DirectorCatalogLink implements VolumeCatalogPort {
   private async flush(conn: SdConnection): Promise<void> {
     for (const [name, change] of [...this.pending]) {
       await conn.call('catalog update-volume', [name, change]);
-      if (this.pending.get(name) === change) this.pending.delete(name);
+      if (this.pending.get(name) === change) {
+        this.pending.delete(name);
+        await this.persist();
+      }
     }
   }
 
@@ -68,9 +108,16 @@ export class DirectorCatalogLink implements VolumeCatalogPort {
 
   async updateVolume(name: string, change: VolumeChange): Promise<void> {
     if (this.links.length === 0 || this.pending.has(name)) {
-      // No Director now (or an older change of this volume is still to be delivered): keep it, in order.
+      // No Director now (or an older change of this volume is still to be delivered): keep it, in order — on disk
+      // before it counts as done (the session's close goes on to report the session durable).
       this.pending.set(name, { ...this.pending.get(name), ...change });
-      if (this.links.length) this.flushing = this.flushing.then(() => this.flush(this.links[this.links.length - 1]));
+      await this.persist();
+      if (this.links.length) {
+        // Delivered before the caller goes on (a session's close then notifies the Director): the catalog has it first.
+        const conn = this.links[this.links.length - 1];
+        this.flushing = this.flushing.catch(() => undefined).then(() => this.flush(conn));
+        await this.flushing.catch(() => undefined);
+      }
       return;
     }
     await this.ask('update-volume', [name, change]);
@@ -112,5 +159,16 @@ export class DirectorCatalogLink implements VolumeCatalogPort {
       timer.unref();
       this.waiters.add(done);
     });
+  }
+}
+
+/** The updates a state file keeps; none when it is missing (a torn temp file is never read: it is renamed whole). */
+function readKept(file: string): Array<[string, VolumeChange]> {
+  try {
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { volumes?: Array<[string, VolumeChange]> };
+    return Array.isArray(doc.volumes) ? doc.volumes.filter((e) => Array.isArray(e) && typeof e[0] === 'string' && e[1] && typeof e[1] === 'object') : [];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new CairnError('CAIRN_E_SD_STATE', `The SD's kept volume updates in ${file} cannot be read: ${(err as Error).message}. Restore or remove the file (its updates then reach the catalog no more).`, { file }, { cause: err });
   }
 }

@@ -77,7 +77,7 @@ export class SdConnection {
     this.writer = new FrameWriter(stream);
     stream.on('error', (err) => sd.log.warn({ err: String(err) }, 'connection error'));
     if (peer && sd.heartbeatMs > 0) {
-      this.heartbeat = watchPeer(this.writer, sd.heartbeatMs, () => {
+      this.heartbeat = watchPeer(this.writer, this.reader, sd.heartbeatMs, () => {
         sd.log.warn({ role: peer.role, peer: peer.name, address: peer.address, heartbeatMs: sd.heartbeatMs }, 'nothing heard from the peer for twice the heartbeat interval: closing the connection (its session is aborted)');
         stream.destroy();
       });

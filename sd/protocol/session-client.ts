@@ -114,7 +114,14 @@ export class SdSessionClient {
     let finished = false;
     try {
       for (;;) {
-        const f = await this.reader.next();
+        let f: Awaited<ReturnType<FrameReader['next']>>;
+        try {
+          f = await this.reader.next();
+        } catch (err) {
+          // A broken stream (closed mid-frame): nothing to skip, and its error is the one to report.
+          finished = true;
+          throw err;
+        }
         if (!f) {
           finished = true;
           throw new CairnError('CAIRN_E_PROTOCOL_CLOSED', 'The SD closed the connection during read data.', {});

@@ -5,6 +5,7 @@
  * Transport (TCP, TLS, stdio) and authentication are the caller's; here
  * every connection is a Duplex already trusted.
  */
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { CairnError } from '../../plugin-api/index.js';
 import type { Bootstrap, SessionJobInfo, VolumeCatalogPort } from '../api.js';
@@ -23,6 +24,9 @@ import { TicketBook } from './tickets.js';
 import { DeviceSlots } from './device-slots.js';
 import { NotificationSpool } from './notification-spool.js';
 import { verifySession } from '../volume/volume-verifier.js';
+
+/** In the spool folder: volume updates kept while no Director is connected (director-catalog-link.ts). */
+const VOLUME_UPDATES_FILE = 'volume-updates.json';
 
 /** One device of the SD and its settings. */
 export interface SdDeviceOptions {
@@ -77,7 +81,7 @@ export class StorageDaemon {
 
   constructor(o: StorageDaemonOptions) {
     const log = o.logger ?? silentLogger;
-    this.directorLink = o.catalog === 'director' ? new DirectorCatalogLink() : null;
+    this.directorLink = o.catalog === 'director' ? new DirectorCatalogLink(undefined, o.spoolDir ? path.join(o.spoolDir, VOLUME_UPDATES_FILE) : null) : null;
     const catalog = this.directorLink ?? (o.catalog as VolumeCatalogPort);
     const list = o.devices ?? (o.device !== undefined ? [{ ...o, name: 'default', device: o.device }] : []);
     if (list.length === 0) throw new CairnError('CAIRN_E_DEVICE_TYPE', 'A Storage Daemon needs at least one device.', {});

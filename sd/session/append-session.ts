@@ -35,6 +35,10 @@ export class AppendSession {
   private readonly catalog: Entry[] = [];
   private chain: Promise<unknown> = Promise.resolve();
   private stats = { records: 0, bytes: 0, blocks: 0, files: 0, firstFileIndex: 0, lastFileIndex: 0 };
+  /** A close is past its checks and making the session durable. */
+  private closing = false;
+  /** The hold on the current volume was given back (at close or abort). */
+  private released = false;
 
   constructor(
     readonly sessionId: number,
@@ -118,11 +122,19 @@ export class AppendSession {
   close(summary?: SessionJobSummary): Promise<SessionCloseReport> {
     return this.exclusive(async () => {
       this.assertActive();
-      const copy = this.mirror ? await this.mirror.session.close(summary) : null;
-      if (this.state === 'open') await this.writer.flush();
-      await this.writeLabel(BlockKind.SESSION_END, true, undefined, summary);
-      await this.drain(0);
-      await this.app.sync();
+      // From here the close decides: an abort asked for meanwhile waits for it and acts only if it fails.
+      this.closing = true;
+      let copy: SessionCloseReport | null = null;
+      try {
+        // A mirrored copy closes (durably) first: the report lists it only once it is.
+        if (this.mirror) copy = await this.mirror.session.close(summary);
+        if (this.state === 'open') await this.writer.flush();
+        await this.writeLabel(BlockKind.SESSION_END, true, undefined, summary);
+        await this.drain(0);
+        await this.app.sync();
+      } finally {
+        this.closing = false;
+      }
       if (this.range) this.ranges.push(this.range);
       this.range = null;
       this.state = 'closed';
@@ -138,37 +150,61 @@ export class AppendSession {
           ...(copy ? { copies: [{ device: this.mirror!.device, sessionId: copy.sessionId, ranges: copy.ranges }] } : {}),
         };
         await this.notify({ type: 'session-closed', jobId: this.job.jobId, report });
-        await this.pool.release(this.app);
         return report;
       } finally {
+        await this.releaseVolume();
         this.onEnd();
       }
     });
   }
 
-  /** Aborts: no more data accepted; an end label with status aborted is written if the volume still takes it (not synced). */
+  /**
+   * Aborts: no more data accepted; an end label with status aborted is written if the volume still takes it
+   * (not synced). While a close is under way the abort waits for it: a session that closed is not aborted
+   * after (no second end label, no session-aborted after session-closed, its volume released once).
+   */
   abort(reason: string, failure?: CairnError): Promise<void> {
     if (this.state === 'aborted' || this.state === 'closed') return Promise.resolve();
+    if (this.closing) {
+      this.log.info({ sessionId: this.sessionId, jobId: this.job.jobId, reason }, 'abort asked while the session closes: it waits for the close');
+      return this.exclusive(async () => {
+        if (this.state === 'aborted' || this.state === 'closed') return;
+        this.markAborted(reason, failure);
+        await this.abortCleanup(true, reason);
+      }).catch(() => undefined);
+    }
     const wasStarted = this.state !== 'ticketed';
+    this.markAborted(reason, failure);
+    return this.exclusive(() => this.abortCleanup(wasStarted, reason)).catch(() => undefined);
+  }
+
+  private markAborted(reason: string, failure?: CairnError): void {
     this.state = 'aborted';
     this.abortReason = reason;
     this.failure = failure ?? null;
     this.log.warn({ sessionId: this.sessionId, jobId: this.job.jobId, reason }, 'append session aborted');
     if (this.mirror) void this.mirror.session.abort(`its primary session ${this.sessionId} was aborted: ${reason}`);
-    const cleanup = this.exclusive(async () => {
-      try {
-        if (wasStarted) {
-          await this.drain(0).catch(() => undefined);
-          await this.writeLabel(BlockKind.SESSION_END, true, reason).catch(() => undefined);
-          await this.drain(0).catch(() => undefined);
-        }
-      } finally {
-        await this.pool.release(this.app);
-        this.onEnd();
-        await this.notify({ type: 'session-aborted', jobId: this.job.jobId, sessionId: this.sessionId, reason }).catch(() => undefined);
+  }
+
+  private async abortCleanup(wasStarted: boolean, reason: string): Promise<void> {
+    try {
+      if (wasStarted) {
+        await this.drain(0).catch(() => undefined);
+        await this.writeLabel(BlockKind.SESSION_END, true, reason).catch(() => undefined);
+        await this.drain(0).catch(() => undefined);
       }
-    });
-    return cleanup.catch(() => undefined);
+    } finally {
+      await this.releaseVolume();
+      this.onEnd();
+      await this.notify({ type: 'session-aborted', jobId: this.job.jobId, sessionId: this.sessionId, reason }).catch(() => undefined);
+    }
+  }
+
+  /** The session's hold on its current volume, given back once (the pool closes a volume no session holds). */
+  private async releaseVolume(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.pool.release(this.app);
   }
 
   private async writeLabel(kind: number, endLabel: boolean, reason?: string, summary?: SessionJobSummary): Promise<void> {

@@ -111,21 +111,25 @@ export class VolumeAppender {
 
   /**
    * Waits for every block queued so far, fsyncs, and records the committed
-   * end in the catalog. Returns the committed block count.
+   * end in the catalog. Returns the committed block count — only once the
+   * catalog holds it: an update that failed is not counted, so the next
+   * sync sends it again even when no block was written since (another
+   * session's close must not report blocks durable that a later mount would
+   * trim).
    */
   sync(extra?: { status?: 'full' | 'used' }): Promise<number> {
     const p = this.syncChain.then(async () => {
       await this.idle();
       if (this.failure) throw this.failure;
-      const blocks = this.written;
+      const blocks = Math.max(this.written, this.committedBlocks);
       await this.handle.sync();
       if (blocks > this.committedBlocks || extra?.status) {
-        this.committedBlocks = Math.max(blocks, this.committedBlocks);
         await this.catalog.updateVolume(this.volume, {
-          committedBytes: this.committedBlocks * this.blockSize,
-          committedBlocks: this.committedBlocks,
+          committedBytes: blocks * this.blockSize,
+          committedBlocks: blocks,
           ...(extra?.status ? { status: extra.status } : {}),
         });
+        this.committedBlocks = blocks;
       }
       return this.committedBlocks;
     });

@@ -69,7 +69,7 @@ export class ControlChannel {
       const ms = o.heartbeatMs;
       if (o.watchPeer === false) this.stopSending = sendHeartbeats(this.writer, ms);
       else
-        this.heartbeat = watchPeer(this.writer, ms, () =>
+        this.heartbeat = watchPeer(this.writer, this.reader, ms, () =>
           this.finish(new CairnError('CAIRN_E_PROTOCOL_HEARTBEAT', `Nothing heard from ${o.peer} for ${Math.round((2 * ms + Math.min(ms, 5000)) / 1000)} s (heartbeat every ${ms / 1000} s): the peer is gone.`, { peer: o.peer, heartbeatMs: ms })),
         );
     }

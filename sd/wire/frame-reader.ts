@@ -1,8 +1,10 @@
 /**
- * FrameReader: pulls frames off a Readable. It keeps the stream paused
- * except while a next() waits for bytes (plus a small read-ahead), so a slow
- * consumer leaves bytes in the stream and the peer's write() returns false:
- * back-pressure end to end.
+ * FrameReader: pulls frames off a Readable. It takes bytes while fewer than
+ * a small read-ahead beyond the frame asked for are buffered and pauses the
+ * stream above that, so a slow consumer leaves bytes in the stream and the
+ * peer's write() returns false: back-pressure end to end. Bytes keep coming
+ * in below the read-ahead even while nobody asks for a frame, so an owner
+ * sees its peer's heartbeats (onBytes) while it is busy sending.
  */
 import type { Readable } from 'node:stream';
 import { CairnError } from '../../plugin-api/index.js';
@@ -20,6 +22,8 @@ export class FrameReader {
   private waiter: (() => void) | null = null;
   /** Bytes the current next() needs; the stream is paused once this much (plus slack) is buffered. */
   private want = 0;
+  /** Called on every chunk that arrives (a sign of the peer's life, before any frame is read). */
+  onBytes: (() => void) | null = null;
 
   constructor(
     private readonly stream: Readable,
@@ -31,6 +35,7 @@ export class FrameReader {
       if (b.length > 0) {
         this.bufs.push(b);
         this.buffered += b.length;
+        this.onBytes?.();
       }
       if (this.buffered >= this.want + READ_AHEAD_BYTES) stream.pause();
       this.wake();
@@ -46,6 +51,14 @@ export class FrameReader {
       finish();
     });
     stream.pause();
+  }
+
+  /**
+   * True while this side holds the peer's bytes it has not taken yet and has stopped the stream for them (its
+   * own back-pressure): the peer's silence beyond them is ours, not the peer's.
+   */
+  get holdingBack(): boolean {
+    return !this.done && this.buffered > 0 && this.stream.isPaused();
   }
 
   private wake(): void {
@@ -80,7 +93,9 @@ export class FrameReader {
       this.stream.resume();
       await arrived;
     }
+    // Below the read-ahead the stream keeps flowing (heartbeats arrive while the owner is busy); above it, it waits.
     if (this.buffered >= n + READ_AHEAD_BYTES) this.stream.pause();
+    else if (!this.done) this.stream.resume();
     return true;
   }
 

@@ -10,6 +10,8 @@ import { frameHeader, signalHeader } from './frame.js';
 export class FrameWriter {
   /** When a frame or signal was last written (ms since epoch): heartbeats are sent only on an idle connection. */
   lastWrite = Date.now();
+  /** Called on every frame or signal written (a heartbeat watcher then knows no heartbeat is due). */
+  onWrite: (() => void) | null = null;
 
   constructor(readonly stream: Writable) {}
 
@@ -24,6 +26,7 @@ export class FrameWriter {
     this.assertOpen();
     const s = this.stream;
     this.lastWrite = Date.now();
+    this.onWrite?.();
     s.cork();
     // Write callbacks run in order: the last part's stands for the whole frame.
     const body = parts.filter((p) => p.length > 0);
@@ -42,6 +45,7 @@ export class FrameWriter {
   writeSignal(signal: number): Promise<void> {
     this.assertOpen();
     this.lastWrite = Date.now();
+    this.onWrite?.();
     const ok = this.stream.write(signalHeader(signal));
     return ok ? Promise.resolve() : waitDrain(this.stream);
   }

@@ -61,7 +61,8 @@ for (const engine of ['sqlite', 'postgres'] as const) {
           const fd1 = doc.clients[0];
           doc.clients.push({ ...fd1, name: 'fd2', port: fd2Port });
           doc.filesets = sources.map((s, i) => ({ name: `set${i + 1}`, include: [s] }));
-          doc.jobs = sources.map((_s, i) => ({ ...doc.jobs[0], name: `job${i + 1}`, fileset: `set${i + 1}`, client: i < 2 ? fd1.name : 'fd2' }));
+          // Each job's data rate is held (maxBandwidth), so every job runs for seconds and the four overlap however loaded the machine is.
+          doc.jobs = sources.map((_s, i) => ({ ...doc.jobs[0], name: `job${i + 1}`, fileset: `set${i + 1}`, client: i < 2 ? fd1.name : 'fd2', maxBandwidth: 3 * 1024 * 1024 }));
         },
       },
     });
