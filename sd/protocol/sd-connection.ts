@@ -18,6 +18,7 @@ import { FrameReader, nextControlFrame } from '../wire/frame-reader.js';
 import { FrameWriter } from '../wire/frame-writer.js';
 import { READ_TAG, encodeJsonFrame, encodeRecordsFrame } from '../wire/read-frame.js';
 import type { TicketBook } from './tickets.js';
+import type { MediaCommands } from './media-commands.js';
 import { watchPeer } from '../wire/liveness.js';
 import type { Heartbeat } from '../../net/index.js';
 
@@ -37,6 +38,8 @@ export interface SdServices {
   release(jobId: number): Promise<void>;
   /** Rewrites a purged volume's label and cuts it to that one block (refused while any session uses it). */
   truncateVolume(volume: string, opts: { pool?: string }): Promise<Record<string, unknown>>;
+  /** Tape media commands: media, mount, unmount, label. */
+  media: MediaCommands;
 }
 
 /** Who authenticated on a connection (absent in local mode: an in-process pair is trusted). */
@@ -48,7 +51,7 @@ export interface SdPeer {
 }
 
 /** Commands only a Director sends; they are answered off the read loop (they may wait on the Director's catalog replies). */
-const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'cancel', 'status', 'claim', 'release', 'truncate volume']);
+const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'cancel', 'status', 'claim', 'release', 'truncate volume', 'media', 'mount', 'unmount', 'label']);
 
 type Pending = { request: string; resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
@@ -185,6 +188,24 @@ export class SdConnection {
         const body = (req.body ?? {}) as { pool?: unknown };
         const r = await this.sd.truncateVolume(String(req.args.name ?? ''), { pool: typeof body.pool === 'string' ? body.pool : undefined });
         return this.reply(`OK truncate volume Name=${String(r.volume)}`, r);
+      }
+      case 'media': {
+        this.requireRole('director', cmd);
+        return this.reply('OK media', await this.sd.media.status(deviceArg(req), { scan: req.args.scan === '1' }));
+      }
+      case 'mount': {
+        this.requireRole('director', cmd);
+        return this.reply('OK mount', await this.sd.media.mount(deviceArg(req), slotArg(req)));
+      }
+      case 'unmount': {
+        this.requireRole('director', cmd);
+        return this.reply('OK unmount', await this.sd.media.unmount(deviceArg(req)));
+      }
+      case 'label': {
+        this.requireRole('director', cmd);
+        const body = (req.body ?? {}) as { pool?: unknown };
+        const r = await this.sd.media.label({ device: deviceArg(req), name: req.args.name, pool: String(body.pool ?? req.args.pool ?? ''), slot: slotArg(req) });
+        return this.reply(`OK label Name=${String(r.volume)}`, r);
       }
       case 'status':
         this.requireRole('director', cmd);
@@ -358,6 +379,17 @@ function jobIdArg(req: Request, command: string): number {
   const jobId = Number(req.args.jobid);
   if (!Number.isInteger(jobId) || jobId <= 0) throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `"${command}" needs JobId=<n>.`, { command });
   return jobId;
+}
+
+function deviceArg(req: Request): string | undefined {
+  return req.args.device === undefined || req.args.device === '' ? undefined : req.args.device;
+}
+
+function slotArg(req: Request): number | undefined {
+  if (req.args.slot === undefined) return undefined;
+  const slot = Number(req.args.slot);
+  if (!Number.isInteger(slot) || slot < 1) throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `Slot=${req.args.slot} is not a slot number (1, 2, …).`, { slot: req.args.slot });
+  return slot;
 }
 
 function stateError(why: string, command: string): CairnError {
