@@ -229,8 +229,10 @@ export class TapeDevice implements SequentialDevice {
     const ch = this.o.changer;
     if (!ch) return null;
     const st = await ch.status();
+    const inDrive = st.drives[this.driveIndex]?.slot;
     for (const s of st.slots) {
       const known = this.slots.get(s.slot);
+      if (s.slot === inDrive) continue; // its cartridge is in the drive
       if (!s.full) this.slots.delete(s.slot);
       else if (!known || known.tag !== s.tag) this.slots.set(s.slot, { slot: s.slot, full: true, ...(s.tag ? { tag: s.tag } : {}) });
     }

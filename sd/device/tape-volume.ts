@@ -25,6 +25,8 @@ export class DriveVolume implements TapeVolume {
   /** Reading: a block already read while positioning (handed out by the next readBlock). */
   private pending: Buffer | null = null;
   private pendingFile = 0;
+  /** Reading: the position met end of data. */
+  private atEnd = false;
   /** Blocks written since the last filemark. */
   private dirty = false;
   /** The tape reported end of medium: nothing more is written on it. */
@@ -139,6 +141,7 @@ export class DriveVolume implements TapeVolume {
     return this.guard('seek', async () => {
       const d = this.drive;
       this.pending = null;
+      this.atEnd = false;
       const cur = (await d.status()).fileNo;
       if (file === 0 || cur < 0) {
         await d.rewind();
@@ -153,9 +156,19 @@ export class DriveVolume implements TapeVolume {
       this.file = file;
       // Where does this file start? Read its first block's number, then space forward to the one wanted.
       const buf = Buffer.allocUnsafe(this.blockSize);
-      const n = await d.readBlock(buf);
-      const c = n > 0 ? checkBlock(buf.subarray(0, n), n) : null;
-      if (!c || !c.ok) throw new CairnError('CAIRN_E_VOLUME_BAD_BLOCK', `Volume ${this.volume}: the first block of tape file ${file} is unreadable.`, { volume: this.volume, file, block });
+      let n: number;
+      try {
+        n = await d.readBlock(buf);
+      } catch (err) {
+        if (!isTapeEndOfData(err)) throw err;
+        n = 0;
+      }
+      if (n === 0) {
+        this.atEnd = true; // the file is empty: end of data
+        return;
+      }
+      const c = checkBlock(buf.subarray(0, n), n);
+      if (!c.ok) throw new CairnError('CAIRN_E_VOLUME_BAD_BLOCK', `Volume ${this.volume}: the first block of tape file ${file} is unreadable (${c.reason}).`, { volume: this.volume, file, block });
       const first = c.header.blockNumber;
       if (first === block) {
         this.pending = buf.subarray(0, n);
@@ -169,6 +182,7 @@ export class DriveVolume implements TapeVolume {
 
   readBlock(buf: Buffer): Promise<{ length: number; file: number } | null> {
     return this.guard('read', async () => {
+      if (this.atEnd) return null;
       if (this.pending) {
         const p = this.pending;
         this.pending = null;

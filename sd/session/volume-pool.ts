@@ -186,11 +186,27 @@ export class VolumePool {
   private async createVolume(pool: string): Promise<Appender> {
     const { device, catalog, blockSize } = this.o;
     const name = await catalog.nextVolumeName(pool);
-    const handle = await (device as RandomAccessDevice).create(name);
+    const label = volumeLabelObject({ volumeName: name, pool, mediaType: device.mediaType, labelTime: Date.now(), blockSize });
+    const block0 = labelBlock(blockSize, BlockKind.VOLUME_LABEL, label, { blockNumber: 0, sessionId: 0, sessionSeq: 0 });
+    if (device.access === 'sequential') {
+      // A blank tape gets the label in tape file 0 (durable) before the catalog hears of the volume.
+      const tape = await device.create(name, block0, { wait: true, pool });
+      try {
+        const info = await catalog.createVolume({ name, pool, mediaType: device.mediaType });
+        await catalog.updateVolume(name, { committedBytes: blockSize, committedBlocks: 1 });
+        this.o.log.info({ volume: name, pool, device: device.type }, 'labelled new tape volume');
+        const app = new TapeAppender(tape, this.maxBlocks(blockSize, info.maxBytes), 1, 0, catalog, this.filemarkBytes);
+        app.poolMaxJobs = info.maxJobs;
+        return app;
+      } catch (err) {
+        await tape.close();
+        throw err;
+      }
+    }
+    const handle = await device.create(name);
     let info: Awaited<ReturnType<VolumeCatalogPort['createVolume']>>;
     try {
-      const label = volumeLabelObject({ volumeName: name, pool, mediaType: device.mediaType, labelTime: Date.now(), blockSize });
-      await handle.writev([labelBlock(blockSize, BlockKind.VOLUME_LABEL, label, { blockNumber: 0, sessionId: 0, sessionSeq: 0 })], 0);
+      await handle.writev([block0], 0);
       await handle.sync();
       info = await catalog.createVolume({ name, pool, mediaType: device.mediaType });
       await catalog.updateVolume(name, { committedBytes: blockSize, committedBlocks: 1 });
