@@ -40,18 +40,13 @@ export class MediaCommands {
     return { dev, tape: dev.device };
   }
 
-  /** Runs `fn` holding the drive alone; refused at once while a session uses or waits for it. */
+  /** Runs `fn` (the device runs its operations one at a time); refused at once while a volume is open on the drive. */
   private async exclusive<T>(dev: SdDevice, what: string, fn: () => Promise<T>): Promise<T> {
-    const r = dev.reservation;
-    if (r && r.state.holders + r.state.waiting > 0) {
-      throw new CairnError('CAIRN_E_VOLUME_BUSY', `Device ${dev.name} is in use by ${r.state.holders} session(s); cannot ${what} now.`, { device: dev.name, why: what, drive: r.state });
+    const tape = dev.device as SequentialDevice;
+    if (tape.mediaStatus().state === 'open') {
+      throw new CairnError('CAIRN_E_VOLUME_BUSY', `Device ${dev.name} is in use (a volume is open for a session); cannot ${what} now.`, { device: dev.name, why: what, drive: dev.reservation?.state ?? null });
     }
-    const release = r ? await r.acquire({ mode: 'read' }) : () => undefined;
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
+    return fn();
   }
 
   /** The drive, its slots (with `scan`, every unknown tape is loaded and read), the mount request, and each volume's catalog state. */
