@@ -59,7 +59,12 @@ function finish(kind: ConfigKind, c: Obj, baseDir: string): void {
   }
   if (kind === 'fd' || kind === 'sd') allow(c.directors);
   if (kind === 'fd') c.plugins.directories = (c.plugins.directories as string[]).map((d) => abs(d));
-  if (kind === 'sd') for (const d of c.devices) d.path = abs(d.path);
+  if (kind === 'sd') {
+    for (const d of c.devices) {
+      d.path = abs(d.path);
+      if (d.spool) d.spool.path = abs(d.spool.path);
+    }
+  }
   if (kind === 'console') tls(c.director.tls);
 }
 

@@ -54,9 +54,13 @@ function cancelSignal(): AbortSignal {
   return c.signal;
 }
 
-export async function cmdInit(args: CommonArgs, out: Output): Promise<number> {
+export async function cmdInit(args: CommonArgs & { vtape?: string; slots?: number; capacity?: number; filemarkBytes?: number; spool?: boolean }, out: Output): Promise<number> {
   const path = defaultRepoPath(args.repo);
-  const { created } = initRepository(path);
+  const device = args.vtape
+    ? { type: 'vtape' as const, path: args.vtape, ...(args.slots !== undefined ? { slots: args.slots } : {}), ...(args.capacity !== undefined ? { capacity: args.capacity } : {}), ...(args.filemarkBytes !== undefined ? { filemarkBytes: args.filemarkBytes } : {}), ...(args.spool ? { spool: true } : {}) }
+    : undefined;
+  // Tape blocks: the SD's tape default, 256 KiB (docs/tape.md); file volumes keep the repository's 1 MiB.
+  const { created } = initRepository(path, device ? { device, blockSize: 256 * 1024 } : {});
   const repo = await LocalRepository.open(path);
   await repo.close();
   out.data({ repo: path, created }, () => (created ? `created repository ${path}` : `repository ${path} already exists`));
@@ -133,6 +137,7 @@ export async function cmdRestore(args: CommonArgs & { job: string; to: string; p
   const report: JobReport & { entries?: string[] } = await withRepo(args, 'restore', !args.dryRun, out, async (repo) => {
     const job = await resolveBackupJob(repo.catalog, args.job, { asAt: args.asAt ? parseTime(args.asAt) : undefined });
     return runRestoreJob(repo, {
+      onVolumes: (v) => process.stderr.write(args.json ? `${JSON.stringify({ event: 'volumes', op: 'restore', volumes: v })}\n` : `cairn: this restore reads ${v.length} volume(s): ${v.join(', ')}\n`),
       job,
       to: args.to,
       paths: args.paths,

@@ -38,7 +38,35 @@ function program(out: Output): Program {
       wait: { type: 'boolean', describe: 'local mode: wait for the repository lock; with --config: wait for the job to end' },
     },
     commands: [
-      { name: 'init', describe: 'create a repository', run: as<CommonArgs>(cmdInit) },
+      {
+        name: 'init',
+        describe: 'create a repository',
+        options: {
+          vtape: { type: 'string', describe: 'use a vtape device instead of file volumes: a vtape file, or with --slots a changer folder (relative to the repository)' },
+          slots: { type: 'number', describe: 'with --vtape: an autochanger with this many slots' },
+          capacity: { type: 'number', describe: 'with --vtape: blank vtapes of this many bytes are created at first use' },
+          'filemark-bytes': { type: 'number', describe: 'with --vtape: bytes per tape file (default 1 GiB)' },
+          spool: { type: 'boolean', describe: 'with --vtape: spool job data to disk and despool it to the tape' },
+        },
+        run: as<CommonArgs>(cmdInit),
+      },
+      ...(['media', 'mount', 'unmount', 'label'] as const).map((op) => ({
+        name: op,
+        describe: {
+          media: 'tape media: the drive, the slots, a pending mount request, the volumes',
+          mount: 'load SLOT into the tape drive (changer), or re-read the tape an operator put in it; wakes a job waiting for media',
+          unmount: 'unload the tape drive (back to its slot with a changer)',
+          label: 'label the tape in the drive (or --slot) as NAME (default: the pool\'s label template); a labelled tape is overwritten only when recyclable',
+        }[op],
+        positionals: op === 'mount' ? [{ name: 'slot' }] : op === 'label' ? [{ name: 'name' }] : [],
+        options: {
+          storage: { type: 'string' as const, describe: 'with --config: the storage (SD) to ask' },
+          device: { type: 'string' as const, describe: 'the SD device (default: its first tape device)' },
+          ...(op === 'label' ? { pool: { type: 'string' as const, describe: 'the pool of the new volume (default: the repository\'s)' }, slot: { type: 'number' as const, describe: 'label the tape in this changer slot' } } : {}),
+          ...(op === 'media' ? { scan: { type: 'boolean' as const, describe: 'load every tape whose label is not known yet and read it' } } : {}),
+        },
+        run: async (a: Record<string, unknown>) => (await import('./media-commands.js')).cmdMedia(op, { ...a, slot: a.slot === undefined ? undefined : Number(a.slot) } as never, out),
+      })),
       {
         name: 'backup',
         describe: 'back up paths (or a --fileset) into the repository',

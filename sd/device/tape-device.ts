@@ -8,6 +8,8 @@
  * request a job waits on when its tape is nowhere to be found, and the one
  * volume open on the drive at a time.
  */
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError, isCairnError } from '../../plugin-api/index.js';
 import { BlockKind, checkBlock } from '../volume/block.js';
@@ -83,6 +85,48 @@ export class TapeDevice implements SequentialDevice {
     this.mediaType = o.mediaType ?? (o.type === 'vtape' ? 'VTape' : 'Tape');
     this.stateDir = o.stateDir ?? null;
     this.name = o.name ?? o.drivePath;
+    this.loadInventory();
+  }
+
+  /** The slots' labels learnt earlier (a cache: every load checks the label it finds). */
+  private get inventoryFile(): string | null {
+    return this.stateDir && this.o.changer ? path.join(this.stateDir, `tape-inventory-${path.basename(this.o.drivePath).replace(/[^A-Za-z0-9._-]/g, '_')}.json`) : null;
+  }
+
+  private loadInventory(): void {
+    const f = this.inventoryFile;
+    if (!f) return;
+    try {
+      for (const s of JSON.parse(readFileSync(f, 'utf8')) as SlotInfo[]) this.slots.set(s.slot, s);
+    } catch {
+      // none yet, or unreadable: the labels are read again when needed
+    }
+  }
+
+  private saveInventory(): void {
+    const f = this.inventoryFile;
+    if (!f) return;
+    try {
+      writeFileSync(`${f}.tmp`, JSON.stringify([...this.slots.values()]) + '\n');
+      renameSync(`${f}.tmp`, f);
+    } catch (err) {
+      this.o.log?.warn({ device: this.name, file: f, err: String(err) }, 'could not save the tape inventory');
+    }
+  }
+
+  /** Brings the slot list up to date with the changer (full/empty, tags) without moving anything. */
+  private async refreshSlots(): Promise<void> {
+    const ch = this.o.changer;
+    if (!ch) return;
+    const st = await ch.status();
+    const inDrive = st.drives[this.driveIndex]?.slot;
+    for (const s of st.slots) {
+      const known = this.slots.get(s.slot);
+      if (s.slot === inDrive) continue; // its cartridge is in the drive
+      if (!s.full) this.slots.delete(s.slot);
+      else if (!known || known.tag !== s.tag) this.slots.set(s.slot, { slot: s.slot, full: true, ...(s.tag ? { tag: s.tag } : {}) });
+    }
+    this.saveInventory();
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -138,6 +182,7 @@ export class TapeDevice implements SequentialDevice {
       const s = this.slots.get(slot) ?? { slot, full: true };
       s.volume = loaded.volume ?? undefined;
       this.slots.set(slot, s);
+      this.saveInventory();
     }
     return (this.loaded = loaded);
   }
@@ -228,14 +273,8 @@ export class TapeDevice implements SequentialDevice {
     if (cur && want(cur)) return cur;
     const ch = this.o.changer;
     if (!ch) return null;
+    await this.refreshSlots();
     const st = await ch.status();
-    const inDrive = st.drives[this.driveIndex]?.slot;
-    for (const s of st.slots) {
-      const known = this.slots.get(s.slot);
-      if (s.slot === inDrive) continue; // its cartridge is in the drive
-      if (!s.full) this.slots.delete(s.slot);
-      else if (!known || known.tag !== s.tag) this.slots.set(s.slot, { slot: s.slot, full: true, ...(s.tag ? { tag: s.tag } : {}) });
-    }
     const candidates = st.slots.filter((s) => s.full && !s.importExport);
     const match = (s: SlotInfo) => s.volume !== undefined && want({ volume: s.volume });
     // Known tapes first, then the ones the hint (barcode) suggests, then every tape not read yet.
@@ -319,6 +358,7 @@ export class TapeDevice implements SequentialDevice {
 
   private async names(): Promise<string[]> {
     const names = new Set<string>();
+    await this.refreshSlots();
     const cur = await this.whatIsLoaded();
     if (cur?.volume) names.add(cur.volume);
     for (const s of this.slots.values()) if (s.volume) names.add(s.volume);
@@ -362,7 +402,10 @@ export class TapeDevice implements SequentialDevice {
       throw new CairnError('CAIRN_E_DEVICE_IO', `Labelling ${volume} on device ${this.name} failed: ${(err as Error).message}`, { volume, device: this.name, tapeCode: code(err) }, { cause: err, retryable: true });
     }
     this.loaded = { volume, label, ...(l.slot !== undefined ? { slot: l.slot } : {}) };
-    if (l.slot !== undefined) this.slots.set(l.slot, { ...(this.slots.get(l.slot) ?? { slot: l.slot, full: true }), volume });
+    if (l.slot !== undefined) {
+      this.slots.set(l.slot, { ...(this.slots.get(l.slot) ?? { slot: l.slot, full: true }), volume });
+      this.saveInventory();
+    }
     this.o.log?.info({ device: this.name, volume, slot: l.slot }, 'labelled tape');
     this.wake();
   }

@@ -53,6 +53,7 @@ export class MediaCommands {
   async status(device?: string, opts: { scan?: boolean } = {}): Promise<Record<string, unknown>> {
     const { dev, tape } = this.tapeDevice(device);
     if (opts.scan) await this.exclusive(dev, 'scan the slots', () => tape.scan());
+    else if (tape.mediaStatus().state !== 'open') await tape.list(); // what is in the drive, and the changer's slots
     const media = tape.mediaStatus();
     const names = new Set<string>();
     if (media.loaded?.volume) names.add(media.loaded.volume);
