@@ -87,7 +87,10 @@ export class VolumePool {
       if (this.open.get(app.volume) === app) this.open.delete(app.volume);
       for (const [pool, cur] of this.current) if (cur === app) this.current.delete(pool);
       this.rolling.delete(app);
-      await app.close();
+      const closing = app.close();
+      // A tape drive holds one volume: the next mount waits for this close.
+      if (this.sequential) this.closing = closing.catch(() => undefined);
+      await closing;
     }
   }
 
@@ -137,8 +140,12 @@ export class VolumePool {
     return limits.length > 0 && v.jobs >= Math.min(...limits);
   }
 
+  /** A tape being closed (the drive is free once it is). */
+  private closing: Promise<void> = Promise.resolve();
+
   private async findOrCreate(pool: string): Promise<Appender> {
     const { device, catalog } = this.o;
+    await this.closing;
     const found = await catalog.findAppendableVolume(pool, device.mediaType);
     const limits = { jobs: found?.jobs ?? 0, poolMaxJobs: found?.maxJobs };
     let app: Appender | null = null;
