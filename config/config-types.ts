@@ -171,10 +171,20 @@ export interface FdConfig {
 
 export interface DeviceEntry {
   name: string;
-  type: 'file';
+  type: 'file' | 'vtape' | 'tape';
   mediaType: string;
-  /** Absolute. */
+  /** Absolute (a device path such as /dev/nst0 stays as given). */
   path: string;
+  /** vtape: the path is a changer folder with this many slots. */
+  slots?: number;
+  /** vtape: capacity of blank vtapes created at first use. */
+  capacity?: number;
+  /** tape: the mtx autochanger. */
+  changer?: { device: string; drive: number; program?: string };
+  filemarkBytes?: number;
+  maxMediaWaitSeconds?: number;
+  /** Absolute path. */
+  spool?: { path: string; maxJobBytes?: number };
   blockSize?: number;
   maxVolumeBytes?: number;
   maxVolumeJobs?: number;

@@ -64,7 +64,12 @@ function finish(kind: ConfigKind, c: Obj, baseDir: string): void {
     c.encryption.keyFile = abs(c.encryption.keyFile);
     c.encryption.masterKeys = ((c.encryption.masterKeys ?? []) as string[]).map((k) => abs(k));
   }
-  if (kind === 'sd') for (const d of c.devices) d.path = abs(d.path);
+  if (kind === 'sd') {
+    for (const d of c.devices) {
+      d.path = abs(d.path);
+      if (d.spool) d.spool.path = abs(d.spool.path);
+    }
+  }
   if (kind === 'console') tls(c.director.tls);
 }
 

@@ -162,3 +162,41 @@ function checkValue(p: Record<string, unknown>, v: unknown, path: string, fail: 
     for (const r of (p.required as string[] | undefined) ?? []) if (!(r in o)) throw fail(`option "${path}.${r}" is missing`, `${path}.${r}`);
   }
 }
+
+/**
+ * Where a job's options came from, for the FD: `director` when a Director's order carries the fileset lines
+ * and overrides (the FD's own `agents:` defaults then come separately, as `localDefaults`), `local` in local
+ * mode (everything is the machine owner's).
+ */
+export interface OptionOrigin {
+  fromDirector?: boolean;
+  /** The FD's own per-agent defaults (cairn-fd.yaml `agents:`), laid under the Director's options. */
+  localDefaults?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * Options an agent's schema marks `localOnly: true` (a program's folder, a tool path: what decides which
+ * program runs) may come only from the FD's own configuration: a Director's fileset line, job entry or
+ * `--option` setting one is refused (CAIRN_E_AGENT_OPTIONS), so a compromised Director cannot make an FD run
+ * programs of its choosing.
+ */
+export function assertNoLocalOnly(mod: AgentModule, given: Record<string, unknown> | undefined, where: string): void {
+  const props = mod.manifest.options?.properties ?? {};
+  for (const key of Object.keys(given ?? {})) {
+    if (props[key]?.localOnly === true) {
+      const agent = mod.manifest.name;
+      throw new CairnError('CAIRN_E_AGENT_OPTIONS', `option "${key}" of agent ${agent} can be set only in the File Daemon's own configuration (cairn-fd.yaml agents: { ${agent}: { ${key}: … } }), not by the Director's ${where}`, { agent, option: key });
+    }
+  }
+}
+
+/** The lines' options as the agents get them from a Director's order: checked for local-only options, the FD's defaults under them. */
+export function applyOptionOrigin(lines: ReadonlyArray<{ line: { agent: string; options: Record<string, unknown> }; loaded: { module: AgentModule } }>, overrides: AgentOptionOverrides | undefined, origin: OptionOrigin): void {
+  if (!origin.fromDirector) return;
+  for (const l of lines) {
+    const name = l.loaded.module.manifest.name;
+    assertNoLocalOnly(l.loaded.module, l.line.options, 'fileset');
+    assertNoLocalOnly(l.loaded.module, overrides?.[name], 'job options (agentOptions, --option)');
+    l.line.options = { ...(origin.localDefaults?.[l.line.agent] ?? origin.localDefaults?.[name] ?? {}), ...l.line.options };
+  }
+}

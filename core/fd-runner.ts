@@ -18,6 +18,8 @@ export type FdBackupOrder = Omit<BackupOrder, 'ticket'> & { grant: SessionGrant 
 
 export interface FdRestoreOrder {
   mode: 'restore' | 'verify';
+  /** The order is a Director's: restore options only the FD's own config may set are refused. */
+  fromDirector?: boolean;
   /** The restore (or verify) job's own id in the catalog. */
   restoreJobId?: number;
   where?: string;
@@ -96,6 +98,7 @@ export class FdRunner implements FdPort {
         signal: order.signal,
         onFile: order.onFile,
         agentOptions: order.agentOptions,
+        fromDirector: order.fromDirector,
       });
     } finally {
       for (const c of clients) await c.close().catch(() => undefined);

@@ -103,8 +103,7 @@ export class FdService {
       case 'estimate': {
         const order = req.body as Pick<WireBackupOrder, 'jobName' | 'level' | 'fileset'>;
         const fileset = filesetFromObject(order.fileset, `the Director's fileset for the estimate of ${order.jobName}`);
-        for (const line of fileset.agents) line.options = { ...(this.o.agentDefaults?.[line.agent] ?? {}), ...line.options };
-        const r = await this.o.fd.estimate({ jobName: order.jobName, level: order.level, fileset, baseFor: (key) => this.baseFrom(ch, 0, key) });
+        const r = await this.o.fd.estimate({ jobName: order.jobName, level: order.level, fileset, baseFor: (key) => this.baseFrom(ch, 0, key), fromDirector: true, localDefaults: this.o.agentDefaults });
         return { text: `estimate Files=${r.files} Bytes=${r.bytes}`, body: r };
       }
       case 'restore':
@@ -150,7 +149,6 @@ export class FdService {
 
   private async backup(jobId: number, order: WireBackupOrder, ch: ControlChannel): Promise<WireBackupOutcome> {
     const fileset = filesetFromObject(order.fileset, `the Director's fileset for job ${jobId}`);
-    for (const line of fileset.agents) line.options = { ...(this.o.agentDefaults?.[line.agent] ?? {}), ...line.options };
     const j = this.track(jobId, 'backup', order.jobName);
     const progress = throttle((files: number, bytes: number) => ch.notify('progress', { jobId, files, bytes }));
     try {
@@ -165,6 +163,9 @@ export class FdService {
         baseFor: (key) => this.baseFrom(ch, jobId, key),
         signal: j.controller.signal,
         agentOptions: order.agentOptions,
+        // The fileset and overrides are the Director's: options only this FD may set are refused; its own defaults go under them.
+        fromDirector: true,
+        localDefaults: this.o.agentDefaults,
         onProgress: (c) => {
           j.files = c.files;
           j.bytes = c.bytes;
@@ -192,6 +193,7 @@ export class FdService {
         digests: d ? { jobId: d.jobId, byIndex: new Map(Object.entries(d.byIndex).map(([k, v]) => [Number(k), Buffer.from(v, 'hex')])) } : undefined,
         signal: j.controller.signal,
         agentOptions: order.agentOptions,
+        fromDirector: true,
         onFile: (_path, bytes) => {
           j.files++;
           j.bytes = bytes;

@@ -23,7 +23,7 @@ import type { CairnKey } from './key-file.js';
 import { unwrapJobKey, type EncryptionHeader, type KeyWrap } from './key-wrap.js';
 import { attributeDigests, parseManifest, verifyManifest } from './job-manifest.js';
 import { RecordOpener } from './record-opener.js';
-import { prepareAgentOptions, type AgentOptionOverrides } from './agent-options.js';
+import { applyOptionOrigin, assertNoLocalOnly, prepareAgentOptions, type AgentOptionOverrides, type OptionOrigin } from './agent-options.js';
 import { closeAgent } from './agent-process.js';
 
 export interface FdSettings {
@@ -49,7 +49,7 @@ export interface SessionCrypto {
   manifest?: Uint8Array;
 }
 
-export interface BackupOrder {
+export interface BackupOrder extends OptionOrigin {
   jobId: number;
   jobName: string;
   level: Level;
@@ -66,7 +66,7 @@ export interface BackupOrder {
 }
 
 /** An estimate's order: a backup order without job id, session or progress. */
-export type EstimateOrder = Pick<BackupOrder, 'jobName' | 'level' | 'fileset' | 'baseFor' | 'signal'>;
+export type EstimateOrder = Pick<BackupOrder, 'jobName' | 'level' | 'fileset' | 'baseFor' | 'signal' | 'fromDirector' | 'localDefaults'>;
 
 export interface BackupOutcome {
   status: Exclude<JobStatus, 'ok'> | 'ok';
@@ -79,7 +79,7 @@ export interface BackupOutcome {
   crypto?: { header: EncryptionHeader; manifest?: Buffer };
 }
 
-export interface RestoreOrder {
+export interface RestoreOrder extends Pick<OptionOrigin, 'fromDirector'> {
   mode: 'restore' | 'verify';
   where?: string;
   replace: ReplacePolicy;
@@ -135,7 +135,9 @@ export class FileDaemon {
     order.signal?.addEventListener('abort', onCancel, { once: true });
     try {
       const lines: BackupLine[] = [];
-      for (const l of await this.admit(order.fileset)) lines.push({ ...l, base: await order.baseFor(l.key) });
+      const admitted = await this.admit(order.fileset);
+      applyOptionOrigin(admitted, undefined, order);
+      for (const l of admitted) lines.push({ ...l, base: await order.baseFor(l.key) });
       return await runEstimateSession({ jobId: 0, jobName: order.jobName, level: order.level, lines, logger: this.settings.logger.child({ estimate: order.jobName }), platform: this.settings.platform, chunks: this.chunks, controller });
     } finally {
       order.signal?.removeEventListener('abort', onCancel);
@@ -158,6 +160,7 @@ export class FileDaemon {
     try {
       const admitted = await this.admit(order.fileset);
       checkOverrideNames(order.agentOptions, admitted.map((l) => l.loaded.module.manifest.name), 'no line of the fileset uses it');
+      applyOptionOrigin(admitted, order.agentOptions, order);
       const lines: BackupLine[] = [];
       for (const l of admitted) lines.push({ ...l, base: await order.baseFor(l.key) });
       const crypto = this.settings.crypto?.() ?? null;
@@ -254,7 +257,7 @@ export class FileDaemon {
     });
     let error: CairnError | undefined;
     try {
-      await this.checkRestoreOptions(order.agentOptions);
+      await this.checkRestoreOptions(order.agentOptions, order.fromDirector === true);
       // Every encrypted session's key and manifest are checked before any session is read: a wrong key
       // or a forged manifest fails the restore before a byte is written.
       const openers = order.sessions.map((s) => (s.crypto ? this.openerFor(s.jobId, s.crypto, order.keys ?? []) : null));
@@ -297,9 +300,10 @@ export class FileDaemon {
   }
 
   /** Per-restore options are checked before any data moves: a typo fails the restore, not every file. */
-  private async checkRestoreOptions(overrides: AgentOptionOverrides | undefined): Promise<void> {
+  private async checkRestoreOptions(overrides: AgentOptionOverrides | undefined, fromDirector: boolean): Promise<void> {
     for (const [name, given] of Object.entries(overrides ?? {})) {
       const loaded = await loadAgent(name, this.settings.policy);
+      if (fromDirector) assertNoLocalOnly(loaded.module, given, 'restore options (--option)');
       prepareAgentOptions(loaded.module, given, 'restore');
     }
   }

@@ -45,7 +45,22 @@ export async function runSd(a: DaemonArgs): Promise<void> {
   const sd = new StorageDaemon({
     devices: c.devices.map((d) => ({
       name: d.name,
-      device: { type: d.type, dir: d.path, mediaType: d.mediaType },
+      device:
+        d.type === 'file'
+          ? { type: d.type, dir: d.path, mediaType: d.mediaType }
+          : {
+              type: d.type,
+              path: d.path,
+              mediaType: d.mediaType,
+              slots: d.slots,
+              capacity: d.capacity,
+              changer: d.changer ? { type: 'mtx' as const, device: d.changer.device, program: d.changer.program } : undefined,
+              driveIndex: d.changer?.drive,
+              maxMediaWaitMs: d.maxMediaWaitSeconds !== undefined ? d.maxMediaWaitSeconds * 1000 : undefined,
+              stateDir: d.type === 'tape' ? c.sd.workingDirectory : undefined,
+            },
+      filemarkBytes: d.filemarkBytes,
+      spool: d.spool ? { dir: d.spool.path, maxJobBytes: d.spool.maxJobBytes } : undefined,
       blockSize: d.blockSize,
       maxVolumeBytes: d.maxVolumeBytes,
       maxVolumeJobs: d.maxVolumeJobs,

@@ -8,14 +8,16 @@
  * selection, labelling, mount checks against the catalog and rollover, and
  * the standalone volume scanner for bls/verify/bscan.
  *
- * Tape drives: the TapeDrive interface (st semantics) with NativeTapeDrive
- * (a real drive through the native addon) and VtapeDrive (a file-backed
- * emulated drive), docs/tape.md. They are sequential drives, not Devices:
- * the SD's use of tape (labels, filemarks, spanning) is built on them.
+ * Tape: the TapeDrive interface (st semantics) with NativeTapeDrive (a real
+ * drive through the native addon) and VtapeDrive (a file-backed emulated
+ * drive); the sequential device (TapeDevice: labels, a filemark every N
+ * bytes, spanning at end of medium, fsf/fsr positioning, changers over mtx
+ * or a vtape folder, mount requests), data spooling, the drive reservation
+ * and the media commands (docs/tape.md).
  *
  * Does not promise: transport or authentication (callers hand over a trusted
- * Duplex), any catalog storage (it asks a VolumeCatalogPort), spooling, tape
- * volumes in sessions (yet), or ordering of notifications across different sessions.
+ * Duplex), any catalog storage (it asks a VolumeCatalogPort), or ordering of
+ * notifications across different sessions.
  * It does promise, per session: every catalog-records notification reaches
  * the Director before session-closed, and session-closed and the reply to
  * `append close session` are sent only after the session's blocks are durable.
@@ -39,9 +41,15 @@ export { verifySession, type VolumeVerifyRequest, type VolumeVerifyResult, type 
 export { ScanState, ScanBuffers } from './volume/volume-scanner.js';
 export type { VolumeLabel, SessionStartLabel, SessionEndLabel } from './volume/labels.js';
 export { FORMAT_VERSION as VOLUME_FORMAT_VERSION, BlockKind } from './volume/block.js';
-export type { Device, VolumeHandle } from './device/device.js';
-export { isEndOfMedium, isRetryable } from './device/device.js';
-export { DEVICE_TYPES, createDevice, type DeviceConfig } from './device/registry.js';
+export type { Device, DeviceBase, RandomAccessDevice, VolumeHandle } from './device/device.js';
+export { isEndOfMedium, isRetryable, isUnwrittenEndOfMedium } from './device/device.js';
+export { DEVICE_TYPES, createDevice, type DeviceConfig, type TapeDeviceConfig, type ChangerConfig } from './device/registry.js';
+export type { SequentialDevice, TapeVolume, TapeAddress, MediaStatus, MountRequest, SlotInfo } from './device/sequential-device.js';
+export type { Changer, ChangerStatus } from './device/changer.js';
+export { MtxChanger, parseMtxStatus } from './device/mtx-changer.js';
+export { VtapeChanger } from './device/vtape-changer.js';
+export { TapeDevice } from './device/tape-device.js';
+export type { MediaCommands, LabelRequest } from './protocol/media-commands.js';
 export type { FileDeviceConfig } from './device/file-device.js';
 export { endOfMediumPhase, isTapeEndOfData, isTapeEndOfMedium, type TapeDrive, type TapeStatus } from './device/tape-drive.js';
 export { NativeTapeDrive } from './device/native-tape-drive.js';

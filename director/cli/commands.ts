@@ -59,11 +59,16 @@ function cancelSignal(): AbortSignal {
   return c.signal;
 }
 
-export async function cmdInit(args: CommonArgs & { encrypt?: boolean; key?: string; masterPublicKey?: string[]; cipher?: string }, out: Output): Promise<number> {
+export async function cmdInit(args: CommonArgs & { encrypt?: boolean; key?: string; masterPublicKey?: string[]; cipher?: string; vtape?: string; slots?: number; capacity?: number; filemarkBytes?: number; spool?: boolean }, out: Output): Promise<number> {
+  if (args.encrypt && args.vtape) throw new CairnError('CAIRN_E_USAGE', '--encrypt and --vtape cannot be given together in this version: an encrypted repository keeps file volumes', {});
   if (args.encrypt) return (await import('./key-commands.js')).cmdInitEncrypted(args, out);
   if (args.key || args.masterPublicKey?.length) throw new CairnError('CAIRN_E_USAGE', '--key and --master-public-key go with --encrypt', {});
   const path = defaultRepoPath(args.repo);
-  const { created } = initRepository(path);
+  const device = args.vtape
+    ? { type: 'vtape' as const, path: args.vtape, ...(args.slots !== undefined ? { slots: args.slots } : {}), ...(args.capacity !== undefined ? { capacity: args.capacity } : {}), ...(args.filemarkBytes !== undefined ? { filemarkBytes: args.filemarkBytes } : {}), ...(args.spool ? { spool: true } : {}) }
+    : undefined;
+  // Tape blocks: the SD's tape default, 256 KiB (docs/tape.md); file volumes keep the repository's 1 MiB.
+  const { created } = initRepository(path, device ? { device, blockSize: 256 * 1024 } : {});
   const repo = await LocalRepository.open(path);
   await repo.close();
   out.data({ repo: path, created }, () => (created ? `created repository ${path}` : `repository ${path} already exists`));
@@ -167,6 +172,7 @@ export async function cmdRestore(args: CommonArgs & { job?: string; to: string; 
   const report: JobReport & { entries?: string[] } = await withRepo(args, 'restore', !args.dryRun, out, async (repo) => {
     const { job, recoveryTarget } = await resolveRestorePoint(repo.catalog, args.job as string, { asAt: args.asAt ? parseTime(args.asAt) : undefined });
     return runRestoreJob(repo, {
+      onVolumes: (v) => process.stderr.write(args.json ? `${JSON.stringify({ event: 'volumes', op: 'restore', volumes: v })}\n` : `cairn: this restore reads ${v.length} volume(s): ${v.join(', ')}\n`),
       job,
       recoveryTarget,
       to: args.to,

@@ -41,15 +41,37 @@ function program(out: Output): Program {
     commands: [
       {
         name: 'init',
-        describe: 'create a repository (--encrypt: client-side encrypted)',
+        describe: 'create a repository (--encrypt: client-side encrypted; --vtape: a virtual tape device)',
         options: {
           encrypt: { type: 'boolean', describe: 'encrypt every backup on this machine before it is stored (docs/encryption.md)' },
           key: { type: 'string', describe: 'with --encrypt: the client key file (private or write-only); a new key is written there (mode 0600) when it does not exist' },
           'master-public-key': { type: 'string', array: true, describe: 'with --encrypt: a master recovery key (its public half) every job is also wrapped to' },
           cipher: { type: 'string', choices: ['aes-256-gcm', 'chacha20-poly1305'], describe: 'with --encrypt: the bulk cipher (default aes-256-gcm)' },
+          vtape: { type: 'string', describe: 'use a vtape device instead of file volumes: a vtape file, or with --slots a changer folder (relative to the repository)' },
+          slots: { type: 'number', describe: 'with --vtape: an autochanger with this many slots' },
+          capacity: { type: 'number', describe: 'with --vtape: blank vtapes of this many bytes are created at first use' },
+          'filemark-bytes': { type: 'number', describe: 'with --vtape: bytes per tape file (default 1 GiB)' },
+          spool: { type: 'boolean', describe: 'with --vtape: spool job data to disk and despool it to the tape' },
         },
         run: as(cmdInit),
       },
+      ...(['media', 'mount', 'unmount', 'label'] as const).map((op) => ({
+        name: op,
+        describe: {
+          media: 'tape media: the drive, the slots, a pending mount request, the volumes',
+          mount: 'load SLOT into the tape drive (changer), or re-read the tape an operator put in it; wakes a job waiting for media',
+          unmount: 'unload the tape drive (back to its slot with a changer)',
+          label: 'label the tape in the drive (or --slot) as NAME (default: the pool\'s label template); a labelled tape is overwritten only when recyclable',
+        }[op],
+        positionals: op === 'mount' ? [{ name: 'slot' }] : op === 'label' ? [{ name: 'name' }] : [],
+        options: {
+          storage: { type: 'string' as const, describe: 'with --config: the storage (SD) to ask' },
+          device: { type: 'string' as const, describe: 'the SD device (default: its first tape device)' },
+          ...(op === 'label' ? { pool: { type: 'string' as const, describe: 'the pool of the new volume (default: the repository\'s)' }, slot: { type: 'number' as const, describe: 'label the tape in this changer slot' } } : {}),
+          ...(op === 'media' ? { scan: { type: 'boolean' as const, describe: 'load every tape whose label is not known yet and read it' } } : {}),
+        },
+        run: async (a: Record<string, unknown>) => (await import('./media-commands.js')).cmdMedia(op, { ...a, slot: a.slot === undefined ? undefined : Number(a.slot) } as never, out),
+      })),
       {
         name: 'backup',
         describe: 'back up paths (or a --fileset) into the repository',

@@ -182,3 +182,9 @@ export async function remotePrune(args: RemoteArgs & Record<string, unknown> & {
   out.data(report, () => pruneText(report));
   return 0;
 }
+
+/** Tape media commands through the Director (protocol.md §10): media, mount, unmount, label on a storage's SD. */
+export async function remoteMedia(op: 'media' | 'mount' | 'unmount' | 'label', args: RemoteArgs & { storage?: string; device?: string; slot?: number; name?: string; pool?: string; scan?: boolean }, out: Output): Promise<Record<string, unknown>> {
+  if (!args.storage) throw new CairnError('CAIRN_E_USAGE', `${op} with --config needs --storage NAME (the Director's storages[].name)`, {});
+  return withDirector(args, out, async (ch) => (await ch.request(op, { storage: args.storage, device: args.device, slot: args.slot, name: args.name, pool: args.pool, scan: args.scan })).body as Record<string, unknown>);
+}

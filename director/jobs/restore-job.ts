@@ -35,6 +35,19 @@ export interface RestoreRequest {
   copy?: number;
   /** Per-restore agent option overrides (--option), by agent name. */
   agentOptions?: AgentOptionOverrides;
+  /** Told the volumes the restore reads, in order, before any is read (so an operator can fetch tapes). */
+  onVolumes?: (volumes: string[]) => void;
+}
+
+/** The volumes a restore reads, in reading order, each once: what an operator must have at hand. */
+export async function volumesNeeded(repo: JobPlumbing, jobs: CatalogJob[], perJob: Map<number, number[]>, copy = 0): Promise<string[]> {
+  const out: string[] = [];
+  for (const job of jobs) {
+    const indexes = perJob.get(job.id);
+    if (!indexes || indexes.length === 0) continue;
+    for (const e of bootstrapFor(await repo.catalog.jobMedia(job.id, copy), indexes).entries) if (!out.includes(e.volume)) out.push(e.volume);
+  }
+  return out;
 }
 
 export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Promise<JobReport> {
@@ -57,8 +70,12 @@ export async function runRestoreJob(repo: JobPlumbing, req: RestoreRequest): Pro
   if (!repo.targetOnClient) prepareTarget(where);
   const jobId = await catalog.createJob({ name: req.job.name, type: 'restore', level: null, client: repo.clientName, startedAt: started });
   req.onJobId?.(jobId);
+  // The volumes it needs, before it starts: an operator fetches the tapes the job will ask for.
+  const volumes = await volumesNeeded(repo, chain, selection.perJob, req.copy ?? 0);
+  await catalog.addJobLog(jobId, { level: 'info', code: 'CAIRN_I_RESTORE_VOLUMES', text: `this restore reads ${volumes.length} volume(s): ${volumes.join(', ')}` });
+  req.onVolumes?.(volumes);
   const outcome = await readSessions(repo, 'restore', chain, selection.perJob, { restoreJobId: jobId, where, replace: req.replace, recoveryTarget: req.recoveryTarget, signal: req.signal, onFile: req.onFile, keys: req.keys, agentOptions: req.agentOptions }, req.copy ?? 0);
-  return finish(repo, 'restore', jobId, req.job, started, outcome, selection.names, { where, chain: chainIds, ...(req.recoveryTarget ? { recoveryTarget: req.recoveryTarget.toISOString() } : {}) });
+  return finish(repo, 'restore', jobId, req.job, started, outcome, selection.names, { where, chain: chainIds, volumes, ...(req.recoveryTarget ? { recoveryTarget: req.recoveryTarget.toISOString() } : {}) });
 }
 
 export async function runVerifyJob(repo: JobPlumbing, job: CatalogJob, signal?: AbortSignal, opts: { keys?: CairnKey[]; onJobId?: (jobId: number) => void } = {}): Promise<JobReport> {
@@ -132,7 +149,7 @@ export async function finish(
   started: Date,
   outcome: RestoreOutcome,
   names: Map<string, string>,
-  extra: { where?: string; chain: number[]; recoveryTarget?: string; verify?: JobReport['verify'] },
+  extra: { where?: string; chain: number[]; recoveryTarget?: string; verify?: JobReport['verify']; volumes?: string[] },
 ): Promise<JobReport> {
   const problems: ReportProblem[] = outcome.problems.map((p) => ({ path: p.path ?? names.get(`${p.jobId}:${p.fileIndex}`), code: p.code, text: p.text, volume: p.volume, block: p.block }));
   // An agent's error-level message is a file that did not come back (e.g. a deferred write that failed).

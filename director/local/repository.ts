@@ -41,6 +41,11 @@ export interface RepoSettings {
   plugins?: { isolation?: Record<string, string> };
   /** Programs agents may run through ctx.commands (the pipe agent's readers and writers), as cairn-fd.yaml's commands.allow. */
   commands?: { allow?: string[] };
+  /**
+   * The repository's device, when it is not the file volumes in volumes/: a vtape (a file, or with `slots` an
+   * autochanger folder; `path` relative to the repository) — docs/tape.md. `blockSize` above applies to it.
+   */
+  device?: { type: 'vtape'; path: string; slots?: number; capacity?: number; filemarkBytes?: number; maxMediaWaitSeconds?: number; spool?: boolean };
 }
 
 export const DEFAULT_REPO_SETTINGS: RepoSettings = {
@@ -176,8 +181,22 @@ export class LocalRepository implements JobPlumbing {
       await catalog.close();
       throw err;
     }
+    const dev = settings.device;
     const sd = new StorageDaemon({
-      device: join(path, "volumes"),
+      device: dev
+        ? {
+            type: 'vtape',
+            path: resolve(path, dev.path),
+            slots: dev.slots,
+            capacity: dev.capacity,
+            maxMediaWaitMs: dev.maxMediaWaitSeconds !== undefined ? dev.maxMediaWaitSeconds * 1000 : undefined,
+            // Local mode has no operator console while a job runs: the mount request goes to stderr.
+            onMountRequest: (r) => r && process.stderr.write(`cairn: mount request: ${r.message} (waiting up to ${Math.round(r.maxWaitMs / 1000)} s; \`cairn mount\` from another shell)\n`),
+            stateDir: join(path, 'volumes'),
+          }
+        : join(path, 'volumes'),
+      ...(dev?.filemarkBytes !== undefined ? { filemarkBytes: dev.filemarkBytes } : {}),
+      ...(dev?.spool ? { spool: { dir: join(path, 'spool') } } : {}),
       blockSize: settings.blockSize,
       maxVolumeBytes: settings.maxVolumeBytes,
       maxVolumeJobs: settings.maxVolumeJobs,

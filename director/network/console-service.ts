@@ -34,6 +34,14 @@ export class ConsoleService {
         return { text: 'status client', body: await this.dir.clientStatus(String(req.args.name ?? body.name ?? '')) };
       case 'status storage':
         return { text: 'status storage', body: await this.dir.storageStatus(String(req.args.name ?? body.name ?? '')) };
+      case 'media':
+      case 'mount':
+      case 'unmount':
+      case 'label': {
+        const num = (v: unknown) => (v === undefined || v === null ? undefined : Number(v));
+        const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+        return { text: cmd, body: await this.dir.storageMedia(cmd, { storage: String(body.storage ?? ''), device: str(body.device), slot: num(body.slot), name: str(body.name), pool: str(body.pool), scan: body.scan === true }) };
+      }
       case 'status':
         return { text: 'status', body: { name: this.dir.config.director.name, version: HOST_VERSION, uptimeMs: Date.now() - this.started, running: this.dir.jobs() } };
       case 'run': {

@@ -283,6 +283,12 @@ export class DirectorService {
     return { storage: name, address, ...(await this.link(storage).status()) };
   }
 
+  /** A tape media command on a storage's SD (console `media`, `mount`, `unmount`, `label`). */
+  async storageMedia(op: 'media' | 'mount' | 'unmount' | 'label', a: { storage: string; device?: string; slot?: number; name?: string; pool?: string; scan?: boolean }): Promise<Record<string, unknown>> {
+    const storage = this.storage(a.storage);
+    return { storage: a.storage, ...(await this.link(storage).media(op, { ...a, device: a.device ?? storage.device })) };
+  }
+
   /** The running job, or the report of a finished one. */
   lookup(handle: number): RunningJob | JobReport | null {
     return this.running.get(handle) ?? this.finished.get(handle) ?? null;

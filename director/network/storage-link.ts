@@ -54,6 +54,23 @@ export class StorageLink implements SdPort {
     return (await this.get()).status();
   }
 
+  /**
+   * A tape media command (protocol.md §3.1) on a connection of its own: replies on one connection come in order,
+   * and a session open waiting for media on the standing one would hold the operator's mount back.
+   */
+  async media(op: 'media' | 'mount' | 'unmount' | 'label', a: { device?: string; slot?: number; name?: string; pool?: string; scan?: boolean }): Promise<Record<string, unknown>> {
+    const c = new SdDirectorClient(await this.o.connect(), { heartbeatMs: this.o.heartbeatMs });
+    c.serveCatalog(volumeCatalogPort(this.o.catalog));
+    try {
+      if (op === 'media') return await c.media({ device: a.device, scan: a.scan });
+      if (op === 'mount') return await c.mount({ device: a.device, slot: a.slot });
+      if (op === 'unmount') return await c.unmount({ device: a.device });
+      return await c.label({ device: a.device, slot: a.slot, name: a.name, pool: a.pool ?? '' });
+    } finally {
+      await c.close();
+    }
+  }
+
   async close(): Promise<void> {
     const c = this.client;
     this.client = null;

@@ -1,19 +1,44 @@
 /**
- * Device: what the SD needs from storage media. A device holds named volumes;
- * a VolumeHandle is one volume opened for reading or appending. The rules
- * below are what every device (file, vtape, tape) must honour.
+ * Device: what the SD needs from storage media. A device holds named volumes
+ * and is one of two kinds, told apart by `access` (docs/tape.md, "The SD's
+ * device interface"):
+ *
+ * - 'random' (file): a volume is a file; a VolumeHandle reads and writes
+ *   whole blocks at positions, knows its size and can be cut (truncate).
+ * - 'sequential' (vtape, tape): a volume is a tape in a drive; a TapeVolume
+ *   (sequential-device.ts) writes blocks where the tape stands, ends tape
+ *   files with filemarks and positions by (file, block). It has no size(),
+ *   no positional write and no truncate: a tape cannot honestly offer them.
+ *
+ * The rules below and in sequential-device.ts are what every device must
+ * honour; sd/testing/device-conformance.ts checks them for every kind in the
+ * registry (registry.ts).
  */
 import { CairnError, isCairnError } from '../../plugin-api/index.js';
+import type { SequentialDevice } from './sequential-device.js';
 
-export interface Device {
-  /** Registry key ('file', …). */
+/** What every device has, whatever its access. */
+export interface DeviceBase {
+  /** Registry key ('file', 'vtape', 'tape'). */
   readonly type: string;
+  /** 'random': volumes are files (VolumeHandle); 'sequential': tapes (TapeVolume). */
+  readonly access: 'random' | 'sequential';
   /** Media type written into volume labels and matched against the catalog. */
   readonly mediaType: string;
   /** Where persistent SD state (the session-id counter) lives; null if the device has none. */
   readonly stateDir: string | null;
-  /** Names of the volumes on the device. */
+  /** Names of the volumes on the device (a tape device: the labelled tapes it can reach). */
   list(): Promise<string[]>;
+  /** Releases what the device holds open (drives); the device may be used again afterwards. */
+  close?(): Promise<void>;
+}
+
+/** A device of one kind or the other: narrow on `access`. */
+export type Device = RandomAccessDevice | SequentialDevice;
+
+/** Random-access media: volumes are files read and written at positions. */
+export interface RandomAccessDevice extends DeviceBase {
+  readonly access: 'random';
   /**
    * Creates an empty volume. Fails with CAIRN_E_VOLUME_EXISTS if the name is taken.
    * The new name is durable only after the handle's first sync() returns.
@@ -24,6 +49,7 @@ export interface Device {
 }
 
 export interface VolumeHandle {
+  readonly access: 'random';
   readonly volume: string;
   /** Bytes on the volume now (including writes not yet synced). */
   size(): Promise<number>;
@@ -51,6 +77,14 @@ export interface VolumeHandle {
 
 export function isEndOfMedium(err: unknown): boolean {
   return isCairnError(err) && err.code === 'CAIRN_E_DEVICE_END_OF_MEDIUM';
+}
+
+/**
+ * End of medium on a sequential device: the block was NOT written (fields.written === false) and belongs on the
+ * next volume (the session continues there). A random-access device never reports this: its ENOSPC fails the write.
+ */
+export function isUnwrittenEndOfMedium(err: unknown): boolean {
+  return isEndOfMedium(err) && (err as CairnError).fields.written === false;
 }
 
 export function isRetryable(err: unknown): boolean {

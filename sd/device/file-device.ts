@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CairnError } from '../../plugin-api/index.js';
-import { deviceError, type Device, type VolumeHandle } from './device.js';
+import { deviceError, type RandomAccessDevice, type VolumeHandle } from './device.js';
 
 export interface FileDeviceConfig {
   type: 'file';
@@ -23,8 +23,9 @@ export function checkVolumeName(volume: string): void {
   }
 }
 
-export class FileDevice implements Device {
+export class FileDevice implements RandomAccessDevice {
   readonly type = 'file';
+  readonly access = 'random' as const;
   readonly mediaType: string;
   readonly dir: string;
   private dirReady: Promise<void> | null = null;
@@ -80,6 +81,7 @@ export class FileDevice implements Device {
 }
 
 class FileVolumeHandle implements VolumeHandle {
+  readonly access = 'random' as const;
   constructor(
     readonly volume: string,
     private readonly fh: fs.FileHandle,

@@ -87,6 +87,26 @@ export class SdDirectorClient {
     return (await this.channel.request(`truncate volume Name=${volume}`, opts)).body as { volume: string; bytesBefore: number; bytesAfter: number; blockSize: number; label: Record<string, unknown> };
   }
 
+  /** Tape media (protocol.md §3.1): the drive, its slots, the mount request and the volumes; `scan` reads every unknown tape's label first. */
+  async media(opts: { device?: string; scan?: boolean } = {}): Promise<Record<string, unknown>> {
+    return (await this.channel.request(`media${opts.device ? ` Device=${opts.device}` : ''}${opts.scan ? ' Scan=1' : ''}`)).body as Record<string, unknown>;
+  }
+
+  /** Loads `slot` (changer) or re-reads the tape an operator put in the drive; wakes jobs waiting for media. */
+  async mount(opts: { device?: string; slot?: number } = {}): Promise<Record<string, unknown>> {
+    return (await this.channel.request(`mount${opts.device ? ` Device=${opts.device}` : ''}${opts.slot !== undefined ? ` Slot=${opts.slot}` : ''}`)).body as Record<string, unknown>;
+  }
+
+  async unmount(opts: { device?: string } = {}): Promise<Record<string, unknown>> {
+    return (await this.channel.request(`unmount${opts.device ? ` Device=${opts.device}` : ''}`)).body as Record<string, unknown>;
+  }
+
+  /** Labels the tape in the drive (or `slot`) for `pool`; the name from the pool's label template unless given. */
+  async label(opts: { pool: string; name?: string; device?: string; slot?: number }): Promise<Record<string, unknown>> {
+    const line = `label${opts.device ? ` Device=${opts.device}` : ''}${opts.name ? ` Name=${opts.name}` : ''}${opts.slot !== undefined ? ` Slot=${opts.slot}` : ''}`;
+    return (await this.channel.request(line, { pool: opts.pool })).body as Record<string, unknown>;
+  }
+
   async cancel(ticket: string): Promise<void> {
     await this.channel.request(`cancel Ticket=${ticket}`);
   }

@@ -19,6 +19,7 @@ import { FrameReader, nextControlFrame } from '../wire/frame-reader.js';
 import { FrameWriter } from '../wire/frame-writer.js';
 import { READ_TAG, encodeJsonFrame, encodeRecordsFrame } from '../wire/read-frame.js';
 import type { TicketBook } from './tickets.js';
+import type { MediaCommands } from './media-commands.js';
 import { watchPeer } from '../wire/liveness.js';
 import type { Heartbeat } from '../../net/index.js';
 
@@ -40,6 +41,8 @@ export interface SdServices {
   truncateVolume(volume: string, opts: { pool?: string }): Promise<Record<string, unknown>>;
   /** `verify session`: reads one session's blocks on the SD and checks them; nothing leaves the SD but the findings. */
   verifySession(req: VolumeVerifyRequest): Promise<VolumeVerifyResult>;
+  /** Tape media commands: media, mount, unmount, label. */
+  media: MediaCommands;
 }
 
 /** Who authenticated on a connection (absent in local mode: an in-process pair is trusted). */
@@ -51,7 +54,7 @@ export interface SdPeer {
 }
 
 /** Commands only a Director sends; they are answered off the read loop (they may wait on the Director's catalog replies). */
-const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'verify session', 'cancel', 'status', 'claim', 'release', 'truncate volume']);
+const DIRECTOR_COMMANDS = new Set(['open append session', 'open read session', 'verify session', 'cancel', 'status', 'claim', 'release', 'truncate volume', 'media', 'mount', 'unmount', 'label']);
 
 type Pending = { request: string; resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
@@ -197,6 +200,24 @@ export class SdConnection {
         }
         const r = await this.sd.verifySession(body);
         return this.reply(`OK verify session SessionId=${r.sessionId} BadBlocks=${r.badBlocks.length} Problems=${r.problems.length}`, r);
+      }
+      case 'media': {
+        this.requireRole('director', cmd);
+        return this.reply('OK media', await this.sd.media.status(deviceArg(req), { scan: req.args.scan === '1' }));
+      }
+      case 'mount': {
+        this.requireRole('director', cmd);
+        return this.reply('OK mount', await this.sd.media.mount(deviceArg(req), slotArg(req)));
+      }
+      case 'unmount': {
+        this.requireRole('director', cmd);
+        return this.reply('OK unmount', await this.sd.media.unmount(deviceArg(req)));
+      }
+      case 'label': {
+        this.requireRole('director', cmd);
+        const body = (req.body ?? {}) as { pool?: unknown };
+        const r = await this.sd.media.label({ device: deviceArg(req), name: req.args.name, pool: String(body.pool ?? req.args.pool ?? ''), slot: slotArg(req) });
+        return this.reply(`OK label Name=${String(r.volume)}`, r);
       }
       case 'status':
         this.requireRole('director', cmd);
@@ -378,6 +399,17 @@ function jobSummary(body: unknown): SessionJobSummary | undefined {
   if (!b || typeof b !== 'object' || (b.status !== 'ok' && b.status !== 'warning')) return undefined;
   const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
   return { status: b.status, files: n(b.files), bytes: n(b.bytes), storedBytes: n(b.storedBytes), deleted: n(b.deleted), warnings: n(b.warnings) };
+}
+
+function deviceArg(req: Request): string | undefined {
+  return req.args.device === undefined || req.args.device === '' ? undefined : req.args.device;
+}
+
+function slotArg(req: Request): number | undefined {
+  if (req.args.slot === undefined) return undefined;
+  const slot = Number(req.args.slot);
+  if (!Number.isInteger(slot) || slot < 1) throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `Slot=${req.args.slot} is not a slot number (1, 2, …).`, { slot: req.args.slot });
+  return slot;
 }
 
 function stateError(why: string, command: string): CairnError {

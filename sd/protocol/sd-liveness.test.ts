@@ -24,6 +24,7 @@ import { test, type TestContext } from 'node:test';
 import type { Bootstrap, DataRecord, SessionCloseReport } from '../api.js';
 import type { Device, VolumeHandle } from '../device/device.js';
 import { createDevice } from '../device/registry.js';
+import { FileDevice } from '../device/file-device.js';
 import { SdDirectorClient } from './director-client.js';
 import { SdSessionClient } from './session-client.js';
 import { StorageDaemon } from './storage-daemon.js';
@@ -130,7 +131,7 @@ test('a read session whose FD takes its data slowly (alive, heartbeats going out
 
 /** A file device whose writes stall once, for `ms`, when `armed` is set: the SD's own disk is slow. */
 function stallingDevice(dir: string, ms: number): Device & { armed: boolean; stalled: boolean } {
-  const inner = createDevice({ type: 'file', dir });
+  const inner = new FileDevice({ type: 'file', dir });
   const wrap = (h: VolumeHandle): VolumeHandle => {
     const writev = h.writev.bind(h);
     return Object.assign(Object.create(h) as VolumeHandle, {

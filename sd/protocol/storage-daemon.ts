@@ -3,7 +3,10 @@
  * of concurrent sessions), the session-id counter and the ticket book, and
  * serves connections from Directors and File Daemons (handleConnection).
  * Transport (TCP, TLS, stdio) and authentication are the caller's; here
- * every connection is a Duplex already trusted.
+ * every connection is a Duplex already trusted. A tape device (sequential)
+ * also has a DriveReservation (appends of one pool share the drive, a read
+ * has it alone; conflicting sessions wait), optional data spooling with one
+ * despool at a time, and the media commands (label, mount, unmount, media).
  */
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -13,6 +16,9 @@ import { DEFAULT_BLOCK_SIZE, DEFAULT_MAX_VOLUME_BYTES, DEFAULT_MAX_VOLUME_JOBS, 
 import type { Device } from '../device/device.js';
 import { createDevice, type DeviceConfig } from '../device/registry.js';
 import { AppendSession } from '../session/append-session.js';
+import { JobSpool } from '../session/job-spool.js';
+import { MediaCommands } from './media-commands.js';
+import { DriveReservation } from './drive-reservation.js';
 import { truncateVolume } from '../session/volume-truncate.js';
 import { silentLogger, type SdLogger } from '../session/logger.js';
 import { ReadSession } from '../session/read-session.js';
@@ -42,7 +48,17 @@ export interface SdDeviceOptions {
   maxVolumeJobs?: number;
   /** Sessions (append and read) on this device at once; more wait their turn in order. 0 = unlimited (default). */
   maxConcurrentJobs?: number;
+  /** Tape devices: a filemark ends a tape file once it holds this many bytes (default 1 GiB). */
+  filemarkBytes?: number;
+  /**
+   * Data spooling: each append session writes its data blocks to a file in `dir` first and despools them to the
+   * device in one run (one session at a time) when it has `maxJobBytes` spooled (default 1 GiB) and at close.
+   */
+  spool?: { dir: string; maxJobBytes?: number };
 }
+
+/** Default spool share of one job before it despools (docs/config.md): big runs, bounded disk. */
+export const DEFAULT_SPOOL_JOB_BYTES = 1024 ** 3;
 
 export interface StorageDaemonOptions extends Partial<Omit<SdDeviceOptions, 'name' | 'device'>> {
   /** The SD's devices; the first is used when a session names none. */
@@ -62,11 +78,17 @@ export interface StorageDaemonOptions extends Partial<Omit<SdDeviceOptions, 'nam
 }
 
 /** A device with its volume pool and its session slots. */
-interface SdDevice {
+export interface SdDevice {
   name: string;
   device: Device;
   pool: VolumePool;
   slots: DeviceSlots;
+  /** Tape devices: who uses the drive. */
+  reservation: DriveReservation | null;
+  spool: { dir: string; maxJobBytes: number } | null;
+  blockSize: number;
+  /** One despool at a time on this device. */
+  despoolGate: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export class StorageDaemon {
@@ -78,6 +100,8 @@ export class StorageDaemon {
   private readonly connections = new Set<SdConnection>();
   private readonly directorLink: DirectorCatalogLink | null;
   private readonly spool: NotificationSpool;
+  /** label, mount, unmount, media (tape devices). */
+  readonly media: MediaCommands;
 
   constructor(o: StorageDaemonOptions) {
     const log = o.logger ?? silentLogger;
@@ -86,7 +110,7 @@ export class StorageDaemon {
     const list = o.devices ?? (o.device !== undefined ? [{ ...o, name: 'default', device: o.device }] : []);
     if (list.length === 0) throw new CairnError('CAIRN_E_DEVICE_TYPE', 'A Storage Daemon needs at least one device.', {});
     this.devices = list.map((d) => {
-      const device = typeof d.device === 'string' ? createDevice({ type: 'file', dir: d.device }) : 'list' in d.device ? d.device : createDevice(d.device);
+      const device = typeof d.device === 'string' ? createDevice({ type: 'file', dir: d.device }) : 'list' in d.device ? d.device : createDevice({ ...d.device, ...(d.device.type !== 'file' ? { name: d.device.name ?? d.name, blockSize: d.device.blockSize ?? d.blockSize, log: d.device.log ?? log } : {}) });
       const blockSize = d.blockSize ?? DEFAULT_BLOCK_SIZE;
       if (!Number.isInteger(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE || blockSize % 512 !== 0) {
         throw new CairnError('CAIRN_E_DEVICE_TYPE', `Block size ${blockSize} of device ${d.name} not allowed: a multiple of 512 from ${MIN_BLOCK_SIZE} to ${MAX_BLOCK_SIZE}.`, { blockSize, device: d.name });
@@ -98,9 +122,26 @@ export class StorageDaemon {
         maxVolumeBytes: d.maxVolumeBytes ?? DEFAULT_MAX_VOLUME_BYTES,
         maxVolumeJobs: d.maxVolumeJobs ?? DEFAULT_MAX_VOLUME_JOBS,
         log,
+        filemarkBytes: d.filemarkBytes,
       });
-      return { name: d.name, device, pool, slots: new DeviceSlots(d.name, d.maxConcurrentJobs ?? 0) };
+      let gate: Promise<unknown> = Promise.resolve();
+      const despoolGate = <T>(fn: () => Promise<T>): Promise<T> => {
+        const p = gate.then(fn, fn);
+        gate = p.catch(() => undefined);
+        return p;
+      };
+      return {
+        name: d.name,
+        device,
+        pool,
+        slots: new DeviceSlots(d.name, d.maxConcurrentJobs ?? 0),
+        reservation: device.access === 'sequential' ? new DriveReservation(d.name) : null,
+        spool: d.spool ? { dir: path.resolve(d.spool.dir), maxJobBytes: d.spool.maxJobBytes ?? DEFAULT_SPOOL_JOB_BYTES } : null,
+        blockSize,
+        despoolGate,
+      };
     });
+    this.media = new MediaCommands(this.devices, catalog, log);
     this.device = this.devices[0].device;
     this.counter = new SessionCounter(this.device.stateDir);
     const tickets = new TicketBook();
@@ -111,7 +152,17 @@ export class StorageDaemon {
       status: () => ({
         connections: this.connections.size,
         device: { type: this.device.type },
-        devices: this.devices.map((d) => ({ name: d.name, type: d.device.type, mediaType: d.device.mediaType, sessions: d.slots.inUse, waiting: d.slots.waiting, maxConcurrentJobs: d.slots.max })),
+        devices: this.devices.map((d) => ({
+          name: d.name,
+          type: d.device.type,
+          mediaType: d.device.mediaType,
+          sessions: d.slots.inUse,
+          waiting: d.slots.waiting,
+          maxConcurrentJobs: d.slots.max,
+          ...(d.reservation ? { drive: d.reservation.state } : {}),
+          ...(d.device.access === 'sequential' ? { media: d.device.mediaStatus() } : {}),
+          ...(d.spool ? { spool: d.spool } : {}),
+        })),
       }),
       openAppend: (job, owner) => this.openAppend(job, owner),
       openRead: (bootstrap, owner) => this.openRead(bootstrap, owner),
@@ -123,6 +174,7 @@ export class StorageDaemon {
       release: (jobId) => this.spool.release(jobId),
       truncateVolume: (volume, opts) => this.truncateVolume(volume, opts),
       verifySession: async (req) => verifySession((await this.deviceHolding(req.entries[0]?.volume)).device, req),
+      media: this.media,
     };
     this.spool = new NotificationSpool(o.spoolDir ?? null, log);
   }
@@ -151,19 +203,53 @@ export class StorageDaemon {
   /** Ends every connection and closes the volumes. */
   async close(): Promise<void> {
     for (const c of this.connections) c.stream.destroy();
-    for (const d of this.devices) await d.pool.closeAll();
+    for (const d of this.devices) {
+      await d.pool.closeAll();
+      await d.device.close?.();
+    }
     await this.spool.closeAll();
   }
 
   private async openAppend(job: SessionJobInfo, owner: SdConnection): Promise<{ ticket: string; sessionId: number; keyId: string; key: string }> {
     checkJob(job);
     const dev = this.deviceNamed(job.device);
-    const release = await this.waitForSlot(dev, job.jobId);
+    const releaseSlot = await this.waitForSlot(dev, job.jobId);
+    let releaseDrive: (() => void) | null = null;
+    const release = (): void => {
+      releaseDrive?.();
+      releaseSlot();
+    };
+    const takeDrive = async (): Promise<void> => {
+      if (dev.reservation && !releaseDrive) releaseDrive = await this.waitForDrive(dev, { mode: 'append', pool: job.pool }, job.jobId);
+    };
     try {
-      const app = await dev.pool.acquireForNewSession(job.pool);
+      let app = null;
+      if (!dev.spool) {
+        await takeDrive();
+        app = await dev.pool.acquireForNewSession(job.pool);
+      }
       const sessionId = await this.counter.allocate();
       const notify = await this.spool.open(job.jobId, owner);
-      const session = new AppendSession(sessionId, job, app, dev.pool, notify, this.services.log, release);
+      const session = new AppendSession(
+        sessionId,
+        job,
+        app,
+        dev.pool,
+        notify,
+        this.services.log,
+        release,
+        dev.spool
+          ? {
+              spool: new JobSpool(dev.spool.dir, sessionId, dev.blockSize, dev.spool.maxJobBytes),
+              blockSize: dev.blockSize,
+              despoolGate: dev.despoolGate,
+              mount: async () => {
+                await takeDrive();
+                return dev.pool.acquireForNewSession(job.pool);
+              },
+            }
+          : {},
+      );
       if (job.mirror) {
         const copy = await this.openMirror(job, dev, sessionId).catch(async (err: unknown) => {
           await session.abort(`its mirror could not be opened: ${(err as Error).message}`); // gives back the volume and the slot
@@ -172,7 +258,7 @@ export class StorageDaemon {
         session.mirror = { device: job.mirror.device, session: copy };
       }
       const e = this.services.tickets.issue((ticket, keyId, key) => ({ kind: 'append' as const, ticket, keyId, key, session, boundTo: null, owner }));
-      this.services.log.info({ sessionId, jobId: job.jobId, device: dev.name, volume: app.volume }, 'append session opened');
+      this.services.log.info({ sessionId, jobId: job.jobId, device: dev.name, volume: app?.volume, spooled: dev.spool !== null }, 'append session opened');
       return { ticket: e.ticket, sessionId, keyId: e.keyId, key: e.key };
     } catch (err) {
       release();
@@ -189,8 +275,15 @@ export class StorageDaemon {
     if (dev === primary || dev.device.mediaType === primary.device.mediaType) {
       throw new CairnError('CAIRN_E_DEVICE_NOT_FOUND', `A mirrored copy needs another device with its own media type: ${dev.name} is ${dev === primary ? 'the primary device itself' : `of media type ${dev.device.mediaType} like ${primary.name}`}.`, { device: dev.name, primary: primary.name });
     }
-    const release = await this.waitForSlot(dev, job.jobId);
+    const releaseSlot = await this.waitForSlot(dev, job.jobId);
+    let releaseDrive: (() => void) | null = null;
+    const release = (): void => {
+      releaseDrive?.();
+      releaseSlot();
+    };
     try {
+      // A copy on a tape drive holds the drive for the job like any append session (it is written directly, not spooled).
+      if (dev.reservation) releaseDrive = await this.waitForDrive(dev, { mode: 'append', pool: job.pool }, job.jobId);
       const app = await dev.pool.acquireForNewSession(job.pool);
       const sessionId = await this.counter.allocate();
       const info: SessionJobInfo = { ...job, device: dev.name, mirror: undefined, extra: { ...job.extra, copyOf: primarySessionId } };
@@ -217,10 +310,13 @@ export class StorageDaemon {
     const dev = await this.deviceHolding(volume);
     if (dev.pool.isOpen(volume)) throw busy('open for appending');
     if (this.volumesInUse().has(volume)) throw busy('being read by a read session');
+    if (dev.reservation && dev.reservation.state.holders + dev.reservation.state.waiting > 0) throw busy('on a tape drive in use');
     this.truncating.add(volume);
+    const releaseDrive = dev.reservation ? await dev.reservation.acquire({ mode: 'read' }) : () => undefined;
     try {
       return { ...(await truncateVolume(dev.device, volume, opts)) };
     } finally {
+      releaseDrive();
       this.truncating.delete(volume);
     }
   }
@@ -235,8 +331,18 @@ export class StorageDaemon {
       if (this.truncating.has(e.volume)) throw new CairnError('CAIRN_E_VOLUME_BUSY', `Volume ${e.volume} is being truncated for recycling.`, { volume: e.volume });
     }
     const dev = bootstrap.device !== undefined ? this.deviceNamed(bootstrap.device) : await this.deviceHolding(bootstrap.entries[0]?.volume);
-    const release = await this.waitForSlot(dev, null);
-    const session = new ReadSession(bootstrap, dev.device, release);
+    const releaseSlot = await this.waitForSlot(dev, null);
+    let releaseDrive: () => void = () => undefined;
+    try {
+      if (dev.reservation) releaseDrive = await this.waitForDrive(dev, { mode: 'read' }, null);
+    } catch (err) {
+      releaseSlot();
+      throw err;
+    }
+    const session = new ReadSession(bootstrap, dev.device, () => {
+      releaseDrive();
+      releaseSlot();
+    });
     const e = this.services.tickets.issue((ticket, keyId, key) => ({ kind: 'read' as const, ticket, keyId, key, session, boundTo: null, owner }));
     return { ticket: e.ticket, keyId: e.keyId, key: e.key };
   }
@@ -253,6 +359,12 @@ export class StorageDaemon {
     if (volume === undefined || this.devices.length === 1) return this.devices[0];
     for (const d of this.devices) if ((await d.device.list()).includes(volume)) return d;
     return this.devices[0];
+  }
+
+  private async waitForDrive(dev: SdDevice, use: { mode: 'read' } | { mode: 'append'; pool: string }, jobId: number | null): Promise<() => void> {
+    const r = dev.reservation as DriveReservation;
+    if (r.state.holders > 0 || r.state.waiting > 0) this.services.log.info({ device: dev.name, jobId, use, drive: r.state }, 'tape drive in use: the session waits for it');
+    return r.acquire(use);
   }
 
   private async waitForSlot(dev: SdDevice, jobId: number | null): Promise<() => void> {

@@ -36,6 +36,11 @@ export class BlockWriter {
     this.buf = Buffer.allocUnsafe(blockSize);
   }
 
+  /** A spare block buffer, or a new one. */
+  takeBuffer(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafe(this.blockSize);
+  }
+
   /** Returns a block buffer for reuse once its write is done. */
   recycle(buf: Buffer): void {
     if (buf.length === this.blockSize && this.spare.length < 4) this.spare.push(buf);

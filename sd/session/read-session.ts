@@ -1,7 +1,10 @@
 /**
  * ReadSession: reads what a Bootstrap names, volume by volume, yielding only
  * the named session's records (and file indexes), bad-block notices and a
- * volume-end per volume. Labels are not handed to the client.
+ * volume-end per volume. Labels are not handed to the client. On a tape
+ * device each entry's tape is loaded (waiting for it with a mount request
+ * when it is nowhere to be found) and the read positioned at its start file
+ * and block with fsf/fsr: the blocks before it are never read.
  */
 import type { Bootstrap, ReadItem } from '../api.js';
 import type { Device } from '../device/device.js';
@@ -37,9 +40,10 @@ export class ReadSession {
     for (const e of this.bootstrap.entries) {
       let state = states.get(e.sessionId);
       if (!state) states.set(e.sessionId, (state = new ScanState()));
-      const handle = await this.device.open(e.volume, 'read');
+      const dev = this.device;
+      const handle = dev.access === 'sequential' ? await dev.open(e.volume, 'read', { wait: true, signal: this.abort.signal }) : await dev.open(e.volume, 'read');
       try {
-        for await (const it of scanVolume(handle, { startBlock: e.startBlock, endBlock: e.endBlock, sessionId: e.sessionId, fileIndexes: e.fileIndexes, state, buffers })) {
+        for await (const it of scanVolume(handle, { startFile: e.startFile, startBlock: e.startBlock, endBlock: e.endBlock, sessionId: e.sessionId, fileIndexes: e.fileIndexes, state, buffers })) {
           if (it.kind === 'record' || it.kind === 'bad-block' || it.kind === 'volume-end') yield it;
         }
       } finally {
@@ -48,8 +52,12 @@ export class ReadSession {
     }
   }
 
+  /** Stops a wait for media when the session is closed. */
+  private readonly abort = new AbortController();
+
   async close(): Promise<void> {
     this.state = 'closed';
+    this.abort.abort(new Error('read session closed'));
     try {
       if (this.iter) await this.iter.return(undefined);
     } finally {

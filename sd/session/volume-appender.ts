@@ -7,14 +7,15 @@
 import type { VolumeCatalogPort } from '../api.js';
 import { DEVICE_WRITE_BATCH_BLOCKS } from '../defaults.js';
 import type { VolumeHandle } from '../device/device.js';
+import type { Appender, WrittenAt } from './appender.js';
 
 interface Pending {
   block: Buffer;
-  resolve: () => void;
+  resolve: (at: WrittenAt) => void;
   reject: (e: unknown) => void;
 }
 
-export class VolumeAppender {
+export class VolumeAppender implements Appender {
   /** Next block number to hand out. */
   private nextBlock: number;
   /** Blocks written to the device so far (the write frontier). */
@@ -69,7 +70,7 @@ export class VolumeAppender {
   }
 
   /** Queues the block reserved as `blockNo`; blocks must be queued in reservation order. Resolves when written (not durable). */
-  write(blockNo: number, block: Buffer): Promise<void> {
+  write(blockNo: number, block: Buffer): Promise<WrittenAt> {
     if (this.failure) return Promise.reject(this.failure);
     if (blockNo !== this.queued) {
       return Promise.reject(new Error(`internal: block ${blockNo} queued out of order on ${this.volume} (expected ${this.queued})`));
@@ -90,8 +91,9 @@ export class VolumeAppender {
           batch.map((p) => p.block),
           this.written * this.blockSize,
         );
+        const first = this.written;
         this.written += batch.length;
-        for (const p of batch) p.resolve();
+        batch.forEach((p, i) => p.resolve({ file: 0, block: first + i }));
       } catch (err) {
         this.failure = err;
         for (const p of batch) p.reject(err);
@@ -100,6 +102,14 @@ export class VolumeAppender {
     }
     this.pumping = false;
     this.idleWaiters.splice(0).forEach((f) => f());
+  }
+
+  private closed = false;
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
   }
 
   private readonly idleWaiters: Array<() => void> = [];

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { DataRecord, ReadItem, SessionCloseReport, VolumeInfo } from '../api.js';
-import { createDevice } from '../device/registry.js';
+import { FileDevice } from '../device/file-device.js';
 import { BlockKind, sealBlock } from '../volume/block.js';
 import { labelBlock, volumeLabelObject } from '../volume/labels.js';
 import { readVolume } from '../volume/read-volume.js';
@@ -49,7 +49,7 @@ function dataBlock(no: number): Buffer {
 
 test('a sync after a failed catalog update records the committed end (the failure is not taken as done)', async (t) => {
   const dir = tmp(t);
-  const device = createDevice({ type: 'file', dir });
+  const device = new FileDevice({ type: 'file', dir });
   const catalog = new FlakyCatalog();
   const handle = await device.create('V-0001');
   await handle.writev([labelBlock(BS, BlockKind.VOLUME_LABEL, volumeLabelObject({ volumeName: 'V-0001', pool: 'P', mediaType: 'File', labelTime: 1, blockSize: BS }), { blockNumber: 0, sessionId: 0, sessionSeq: 0 })], 0);

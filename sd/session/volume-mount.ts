@@ -7,7 +7,8 @@
  */
 import { CairnError } from '../../plugin-api/index.js';
 import type { VolumeInfo } from '../api.js';
-import type { Device, VolumeHandle } from '../device/device.js';
+import type { RandomAccessDevice, VolumeHandle } from '../device/device.js';
+import type { SequentialDevice, TapeVolume } from '../device/sequential-device.js';
 import { checkBlock } from '../volume/block.js';
 import { readVolumeLabel } from '../volume/volume-scanner.js';
 import type { VolumeLabel } from '../volume/labels.js';
@@ -22,7 +23,7 @@ export interface MountedVolume {
   trimmedBytes: number;
 }
 
-export async function mountForAppend(device: Device, info: VolumeInfo, log: SdLogger): Promise<MountedVolume> {
+export async function mountForAppend(device: RandomAccessDevice, info: VolumeInfo, log: SdLogger): Promise<MountedVolume> {
   const handle = await device.open(info.name, 'append');
   try {
     const label = await readVolumeLabel(handle);
@@ -56,6 +57,41 @@ export async function mountForAppend(device: Device, info: VolumeInfo, log: SdLo
       await handle.sync();
     }
     return { handle, label, blocks, trimmedBytes: trimmed };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+export interface MountedTape {
+  handle: TapeVolume;
+  label: VolumeLabel;
+  /** Blocks on the tape, label included: where appending resumes (in a new tape file). */
+  blocks: number;
+}
+
+/**
+ * Mounting a tape for append (volume-format.md §7.1): the tape with the volume is loaded (waiting for it, with a
+ * mount request, when it is nowhere to be found), spaced to end of data, and its last block's number read back.
+ * Fewer blocks than the catalog's committed count: CAIRN_E_VOLUME_SHORT. More: blocks of sessions that never
+ * closed — a tape cannot be cut there without losing nothing else, so they stay (readers skip them) and
+ * appending resumes after them, in a new tape file.
+ */
+export async function mountTapeForAppend(device: SequentialDevice, info: VolumeInfo, log: SdLogger): Promise<MountedTape> {
+  const handle = await device.open(info.name, 'append', { wait: true, pool: info.pool });
+  try {
+    const label = handle.label;
+    const end = await handle.seekEnd();
+    const committed = Math.max(info.committedBlocks, 1);
+    if (end.blocks < committed) {
+      throw new CairnError(
+        'CAIRN_E_VOLUME_SHORT',
+        `Tape volume ${info.name} holds ${end.blocks} blocks but the catalog counts ${committed} committed; refusing to append.`,
+        { volume: info.name, expectedBytes: committed * label.blockSize, foundBytes: end.blocks * label.blockSize, expectedBlocks: committed, foundBlocks: end.blocks },
+      );
+    }
+    if (end.blocks > committed) log.warn({ volume: info.name, committedBlocks: committed, foundBlocks: end.blocks }, 'tape holds uncommitted blocks past the committed end; appending after them');
+    return { handle, label, blocks: end.blocks };
   } catch (err) {
     await handle.close();
     throw err;

@@ -5,16 +5,22 @@
  * the per-volume job limit (the smaller of the device's and the pool's, which
  * the catalog sends with each volume) and re-asks the catalog before each new
  * job whether the current volume still takes jobs; closes volumes no session
- * holds any more.
+ * holds any more. On a tape device (sequential) the appender is a
+ * TapeAppender and only one volume is open at a time: a full tape is closed
+ * before the next is mounted, and a tape no session holds is closed (so the
+ * drive is free for reading) and mounted again by the next job.
  */
 import { isCairnError } from '../../plugin-api/index.js';
 import type { VolumeCatalogPort } from '../api.js';
-import type { Device } from '../device/device.js';
+import type { Device, RandomAccessDevice, VolumeHandle } from '../device/device.js';
+import type { TapeVolume } from '../device/sequential-device.js';
 import { BlockKind } from '../volume/block.js';
 import { labelBlock, volumeLabelObject } from '../volume/labels.js';
+import type { Appender } from './appender.js';
 import type { SdLogger } from './logger.js';
+import { TapeAppender } from './tape-appender.js';
 import { VolumeAppender } from './volume-appender.js';
-import { mountForAppend } from './volume-mount.js';
+import { mountForAppend, mountTapeForAppend } from './volume-mount.js';
 
 export interface VolumePoolOptions {
   device: Device;
@@ -24,19 +30,24 @@ export interface VolumePoolOptions {
   /** 0 = unlimited */
   maxVolumeJobs: number;
   log: SdLogger;
+  /** Tape devices: a filemark ends a tape file once it holds this many bytes. */
+  filemarkBytes?: number;
 }
 
+/** Default bytes per tape file (docs/volume-format.md §2.1): a read spaces over files of 1 GiB instead of reading them. */
+export const DEFAULT_FILEMARK_BYTES = 1024 ** 3;
+
 export class VolumePool {
-  private readonly current = new Map<string, VolumeAppender>();
-  private readonly opening = new Map<string, Promise<VolumeAppender>>();
-  private readonly rolling = new Map<VolumeAppender, Promise<VolumeAppender>>();
+  private readonly current = new Map<string, Appender>();
+  private readonly opening = new Map<string, Promise<Appender>>();
+  private readonly rolling = new Map<Appender, Promise<Appender>>();
   /** Volumes open for append anywhere in this SD (never mount one twice). */
-  private readonly open = new Map<string, VolumeAppender>();
+  private readonly open = new Map<string, Appender>();
 
   constructor(private readonly o: VolumePoolOptions) {}
 
   /** The appender a new session of `pool` starts on; counts the job on it. */
-  async acquireForNewSession(pool: string): Promise<VolumeAppender> {
+  async acquireForNewSession(pool: string): Promise<Appender> {
     const app = await this.currentFor(pool, true);
     app.refs++;
     app.jobs++;
@@ -45,13 +56,18 @@ export class VolumePool {
   }
 
   /** The next volume after `full` (shared by every session that hits the same full volume). */
-  rollover(full: VolumeAppender, pool: string): Promise<VolumeAppender> {
+  rollover(full: Appender, pool: string): Promise<Appender> {
     let p = this.rolling.get(full);
     if (!p) {
       p = (async () => {
         full.closedForAppend = true;
         if (this.current.get(pool) === full) this.current.delete(pool);
         await full.sync({ status: 'full' });
+        if (this.sequential) {
+          // One tape in the drive at a time: the full one goes before the next is mounted.
+          this.open.delete(full.volume);
+          await full.close();
+        }
         this.o.log.info({ volume: full.volume, blocks: full.blocks }, 'volume full, rolling over');
         return this.currentFor(pool, false);
       })();
@@ -64,12 +80,17 @@ export class VolumePool {
   }
 
   /** A session no longer appends to `app`. */
-  async release(app: VolumeAppender): Promise<void> {
+  async release(app: Appender): Promise<void> {
     app.refs--;
-    if (app.refs <= 0 && (app.closedForAppend || app.retired)) {
-      this.open.delete(app.volume);
+    if (app.refs <= 0 && (app.closedForAppend || app.retired || this.sequential)) {
+      // A tape no session holds is closed (the drive is free for reading); the next job mounts it again.
+      if (this.open.get(app.volume) === app) this.open.delete(app.volume);
+      for (const [pool, cur] of this.current) if (cur === app) this.current.delete(pool);
       this.rolling.delete(app);
-      await app.handle.close();
+      const closing = app.close();
+      // A tape drive holds one volume: the next mount waits for this close.
+      if (this.sequential) this.closing = closing.catch(() => undefined);
+      await closing;
     }
   }
 
@@ -77,13 +98,13 @@ export class VolumePool {
     for (const app of this.open.values()) {
       app.closedForAppend = true;
       await app.sync().catch(() => undefined);
-      await app.handle.close().catch(() => undefined);
+      await app.close().catch(() => undefined);
     }
     this.open.clear();
     this.current.clear();
   }
 
-  private async currentFor(pool: string, newJob: boolean): Promise<VolumeAppender> {
+  private async currentFor(pool: string, newJob: boolean): Promise<Appender> {
     let cur = this.current.get(pool);
     if (cur && newJob && !cur.closedForAppend && !cur.retired) {
       // The Director may have closed the volume to new jobs since (its pool's job limit or use duration, pruning): ask.
@@ -103,14 +124,14 @@ export class VolumePool {
   }
 
   /** No new jobs on `cur`; sessions already on it finish there. */
-  private async retire(pool: string, cur: VolumeAppender, markUsed: boolean): Promise<void> {
+  private async retire(pool: string, cur: Appender, markUsed: boolean): Promise<void> {
     if (this.current.get(pool) === cur) this.current.delete(pool);
     if (cur.retired) return;
     cur.retired = true;
     if (markUsed) await this.o.catalog.updateVolume(cur.volume, { status: 'used' });
     if (cur.refs <= 0) {
       this.open.delete(cur.volume);
-      await cur.handle.close();
+      await cur.close();
     }
   }
 
@@ -119,13 +140,18 @@ export class VolumePool {
     return limits.length > 0 && v.jobs >= Math.min(...limits);
   }
 
-  private async findOrCreate(pool: string): Promise<VolumeAppender> {
+  /** A tape being closed (the drive is free once it is). */
+  private closing: Promise<void> = Promise.resolve();
+
+  private async findOrCreate(pool: string): Promise<Appender> {
     const { device, catalog } = this.o;
+    await this.closing;
     const found = await catalog.findAppendableVolume(pool, device.mediaType);
     const limits = { jobs: found?.jobs ?? 0, poolMaxJobs: found?.maxJobs };
-    let app: VolumeAppender | null = null;
+    let app: Appender | null = null;
     if (found && !this.open.has(found.name) && !this.jobsExhausted(limits)) {
-      const m = await mountForAppend(device, found, this.o.log).catch(async (err: unknown) => {
+      const mount: Promise<{ label: { blockSize: number }; blocks: number; handle: VolumeHandle | TapeVolume }> = device.access === 'sequential' ? mountTapeForAppend(device, found, this.o.log) : mountForAppend(device, found, this.o.log);
+      const m = await mount.catch(async (err: unknown) => {
         // Refused volumes are marked Error so the next job labels a fresh one; this job still fails, naming the volume.
         if (isCairnError(err) && (err.code === 'CAIRN_E_VOLUME_SHORT' || err.code === 'CAIRN_E_VOLUME_MISMATCH' || err.code === 'CAIRN_E_VOLUME_LABEL')) {
           await catalog.updateVolume(found.name, { status: 'error' }).catch(() => undefined);
@@ -133,7 +159,8 @@ export class VolumePool {
         }
         throw err;
       });
-      app = new VolumeAppender(m.handle, m.label.blockSize, this.maxBlocks(m.label.blockSize, found.maxBytes), m.blocks, found.jobs, catalog);
+      const maxBlocks = this.maxBlocks(m.label.blockSize, found.maxBytes);
+      app = m.handle.access === 'sequential' ? new TapeAppender(m.handle, maxBlocks, m.blocks, found.jobs, catalog, this.filemarkBytes) : new VolumeAppender(m.handle, m.label.blockSize, maxBlocks, m.blocks, found.jobs, catalog);
       app.poolMaxJobs = found.maxJobs;
     } else if (found && this.jobsExhausted(limits)) {
       await catalog.updateVolume(found.name, { status: 'used' });
@@ -149,20 +176,44 @@ export class VolumePool {
     return this.open.has(volume);
   }
 
+  private get sequential(): boolean {
+    return this.o.device.access === 'sequential';
+  }
+
+  private get filemarkBytes(): number {
+    return this.o.filemarkBytes ?? DEFAULT_FILEMARK_BYTES;
+  }
+
   private maxBlocks(bs: number, poolMaxBytes?: number): number {
     const max = poolMaxBytes !== undefined ? Math.min(this.o.maxVolumeBytes, poolMaxBytes) : this.o.maxVolumeBytes;
     return Math.max(2, Math.floor(max / bs));
   }
 
   /** Labels a new volume: label block written and fsynced (file and directory) before the catalog hears of it. */
-  private async createVolume(pool: string): Promise<VolumeAppender> {
+  private async createVolume(pool: string): Promise<Appender> {
     const { device, catalog, blockSize } = this.o;
     const name = await catalog.nextVolumeName(pool);
+    const label = volumeLabelObject({ volumeName: name, pool, mediaType: device.mediaType, labelTime: Date.now(), blockSize });
+    const block0 = labelBlock(blockSize, BlockKind.VOLUME_LABEL, label, { blockNumber: 0, sessionId: 0, sessionSeq: 0 });
+    if (device.access === 'sequential') {
+      // A blank tape gets the label in tape file 0 (durable) before the catalog hears of the volume.
+      const tape = await device.create(name, block0, { wait: true, pool });
+      try {
+        const info = await catalog.createVolume({ name, pool, mediaType: device.mediaType });
+        await catalog.updateVolume(name, { committedBytes: blockSize, committedBlocks: 1 });
+        this.o.log.info({ volume: name, pool, device: device.type }, 'labelled new tape volume');
+        const app = new TapeAppender(tape, this.maxBlocks(blockSize, info.maxBytes), 1, 0, catalog, this.filemarkBytes);
+        app.poolMaxJobs = info.maxJobs;
+        return app;
+      } catch (err) {
+        await tape.close();
+        throw err;
+      }
+    }
     const handle = await device.create(name);
     let info: Awaited<ReturnType<VolumeCatalogPort['createVolume']>>;
     try {
-      const label = volumeLabelObject({ volumeName: name, pool, mediaType: device.mediaType, labelTime: Date.now(), blockSize });
-      await handle.writev([labelBlock(blockSize, BlockKind.VOLUME_LABEL, label, { blockNumber: 0, sessionId: 0, sessionSeq: 0 })], 0);
+      await handle.writev([block0], 0);
       await handle.sync();
       info = await catalog.createVolume({ name, pool, mediaType: device.mediaType });
       await catalog.updateVolume(name, { committedBytes: blockSize, committedBlocks: 1 });

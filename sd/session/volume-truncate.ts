@@ -4,6 +4,8 @@
  * label time, with `recycled` counting how often) and the file is cut to
  * that one block, then fsynced, so the space is returned to the file system
  * at once. The caller (StorageDaemon) has checked that no session uses it.
+ * On a tape the label is rewritten at BOT followed by a filemark: writing
+ * there ends the recorded data, so everything after it is gone as well.
  */
 import type { Device } from '../device/device.js';
 import { BlockKind } from '../volume/block.js';
@@ -19,6 +21,16 @@ export interface TruncateResult {
 }
 
 export async function truncateVolume(device: Device, volume: string, opts: { pool?: string; now?: number } = {}): Promise<TruncateResult> {
+  if (device.access === 'sequential') {
+    const tape = await device.open(volume, 'read');
+    const old = tape.label;
+    await tape.close();
+    const bs = old.blockSize;
+    const recycled = typeof old.recycled === 'number' ? old.recycled + 1 : 1;
+    const label = volumeLabelObject({ volumeName: volume, pool: opts.pool ?? old.pool, mediaType: old.mediaType, labelTime: opts.now ?? Date.now(), blockSize: bs, recycled });
+    await device.relabel(volume, labelBlock(bs, BlockKind.VOLUME_LABEL, label, { blockNumber: 0, sessionId: 0, sessionSeq: 0 }));
+    return { volume, bytesBefore: -1, bytesAfter: bs, blockSize: bs, label };
+  }
   const handle = await device.open(volume, 'append');
   try {
     const old = await readVolumeLabel(handle);

@@ -12,6 +12,7 @@ import type { ReadItem } from '../api.js';
 import { READ_CHUNK_BLOCKS, REASSEMBLY_BUFFER_BYTES, SCAN_BUFFERS_KEPT } from '../defaults.js';
 import { LoanRing, type Loan } from '../wire/buffer-loans.js';
 import type { VolumeHandle } from '../device/device.js';
+import type { TapeVolume } from '../device/sequential-device.js';
 import { BLOCK_HEADER_BYTES, BlockKind, NO_RECORD_START, blockError, checkBlock } from './block.js';
 import { FRAGMENT_HEADER_BYTES, readFragmentHeader, type FragmentHeader } from './fragment.js';
 import { parseLabel, type SessionEndLabel, type SessionStartLabel, type VolumeLabel } from './labels.js';
@@ -24,6 +25,8 @@ export type ScanItem =
   | { kind: 'session-end'; block: number; label: SessionEndLabel };
 
 export interface ScanOptions {
+  /** Tape: the tape file holding startBlock (the read positions there with fsf/fsr); default 1 (the first data file). */
+  startFile?: number;
   /** First and last block to read (inclusive); default the whole volume. */
   startBlock?: number;
   endBlock?: number;
@@ -94,6 +97,7 @@ interface PendingRecord {
   release?: () => void;
   filled: number;
   block: number;
+  file: number;
 }
 
 interface SessionState {
@@ -122,9 +126,41 @@ export async function readVolumeLabel(handle: VolumeHandle): Promise<VolumeLabel
   return label;
 }
 
-export async function* scanVolume(handle: VolumeHandle, opts: ScanOptions = {}): AsyncGenerator<ScanItem> {
+/**
+ * Reads `count` blocks from block `blockNo` into chunk: the bytes read (fewer at the end of the volume) and, per
+ * block, its tape file. A file volume reads them at their position; a tape reads them one tape block at a time
+ * where it stands (the scan positioned it first), crossing filemarks.
+ */
+type ChunkReader = (chunk: Buffer, blockNo: number, count: number, files: number[]) => Promise<number>;
+
+function chunkReader(handle: VolumeHandle | TapeVolume, bs: number): ChunkReader {
+  if (handle.access === 'random') {
+    return async (chunk, blockNo, count, files) => {
+      files.fill(0, 0, count);
+      return handle.read(chunk, blockNo * bs);
+    };
+  }
+  return async (chunk, _blockNo, count, files) => {
+    let got = 0;
+    for (let i = 0; i < count; i++) {
+      const slot = chunk.subarray(i * bs, (i + 1) * bs);
+      const r = await handle.readBlock(slot);
+      if (r === null) break;
+      // A tape block of another size is not one of this volume's blocks: it reads as a bad block.
+      if (r.length !== bs) slot.fill(0, Math.min(r.length, bs));
+      files[i] = r.file;
+      got += bs;
+    }
+    return got;
+  };
+}
+
+export async function* scanVolume(handle: VolumeHandle | TapeVolume, opts: ScanOptions = {}): AsyncGenerator<ScanItem> {
   const volume = handle.volume;
-  const label = await readVolumeLabel(handle);
+  const label = handle.access === 'random' ? await readVolumeLabel(handle) : handle.label;
+  if (handle.access === 'sequential') await handle.seek(opts.startFile ?? 1, Math.max(opts.startBlock ?? 1, 1));
+  const read = chunkReader(handle, label.blockSize);
+  const files: number[] = new Array<number>(READ_CHUNK_BLOCKS).fill(0);
   const bs = label.blockSize;
   const start = opts.startBlock ?? 0;
   if (start === 0) yield { kind: 'volume-label', label };
@@ -141,7 +177,7 @@ export async function* scanVolume(handle: VolumeHandle, opts: ScanOptions = {}):
     const count = Math.min(READ_CHUNK_BLOCKS, end - blockNo + 1);
     const loan = buffers.readBuffer(READ_CHUNK_BLOCKS * bs);
     const chunk = loan.bytes.subarray(0, count * bs);
-    const got = await handle.read(chunk, blockNo * bs);
+    const got = await read(chunk, blockNo, count, files);
     const whole = Math.floor(got / bs);
     try {
       for (let i = 0; i < whole; i++, blockNo++) {
@@ -152,7 +188,7 @@ export async function* scanVolume(handle: VolumeHandle, opts: ScanOptions = {}):
         if (!check.ok || reason) {
           scan.epoch++;
           for (const s of sessions.values()) dropPartial(s);
-          yield { kind: 'bad-block', volume, file: 0, block: blockNo, reason: reason ?? 'bad block', code: check.ok ? 'CAIRN_E_VOLUME_BAD_BLOCK' : check.code };
+          yield { kind: 'bad-block', volume, file: files[i], block: blockNo, reason: reason ?? 'bad block', code: check.ok ? 'CAIRN_E_VOLUME_BAD_BLOCK' : check.code };
           continue;
         }
         const h = check.header;
@@ -186,7 +222,7 @@ export async function* scanVolume(handle: VolumeHandle, opts: ScanOptions = {}):
           p += FRAGMENT_HEADER_BYTES;
           if (p + f.fragmentLength > payload.length) {
             scan.epoch++;
-            yield { kind: 'bad-block', volume, file: 0, block: blockNo, reason: 'fragment runs past the block payload', code: 'CAIRN_E_VOLUME_BAD_BLOCK' };
+            yield { kind: 'bad-block', volume, file: files[i], block: blockNo, reason: 'fragment runs past the block payload', code: 'CAIRN_E_VOLUME_BAD_BLOCK' };
             st.epoch = scan.epoch;
             dropPartial(st);
             break;
@@ -197,12 +233,12 @@ export async function* scanVolume(handle: VolumeHandle, opts: ScanOptions = {}):
             dropPartial(st);
             if (!wanted(f.fileIndex, lastFileIndexOf(f.streamType, f.fileIndex, f.streamNo))) continue;
             if (f.fragmentLength === f.totalLength) {
-              yield record(f, bytes, volume, blockNo, loan.hold().releaser());
+              yield record(f, bytes, volume, files[i], blockNo, loan.hold().releaser());
               continue;
             }
             const { bytes: buf, release } = buffers.recordBuffer(f.totalLength);
             bytes.copy(buf, 0);
-            st.partial = { h: f, buf, release, filled: f.fragmentLength, block: blockNo };
+            st.partial = { h: f, buf, release, filled: f.fragmentLength, block: blockNo, file: files[i] };
             continue;
           }
           const part = st.partial;
@@ -214,7 +250,7 @@ export async function* scanVolume(handle: VolumeHandle, opts: ScanOptions = {}):
           part.filled += f.fragmentLength;
           if (part.filled === part.h.totalLength) {
             st.partial = null; // its hold goes with the record
-            yield record(part.h, part.buf, volume, part.block, part.release);
+            yield record(part.h, part.buf, volume, part.file, part.block, part.release);
           }
         }
       }
@@ -231,8 +267,8 @@ export async function* scanVolume(handle: VolumeHandle, opts: ScanOptions = {}):
   yield { kind: 'volume-end', volume, reason: 'end-of-data', block: blockNo - 1 };
 }
 
-function record(f: FragmentHeader, payload: Buffer, volume: string, block: number, release: (() => void) | undefined): ReadItem {
-  const it: ReadItem = { kind: 'record', record: { fileIndex: f.fileIndex, streamType: f.streamType, streamNo: f.streamNo, payload }, location: { volume, file: 0, block } };
+function record(f: FragmentHeader, payload: Buffer, volume: string, file: number, block: number, release: (() => void) | undefined): ReadItem {
+  const it: ReadItem = { kind: 'record', record: { fileIndex: f.fileIndex, streamType: f.streamType, streamNo: f.streamNo, payload }, location: { volume, file, block } };
   if (release) it.release = release;
   return it;
 }

@@ -15,7 +15,7 @@
  */
 import type { Bootstrap } from '../api.js';
 import type { Device } from '../device/device.js';
-import { lastFileIndexOf } from '../../plugin-api/index.js';
+import { CairnError, lastFileIndexOf } from '../../plugin-api/index.js';
 import { READ_CHUNK_BLOCKS } from '../defaults.js';
 import { BlockKind, NO_RECORD_START, checkBlock } from './block.js';
 import { FRAGMENT_HEADER_BYTES, readFragmentHeader, type FragmentHeader } from './fragment.js';
@@ -70,6 +70,9 @@ interface Open {
 
 /** Checks one session's blocks as `req` names them; never throws for what it finds on the media (only for a device that cannot be opened). */
 export async function verifySession(device: Device, req: VolumeVerifyRequest): Promise<VolumeVerifyResult> {
+  if (device.access !== 'random') {
+    throw new CairnError('CAIRN_E_DEVICE_TYPE', `Volume-level verify reads volumes by position; the ${device.type} device's sequential volumes are not verified that way in this version (verify --level data reads them).`, { device: device.type });
+  }
   const sessionId = req.entries[0]?.sessionId ?? 0;
   const r: VolumeVerifyResult = {
     sessionId, jobId: req.jobId ?? null, volumes: [], blocks: 0, records: 0, bytes: 0, files: 0, firstFileIndex: 0, lastFileIndex: 0, endLabel: null, badBlocks: [], problems: [],
