@@ -110,6 +110,7 @@ function program(out: Output): Program {
           job: { type: 'string', describe: 'with --config: the job name "latest" refers to' },
           client: { type: 'string', describe: 'with --config: restore onto this client instead of the one backed up' },
           key: { type: 'string', array: true, describe: 'encrypted jobs: a private key file to open them with (the client key or a master key)' },
+          keyring: { type: 'string', array: true, describe: 'with --bootstrap: a keyring file (cairn key rotate / export-keyring) with later wraps of the jobs\' data keys' },
         },
         run: remoteOr(
           (m, a) => {
@@ -132,7 +133,7 @@ function program(out: Output): Program {
             describe: 'catalog: live files vs the catalog; volume: the SD checks blocks and records, no data moves, no key; data: the FD reads the data back and checks every digest',
           },
           'job-name': { type: 'string', describe: 'with --config: the job name "latest" refers to' },
-          key: { type: 'string', array: true, describe: 'encrypted jobs (data level): a private key file' },
+          key: { type: 'string', array: true, describe: 'encrypted jobs: a private key file (data level); a key file whose fingerprint is the manifest\'s signer, public suffices (volume level)' },
         },
         run: remoteOr((m, a) => m.remoteVerify({ ...a, jobName: a.jobName } as never, out), cmdVerify),
       },
