@@ -23,12 +23,11 @@ import assert from 'node:assert/strict';
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, renameSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import { StreamType } from '../../plugin-api/index.js';
 import { encryptionOfLabel, readKeyFile, readKeyringFile, unwrapJobKey } from '../../core/index.js';
 import { buildTree, compareTrees, file, formatDifference, sparse, tempDir } from '../support/index.js';
 import { cairn, cairnOk } from './cli-runner.js';
-import { mapVolume, type VolumeMap } from './volume-map.js';
+import { fixCrc, mapVolume, recordPlaces, type RecordPlace, type VolumeMap } from './volume-map.js';
 
 const MiB = 1024 * 1024;
 const MARKER = Buffer.from('<<CAIRN-TEST-MARKER:a1b2c3d4e5f6g7h8i9j0-kLmNoPqRsTuVwXyZ-0987654321>>', 'latin1').subarray(0, 64);
@@ -202,52 +201,6 @@ test('key rotation: existing jobs open with the new key (catalog wraps, keyring 
 });
 
 // --- tampering --------------------------------------------------------------------------------
-
-interface Segment {
-  /** Absolute byte offset of the fragment's bytes in the volume file. */
-  at: number;
-  length: number;
-  block: number;
-}
-
-interface RecordPlace {
-  fileIndex: number;
-  streamType: number;
-  total: number;
-  segments: Segment[];
-}
-
-/** Every record of the volume with where its bytes lie (fragments in order, docs/volume-format.md §5.2). */
-function recordPlaces(map: VolumeMap): RecordPlace[] {
-  const out: RecordPlace[] = [];
-  const open = new Map<number, RecordPlace>();
-  for (const b of map.blocks) {
-    if (b.kind !== 3) continue;
-    let o = b.block * map.blockSize + b.headerLength;
-    for (const f of b.fragments) {
-      const seg = { at: o + 20, length: f.length, block: b.block };
-      o += 20 + f.length;
-      if (f.offset === 0) {
-        const r = { fileIndex: f.fileIndex, streamType: f.streamType, total: f.total, segments: [seg] };
-        out.push(r);
-        open.set(b.sessionId, r);
-      } else {
-        open.get(b.sessionId)?.segments.push(seg);
-      }
-    }
-  }
-  return out;
-}
-
-/** Recomputes a block's CRC (docs/volume-format.md §3.2), so only the seal can tell the change. */
-function fixCrc(fd: number, map: VolumeMap, block: number): void {
-  const b = Buffer.alloc(map.blockSize);
-  readSync(fd, b, 0, map.blockSize, block * map.blockSize);
-  const end = b.readUInt16BE(12) + b.readUInt32BE(28);
-  const crc = crc32(b.subarray(12, end), crc32(b.subarray(0, 8)));
-  b.writeUInt32BE(crc >>> 0, 8);
-  writeSync(fd, b, 8, 4, block * map.blockSize + 8);
-}
 
 function readRecord(fd: number, r: RecordPlace): Buffer {
   const parts = r.segments.map((s) => {
