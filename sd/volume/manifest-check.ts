@@ -16,7 +16,7 @@
  * one finding per run of file indexes, at the block after which they were due);
  * a manifest that is absent, undecodable or not signed by the anchor.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash, type Hash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { StreamType, lastFileIndexOf } from '../../plugin-api/index.js';
 import { parseManifest, verifyManifest, type Manifest } from './signed-manifest.js';
@@ -63,6 +63,9 @@ export class ManifestCheck {
   private count = 0;
   private readonly volumes: string[] = [];
   private hash: Hash | null = null;
+  /** The digest of a record that came in one fragment (hashed in one call: most records do). */
+  private digest: Buffer | null = null;
+  private filled = 0;
   private current: { fileIndex: number; streamType: number; streamNo: number; length: number; volume: number; block: number; manifestPart: Buffer[] | null } | null = null;
   private readonly parts: Buffer[] = [];
   private partsBlock: { volume: string; block: number } | null = null;
@@ -78,15 +81,20 @@ export class ManifestCheck {
     if (v < 0) v = this.volumes.push(volume) - 1;
     const isManifest = fileIndex === 0 && streamType === StreamType.MANIFEST;
     this.current = { fileIndex, streamType, streamNo, length, volume: v, block, manifestPart: isManifest ? [] : null };
-    this.hash = isManifest ? null : createHash('sha256');
+    this.hash = null;
+    this.digest = null;
+    this.filled = 0;
     if (isManifest) this.partsBlock ??= { volume, block };
   }
 
   /** Bytes of the record in progress (a fragment). */
   update(bytes: Uint8Array): void {
-    if (!this.current) return;
-    if (this.current.manifestPart) this.current.manifestPart.push(Buffer.from(bytes));
-    else this.hash?.update(bytes);
+    const c = this.current;
+    if (!c) return;
+    if (c.manifestPart) c.manifestPart.push(Buffer.from(bytes));
+    else if (this.filled === 0 && bytes.byteLength === c.length) this.digest = hash('sha256', bytes, 'buffer');
+    else (this.hash ??= createHash('sha256')).update(bytes);
+    this.filled += bytes.byteLength;
   }
 
   /** The record in progress is whole; `block` is where it ended. */
@@ -108,12 +116,13 @@ export class ManifestCheck {
     o = this.table.writeUInt16BE(c.streamType, o);
     o = this.table.writeUInt16BE(c.streamNo, o);
     o = this.table.writeUInt32BE(c.length, o);
-    this.hash!.digest().copy(this.table, o);
+    (this.digest ?? this.hash?.digest() ?? hash('sha256', Buffer.alloc(0), 'buffer')).copy(this.table, o);
     o += 32;
     o = this.table.writeUInt16BE(c.volume, o);
     o = this.table.writeUInt32BE(c.block, o);
     this.table.writeUInt32BE(block, o);
     this.hash = null;
+    this.digest = null;
     this.count++;
   }
 
@@ -121,6 +130,7 @@ export class ManifestCheck {
   drop(): void {
     this.current = null;
     this.hash = null;
+    this.digest = null;
   }
 
   /** Matches what was read against the manifest; `start` is where the session's ranges begin (for records due before any read). */
@@ -169,21 +179,31 @@ export class ManifestCheck {
   }
 
   private match(m: Manifest, summary: ManifestCheckSummary, findings: ManifestFinding[], start: { volume: string; block: number }): void {
-    // Manifest entries by key, in order: the n-th record read with a key is the n-th listed with it.
+    const t = this.table;
+    const sameKey = (i: number, j: number): boolean => {
+      const o = i * ENTRY;
+      const r = m.records[j];
+      return t.readUInt32BE(o) === r.fileIndex && t.readUInt16BE(o + 4) === r.streamType && t.readUInt16BE(o + 6) === r.streamNo;
+    };
+    // Usually every record was read, in the order signed: record i is entry i. Otherwise match by key:
+    // the n-th record read with a key is the n-th listed with it.
+    let aligned = this.count === m.records.length;
+    for (let i = 0; aligned && i < this.count; i++) aligned = sameKey(i, i);
     const byKey = new Map<string, number[]>();
-    m.records.forEach((r, j) => {
-      const k = `${r.fileIndex}:${r.streamType}:${r.streamNo}`;
-      const list = byKey.get(k);
-      if (list) list.push(j);
-      else byKey.set(k, [j]);
-    });
+    if (!aligned) {
+      m.records.forEach((r, j) => {
+        const k = `${r.fileIndex}:${r.streamType}:${r.streamNo}`;
+        const list = byKey.get(k);
+        if (list) list.push(j);
+        else byKey.set(k, [j]);
+      });
+    }
     const seen = new Map<string, number>();
     /** For each manifest entry: the walked record matched to it, or -1. */
     const matchedBy = new Int32Array(m.records.length).fill(-1);
     let bad = 0;
     for (let i = 0; i < this.count; i++) {
       const o = i * ENTRY;
-      const t = this.table;
       const fileIndex = t.readUInt32BE(o);
       const streamType = t.readUInt16BE(o + 4);
       const streamNo = t.readUInt16BE(o + 6);
@@ -191,10 +211,13 @@ export class ManifestCheck {
       const sha = t.subarray(o + 12, o + 44);
       const volume = this.volumes[t.readUInt16BE(o + 44)];
       const block = t.readUInt32BE(o + 46);
-      const k = `${fileIndex}:${streamType}:${streamNo}`;
-      const n = seen.get(k) ?? 0;
-      seen.set(k, n + 1);
-      const j = byKey.get(k)?.[n];
+      let j: number | undefined = i;
+      if (!aligned) {
+        const k = `${fileIndex}:${streamType}:${streamNo}`;
+        const n = seen.get(k) ?? 0;
+        seen.set(k, n + 1);
+        j = byKey.get(k)?.[n];
+      }
       const files: [number, number] = [fileIndex, lastFileIndexOf(streamType, fileIndex, streamNo)];
       if (j === undefined) {
         summary.mismatched++;
@@ -208,7 +231,7 @@ export class ManifestCheck {
         if (bad++ < MAX_FINDINGS) {
           findings.push({
             volume, block, code: 'CAIRN_E_MANIFEST_MISMATCH', fileIndexes: files,
-            text: `record ${n} of file index ${fileIndex} (stream type ${streamType}, stream ${streamNo}) is not the one the FD sent: ${want.length !== length ? `${length} bytes stored, ${want.length} signed` : `SHA-256 ${sha.toString('hex').slice(0, 16)}… stored, ${want.sha256.toString('hex').slice(0, 16)}… signed`} (altered, swapped or replaced on the storage)`,
+            text: `the record of file index ${fileIndex} (stream type ${streamType}, stream ${streamNo}; manifest entry ${j}) is not the one the FD sent: ${want.length !== length ? `${length} bytes stored, ${want.length} signed` : `SHA-256 ${sha.toString('hex').slice(0, 16)}… stored, ${want.sha256.toString('hex').slice(0, 16)}… signed`} (altered, swapped or replaced on the storage)`,
           });
         }
         continue;

@@ -11,9 +11,8 @@
  *   u32 stream count · per stream u32 fileIndex, u16 streamNo, u64 length, 32-byte SHA-256 ·
  *   64-byte Ed25519 signature of SHA-512("cairn manifest v1\0" ‖ every byte before it).
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { Buffer } from 'node:buffer';
-import nacl from 'tweetnacl';
 import { CairnError } from '../../plugin-api/index.js';
 
 export const MANIFEST_MAGIC = 'CRNMANI1';
@@ -99,8 +98,20 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   return { head, records, streams, prehash: manifestPrehash(b.subarray(0, o)), signature: b.subarray(o, o + SIGNATURE_BYTES) };
 }
 
-/** True when the manifest's signature verifies with the Ed25519 public key (32 bytes). */
+/** DER SubjectPublicKeyInfo header of an Ed25519 key (RFC 8410): the 32 raw bytes follow. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/**
+ * True when the manifest's signature verifies with the Ed25519 public key (32 bytes). The FD signs with
+ * tweetnacl (nacl.sign.detached: RFC 8032 Ed25519); verifying with node:crypto's Ed25519 is the same
+ * algorithm at about 1/80 of the CPU (0.13 ms against 11 ms here), which the SD's verify of many jobs feels.
+ */
 export function verifyManifest(m: Manifest, signPublicKey: Uint8Array): boolean {
-  if (signPublicKey.length !== nacl.sign.publicKeyLength) return false;
-  return nacl.sign.detached.verify(m.prehash, m.signature, signPublicKey);
+  if (signPublicKey.length !== 32 || m.signature.length !== SIGNATURE_BYTES) return false;
+  try {
+    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, signPublicKey]), format: 'der', type: 'spki' });
+    return verify(null, m.prehash, key, m.signature);
+  } catch {
+    return false; // not a point on the curve: no signature verifies with it
+  }
 }

@@ -187,6 +187,10 @@ test('catalog deleted: cairn-bscan rebuilds it from encrypted volumes; restore -
     assert.equal(v.verify.manifest.matched, v.verify.manifest.listed);
     assert.ok(v.verify.manifest.listed > 0);
   }
+  // The client's public key file as the signer anchor (a rebuilt catalog's header came from the volumes).
+  const anchored = cairnOk(repo, ['verify', String(points[0].jobId), '--level', 'volume', '--key', `${clientKey}.pub`, '--json']).json;
+  assert.equal(anchored.verify.manifest.verified, true);
+  assert.equal(anchored.verify.manifest.signer, fp);
 
   // cairn-bextract: only the volumes and the key.
   const bare = bareVolumes(repo, join(tmp, 'bare'));
