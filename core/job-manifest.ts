@@ -14,56 +14,17 @@
  * On the volume it is split into MANIFEST records of at most MANIFEST_PART_BYTES
  * (fileIndex 0, streamNo = part number), after every other record of the session.
  */
-import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import nacl from 'tweetnacl';
-import { CairnError, StreamType } from '../plugin-api/index.js';
-import type { DataRecord } from '../sd/index.js';
+import { StreamType } from '../plugin-api/index.js';
+import { MANIFEST_MAGIC, RECORD_ENTRY_BYTES, STREAM_ENTRY_BYTES, manifestPrehash, type DataRecord, type Manifest, type ManifestHead } from '../sd/index.js';
 
-const MAGIC = 'CRNMANI1';
-const DOMAIN = 'cairn manifest v1\0';
-export const RECORD_ENTRY_BYTES = 44;
-export const STREAM_ENTRY_BYTES = 46;
-export const SIGNATURE_BYTES = 64;
+// The read side (decoding, signature check) is the SD's too: its keyless verify reads the manifest (sd/volume/signed-manifest.ts).
+export { parseManifest, verifyManifest, RECORD_ENTRY_BYTES, STREAM_ENTRY_BYTES, SIGNATURE_BYTES } from '../sd/index.js';
+export type { Manifest, ManifestHead, RecordDigest, StreamDigestEntry } from '../sd/index.js';
+
 /** A manifest record carries at most this many bytes (records are limited to 16 MiB − 12 on the wire). */
 export const MANIFEST_PART_BYTES = 4 << 20;
-
-export interface ManifestHead {
-  version: 1;
-  jobId: number;
-  /** Fingerprint of the signing key. */
-  signer: string;
-  cipher: string;
-  files: number;
-  bytes: number;
-  records: number;
-  streams: number;
-  createdAt: number;
-}
-
-export interface RecordDigest {
-  fileIndex: number;
-  streamType: number;
-  streamNo: number;
-  length: number;
-  sha256: Buffer;
-}
-
-export interface StreamDigestEntry {
-  fileIndex: number;
-  streamNo: number;
-  length: number;
-  sha256: Buffer;
-}
-
-export interface Manifest {
-  head: ManifestHead;
-  records: RecordDigest[];
-  streams: StreamDigestEntry[];
-  /** The signed bytes' SHA-512 pre-hash and the signature. */
-  prehash: Buffer;
-  signature: Buffer;
-}
 
 /** Collects a session's record digests and stream digests as records leave for the SD. */
 export class ManifestBuilder {
@@ -111,7 +72,7 @@ export class ManifestBuilder {
       return b;
     };
     const body = Buffer.concat([
-      Buffer.from(MAGIC, 'latin1'),
+      Buffer.from(MANIFEST_MAGIC, 'latin1'),
       u32(json.length),
       json,
       u32(this.records),
@@ -120,13 +81,9 @@ export class ManifestBuilder {
       u32(this.streams),
       ...this.streamTable,
     ]);
-    const sig = nacl.sign.detached(prehash(body), signSecretKey);
+    const sig = nacl.sign.detached(manifestPrehash(body), signSecretKey);
     return Buffer.concat([body, Buffer.from(sig)]);
   }
-}
-
-function prehash(body: Uint8Array): Buffer {
-  return createHash('sha512').update(DOMAIN).update(body).digest();
 }
 
 /** The manifest as MANIFEST records (fileIndex 0, streamNo = part number). */
@@ -136,45 +93,6 @@ export function manifestRecords(bytes: Buffer): DataRecord[] {
     out.push({ fileIndex: 0, streamType: StreamType.MANIFEST, streamNo: part, payload: bytes.subarray(o, o + MANIFEST_PART_BYTES) });
   }
   return out;
-}
-
-/** Decodes a manifest (the concatenation of its MANIFEST records' payloads). Does not check the signature: verifyManifest() does. */
-export function parseManifest(bytes: Uint8Array): Manifest {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const bad = (why: string) => new CairnError('CAIRN_E_MANIFEST_INVALID', `job manifest: ${why}`, {});
-  if (b.length < 8 + 4 + 4 + 4 + SIGNATURE_BYTES || b.toString('latin1', 0, 8) !== MAGIC) throw bad('no manifest magic');
-  let o = 8;
-  const jsonLen = b.readUInt32BE(o);
-  o += 4;
-  if (o + jsonLen > b.length) throw bad('head runs past the end');
-  let head: ManifestHead;
-  try {
-    head = JSON.parse(b.toString('utf8', o, o + jsonLen)) as ManifestHead;
-  } catch {
-    throw bad('head is not JSON');
-  }
-  if (head.version !== 1) throw bad(`version ${String(head.version)}, this Cairn reads 1`);
-  o += jsonLen;
-  const nRec = b.readUInt32BE(o);
-  o += 4;
-  if (o + nRec * RECORD_ENTRY_BYTES + 4 > b.length) throw bad('record table runs past the end');
-  const records: RecordDigest[] = new Array(nRec);
-  for (let i = 0; i < nRec; i++, o += RECORD_ENTRY_BYTES) {
-    records[i] = { fileIndex: b.readUInt32BE(o), streamType: b.readUInt16BE(o + 4), streamNo: b.readUInt16BE(o + 6), length: b.readUInt32BE(o + 8), sha256: b.subarray(o + 12, o + 44) };
-  }
-  const nStr = b.readUInt32BE(o);
-  o += 4;
-  if (o + nStr * STREAM_ENTRY_BYTES + SIGNATURE_BYTES !== b.length) throw bad(`stream table and signature do not end the manifest (${b.length - o} bytes left for ${nStr} streams)`);
-  const streams: StreamDigestEntry[] = new Array(nStr);
-  for (let i = 0; i < nStr; i++, o += STREAM_ENTRY_BYTES) {
-    streams[i] = { fileIndex: b.readUInt32BE(o), streamNo: b.readUInt16BE(o + 4), length: Number(b.readBigUInt64BE(o + 6)), sha256: b.subarray(o + 14, o + 46) };
-  }
-  return { head, records, streams, prehash: prehash(b.subarray(0, o)), signature: b.subarray(o, o + SIGNATURE_BYTES) };
-}
-
-/** True when the manifest's signature verifies with the Ed25519 public key. */
-export function verifyManifest(m: Manifest, signPublicKey: Uint8Array): boolean {
-  return nacl.sign.detached.verify(m.prehash, m.signature, signPublicKey);
 }
 
 /** SHA-256 of the ATTRIBUTES record of each file, from the manifest (what a restore checks plaintext attributes against). */

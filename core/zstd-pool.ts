@@ -107,7 +107,7 @@ export class ZstdPool {
     this.level = options.level;
     const threads = options.threads ?? Math.max(1, availableParallelism());
     this.pool = new Piscina({
-      filename: new URL('./zstd-worker.js', import.meta.url).href,
+      filename: new URL('./zstd-worker-entry.cjs', import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 5_000,

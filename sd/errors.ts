@@ -38,6 +38,7 @@ export const SD_ERRORS = {
   CAIRN_E_PROTOCOL_CLOSED: { exitCode: 3, retryable: true, summary: 'The peer closed the connection.' },
   CAIRN_E_PROTOCOL_HEARTBEAT: { exitCode: 3, retryable: true, summary: 'Nothing arrived from the peer for twice the heartbeat interval: it is considered gone and the connection is closed.' },
   CAIRN_E_SD_NO_DIRECTOR: { exitCode: 3, retryable: true, summary: 'The SD needed its Director\'s catalog (to pick, label or update a volume) and no Director is connected.' },
+  CAIRN_E_MANIFEST_MISSING: { exitCode: 3, retryable: false, summary: "Keyless verify: an encrypted job's signed manifest, or records it lists, are not on the volumes read (truncated, lost or removed); the files they belong to are named." },
   CAIRN_E_SD_INTERNAL: { exitCode: 70, retryable: false, summary: 'An unexpected failure inside the SD (a bug); the cause is attached.' },
   CAIRN_E_SD_STATE: { exitCode: 2, retryable: false, summary: "A state file in the SD's working directory (volume updates kept for the Director) cannot be read; the message names it." },
 } as const satisfies Record<string, ErrorSpec>;

@@ -37,7 +37,7 @@ export { duplexPair } from './wire/duplex-pair.js';
 export { Status as SdStatus } from './wire/control-message.js';
 export { Signal as SdSignal } from './wire/frame.js';
 export { readVolume, type ScanItem, type ScanOptions } from './volume/read-volume.js';
-export { verifySession, type VolumeVerifyRequest, type VolumeVerifyResult, type VolumeVerifyFinding } from './volume/volume-verifier.js';
+export { verifySession, MAX_FILE_INDEX, type VolumeVerifyRequest, type VolumeVerifyResult, type VolumeVerifyFinding, type ManifestAnchor, type ManifestCheckSummary } from './volume/volume-verifier.js';
 export { ScanState, ScanBuffers } from './volume/volume-scanner.js';
 export type { VolumeLabel, SessionStartLabel, SessionEndLabel } from './volume/labels.js';
 export { FORMAT_VERSION as VOLUME_FORMAT_VERSION, BlockKind } from './volume/block.js';
@@ -56,3 +56,16 @@ export { NativeTapeDrive } from './device/native-tape-drive.js';
 export { VtapeDrive, createVtape, type VtapeCreateOptions, type VtapeHeader, type VtapeOpenOptions } from './device/vtape-drive.js';
 export type { SdLogger } from './session/logger.js';
 export { CATALOGED_STREAMS } from './session/append-session.js';
+export {
+  parseManifest,
+  verifyManifest,
+  manifestPrehash,
+  MANIFEST_MAGIC,
+  RECORD_ENTRY_BYTES,
+  STREAM_ENTRY_BYTES,
+  SIGNATURE_BYTES,
+  type Manifest,
+  type ManifestHead,
+  type RecordDigest,
+  type StreamDigestEntry,
+} from './volume/signed-manifest.js';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CairnError, displayPath, pathBytes, type Level, type ReplacePolicy } from '../../plugin-api/index.js';
-import { parseFileset, filesetFromObject, parseOptionArgs, type Fileset } from '../../core/index.js';
+import { parseFileset, filesetFromObject, parseOptionArgs, readKeyFile, readKeyringFile, type Fileset } from '../../core/index.js';
 import { LocalRepository, REPO_FILE, defaultRepoPath, initRepository } from '../local/repository.js';
 import { RepoLock } from '../local/repo-lock.js';
 import { runBackupJob } from '../jobs/backup-job.js';
@@ -152,15 +152,24 @@ export async function cmdLs(args: CommonArgs & { job: string; path?: string; asA
   });
 }
 
-export async function cmdRestore(args: CommonArgs & { job?: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; dryRun: boolean; key?: string[]; bootstrap?: string; option?: string[] }, out: Output): Promise<number> {
+export async function cmdRestore(
+  args: CommonArgs & { job?: string; to: string; paths: string[]; asAt?: string; replace: ReplacePolicy; dryRun: boolean; key?: string[]; keyring?: string[]; bootstrap?: string; option?: string[] },
+  out: Output,
+): Promise<number> {
   const agentOptions = parseOptionArgs(args.option);
   const started = Date.now();
+  if (args.keyring?.length && !args.bootstrap) throw new CairnError('CAIRN_E_USAGE', '--keyring goes with --bootstrap (a restore from the catalog takes later wraps from the catalog)', { option: 'keyring' });
   if (args.bootstrap) {
     if (args.job !== undefined || args.paths.length || args.asAt || args.dryRun) throw new CairnError('CAIRN_E_USAGE', 'restore --bootstrap FILE takes no job, paths, --as-at or --dry-run: the file names what to restore', {});
     const file = args.bootstrap;
     const doc = parseBootstrap(readFileSync(file, 'utf8'), file);
+    const keys = await (await import('./key-commands.js')).restoreKeys(args.key, defaultRepoPath(args.repo), args.json);
+    const wraps = (args.keyring ?? []).flatMap((f) => readKeyringFile(f));
     const report = await withRepo(args, 'restore', true, out, (repo) =>
-      runBootstrapRestore(repo, { bootstrap: doc, to: args.to, replace: args.replace, signal: cancelSignal(), onFile: (_p, bytes) => out.live && out.progress({ op: 'restore', bytes, rate: bytes / Math.max((Date.now() - started) / 1000, 0.001) }, () => `restore: ${humanBytes(bytes)}`) }),
+      runBootstrapRestore(repo, {
+        bootstrap: doc, to: args.to, replace: args.replace, signal: cancelSignal(), keys, wraps, volumePath: (name) => join(repo.path, 'volumes', name),
+        onFile: (_p, bytes) => out.live && out.progress({ op: 'restore', bytes, rate: bytes / Math.max((Date.now() - started) / 1000, 0.001) }, () => `restore: ${humanBytes(bytes)}`),
+      }),
     );
     out.endProgress();
     out.report(report);
@@ -198,9 +207,11 @@ export async function cmdRestore(args: CommonArgs & { job?: string; to: string; 
 
 export async function cmdVerify(args: CommonArgs & { job: string; level: 'catalog' | 'volume' | 'data'; key?: string[] }, out: Output): Promise<number> {
   const keys = args.level === 'data' || args.level === undefined ? await (await import('./key-commands.js')).restoreKeys(args.key, defaultRepoPath(args.repo), args.json) : [];
+  // Volume level: no key opens anything; a key file (a public one suffices) whose fingerprint is the signer's anchors the manifest's signature.
+  const signerKeys = args.level === 'volume' ? (args.key ?? []).map((f) => readKeyFile(f)) : [];
   const report = await withRepo(args, 'verify', false, out, async (repo) => {
     const job = await resolveBackupJob(repo.catalog, args.job);
-    if (args.level === 'volume') return runVolumeVerifyJob(repo, job);
+    if (args.level === 'volume') return runVolumeVerifyJob(repo, job, { signerKeys });
     if (args.level === 'catalog') return runCatalogVerifyJob(repo, job);
     return runVerifyJob(repo, job, cancelSignal(), { keys });
   });

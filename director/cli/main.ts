@@ -138,6 +138,7 @@ function program(out: Output): Program {
           copy: { type: 'number', describe: "with --config: 1 reads the job's mirrored copy (its job's mirrorDevice) instead of the primary volumes" },
           key: { type: 'string', array: true, describe: 'encrypted jobs: a private key file to open them with (the client key or a master key)' },
           option: { type: 'string', array: true, describe: 'AGENT.KEY=VALUE: an agent option for this restore (e.g. pipe.toFiles=true)' },
+          keyring: { type: 'string', array: true, describe: 'with --bootstrap: a keyring file (cairn key rotate / export-keyring) with later wraps of the jobs\' data keys' },
         },
         run: remoteOr(
           (m, a) => {
@@ -160,7 +161,7 @@ function program(out: Output): Program {
             describe: 'catalog: live files vs the catalog; volume: the SD checks blocks and records, no data moves, no key; data: the FD reads the data back and checks every digest',
           },
           'job-name': { type: 'string', describe: 'with --config: the job name "latest" refers to' },
-          key: { type: 'string', array: true, describe: 'encrypted jobs (data level): a private key file' },
+          key: { type: 'string', array: true, describe: 'encrypted jobs: a private key file (data level); a key file whose fingerprint is the manifest\'s signer, public suffices (volume level)' },
         },
         run: remoteOr((m, a) => m.remoteVerify({ ...a, jobName: a.jobName } as never, out), cmdVerify),
       },

@@ -6,14 +6,20 @@
  * empty catalog serves. Files the bootstrap names that did not come back
  * whole are listed by job and file index (or by path when the FD saw their
  * attributes).
+ * Encrypted sessions: with the volumes at hand (`volumePath`), each session's
+ * encryption header is read from its start label and its signed manifest from
+ * its MANIFEST records (volume-session-crypto.ts); the data key is unwrapped
+ * with the keys given (or a keyring file's later wraps) — every session's,
+ * before any is read, so a wrong key is named before anything is written.
  */
 import { resolve } from 'node:path';
 import { CairnError, isCairnError, type ReplacePolicy } from '../../plugin-api/index.js';
-import type { RestoreOutcome } from '../../core/index.js';
+import type { CairnKey, KeyWrap, RestoreOutcome } from '../../core/index.js';
 import type { FdRestoreOrder, JobPlumbing } from './job-plumbing.js';
 import type { JobReport } from './job-report.js';
 import type { BootstrapDocument } from './bootstrap-file.js';
 import { finish, prepareTarget } from './restore-job.js';
+import { sessionCryptoFromVolumes } from './volume-session-crypto.js';
 
 export interface BootstrapRestoreRequest {
   bootstrap: BootstrapDocument;
@@ -22,6 +28,12 @@ export interface BootstrapRestoreRequest {
   signal?: AbortSignal;
   onFile?: (path: string, bytes: number) => void;
   onJobId?: (jobId: number) => void;
+  /** Private keys for encrypted sessions (`--key FILE`); none: the FD's own. */
+  keys?: CairnKey[];
+  /** Later wraps of the jobs' data keys (a keyring file from `cairn key rotate` / `export-keyring`). */
+  wraps?: Array<{ jobId: number; wrap: KeyWrap }>;
+  /** Where a volume's file is (local volumes): each session's start label and manifest are read from it. Absent: sessions are read as unencrypted. */
+  volumePath?: (name: string) => string;
 }
 
 export async function runBootstrapRestore(repo: JobPlumbing, req: BootstrapRestoreRequest): Promise<JobReport> {
@@ -35,10 +47,15 @@ export async function runBootstrapRestore(repo: JobPlumbing, req: BootstrapResto
   const jobId = await repo.catalog.createJob({ name, type: 'restore', level: null, client: repo.clientName, startedAt: started });
   req.onJobId?.(jobId);
   let outcome: RestoreOutcome;
+  const unsigned: number[] = [];
   try {
     const sessions: FdRestoreOrder['sessions'] = [];
-    for (const s of doc.sessions) sessions.push({ jobId: s.jobId, grant: await repo.director.openReadSession({ entries: s.entries }) });
-    outcome = await repo.files.restore({ mode: 'restore', restoreJobId: jobId, where, replace: req.replace, sessions, signal: req.signal, onFile: req.onFile });
+    for (const s of doc.sessions) {
+      const crypto = req.volumePath ? await sessionCryptoFromVolumes(s.jobId, s.entries, req.volumePath, req.wraps) : null;
+      if (crypto && !crypto.manifest) unsigned.push(s.jobId);
+      sessions.push({ jobId: s.jobId, grant: await repo.director.openReadSession({ entries: s.entries }), ...(crypto ? { crypto } : {}) });
+    }
+    outcome = await repo.files.restore({ mode: 'restore', restoreJobId: jobId, where, replace: req.replace, sessions, signal: req.signal, onFile: req.onFile, ...(req.keys?.length ? { keys: req.keys } : {}) });
   } catch (err) {
     const error = isCairnError(err) ? err : new CairnError('CAIRN_E_JOB_FAILED', (err as Error).message, {}, { cause: err });
     outcome = { files: 0, bytes: 0, completed: new Set(), problems: [], messages: [], error };
@@ -54,6 +71,9 @@ export async function runBootstrapRestore(repo: JobPlumbing, req: BootstrapResto
     }
   }
   for (const p of outcome.problems) names.delete(`${p.jobId}:${p.fileIndex}`);
+  for (const j of unsigned) {
+    outcome.messages.push({ level: 'warning', agent: 'cairn', code: 'CAIRN_W_MANIFEST', text: `job ${j}: no whole signed manifest on the volumes read; its sealed records were authenticated, its plain attributes could not be checked against the manifest` });
+  }
   const chain = doc.sessions.map((s) => s.jobId);
   return finish(repo, 'restore', jobId, { id: doc.job?.id ?? chain[chain.length - 1], name }, started, outcome, names, { where, chain });
 }

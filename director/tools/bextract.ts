@@ -2,7 +2,7 @@
  * cairn-bextract: restores straight from volumes, with no Director, no
  * catalog and no repository.
  *
- *   cairn-bextract VOLUME|DIR… --to DIR [--bootstrap FILE] [--job ID] [--include PATH]… [--replace …] [--json]
+ *   cairn-bextract VOLUME|DIR… --to DIR [--bootstrap FILE] [--job ID] [--include PATH]… [--key FILE]… [--keyring FILE]… [--replace …] [--json]
  *
  * With --bootstrap (and no --include) the file alone says what to read.
  * Otherwise the volumes are scanned into a throw-away catalog (bscan's
@@ -11,12 +11,19 @@
  * limited to --include paths when given. The work happens in a temporary
  * local repository whose volumes/ only links to the volumes given; the
  * volumes are opened read-only and never changed.
+ *
+ * Encrypted jobs: each job's data key is unwrapped from its session start
+ * label (or a keyring file's later wraps, after `cairn key rotate`) with the
+ * private key given by --key, and its signed manifest (the session's MANIFEST
+ * records) is verified, for every job of the restore before any session is
+ * read — a wrong key is named before anything is written.
  */
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { CairnError, pathBytes, type ReplacePolicy } from '../../plugin-api/index.js';
+import { readKeyFile, readKeyringFile } from '../../core/index.js';
 import { LocalRepository, initRepository } from '../local/repository.js';
 import { runRestoreJob } from '../jobs/restore-job.js';
 import { parseBootstrap, type BootstrapDocument } from '../jobs/bootstrap-file.js';
@@ -27,14 +34,17 @@ import type { Output } from '../cli/output.js';
 import { orderVolumes, rebuildCatalog } from './catalog-rebuild.js';
 import { parseToolArgs, runTool, volumeFiles } from './tool-cli.js';
 
-const USAGE = 'usage: cairn-bextract VOLUME|DIR… --to DIR [--bootstrap FILE] [--job ID] [--include PATH]… [--replace always|never|ifnewer|ifolder] [--json]';
+const USAGE = 'usage: cairn-bextract VOLUME|DIR… --to DIR [--bootstrap FILE] [--job ID] [--include PATH]… [--key FILE]… [--keyring FILE]… [--replace always|never|ifnewer|ifolder] [--json]';
 const REPLACE = ['always', 'never', 'ifnewer', 'ifolder'];
 
 export async function bextract(argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parseToolArgs(
     'cairn-bextract',
     argv,
-    { to: { type: 'string' }, bootstrap: { type: 'string' }, job: { type: 'string' }, include: { type: 'string', multiple: true }, replace: { type: 'string' } },
+    {
+      to: { type: 'string' }, bootstrap: { type: 'string' }, job: { type: 'string' }, include: { type: 'string', multiple: true }, replace: { type: 'string' },
+      key: { type: 'string', multiple: true }, keyring: { type: 'string', multiple: true },
+    },
     USAGE,
   );
   if (values.help) {
@@ -46,6 +56,9 @@ export async function bextract(argv: string[], out: Output): Promise<number> {
   const replace = (values.replace ?? 'always') as ReplacePolicy;
   if (!REPLACE.includes(replace)) throw new CairnError('CAIRN_E_USAGE', `--replace takes one of ${REPLACE.join(', ')}`, { option: 'replace' });
   const includes = (values.include as string[] | undefined) ?? [];
+  // Keys are read (and their file modes checked) before any volume is.
+  const keys = ((values.key as string[] | undefined) ?? []).map((f) => readKeyFile(f));
+  const wraps = ((values.keyring as string[] | undefined) ?? []).flatMap((f) => readKeyringFile(f));
   const doc = values.bootstrap ? parseBootstrap(readFileSync(String(values.bootstrap), 'utf8'), String(values.bootstrap)) : null;
   const volumes = await orderVolumes(volumeFiles(positionals));
 
@@ -56,17 +69,19 @@ export async function bextract(argv: string[], out: Output): Promise<number> {
     // The SD finds a volume by its name: link each volume file under the name its label gives.
     for (const v of volumes) symlinkSync(v.path, join(repoPath, 'volumes', v.label.volumeName));
     const repo = await LocalRepository.open(repoPath, { logger: pino({ level: 'silent' }) });
+    const volumePath = (name: string) => join(repoPath, 'volumes', name);
     let report: JobReport;
     try {
       if (doc && includes.length === 0) {
-        report = await runBootstrapRestore(repo, { bootstrap: doc, to: String(values.to), replace });
+        report = await runBootstrapRestore(repo, { bootstrap: doc, to: String(values.to), replace, keys, wraps, volumePath });
       } else {
-        await rebuildCatalog(repo.catalog, volumes.map((v) => v.path));
+        // The rebuilt catalog holds each encrypted job's header and manifest (from the volumes) and the keyring's wraps.
+        await rebuildCatalog(repo.catalog, volumes.map((v) => v.path), { wraps });
         if (doc) {
-          report = await runBootstrapRestore(repo, { bootstrap: await narrow(repo, doc, includes), to: String(values.to), replace });
+          report = await runBootstrapRestore(repo, { bootstrap: await narrow(repo, doc, includes), to: String(values.to), replace, keys, wraps, volumePath });
         } else {
           const job = await pickJob(repo, values.job as string | undefined);
-          report = await runRestoreJob(repo, { job, to: String(values.to), paths: includes, replace });
+          report = await runRestoreJob(repo, { job, to: String(values.to), paths: includes, replace, keys });
         }
       }
     } finally {

@@ -28,6 +28,8 @@ export interface BlsSession {
   startedAt: string;
   startBlock: number;
   continued: boolean;
+  /** An encrypted job (its start label's header): cipher, the keys its data key was wrapped to, the manifest's signer. */
+  encryption?: { cipher: string; sealedFor: string[]; signer: string };
   end?: Pick<SessionEndLabel, 'status' | 'files' | 'records' | 'bytes' | 'blocks' | 'reason' | 'job'> & { block: number; time: string };
 }
 
@@ -51,7 +53,11 @@ export async function listVolumes(paths: string[], opts: { files: boolean; onFil
       if (it.kind === 'session-start') {
         const j = it.label.job;
         jobOf.set(it.label.sessionId, j.jobId);
-        vol.sessions.push({ sessionId: it.label.sessionId, jobId: j.jobId, jobName: j.jobName, client: j.client, level: j.level, startedAt: new Date(j.startedAt).toISOString(), startBlock: it.block, continued: it.label.continued });
+        const enc = it.label.encryption as { cipher?: string; wraps?: Array<{ fingerprint?: string }>; signer?: { fingerprint?: string } } | undefined;
+        vol.sessions.push({
+          sessionId: it.label.sessionId, jobId: j.jobId, jobName: j.jobName, client: j.client, level: j.level, startedAt: new Date(j.startedAt).toISOString(), startBlock: it.block, continued: it.label.continued,
+          ...(enc ? { encryption: { cipher: String(enc.cipher), sealedFor: (enc.wraps ?? []).map((w) => String(w.fingerprint)), signer: String(enc.signer?.fingerprint) } } : {}),
+        });
       } else if (it.kind === 'session-end') {
         const s = vol.sessions.find((x) => x.sessionId === it.label.sessionId);
         const l = it.label;
@@ -103,7 +109,8 @@ export async function bls(argv: string[], out: Output): Promise<number> {
     process.stdout.write(`volume ${v.name} (pool ${l.pool}, ${l.mediaType}, blocks of ${humanBytes(l.blockSize)}, labelled ${new Date(l.labelTime).toISOString()}; ${v.end})\n`);
     for (const s of v.sessions) {
       const end = s.end ? `${s.end.status}${s.end.reason ? ` (${s.end.reason})` : ''}, ${s.end.files} files, ${s.end.records} records, ${humanBytes(s.end.bytes)}, end label at block ${s.end.block}` : 'no end label on this volume';
-      process.stdout.write(`  session ${s.sessionId}: job ${s.jobId} ${s.jobName} (${s.client}, ${s.level}${s.continued ? ', continued' : ''}) from block ${s.startBlock}: ${end}\n`);
+      const enc = s.encryption ? `, encrypted ${s.encryption.cipher} for ${s.encryption.sealedFor.join(', ')}` : '';
+      process.stdout.write(`  session ${s.sessionId}: job ${s.jobId} ${s.jobName} (${s.client}, ${s.level}${s.continued ? ', continued' : ''}${enc}) from block ${s.startBlock}: ${end}\n`);
     }
   }
   for (const b of listing.badBlocks) process.stdout.write(`bad block: volume ${b.volume} block ${b.block}: ${b.reason}\n`);

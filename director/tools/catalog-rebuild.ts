@@ -8,12 +8,16 @@
  * the end label's `job` summary), its file rows and agent states (from the
  * ATTRIBUTES, DIGEST_SHA256, PACK_INDEX and AGENT_STATE records, through the
  * same FileAssembler a backup uses) and its job media (per volume: start
- * label block to the session's last block there). Idempotent: jobs and
+ * label block to the session's last block there). An encrypted job also
+ * gets its encryption header (from its start label) and its signed manifest
+ * (its MANIFEST records) — what a restore with `--key` needs — and later
+ * wraps of its data key may be given from a keyring file. Idempotent: jobs and
  * volumes already in the catalog are left as they are and reported as
  * skipped. Catalog writes are the Director's, so this lives in director/.
  */
 import { Buffer } from 'node:buffer';
-import { lastFileIndexOf, type Level } from '../../plugin-api/index.js';
+import { StreamType, lastFileIndexOf, type Level } from '../../plugin-api/index.js';
+import { parseEncryptionHeader, parseManifest, type KeyWrap } from '../../core/index.js';
 import { CATALOGED_STREAMS, ScanBuffers, ScanState, readVolume, type JobMediaRange, type SessionEndLabel, type SessionStartLabel, type VolumeLabel } from '../../sd/index.js';
 import type { Catalog, CatalogJobStatus, CatalogVolume } from '../catalog/index.js';
 import { FileAssembler } from '../jobs/file-assembler.js';
@@ -28,6 +32,8 @@ export interface RebuiltJob {
   volumes: string[];
   /** False when the job was already in the catalog (left untouched). */
   added: boolean;
+  /** An encrypted job: its cipher, the keys its data key was wrapped to (start label), and whether its signed manifest was found whole. */
+  encryption?: { cipher: string; sealedFor: string[]; signer: string; manifest: boolean };
 }
 
 export interface RebuildReport {
@@ -35,6 +41,8 @@ export interface RebuildReport {
   jobs: RebuiltJob[];
   /** Bad blocks met while reading (their records are missing from the rebuilt catalog). */
   badBlocks: Array<{ volume: string; block: number; reason: string }>;
+  /** Wraps from keyring files stored for jobs of the catalog (those already there are not stored again). */
+  keyWraps: number;
 }
 
 interface SessionScan {
@@ -46,6 +54,8 @@ interface SessionScan {
   assembler: FileAssembler | null;
   skip: boolean;
   lastTime: number;
+  /** MANIFEST record payloads by part number (encrypted jobs). */
+  manifest: Buffer[];
 }
 
 interface VolumeScan {
@@ -70,8 +80,14 @@ export async function orderVolumes(paths: string[]): Promise<Array<{ path: strin
   return out.sort((a, b) => a.label.labelTime - b.label.labelTime || a.label.volumeName.localeCompare(b.label.volumeName));
 }
 
-export async function rebuildCatalog(catalog: Catalog, volumePaths: string[], opts: { onProgress?: (text: string) => void } = {}): Promise<RebuildReport> {
-  const report: RebuildReport = { volumes: [], jobs: [], badBlocks: [] };
+export interface RebuildOptions {
+  onProgress?: (text: string) => void;
+  /** Later wraps of encrypted jobs' data keys (keyring files from `cairn key rotate` / `export-keyring`). */
+  wraps?: Array<{ jobId: number; wrap: KeyWrap }>;
+}
+
+export async function rebuildCatalog(catalog: Catalog, volumePaths: string[], opts: RebuildOptions = {}): Promise<RebuildReport> {
+  const report: RebuildReport = { volumes: [], jobs: [], badBlocks: [], keyWraps: 0 };
   const sessions = new Map<number, SessionScan>();
   const volumes: VolumeScan[] = [];
   const state = new ScanState();
@@ -101,7 +117,7 @@ export async function rebuildCatalog(catalog: Catalog, volumePaths: string[], op
           if (!l.continued) vol.starts++;
           let s = sessions.get(l.sessionId);
           if (!s) {
-            s = { sessionId: l.sessionId, start: l, end: null, ranges: [], assembler: null, skip: false, lastTime: l.time };
+            s = { sessionId: l.sessionId, start: l, end: null, ranges: [], assembler: null, skip: false, lastTime: l.time, manifest: [] };
             sessions.set(l.sessionId, s);
             await beginJob(catalog, s);
           }
@@ -126,6 +142,7 @@ export async function rebuildCatalog(catalog: Catalog, volumePaths: string[], op
               if (r.firstIndex === 0 || rec.fileIndex < r.firstIndex) r.firstIndex = rec.fileIndex;
               r.lastIndex = Math.max(r.lastIndex, lastFileIndexOf(rec.streamType, rec.fileIndex, rec.streamNo));
             }
+            if (!s.skip && rec.fileIndex === 0 && rec.streamType === StreamType.MANIFEST) s.manifest[rec.streamNo] = Buffer.from(rec.payload);
             if (!s.skip && s.assembler && CATALOGED_STREAMS.has(rec.streamType)) {
               // The assembler keeps views of the payload (paths): give it bytes of its own, not the scanner's reused buffer.
               s.assembler.add([{ record: { ...rec, payload: Buffer.from(rec.payload) }, location: it.location }]);
@@ -145,7 +162,53 @@ export async function rebuildCatalog(catalog: Catalog, volumePaths: string[], op
 
   for (const s of sessions.values()) report.jobs.push(await finishJob(catalog, s));
   for (const v of volumes) report.volumes.push(await storeVolume(catalog, v, sessions));
+  report.keyWraps = await storeWraps(catalog, opts.wraps ?? []);
   return report;
+}
+
+/** Stores keyring wraps for encrypted jobs of the catalog that do not hold them yet (idempotent). */
+async function storeWraps(catalog: Catalog, wraps: Array<{ jobId: number; wrap: KeyWrap }>): Promise<number> {
+  const fresh: Array<{ jobId: number; wrap: KeyWrap }> = [];
+  const known = new Map<number, Set<string>>();
+  for (const w of wraps) {
+    let have = known.get(w.jobId);
+    if (!have) {
+      if (!(await catalog.jobCrypto(w.jobId))) continue;
+      have = new Set((await catalog.keyWraps(w.jobId)).map((k) => `${k.wrap.fingerprint}:${String(k.wrap.box)}`));
+      known.set(w.jobId, have);
+    }
+    const id = `${w.wrap.fingerprint}:${w.wrap.box}`;
+    if (have.has(id)) continue;
+    have.add(id);
+    fresh.push(w);
+  }
+  await catalog.addKeyWraps(fresh);
+  return fresh.length;
+}
+
+/** An encrypted job's header (start label) and signed manifest (MANIFEST records, when whole) into the catalog. */
+async function storeCrypto(catalog: Catalog, s: SessionScan, out: RebuiltJob): Promise<void> {
+  const j = s.start.job;
+  if (s.start.encryption === undefined) return;
+  let header;
+  try {
+    header = parseEncryptionHeader(s.start.encryption, `session start label of job ${j.jobId}`);
+  } catch (err) {
+    await catalog.addJobLog(j.jobId, { level: 'error', code: 'CAIRN_E_KEY_HEADER', text: `rebuilt from volumes: ${(err as Error).message}` });
+    return;
+  }
+  let manifest: Buffer | null = null;
+  if (s.manifest.length > 0 && Object.keys(s.manifest).length === s.manifest.length) {
+    const bytes = Buffer.concat(s.manifest);
+    try {
+      parseManifest(bytes);
+      manifest = bytes;
+    } catch {
+      manifest = null;
+    }
+  }
+  await catalog.saveJobCrypto({ jobId: j.jobId, header, manifest });
+  out.encryption = { cipher: header.cipher, sealedFor: header.wraps.map((w) => w.fingerprint), signer: header.signer.fingerprint, manifest: manifest !== null };
 }
 
 async function beginJob(catalog: Catalog, s: SessionScan): Promise<void> {
@@ -175,7 +238,10 @@ async function finishJob(catalog: Catalog, s: SessionScan): Promise<RebuiltJob> 
   if (s.skip || !s.assembler) return out;
   await s.assembler.finish();
   out.files = e?.job?.files ?? s.assembler.files;
-  if (status === 'ok' || status === 'warning') await catalog.insertJobMedia(j.jobId, s.ranges);
+  if (status === 'ok' || status === 'warning') {
+    await catalog.insertJobMedia(j.jobId, s.ranges);
+    await storeCrypto(catalog, s, out);
+  }
   const reason = !e ? 'the session has no end label on the volumes read (never closed, or on a volume not given)' : e.status !== 'ok' ? `the session was aborted: ${e.reason ?? 'no reason recorded'}` : undefined;
   if (reason) await catalog.addJobLog(j.jobId, { level: 'error', code: 'CAIRN_E_JOB_FAILED', text: `rebuilt from volumes: ${reason}` });
   await catalog.finishJob(j.jobId, {

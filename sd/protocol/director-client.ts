@@ -87,7 +87,7 @@ export class SdDirectorClient {
     return (await this.channel.request(`truncate volume Name=${volume}`, opts)).body as { volume: string; bytesBefore: number; bytesAfter: number; blockSize: number; label: Record<string, unknown> };
   }
 
-  /** Tape media (protocol.md §3.1): the drive, its slots, the mount request and the volumes; `scan` reads every unknown tape's label first. */
+  /** Tape media (protocol.md §3.2): the drive, its slots, the mount request and the volumes; `scan` reads every unknown tape's label first. */
   async media(opts: { device?: string; scan?: boolean } = {}): Promise<Record<string, unknown>> {
     return (await this.channel.request(`media${opts.device ? ` Device=${opts.device}` : ''}${opts.scan ? ' Scan=1' : ''}`)).body as Record<string, unknown>;
   }

@@ -1,5 +1,5 @@
 /**
- * MediaCommands: the operator's tape commands on the SD (protocol.md §3.1):
+ * MediaCommands: the operator's tape commands on the SD (protocol.md §3.2):
  * `media` (what is in the drive and the slots, the mount request, the
  * counters), `mount`, `unmount` and `label`. Labelling asks the catalog: a
  * tape that already carries a label is overwritten only when the catalog

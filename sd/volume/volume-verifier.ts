@@ -11,7 +11,11 @@
  *    files, blocks, first and last file index) equal the end label's.
  * A bad block, or a gap in the sequence, names the file indexes whose records
  * it may have held: from the last index seen before it to the first index
- * seen after it. The Director turns those into paths from its catalog.
+ * seen after it (a truncated range: every index from the last seen on). The
+ * Director turns those into paths from its catalog.
+ * For an encrypted job the request names the manifest's signer (and may bring
+ * the manifest): every whole record is also checked against the SHA-256 the
+ * FD signed for it (manifest-check.ts) — still without any key.
  */
 import type { Bootstrap } from '../api.js';
 import type { Device } from '../device/device.js';
@@ -21,12 +25,24 @@ import { BlockKind, NO_RECORD_START, checkBlock } from './block.js';
 import { FRAGMENT_HEADER_BYTES, readFragmentHeader, type FragmentHeader } from './fragment.js';
 import { parseLabel, type SessionEndLabel, type SessionStartLabel } from './labels.js';
 import { readVolumeLabel } from './volume-scanner.js';
+import { ManifestCheck, type ManifestAnchor, type ManifestCheckSummary } from './manifest-check.js';
+
+export type { ManifestAnchor, ManifestCheckSummary };
+
+/** The highest file index (u32): a finding's range that runs to the end of the session. */
+export const MAX_FILE_INDEX = 0xffffffff;
 
 /** What `verify session` checks: the bootstrap entries of one session (all its ranges, in order). */
 export interface VolumeVerifyRequest {
   entries: Bootstrap['entries'];
   /** The job the session was written for (checked against the start label), when known. */
   jobId?: number;
+  /**
+   * An encrypted job: its manifest's signer (fingerprint and Ed25519 public key, from a trusted place: the
+   * Director's catalog) and, optionally, the signed manifest itself (base64). Every record is then checked
+   * against the manifest's ciphertext digests (docs/encryption.md §5), no key needed.
+   */
+  manifest?: ManifestAnchor;
 }
 
 export interface VolumeVerifyFinding {
@@ -57,8 +73,10 @@ export interface VolumeVerifyResult {
   endLabel: SessionEndLabel | null;
   /** Bad blocks met in the ranges (whoever they belonged to). */
   badBlocks: VolumeVerifyFinding[];
-  /** Everything else that is wrong: sequence gaps, broken records, labels, counts, truncation. */
+  /** Everything else that is wrong: sequence gaps, broken records, labels, counts, truncation, records differing from the signed manifest. */
   problems: VolumeVerifyFinding[];
+  /** The keyless check against the signed manifest, when the request named its signer. */
+  manifest?: ManifestCheckSummary;
 }
 
 interface Open {
@@ -86,6 +104,7 @@ export async function verifySession(device: Device, req: VolumeVerifyRequest): P
   let lastIndex = 0;
   let lost = false; // records were lost: resync at the next first-record offset
   let endSeen = false;
+  const digests = req.manifest ? new ManifestCheck(req.manifest, req.jobId) : null;
   const problem = (f: Omit<VolumeVerifyFinding, 'file'>, waitForNext = false): void => {
     const finding: VolumeVerifyFinding = { file: 0, ...f };
     r.problems.push(finding);
@@ -150,6 +169,7 @@ export async function verifySession(device: Device, req: VolumeVerifyRequest): P
             if (open) {
               problem({ volume: open.volume, block: open.block, code: 'CAIRN_E_VOLUME_RECORD', text: `record of file ${open.h.fileIndex} (stream type ${open.h.streamType}) lost its continuation` }, true);
               open = null;
+              digests?.drop();
             }
             lost = true;
           } else {
@@ -177,6 +197,7 @@ export async function verifySession(device: Device, req: VolumeVerifyRequest): P
             if (open) {
               problem({ volume: open.volume, block: open.block, code: 'CAIRN_E_VOLUME_RECORD', text: `record of file ${open.h.fileIndex} (stream type ${open.h.streamType}) ends before its last fragment` });
               open = null;
+              digests?.drop();
             }
             continue;
           }
@@ -199,9 +220,11 @@ export async function verifySession(device: Device, req: VolumeVerifyRequest): P
             if (p + f.fragmentLength > payload.length || f.fragmentOffset + f.fragmentLength > f.totalLength) {
               problem({ volume: e.volume, block: blockNo, code: 'CAIRN_E_VOLUME_RECORD', text: `fragment at payload offset ${at} runs past its block or its record` }, true);
               open = null;
+              digests?.drop();
               lost = true;
               break;
             }
+            const bytes = payload.subarray(p, p + f.fragmentLength);
             p += f.fragmentLength;
             if (f.fragmentOffset === 0) {
               firstStart ??= at;
@@ -210,16 +233,20 @@ export async function verifySession(device: Device, req: VolumeVerifyRequest): P
               }
               seeIndex(f.fileIndex, lastFileIndexOf(f.streamType, f.fileIndex, f.streamNo));
               open = { h: f, filled: 0, block: blockNo, volume: e.volume };
+              digests?.begin(f.fileIndex, f.streamType, f.streamNo, f.totalLength, e.volume, blockNo);
             } else if (!open || open.filled !== f.fragmentOffset || open.h.fileIndex !== f.fileIndex || open.h.streamType !== f.streamType || open.h.totalLength !== f.totalLength) {
               problem({ volume: e.volume, block: blockNo, code: 'CAIRN_E_VOLUME_RECORD', text: `continuation fragment of file ${f.fileIndex} (stream type ${f.streamType}, offset ${f.fragmentOffset}) matches no record in progress` }, true);
               open = null;
+              digests?.drop();
               continue;
             }
+            digests?.update(bytes);
             open.filled += f.fragmentLength;
             if (open.filled === open.h.totalLength) {
               r.records++;
               r.bytes += open.h.totalLength;
               open = null;
+              digests?.end(blockNo);
             }
           }
           const declared = h.firstRecordOffset === NO_RECORD_START ? null : h.firstRecordOffset;
@@ -237,8 +264,17 @@ export async function verifySession(device: Device, req: VolumeVerifyRequest): P
     }
   }
   for (const f of unexplained) f.ours ??= !endSeen;
+  // No file index was seen after these: records of any index from the last one seen on may have been there (a cut volume).
+  for (const f of awaiting) if (f.fileIndexes) f.fileIndexes[1] = MAX_FILE_INDEX;
+  awaiting = [];
   if (open) problem({ volume: open.volume, block: open.block, code: 'CAIRN_E_VOLUME_RECORD', text: `record of file ${open.h.fileIndex} (stream type ${open.h.streamType}) has no end in the ranges read` });
   compareEndLabel(r, endSeen, req, problem);
+  if (digests) {
+    const first = req.entries[0];
+    const checked = digests.finish({ volume: first.volume, block: first.startBlock });
+    r.manifest = checked.summary;
+    for (const f of checked.findings) r.problems.push({ file: 0, ...f });
+  }
   return r;
 }
 

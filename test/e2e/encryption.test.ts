@@ -13,19 +13,21 @@
  * - Tampering the storage can do: one byte of a sealed chunk flipped, two
  *   sealed chunks swapped (block CRCs fixed up each time, so only the seal can
  *   tell), a session truncated → restore names exactly the damaged file and
- *   leaves nothing of it; every other file is byte-exact.
+ *   leaves nothing of it; every other file is byte-exact. `verify --level
+ *   volume`, with no key at all, names the same file with volume and block:
+ *   the SD checks every stored record against the ciphertext digests in the
+ *   job's signed manifest (issue 6 item 5).
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, renameSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import { StreamType } from '../../plugin-api/index.js';
 import { encryptionOfLabel, readKeyFile, readKeyringFile, unwrapJobKey } from '../../core/index.js';
 import { buildTree, compareTrees, file, formatDifference, sparse, tempDir } from '../support/index.js';
 import { cairn, cairnOk } from './cli-runner.js';
-import { mapVolume, type VolumeMap } from './volume-map.js';
+import { fixCrc, mapVolume, recordPlaces, type RecordPlace, type VolumeMap } from './volume-map.js';
 
 const MiB = 1024 * 1024;
 const MARKER = Buffer.from('<<CAIRN-TEST-MARKER:a1b2c3d4e5f6g7h8i9j0-kLmNoPqRsTuVwXyZ-0987654321>>', 'latin1').subarray(0, 64);
@@ -200,52 +202,6 @@ test('key rotation: existing jobs open with the new key (catalog wraps, keyring 
 
 // --- tampering --------------------------------------------------------------------------------
 
-interface Segment {
-  /** Absolute byte offset of the fragment's bytes in the volume file. */
-  at: number;
-  length: number;
-  block: number;
-}
-
-interface RecordPlace {
-  fileIndex: number;
-  streamType: number;
-  total: number;
-  segments: Segment[];
-}
-
-/** Every record of the volume with where its bytes lie (fragments in order, docs/volume-format.md §5.2). */
-function recordPlaces(map: VolumeMap): RecordPlace[] {
-  const out: RecordPlace[] = [];
-  const open = new Map<number, RecordPlace>();
-  for (const b of map.blocks) {
-    if (b.kind !== 3) continue;
-    let o = b.block * map.blockSize + b.headerLength;
-    for (const f of b.fragments) {
-      const seg = { at: o + 20, length: f.length, block: b.block };
-      o += 20 + f.length;
-      if (f.offset === 0) {
-        const r = { fileIndex: f.fileIndex, streamType: f.streamType, total: f.total, segments: [seg] };
-        out.push(r);
-        open.set(b.sessionId, r);
-      } else {
-        open.get(b.sessionId)?.segments.push(seg);
-      }
-    }
-  }
-  return out;
-}
-
-/** Recomputes a block's CRC (docs/volume-format.md §3.2), so only the seal can tell the change. */
-function fixCrc(fd: number, map: VolumeMap, block: number): void {
-  const b = Buffer.alloc(map.blockSize);
-  readSync(fd, b, 0, map.blockSize, block * map.blockSize);
-  const end = b.readUInt16BE(12) + b.readUInt32BE(28);
-  const crc = crc32(b.subarray(12, end), crc32(b.subarray(0, 8)));
-  b.writeUInt32BE(crc >>> 0, 8);
-  writeSync(fd, b, 8, 4, block * map.blockSize + 8);
-}
-
 function readRecord(fd: number, r: RecordPlace): Buffer {
   const parts = r.segments.map((s) => {
     const p = Buffer.alloc(s.length);
@@ -291,6 +247,33 @@ async function encryptedBackup(t: TestContext): Promise<Tampered & { tmp: string
   return { tmp, repo, tree, volume, map, records, index };
 }
 
+/**
+ * `verify --level volume` with no key (the repository's key file is moved away first, so nothing could open
+ * a seal): exit 3, exactly `damaged` named, each with the volume and one of `blocks`, codes from `codes`.
+ */
+function assertVolumeVerifyNames(s: Tampered & { tmp: string }, damaged: string[], codes: string[], blocks: number[] | null, label: string): any {
+  const keyFile = join(s.tmp, 'keys', 'client.key');
+  const hidden = `${keyFile}.away`;
+  renameSync(keyFile, hidden);
+  try {
+    const v = cairn(s.repo, ['verify', 'latest', '--level', 'volume', '--json']);
+    assert.equal(v.status, 3, v.describe);
+    assert.equal(v.json.verify.level, 'volume');
+    assert.equal(v.json.verify.manifest?.verified, true, `${label}: the signed manifest verified with the catalog's signer key: ${v.describe}`);
+    const problems = v.json.problems as Array<{ path?: string; code: string; volume?: string; block?: number }>;
+    const named = [...new Set(problems.map((p) => p.path).filter(Boolean))].sort();
+    assert.deepEqual(named, [...damaged].sort(), `${label}: verify --level volume names exactly the damaged file(s): ${v.describe}`);
+    for (const p of problems.filter((x) => x.path)) {
+      assert.ok(codes.includes(p.code), `${label}: problem code ${p.code} (${JSON.stringify(p)})`);
+      assert.equal(p.volume, s.map.volumeName, `${label}: ${JSON.stringify(p)}`);
+      if (blocks) assert.ok(blocks.includes(p.block!), `${label}: block ${p.block} not one of ${blocks}: ${JSON.stringify(p)}`);
+    }
+    return v.json;
+  } finally {
+    renameSync(hidden, keyFile);
+  }
+}
+
 /** Restores and checks: exactly `damaged` is named (with `code`) and absent; everything else byte-exact. */
 function assertOnlyDamaged(s: Tampered & { tmp: string }, damaged: string[], codes: string[], label: string): void {
   const to = join(s.tmp, `out-${label}`);
@@ -306,8 +289,14 @@ function assertOnlyDamaged(s: Tampered & { tmp: string }, damaged: string[], cod
   assert.deepEqual(readdirSync(join(to, s.tree.src, 'data')).filter((n) => n.startsWith('.')), [], `${label}: no temporary left`);
 }
 
-test('tampering: a flipped byte in a sealed chunk (CRC fixed up) fails exactly its file', async (t) => {
+test('tampering: a flipped byte in a sealed chunk (CRC fixed up): verify --level volume without a key and restore name exactly its file', async (t) => {
   const s = await encryptedBackup(t);
+  const clean = cairnOk(s.repo, ['verify', 'latest', '--level', 'volume', '--json']).json;
+  assert.equal(clean.status, 'ok', JSON.stringify(clean.problems));
+  assert.equal(clean.verify.manifest.verified, true);
+  assert.equal(clean.verify.manifest.mismatched, 0);
+  assert.equal(clean.verify.manifest.missing, 0);
+  assert.equal(clean.verify.manifest.matched, clean.verify.manifest.listed, 'every record the manifest lists was read and matched');
   const target = s.index(s.tree.random);
   const chunks = s.records.filter((r) => r.fileIndex === target && r.streamType === StreamType.DATA_SEALED);
   assert.ok(chunks.length >= 3, `random.bin has ${chunks.length} sealed chunks`);
@@ -323,10 +312,13 @@ test('tampering: a flipped byte in a sealed chunk (CRC fixed up) fails exactly i
   } finally {
     closeSync(fd);
   }
+  const v = assertVolumeVerifyNames(s, [s.tree.random], ['CAIRN_E_MANIFEST_MISMATCH'], [seg.block], 'flip');
+  assert.equal(v.verify.badBlocks, 0, 'the block CRC was fixed up: only the manifest can tell');
+  assert.equal(v.verify.manifest.mismatched, 1);
   assertOnlyDamaged(s, [s.tree.random], ['CAIRN_E_SEAL_BROKEN'], 'flip');
 });
 
-test('tampering: two sealed chunks swapped (CRCs fixed up) fail exactly their file', async (t) => {
+test('tampering: two sealed chunks swapped (CRCs fixed up): verify --level volume without a key and restore name exactly their file', async (t) => {
   const s = await encryptedBackup(t);
   const target = s.index(s.tree.random);
   const chunks = s.records.filter((r) => r.fileIndex === target && r.streamType === StreamType.DATA_SEALED);
@@ -343,10 +335,13 @@ test('tampering: two sealed chunks swapped (CRCs fixed up) fail exactly their fi
   } finally {
     closeSync(fd);
   }
+  const v = assertVolumeVerifyNames(s, [s.tree.random], ['CAIRN_E_MANIFEST_MISMATCH'], [a.segments[0].block, b.segments[0].block], 'swap');
+  assert.equal(v.verify.badBlocks, 0);
+  assert.equal(v.verify.manifest.mismatched, 2, 'both swapped chunks differ from what was signed for their place');
   assertOnlyDamaged(s, [s.tree.random], ['CAIRN_E_SEAL_BROKEN'], 'swap');
 });
 
-test('tampering: a session truncated after a sealed chunk fails exactly the file cut short', async (t) => {
+test('tampering: a session truncated after a sealed chunk: verify --level volume without a key and restore name the file cut short (and only files past the cut)', async (t) => {
   const s = await encryptedBackup(t);
   const target = s.index(s.tree.random);
   const chunks = s.records.filter((r) => r.fileIndex === target && r.streamType === StreamType.DATA_SEALED);
@@ -356,11 +351,24 @@ test('tampering: a session truncated after a sealed chunk fails exactly the file
   const lost = new Set(after.map((r) => r.fileIndex));
   const lostPaths = [...s.map.files.values()].filter((f) => lost.has(f.fileIndex) || f.fileIndex === target).map((f) => f.path);
   truncateSync(s.volume, (cutBlock + 1) * s.map.blockSize);
+  const keyFile = join(s.tmp, 'keys', 'client.key');
+  renameSync(keyFile, `${keyFile}.away`);
+  const v = cairn(s.repo, ['verify', 'latest', '--level', 'volume', '--json']);
+  renameSync(`${keyFile}.away`, keyFile);
+  assert.equal(v.status, 3, v.describe);
+  assert.equal(v.json.verify.manifest.verified, true, v.describe);
+  assert.ok(v.json.verify.manifest.missing > 0, v.describe);
+  const verifyNamed = new Set((v.json.problems as Array<{ path?: string }>).map((p) => p.path).filter(Boolean));
+  assert.ok(verifyNamed.has(s.tree.random), `verify --level volume names random.bin: ${v.describe}`);
+  for (const p of verifyNamed) assert.ok(lostPaths.includes(p!), `verify named ${p}, which had nothing past the cut`);
+  const missing = (v.json.problems as Array<{ path?: string; code: string; volume?: string; block?: number }>).filter((p) => p.code === 'CAIRN_E_MANIFEST_MISSING' && p.path);
+  assert.ok(missing.some((p) => p.path === s.tree.random && p.volume === s.map.volumeName && p.block! <= cutBlock), `the manifest names random.bin's missing records, due at a block before the cut: ${v.describe}`);
   const to = join(s.tmp, 'out-trunc');
   const r = cairn(s.repo, ['restore', 'latest', '--to', to, '--json']);
   assert.equal(r.status, 3, r.describe);
   const named = new Set((r.json.problems as Array<{ path?: string }>).map((p) => p.path));
   assert.ok(named.has(s.tree.random), `random.bin must be named: ${r.describe}`);
+  assert.deepEqual([...verifyNamed].sort(), [...named].sort(), 'verify --level volume and restore name the same files');
   assert.ok(!existsSync(join(to, s.tree.random)), 'nothing of the truncated file is left');
   // Whatever was named is exactly what lies at or after the cut (the cut file, and files wholly after it).
   for (const p of named) assert.ok(lostPaths.includes(p!), `${p} was named but had nothing past the cut`);

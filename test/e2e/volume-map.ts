@@ -10,8 +10,12 @@
  * records (PACK_INDEX, then PACK_DATA or PACK_DATA_ZSTD) hold bytes of every
  * member file: their blocks count for each member named in the index.
  * Handles one volume with any number of sessions; fileIndexes are per session.
+ * For tampering tests: where each record's bytes lie (recordPlaces) and a
+ * block's CRC recomputed after a change (fixCrc), so only a seal or a signed
+ * manifest can tell.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readSync, writeSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { decodeAttributes, decodePackIndex } from '../../core/index.js';
 import { StreamType, displayPath, isPackRecord } from '../../plugin-api/index.js';
 
@@ -153,4 +157,52 @@ export function mapVolume(path: string): VolumeMap {
 /** Files (by path) with any fragment in one of `blocks`. */
 export function filesTouching(map: VolumeMap, blocks: (n: number) => boolean): FileInfo[] {
   return [...map.files.values()].filter((f) => [...f.blocks].some(blocks));
+}
+
+// --- record places and CRC fix-ups (tampering tests) ----------------------------------------------
+
+export interface Segment {
+  /** Absolute byte offset of the fragment's bytes in the volume file. */
+  at: number;
+  length: number;
+  block: number;
+}
+
+export interface RecordPlace {
+  fileIndex: number;
+  streamType: number;
+  total: number;
+  segments: Segment[];
+}
+
+/** Every record of the volume with where its bytes lie (fragments in order, docs/volume-format.md §5.2). */
+export function recordPlaces(map: VolumeMap): RecordPlace[] {
+  const out: RecordPlace[] = [];
+  const open = new Map<number, RecordPlace>();
+  for (const b of map.blocks) {
+    if (b.kind !== 3) continue;
+    let o = b.block * map.blockSize + b.headerLength;
+    for (const f of b.fragments) {
+      const seg = { at: o + 20, length: f.length, block: b.block };
+      o += 20 + f.length;
+      if (f.offset === 0) {
+        const r = { fileIndex: f.fileIndex, streamType: f.streamType, total: f.total, segments: [seg] };
+        out.push(r);
+        open.set(b.sessionId, r);
+      } else {
+        open.get(b.sessionId)?.segments.push(seg);
+      }
+    }
+  }
+  return out;
+}
+
+/** Recomputes a block's CRC (docs/volume-format.md §3.2), so only the seal can tell the change. */
+export function fixCrc(fd: number, map: VolumeMap, block: number): void {
+  const b = Buffer.alloc(map.blockSize);
+  readSync(fd, b, 0, map.blockSize, block * map.blockSize);
+  const end = b.readUInt16BE(12) + b.readUInt32BE(28);
+  const crc = crc32(b.subarray(12, end), crc32(b.subarray(0, 8)));
+  b.writeUInt32BE(crc >>> 0, 8);
+  writeSync(fd, b, 8, 4, block * map.blockSize + 8);
 }

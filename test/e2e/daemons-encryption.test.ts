@@ -1,0 +1,94 @@
+/**
+ * Acceptance (issue 6, network mode): an encrypted backup through the three
+ * daemons — the FD's cairn-fd.yaml `encryption: { keyFile }` — restores
+ * byte-exact through the Director (the FD opens it with its own key); no
+ * plaintext of a marker file is on the SD's volume; `verify --level volume`
+ * through the Director console has the SD check every stored record against
+ * the job's signed manifest without any key, and after a sealed chunk is
+ * altered on the SD (its block CRC fixed up) it names that file with volume
+ * and block; `--level data` (the FD with its key) names it too.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { StreamType } from '../../plugin-api/index.js';
+import { assertTreesEqual, buildTree, file, generateSmallFiles, tempDir } from '../support/index.js';
+import { cairnOk } from './cli-runner.js';
+import { startDaemonSet } from './daemon-set.js';
+import { fixCrc, mapVolume, recordPlaces } from './volume-map.js';
+
+const MARKER = Buffer.from('<<CAIRN-NET-MARKER:0f1e2d3c4b5a69788796a5b4c3d2e1f0-network-mode-test>>', 'latin1').subarray(0, 64);
+
+function findFiles(dir: string, match: (name: string) => boolean, out: string[] = []): string[] {
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) findFiles(p, match, out);
+    else if (match(n)) out.push(p);
+  }
+  return out;
+}
+
+test('three daemons, encrypted FD: backup and restore byte-exact; verify --level volume through the Director checks the signed manifest without a key and names an altered file', async (t) => {
+  const tmp = tempDir(t, 'cairn-daemons-crypt-');
+  const src = join(tmp, 'src');
+  await buildTree(src, { 'big.bin': file(1, 3 * 1024 * 1024 + 1), etc: { 'a.conf': file(2, 500) } });
+  generateSmallFiles(join(src, 'small'), { count: 120, dirs: 4, minSize: 10, maxSize: 9000, seed: 5 });
+  writeFileSync(join(src, 'marker.bin'), Buffer.concat(Array.from({ length: 2048 }, () => MARKER)));
+  writeFileSync(join(src, 'random.bin'), randomBytes(3 * 1024 * 1024));
+  const keyFile = join(tmp, 'keys', 'client.key');
+  const fp = cairnOk(null, ['key', 'generate', '--out', keyFile, '--json']).json.fingerprint as string;
+  const d = await startDaemonSet(t, join(tmp, 'conf'), { source: src, edit: { fd: (doc) => (doc.encryption = { keyFile }) } });
+
+  const full = d.console(['run', 'demo', '--wait', '--json']);
+  assert.equal(full.status, 0, full.describe);
+  assert.equal(full.json.status, 'ok', full.describe);
+  const volumes = findFiles(d.dir, (n) => /-\d{4}$/.test(n));
+  assert.equal(volumes.length, 1, volumes.join(', '));
+  const bytes = readFileSync(volumes[0]);
+  for (let o = 0; o + 16 <= MARKER.length; o += 8) assert.ok(!bytes.includes(MARKER.subarray(o, o + 16)), `marker piece ${o} on the SD's volume`);
+
+  const out = join(tmp, 'out');
+  const rest = d.console(['restore', 'latest', '--job', 'demo', '--to', out, '--wait', '--json']);
+  assert.equal(rest.status, 0, rest.describe);
+  assert.equal(rest.json.status, 'ok', rest.describe);
+  assertTreesEqual(src, join(out, src));
+
+  const vol = d.console(['verify', 'latest', '--job-name', 'demo', '--level', 'volume', '--wait', '--json']);
+  assert.equal(vol.status, 0, vol.describe);
+  assert.equal(vol.json.verify.level, 'volume');
+  assert.equal(vol.json.verify.manifest?.verified, true, vol.describe);
+  assert.equal(vol.json.verify.manifest.signer, fp);
+  assert.equal(vol.json.verify.manifest.matched, vol.json.verify.manifest.listed);
+  const data = d.console(['verify', 'latest', '--job-name', 'demo', '--level', 'data', '--wait', '--json']);
+  assert.equal(data.status, 0, data.describe);
+
+  // One byte of a sealed chunk of random.bin altered on the SD, the block CRC fixed up.
+  const map = mapVolume(volumes[0]);
+  const target = [...map.files.values()].find((f) => f.path === join(src, 'random.bin'));
+  assert.ok(target);
+  const chunk = recordPlaces(map).filter((r) => r.fileIndex === target.fileIndex && r.streamType === StreamType.DATA_SEALED)[1];
+  assert.ok(chunk, 'random.bin has a second sealed chunk');
+  const seg = chunk.segments[0];
+  const fd = openSync(volumes[0], 'r+');
+  try {
+    const one = Buffer.alloc(1);
+    readSync(fd, one, 0, 1, seg.at + 10);
+    one[0] ^= 0x40;
+    writeSync(fd, one, 0, 1, seg.at + 10);
+    fixCrc(fd, map, seg.block);
+  } finally {
+    closeSync(fd);
+  }
+  const bad = d.console(['verify', String(full.json.jobId), '--level', 'volume', '--wait', '--json']);
+  assert.equal(bad.status, 3, bad.describe);
+  assert.equal(bad.json.verify.badBlocks, 0, 'the CRC was fixed up: only the manifest can tell');
+  const named = bad.json.problems.filter((p: { path?: string }) => p.path);
+  assert.deepEqual([...new Set(named.map((p: { path: string }) => p.path))], [join(src, 'random.bin')], bad.describe);
+  assert.ok(named.every((p: { code: string; volume: string; block: number }) => p.code === 'CAIRN_E_MANIFEST_MISMATCH' && p.volume === map.volumeName && p.block === seg.block), bad.describe);
+  const badData = d.console(['verify', String(full.json.jobId), '--level', 'data', '--wait', '--json']);
+  assert.equal(badData.status, 3, badData.describe);
+  assert.ok(badData.json.problems.some((p: { path?: string; code: string }) => p.path === join(src, 'random.bin') && p.code === 'CAIRN_E_SEAL_BROKEN'), badData.describe);
+  for (const k of ['dir', 'fd', 'sd'] as const) assert.equal(await d.stop(k), 0, d.log(k).slice(-2000));
+});
