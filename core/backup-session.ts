@@ -33,16 +33,15 @@ import {
 import { PACK_MEMBER_MAX_BYTES, packableStream } from './pack.js';
 import { PackBuilder } from './pack-builder.js';
 import type { DataRecord } from '../sd/index.js';
-import { makeAgentContext, type JobMessage } from './agent-context.js';
+import type { JobMessage } from './agent-context.js';
 import type { LoadedAgent } from './agent-loader.js';
-import { prepareAgentOptions, type AgentOptionOverrides } from './agent-options.js';
-import { createAgentGuarded } from './agent-process.js';
+import type { AgentOptionOverrides } from './agent-options.js';
+import { createLineAgent } from './line-agent.js';
 import { encodeAttributes } from './attributes.js';
 import { encodeXattrs } from './xattrs-record.js';
 import type { ZstdPool } from './zstd-pool.js';
 import type { AgentLine, FilesetOptions } from './fileset.js';
 import { RecordPipe } from './record-pipe.js';
-import { hookTimeouts } from './hook-timeouts.js';
 import { StreamDigest, digestPayload } from './stream-digest.js';
 import type { ChunkBuffers } from './chunk-buffers.js';
 import type { DigestedRecord, JobSealer } from './job-sealer.js';
@@ -139,26 +138,7 @@ export async function runBackupSession(a: BackupSessionArgs): Promise<BackupSess
 
   for (const bl of a.lines) {
     const man = bl.loaded.module.manifest;
-    const runner = new HookRunner(man.name, man.version, { controller: a.controller, timeouts: hookTimeouts() });
-    const { options, recorded } = prepareAgentOptions(bl.loaded.module, { ...bl.line.options, ...(a.overrides?.[man.name] ?? {}) });
-    const ctx = makeAgentContext({
-      manifest: man,
-      api: bl.loaded.api,
-      jobId: a.jobId,
-      logger: a.logger,
-      signal: a.controller.signal,
-      platform: a.platform,
-      include: bl.line.include,
-      exclude: bl.line.exclude,
-      chunks: a.chunks,
-      allowCommands: a.allowCommands,
-      sinks: {
-        message: (m) => messages.push(m),
-        bytes: () => undefined,
-        file: () => undefined,
-      },
-    });
-    const agent = await createAgentGuarded(bl.loaded.module, ctx, runner, 'prepareBackup');
+    const { runner, agent, options, recorded } = await createLineAgent(bl, { ...a, onMessage: (m) => messages.push(m) });
     agents.push({ runner, agent });
     const restoreKind = effectiveRestoreKind(man, bl.loaded.api);
     await push({

@@ -7,13 +7,12 @@
  * state thrown away, and `jobEnded('cancelled')` so it keeps nothing.
  */
 import type { Logger } from 'pino';
-import { HookRunner, type Agent, type FileEntry, type Level } from '../plugin-api/index.js';
-import type { PlatformFileServices } from '../plugin-api/index.js';
-import { makeAgentContext } from './agent-context.js';
-import { validateAgentOptions } from './agent-loader.js';
+import type { FileEntry, Level, PlatformFileServices } from '../plugin-api/index.js';
+import type { AgentOptionOverrides } from './agent-options.js';
+import { closeAgent } from './agent-process.js';
 import type { BackupLine } from './backup-session.js';
 import type { ChunkBuffers } from './chunk-buffers.js';
-import { hookTimeouts } from './hook-timeouts.js';
+import { createLineAgent } from './line-agent.js';
 
 export interface EstimateLine {
   key: string;
@@ -39,6 +38,8 @@ export interface EstimateArgs {
   platform: PlatformFileServices;
   chunks: ChunkBuffers;
   controller: AbortController;
+  overrides?: AgentOptionOverrides;
+  allowCommands?: readonly string[];
 }
 
 /** Bytes a file would send: its streams' declared sizes, else (one stream, no size) the size in its stat. */
@@ -53,21 +54,7 @@ export async function runEstimateSession(a: EstimateArgs): Promise<EstimateResul
   const out: EstimateLine[] = [];
   for (const bl of a.lines) {
     const man = bl.loaded.module.manifest;
-    const runner = new HookRunner(man.name, man.version, { controller: a.controller, timeouts: hookTimeouts() });
-    const options = validateAgentOptions(bl.loaded.module, bl.line.options);
-    const ctx = makeAgentContext({
-      manifest: man,
-      api: bl.loaded.api,
-      jobId: a.jobId,
-      logger: a.logger,
-      signal: a.controller.signal,
-      platform: a.platform,
-      include: bl.line.include,
-      exclude: bl.line.exclude,
-      chunks: a.chunks,
-      sinks: { message: () => undefined, bytes: () => undefined, file: () => undefined },
-    });
-    const agent: Agent = await runner.call('prepareBackup', () => bl.loaded.module.createAgent(ctx));
+    const { runner, agent, options } = await createLineAgent(bl, { ...a, onMessage: () => undefined });
     const job = { jobId: a.jobId, jobName: a.jobName, level: a.level, base: bl.base.base, state: bl.base.state, options, include: bl.line.include, exclude: bl.line.exclude };
     try {
       if (agent.estimate) {
@@ -90,6 +77,7 @@ export async function runEstimateSession(a: EstimateArgs): Promise<EstimateResul
     } finally {
       // Nothing of an estimate may be kept (a log agent's spooled segments, a snapshot): it ended, as if cancelled.
       if (agent.jobEnded) await runner.call('jobEnded', () => agent.jobEnded!('cancelled')).catch(() => undefined);
+      await closeAgent(agent).catch(() => undefined); // an agent in a child process: the process ends
     }
   }
   return { files: out.reduce((n, l) => n + l.files, 0), bytes: out.reduce((n, l) => n + l.bytes, 0), lines: out };

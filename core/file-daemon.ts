@@ -138,7 +138,7 @@ export class FileDaemon {
       const admitted = await this.admit(order.fileset);
       applyOptionOrigin(admitted, undefined, order);
       for (const l of admitted) lines.push({ ...l, base: await order.baseFor(l.key) });
-      return await runEstimateSession({ jobId: 0, jobName: order.jobName, level: order.level, lines, logger: this.settings.logger.child({ estimate: order.jobName }), platform: this.settings.platform, chunks: this.chunks, controller });
+      return await runEstimateSession({ jobId: 0, jobName: order.jobName, level: order.level, lines, logger: this.settings.logger.child({ estimate: order.jobName }), platform: this.settings.platform, chunks: this.chunks, controller, allowCommands: this.settings.allowCommands });
     } finally {
       order.signal?.removeEventListener('abort', onCancel);
     }

@@ -41,3 +41,20 @@ export interface Appender {
   /** Closes the volume (a tape: ends its last file with a filemark and frees the drive). Idempotent. */
   close(): Promise<void>;
 }
+
+/** What an appender's committed end is recorded in: the volume rows of the catalog. */
+interface CommitCatalog {
+  updateVolume(name: string, change: { committedBytes?: number; committedBlocks?: number; status?: 'full' | 'used' }): Promise<void>;
+}
+
+/**
+ * The one rule of a committed end, for every appender: after the blocks are durable, `blocks` (never less than
+ * what the catalog already holds) and any status change go to the catalog, and the new count is returned only
+ * once the catalog holds it — a failed update is not taken as done, so the next sync sends it again (a session
+ * must never report blocks durable that a later mount trims as uncommitted). docs/volume-format.md §7.
+ */
+export async function recordCommittedEnd(catalog: CommitCatalog, volume: string, blockSize: number, committed: number, written: number, status?: 'full' | 'used'): Promise<number> {
+  const blocks = Math.max(written, committed);
+  if (blocks > committed || status) await catalog.updateVolume(volume, { committedBytes: blocks * blockSize, committedBlocks: blocks, ...(status ? { status } : {}) });
+  return blocks;
+}

@@ -12,7 +12,7 @@ import { CairnError } from '../../plugin-api/index.js';
 import type { VolumeCatalogPort } from '../api.js';
 import { isUnwrittenEndOfMedium } from '../device/device.js';
 import type { TapeVolume } from '../device/sequential-device.js';
-import type { Appender, WrittenAt } from './appender.js';
+import { recordCommittedEnd, type Appender, type WrittenAt } from './appender.js';
 
 interface Pending {
   no: number;
@@ -132,17 +132,10 @@ export class TapeAppender implements Appender {
     const p = this.syncChain.then(async () => {
       await this.idle();
       if (this.failure) throw this.failure;
-      const blocks = Math.max(this.written, this.committedBlocks);
+      const written = this.written;
       if (!this.closed) await this.handle.sync();
       const status = extra?.status ?? (this.endOfMedium ? 'full' : undefined);
-      if (blocks > this.committedBlocks || status) {
-        await this.catalog.updateVolume(this.volume, {
-          committedBytes: blocks * this.blockSize,
-          committedBlocks: blocks,
-          ...(status ? { status } : {}),
-        });
-        this.committedBlocks = blocks;
-      }
+      this.committedBlocks = await recordCommittedEnd(this.catalog, this.volume, this.blockSize, this.committedBlocks, written, status);
       return this.committedBlocks;
     });
     this.syncChain = p.catch(() => undefined);

@@ -7,7 +7,7 @@
 import type { VolumeCatalogPort } from '../api.js';
 import { DEVICE_WRITE_BATCH_BLOCKS } from '../defaults.js';
 import type { VolumeHandle } from '../device/device.js';
-import type { Appender, WrittenAt } from './appender.js';
+import { recordCommittedEnd, type Appender, type WrittenAt } from './appender.js';
 
 interface Pending {
   block: Buffer;
@@ -131,16 +131,9 @@ export class VolumeAppender implements Appender {
     const p = this.syncChain.then(async () => {
       await this.idle();
       if (this.failure) throw this.failure;
-      const blocks = Math.max(this.written, this.committedBlocks);
+      const written = this.written;
       await this.handle.sync();
-      if (blocks > this.committedBlocks || extra?.status) {
-        await this.catalog.updateVolume(this.volume, {
-          committedBytes: blocks * this.blockSize,
-          committedBlocks: blocks,
-          ...(extra?.status ? { status: extra.status } : {}),
-        });
-        this.committedBlocks = blocks;
-      }
+      this.committedBlocks = await recordCommittedEnd(this.catalog, this.volume, this.blockSize, this.committedBlocks, written, extra?.status);
       return this.committedBlocks;
     });
     this.syncChain = p.catch(() => undefined);
