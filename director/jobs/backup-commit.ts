@@ -13,7 +13,7 @@ import type { SessionCloseReport } from '../../sd/index.js';
 import type { JobPlumbing } from './job-plumbing.js';
 import type { JobScripts } from './backup-job.js';
 import type { FileAssembler } from './file-assembler.js';
-import type { AdaptiveFileAssembler } from './adaptive-assembler.js';
+import { AdaptiveFileAssembler } from './adaptive-assembler.js';
 import { EXIT_CODES, type JobReport, type ReportProblem } from './job-report.js';
 import { writeJobBootstrap } from './bootstrap-file.js';
 
@@ -188,6 +188,17 @@ async function assertCommitted(repo: JobPlumbing, jobId: number, report: Session
       );
     }
   }
+}
+
+/**
+ * After a backup job ended (committed or failed): its notifications stop being routed, its assembler thread ends,
+ * the SD may forget its spooled notifications (the job is in the catalog for good, protocol.md §4.2), autoprune runs.
+ */
+export async function afterBackup(repo: JobPlumbing, jobId: number, assembler: FileAssembler | AdaptiveFileAssembler, now: () => Date): Promise<void> {
+  repo.notifications.delete(jobId);
+  if (assembler instanceof AdaptiveFileAssembler) await assembler.close();
+  await repo.director.release?.(jobId).catch(() => undefined);
+  await autoPruneAfter(repo, jobId, now);
 }
 
 /** Autoprune after a job (Bacula's AutoPrune), when the plumbing has one: its failure is logged with the job, never changes its outcome. */

@@ -12,7 +12,7 @@ import { FileAssembler } from './file-assembler.js';
 import { AdaptiveFileAssembler } from './adaptive-assembler.js';
 import type { JobReport, ReportProblem } from './job-report.js';
 import { baseProvider, chooseLevel } from './job-base.js';
-import { autoPruneAfter, commitBackup, failBackup, listenToSession } from './backup-commit.js';
+import { afterBackup, commitBackup, failBackup, listenToSession } from './backup-commit.js';
 
 export interface BackupRequest {
   fileset: Fileset;
@@ -83,12 +83,7 @@ export async function runBackupJob(repo: JobPlumbing, req: BackupRequest): Promi
     report = await commitBackup(repo, { jobId, jobName: req.jobName, level, levelUpgraded, baseJobId: base?.id, started, now, assembler, session, scripts: req.scripts, scriptWarnings }, outcome);
   } catch (err) {
     report = await failBackup(repo, { jobId, jobName: req.jobName, level, levelUpgraded, started, now }, err);
-  } finally {
-    repo.notifications.delete(jobId);
-    if (assembler instanceof AdaptiveFileAssembler) await assembler.close();
   }
-  // The job is in the catalog for good: the SD may forget its spooled notifications (protocol.md §4.2).
-  await repo.director.release?.(jobId).catch(() => undefined);
-  await autoPruneAfter(repo, jobId, now);
+  await afterBackup(repo, jobId, assembler, now);
   return report;
 }

@@ -16,7 +16,7 @@ import type { JobPlumbing } from './job-plumbing.js';
 import type { JobScripts } from './backup-job.js';
 import { FileAssembler } from './file-assembler.js';
 import { AdaptiveFileAssembler } from './adaptive-assembler.js';
-import { autoPruneAfter, commitBackup, failBackup, listenToSession } from './backup-commit.js';
+import { afterBackup, commitBackup, failBackup, listenToSession } from './backup-commit.js';
 import type { JobReport } from './job-report.js';
 
 /** A resumed job's session may still be receiving data: it is waited for this long after the FD's outcome. */
@@ -66,11 +66,7 @@ export async function resumeBackupJob(repo: JobPlumbing, req: ResumeRequest): Pr
     }, outcome);
   } catch (err) {
     report = await failBackup(repo, ctx, err);
-  } finally {
-    repo.notifications.delete(jobId);
-    if (assembler instanceof AdaptiveFileAssembler) await assembler.close();
   }
-  await repo.director.release?.(jobId).catch(() => undefined);
-  await autoPruneAfter(repo, jobId, now);
+  await afterBackup(repo, jobId, assembler, now);
   return report;
 }
