@@ -1,18 +1,13 @@
 /**
  * Helpers for the pgsql agent's acceptance tests (not a test file itself):
  * SQL on a test cluster, a writer that inserts sequential ids in one-row
- * autocommit transactions, the pgsql entries of a backup as the catalog
- * stored them (meta included), and a restore of dump files through the
- * agent's own restore hooks with restore options — the host's restore
- * hands agents no options yet (per-restore options are issue 4 item 5), so
- * the cluster target is driven here through the same HookRunner the host
- * uses, the data being the files `cairn restore` wrote.
+ * autocommit transactions, and the pgsql entries of a backup as the catalog
+ * stored them (meta included). Restores go through `cairn restore` with the
+ * agent's restore options given by `--option`.
  */
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { HookRunner, kitContext, nodePlatformFileServices, type FileEntry, type KitMessage, type ReplacePolicy } from '../../plugin-api/index.js';
-import * as pgsqlAgent from '../../plugins/pgsql/index.js';
+import type { FileEntry } from '../../plugin-api/index.js';
 import { catalog } from '../../director/index.js';
 import type { PostgresCluster } from '../support/postgres.js';
 
@@ -61,24 +56,4 @@ export async function catalogEntries(repo: string, jobId: number): Promise<FileE
   } finally {
     await cat.close();
   }
-}
-
-/** Restores `entries` (data from the dump files under `filesRoot`, at their virtual paths) with the pgsql agent's hooks. */
-export async function restoreWithAgent(entries: readonly FileEntry[], filesRoot: string, options: Record<string, unknown>, replace: ReplacePolicy, where?: string): Promise<KitMessage[]> {
-  const kc = kitContext(pgsqlAgent.manifest, { major: 1, minor: 2 }, nodePlatformFileServices(), []);
-  const runner = new HookRunner('pgsql', pgsqlAgent.manifest.version, { controller: kc.controller });
-  const agent = await pgsqlAgent.createAgent(kc.ctx);
-  await runner.call('prepareRestore', () => agent.prepareRestore({ jobId: 77, where, replace, options }));
-  for (const entry of entries) {
-    const r = await runner.call('createFile', () => agent.createFile(entry), { path: entry.path });
-    if (r === 'extract') {
-      const file = join(filesRoot, Buffer.from(entry.path).toString('utf8'));
-      for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-        await runner.call('writeData', () => agent.writeData(entry, entry.streams[0], chunk as Buffer), { path: entry.path });
-      }
-    }
-    if (r !== 'skip') await runner.call('endFile', () => agent.endFile(entry, true), { path: entry.path });
-  }
-  await runner.call('endRestore', () => agent.endRestore());
-  return kc.messages;
 }

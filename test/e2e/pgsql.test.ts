@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { tempDir } from '../support/index.js';
 import { startPostgres, postgresBinDir, type PostgresCluster } from '../support/postgres.js';
 import { cairn, cairnOk, startCairn } from './cli-runner.js';
-import { catalogEntries, restoreWithAgent, sql, startWriter } from './pgsql-harness.js';
+import { catalogEntries, sql, startWriter } from './pgsql-harness.js';
 
 function fileset(dir: string, c: PostgresCluster, options: Record<string, unknown> = {}): string {
   const f = join(dir, `fileset-${Math.random().toString(36).slice(2)}.yaml`);
@@ -84,12 +84,16 @@ test('pgsql: a database dumped while a writer inserts, restored into a fresh clu
   assert.match(list, /TABLE DATA public wide/);
   assert.match(list, /BLOB/);
 
-  // Into the fresh cluster B under a new name, with the globals replayed first.
+  // Into the fresh cluster B under a new name, with the globals replayed first: the
+  // console's own restore, with the agent's restore options given per restore.
   const entries = await catalogEntries(repo, report.jobId);
   assert.deepEqual(entries.map((e) => Buffer.from(e.path).toString()), ['/@pgsql/main/cluster-globals.sql', '/@pgsql/main/databases/shop.dump']);
-  const messages = await restoreWithAgent(entries, out, { restoreTarget: 'cluster', host: b.host, user: b.user, renameTo: 'shop_copy' }, 'never');
-  assert.deepEqual(messages.filter((m) => m.level === 'error'), []);
-  assert.ok(messages.some((m) => m.level === 'warning' && m.code === 'CAIRN_E_PGSQL_TOOL_MESSAGE' && /already exists/.test(m.text)), 'an existing role is a warning');
+  const intoB = cairn(repo, ['restore', String(report.jobId), '--to', join(dir, 'unused'), '--replace', 'never',
+    '--option', 'pgsql.restoreTarget=cluster', '--option', `pgsql.host=${b.host}`, '--option', `pgsql.user=${b.user}`, '--option', 'pgsql.renameTo=shop_copy', '--json']);
+  assert.equal(intoB.json.status, 'warning', intoB.describe);
+  const warnings: { code: string; text: string }[] = intoB.json.warnings;
+  assert.ok(warnings.some((w) => w.code === 'CAIRN_E_PGSQL_TOOL_MESSAGE' && /already exists/.test(w.text)), `an existing role is a warning: ${intoB.describe}`);
+  assert.deepEqual(warnings.filter((w) => w.code !== 'CAIRN_E_PGSQL_TOOL_MESSAGE'), [], intoB.describe);
 
   phase('restored into cluster B');
   const [ids] = await sql<{ n: string; lo: string; hi: string }>(b, 'shop_copy', 'SELECT count(*) AS n, min(id) AS lo, max(id) AS hi FROM seq_ids');
@@ -142,14 +146,15 @@ test('pgsql: include/exclude patterns select the databases; a failing database i
   // Replace policies, on app_one restored over itself from the first job (one row, id 1).
   const out = join(dir, 'out');
   cairnOk(repo, ['restore', '1', '--to', out, '--json']);
-  const [entry] = await catalogEntries(repo, 1);
-  const over = { restoreTarget: 'cluster', host: c.host, user: c.user };
+  const intoCluster = (replace: string) => cairn(repo, ['restore', '1', '/@pgsql/main/databases/app_one.dump', '--to', out, '--replace', replace,
+    '--option', 'pgsql.restoreTarget=cluster', '--option', `pgsql.host=${c.host}`, '--option', `pgsql.user=${c.user}`, '--json']);
   await sql(c, 'app_one', 'INSERT INTO t VALUES (2)');
-  const never = await restoreWithAgent([entry], out, over, 'never');
-  assert.deepEqual(never.map((m) => [m.level, m.code]), [['warning', 'CAIRN_E_PGSQL_DB_EXISTS']], 'replace never refuses the existing database');
+  const never = intoCluster('never');
+  assert.equal(never.json.status, 'warning', never.describe);
+  assert.deepEqual(never.json.warnings.map((w: { code: string }) => w.code), ['CAIRN_E_PGSQL_DB_EXISTS'], 'replace never refuses the existing database');
   assert.deepEqual((await sql(c, 'app_one', 'SELECT id FROM t ORDER BY id')).map((r) => r.id), [1, 2], 'and leaves it as it was');
-  const always = await restoreWithAgent([entry], out, over, 'always');
-  assert.deepEqual(always.filter((m) => m.level !== 'info'), []);
+  const always = intoCluster('always');
+  assert.equal(always.json.status, 'ok', always.describe);
   assert.deepEqual((await sql(c, 'app_one', 'SELECT id FROM t ORDER BY id')).map((r) => r.id), [1], 'replace always swapped in the backed-up copy');
   assert.deepEqual(await sql(c, 'postgres', "SELECT datname FROM pg_database WHERE datname LIKE 'cairn_restore_%'"), []);
   // A dump-file restore with replace never keeps an existing file, with the same code.
