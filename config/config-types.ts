@@ -31,7 +31,7 @@ export interface PeerDirector {
 
 export type CatalogConfig =
   | { engine: 'sqlite'; /** Absolute. */ path: string }
-  | { engine: 'postgres'; socketDir?: string; host?: string; port: number; database: string; user: string; password?: string };
+  | { engine: 'postgres'; socketDir?: string; host?: string; port: number; database: string; user: string; password?: string; /** Absolute: pg_dump and pg_restore for catalog jobs and cold start. */ binDir?: string };
 
 export interface DirectorSection {
   name: string;
@@ -115,9 +115,13 @@ export interface RunScript {
 
 export interface JobEntry {
   name: string;
-  type: 'backup';
+  /** backup: the fileset of a client; catalog: the Director's catalog, config and bootstrap files (docs/cold-start.md). */
+  type: 'backup' | 'catalog';
   client: string;
-  fileset: string;
+  /** Set on every backup job; absent on a catalog job. */
+  fileset?: string;
+  /** Catalog jobs: absolute; the staged files are also copied here. */
+  copyTo?: string;
   storage: string;
   pool: string;
   level: 'full' | 'incremental' | 'differential';

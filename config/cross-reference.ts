@@ -70,6 +70,12 @@ function dir(c: Obj, out: SchemaIssue[]): void {
     if (label !== undefined && !/\$\{Counter(:[1-9])?\}/.test(label)) out.push({ path: ['pools', i, 'labelFormat'], at: 'value', expected: 'a template with ${Counter} or ${Counter:N}', message: 'a label format must contain ${Counter} (or ${Counter:N}) so that volume names differ' });
   });
   ((c.jobs ?? []) as Obj[]).forEach((j, i) => {
+    if (j.type === 'catalog') {
+      if (j.fileset !== undefined) out.push({ path: ['jobs', i, 'fileset'], at: 'key', expected: 'no fileset on a catalog job', message: 'a catalog job backs up the catalog, its config and bootstrap files: it takes no fileset' });
+    } else {
+      if (j.fileset === undefined) out.push({ path: ['jobs', i], at: 'mapping', expected: 'a fileset', message: 'a backup job needs a fileset (the name of one of filesets)' });
+      if (j.copyTo !== undefined) out.push({ path: ['jobs', i, 'copyTo'], at: 'key', expected: 'copyTo only on a catalog job', message: 'copyTo is for catalog jobs (type: catalog)' });
+    }
     reference(j.client, ['jobs', i, 'client'], c.clients, 'clients', out);
     reference(j.fileset, ['jobs', i, 'fileset'], c.filesets, 'filesets', out);
     reference(j.storage, ['jobs', i, 'storage'], c.storages, 'storages', out);

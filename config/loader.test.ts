@@ -235,3 +235,18 @@ test('a storage is reached by address and port or by command (stdio), never both
   const half = fails(() => parseConfig('dir', DIR.replace('address: 127.0.0.1, port: 9103, ', 'address: 127.0.0.1, '), 'x.yaml'));
   assert.match(half.message, /address and port go together: port is missing/);
 });
+
+test('catalog jobs: no fileset, copyTo made absolute, level forced to full; a backup job needs a fileset and takes no copyTo', () => {
+  const catalogJob = '  - { name: cat, type: catalog, client: laptop, storage: File1, pool: Default, level: incremental, copyTo: offsite }\n';
+  const ok = parseConfig('dir', DIR + catalogJob, '/etc/cairn/cairn-dir.yaml', { baseDir: '/etc/cairn' }).config.jobs[1];
+  assert.deepEqual([ok.type, ok.fileset, ok.level, ok.copyTo], ['catalog', undefined, 'full', '/etc/cairn/offsite']);
+  const withFileset = fails(() => parseConfig('dir', DIR + '  - { name: cat, type: catalog, client: laptop, fileset: home, storage: File1, pool: Default }\n', 'cairn-dir.yaml'));
+  assert.equal(withFileset.fields.key, 'jobs[1].fileset');
+  assert.match(withFileset.message, /a catalog job backs up the catalog, its config and bootstrap files: it takes no fileset/);
+  const noFileset = fails(() => parseConfig('dir', DIR.replace('    fileset: home\n', ''), 'cairn-dir.yaml'));
+  assert.equal(noFileset.fields.key, 'jobs[0]');
+  assert.match(noFileset.message, /a backup job needs a fileset/);
+  const copyTo = fails(() => parseConfig('dir', DIR.replace('    fileset: home\n', '    fileset: home\n    copyTo: /x\n'), 'cairn-dir.yaml'));
+  assert.equal(copyTo.fields.key, 'jobs[0].copyTo');
+  assert.match(copyTo.message, /copyTo is for catalog jobs/);
+});

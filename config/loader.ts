@@ -52,7 +52,14 @@ function finish(kind: ConfigKind, c: Obj, baseDir: string): void {
   if (kind === 'dir') {
     const wd = self.workingDirectory as string;
     if (self.catalog.engine === 'sqlite') self.catalog.path = abs(self.catalog.path, wd);
-    else if (self.catalog.socketDir !== undefined) self.catalog.socketDir = abs(self.catalog.socketDir);
+    else {
+      if (self.catalog.socketDir !== undefined) self.catalog.socketDir = abs(self.catalog.socketDir);
+      if (self.catalog.binDir !== undefined) self.catalog.binDir = abs(self.catalog.binDir);
+    }
+    for (const j of c.jobs as Obj[]) {
+      if (j.copyTo !== undefined) j.copyTo = abs(j.copyTo);
+      if (j.type === 'catalog') j.level = 'full';
+    }
     c.messages.logFile = abs(c.messages.logFile ?? 'cairn-dir.log', wd);
     self.bootstrapDirectory = abs(self.bootstrapDirectory ?? 'bootstrap', wd);
     allow(c.consoles);

@@ -3,7 +3,7 @@
  * (SQLite or PostgreSQL), serves consoles on its listen address, reaches
  * FDs and SDs as their configs allow it, and runs scheduled jobs.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CairnError, isCairnError } from '../plugin-api/index.js';
 import { loadConfig, type CatalogConfig, type DirConfig, type TlsConfig } from '../config/index.js';
 import { connect, connectCommand } from '../net/index.js';
@@ -12,14 +12,6 @@ import { daemonMain, onShutdownSignal, startDaemon, type DaemonArgs } from './ru
 import { listenForPeers } from './peers.js';
 
 type Catalog = catalogPart.Catalog;
-
-export async function openCatalog(c: CatalogConfig): Promise<Catalog> {
-  if (c.engine === 'sqlite') return catalogPart.Catalog.open(c.path);
-  const host = c.socketDir ?? c.host;
-  if (!host) throw new CairnError('CAIRN_E_CONFIG_INVALID', 'catalog: a postgres catalog needs socketDir or host', { key: 'director.catalog' });
-  const driver = await catalogPart.PgDriver.open({ host, port: c.port, database: c.database, user: c.user, password: c.password });
-  return catalogPart.Catalog.openWith(driver);
-}
 
 /** Schedule rules are checked at --test-config time too: a typo'd rule is a config error, not a silent never. */
 export function checkDirConfig(c: DirConfig): void {
@@ -32,7 +24,7 @@ export async function runDir(a: DaemonArgs): Promise<void> {
   const started = await startDaemon('dir', a, { warnings, logFile: c.messages.logFile, workingDirectory: c.director.workingDirectory });
   if (!started) return;
   const { log, lock } = started;
-  const catalog = await openCatalog(c.director.catalog);
+  const catalog = await catalogPart.openConfiguredCatalog(c.director.catalog);
   const me = c.director.name;
   const link = (what: string, host: string, port: number, tls: TlsConfig, secret: string, expect: string, service: string) =>
     connect({ host, port, tls, role: 'director', name: me, secret, expectServer: expect, service }).then((x) => x.stream, (err) => {
@@ -40,6 +32,7 @@ export async function runDir(a: DaemonArgs): Promise<void> {
     });
   const dir = new DirectorService({
     config: c,
+    configFile: resolve(a.config),
     catalog,
     logger: log,
     connectClient: (cl) => link(`client ${cl.name}`, cl.address, cl.port, cl.tls, cl.password, cl.name, 'cairn-fd'),

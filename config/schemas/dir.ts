@@ -44,6 +44,7 @@ const catalog: JsonSchema = {
       database: prop('Database', 'The database name.', nonEmptyString),
       user: prop('User', 'The role to log in as.', nonEmptyString),
       password: prop('Password', 'The role\'s password; omit for peer or trust authentication.', ref('secret')),
+      binDir: prop('Tools folder', 'Folder holding pg_dump and pg_restore, used by catalog jobs and `cairn catalog-restore`. Default: PATH. They must be of the server\'s major version or newer.', nonEmptyString),
     }, ['engine', 'database', 'user']),
   ],
 };
@@ -150,9 +151,10 @@ const schedule = mapping({
 
 const job = mapping({
   name: name('job'),
-  type: prop('Type', 'What the job does. Only backup for now.', { enum: ['backup'], default: 'backup' }),
-  client: prop('Client', 'The client to back up (a clients[].name).', nonEmptyString),
-  fileset: prop('Fileset', 'What to back up (a filesets[].name).', nonEmptyString),
+  type: prop('Type', 'What the job does. backup: the fileset of a client. catalog: the Director\'s own catalog (a consistent SQLite copy or pg_dump), its config, its bootstrap files and an emergency-restore summary, staged on the Director\'s host and read by `client`, which must be a File Daemon on that host (docs/cold-start.md); always a Full (level is ignored); no fileset.', { enum: ['backup', 'catalog'], default: 'backup' }),
+  client: prop('Client', 'The client to back up (a clients[].name). For a catalog job: the File Daemon running on the Director\'s host.', nonEmptyString),
+  fileset: prop('Fileset', 'What to back up (a filesets[].name). Required for a backup job; a catalog job has none.', nonEmptyString),
+  copyTo: prop('Copy to', 'Catalog jobs: a folder on the Director\'s host (another disk, a mounted share) that also receives the staged files after a successful job, so the catalog can be put back without reading any volume.', nonEmptyString),
   storage: prop('Storage', 'Where to write (a storages[].name).', nonEmptyString),
   pool: prop('Pool', 'Which pool\'s volumes to write (a pools[].name).', nonEmptyString),
   level: prop('Level', 'The default level; a schedule line may override it. An incremental without a prior full runs as full.', { enum: ['full', 'incremental', 'differential'], default: 'incremental' }),
@@ -168,7 +170,7 @@ const job = mapping({
     additionalProperties: { title: 'Options', description: 'Options of this agent for this job.', type: 'object' },
     default: {},
   }),
-}, ['name', 'client', 'fileset', 'storage', 'pool']);
+}, ['name', 'client', 'storage', 'pool']);
 
 const list = (title: string, description: string, item: JsonSchema, min: number): JsonSchema =>
   prop(title, description, min ? { type: 'array', minItems: min, items: item } : { type: 'array', items: item, default: [] });
@@ -181,7 +183,7 @@ export const dirSchema: JsonSchema = rootSchema('cairn-dir', 'Cairn Director con
   pools: list('Pools', 'Sets of volumes jobs write to.', pool, 0),
   filesets: list('Filesets', 'What jobs back up.', ref('fileset'), 0),
   schedules: list('Schedules', 'When jobs run by themselves.', schedule, 0),
-  jobs: list('Jobs', 'Backups: client, fileset, storage, pool and schedule together.', job, 0),
+  jobs: list('Jobs', 'Backups: client, fileset, storage, pool and schedule together; and catalog jobs (type: catalog).', job, 0),
   messages: prop('Messages', 'Where the Director logs.', {
     ...mapping({
       logFile: prop('Log file', 'The Director\'s log file (JSON lines). Default: cairn-dir.log in the working directory; relative paths are relative to it.', nonEmptyString),

@@ -17,6 +17,7 @@ export { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate, readSchemaVersion, type Mig
 export type { CatalogDriver, CatalogSession, Row, RunResult, TransactionOptions } from './driver.js';
 export { SqliteDriver, type SqliteDriverOptions } from './sqlite-driver.js';
 export { PgDriver, type PgDriverOptions } from './pg-driver.js';
+export { openConfiguredCatalog, postgresHost } from './open-configured.js';
 export { volumeCatalogPort, type VolumeCatalogPort, type VolumeInfo, type JobMediaRange } from './sd-port.js';
 export type { PoolSettings, KeepRules } from './volume-store.js';
 export type { RetentionStore } from './retention-store.js';

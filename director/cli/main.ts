@@ -214,11 +214,13 @@ function program(out: Output): Program {
       },
       {
         name: 'catalog-restore',
-        describe: 'cold start: rebuild the catalog from its backup on the volumes (or a --copy-to folder)',
+        describe: 'cold start: rebuild the catalog from its backup on the volumes (or a --copy-to folder); --dir-config: a Director\'s',
         options: {
-          from: { type: 'string', required: true, describe: 'a folder of volumes, or a folder written by catalog-backup --copy-to' },
+          from: { type: 'string', required: true, describe: 'a folder of volumes, or a folder written by catalog-backup --copy-to (a catalog job\'s copyTo)' },
           volumes: { type: 'string', describe: 'with a copy folder: where the volumes are' },
-          force: { type: 'boolean', describe: 'replace the catalog of an existing repository' },
+          force: { type: 'boolean', describe: 'replace the catalog of an existing repository (or the Director\'s non-empty catalog)' },
+          'dir-config': { type: 'string', describe: 'put back the catalog this cairn-dir.yaml names (SQLite file or PostgreSQL database) instead of a local repository\'s; the Director must be stopped' },
+          job: { type: 'string', describe: 'with --dir-config: the catalog job\'s name (default: the config\'s catalog jobs, then CatalogBackup)' },
         },
         run: async (a) => (await retention()).cmdCatalogRestore(a as never, out),
       },

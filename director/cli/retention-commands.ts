@@ -12,6 +12,7 @@ import type { KeepRules, PoolSettings } from '../catalog/index.js';
 import { REPO_FILE, checkPoolSettings, defaultRepoPath, writeRepoSettings } from '../local/repository.js';
 import { RepoLock } from '../local/repo-lock.js';
 import { runCatalogBackup } from '../local/catalog-backup.js';
+import { restoreDirectorCatalog } from '../tools/director-catalog-restore.js';
 import { restoreCatalog } from '../local/catalog-restore.js';
 import type { PruneReport } from '../retention/prune-run.js';
 import { poolRows, volumeRows } from '../retention/reports.js';
@@ -172,7 +173,9 @@ export async function cmdCatalogBackup(args: CommonArgs & { copyTo?: string }, o
   return result.report.exitCode;
 }
 
-export async function cmdCatalogRestore(args: CommonArgs & { from: string; volumes?: string; force: boolean }, out: Output): Promise<number> {
+export async function cmdCatalogRestore(args: CommonArgs & { from: string; volumes?: string; force: boolean; dirConfig?: string; job?: string }, out: Output): Promise<number> {
+  if (args.dirConfig) return cmdDirectorCatalogRestore({ ...args, dirConfig: args.dirConfig }, out);
+  if (args.job) throw new CairnError('CAIRN_E_USAGE', '--job goes with --dir-config (a local repository\'s catalog job is always CatalogBackup)', { option: 'job' });
   const repo = defaultRepoPath(args.repo);
   const lock = existsSync(join(repo, REPO_FILE)) ? await RepoLock.acquire(repo, 'catalog-restore', { wait: args.wait }) : null;
   try {
@@ -189,4 +192,18 @@ export async function cmdCatalogRestore(args: CommonArgs & { from: string; volum
   } finally {
     lock?.release();
   }
+}
+
+async function cmdDirectorCatalogRestore(args: { from: string; volumes?: string; force: boolean; dirConfig: string; job?: string }, out: Output): Promise<number> {
+  const r = await restoreDirectorCatalog({ config: resolve(args.dirConfig), from: args.from, volumes: args.volumes, force: args.force, job: args.job });
+  out.data(r, () =>
+    [
+      `Director catalog (${r.catalog}) restored from ${'copy' in r.source ? `the copy in ${r.source.copy}` : `catalog job ${r.source.jobId} of ${r.source.startedAt} (volumes ${r.source.volumes.join(', ')})`}`,
+      `  ${r.jobs} jobs, ${r.volumes} volumes in the catalog${r.reconciled ? `; next SD session id ${r.nextSessionId}` : '; volumes not checked (give --volumes with a copy folder)'}`,
+      ...r.adopted.map((a) => `  volume ${a.volume}: holds ${a.bytes} bytes the catalog did not count (was ${a.was}); marked Used so nothing overwrites it`),
+      `  the job's copy of the config and the emergency-restore summary: ${r.kept}`,
+      'next: start cairn-dir, then `cairn --config console.yaml jobs` and `cairn --config console.yaml restore JOB --to TARGET --wait`',
+    ].join('\n'),
+  );
+  return 0;
 }

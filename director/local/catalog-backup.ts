@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { CairnError } from '../../plugin-api/index.js';
 import { filesetFromObject } from '../../core/index.js';
 import type { Catalog, CatalogJob } from '../catalog/index.js';
-import { runBackupJob } from '../jobs/backup-job.js';
+import { runBackupJob, type BackupRequest } from '../jobs/backup-job.js';
 import type { JobPlumbing } from '../jobs/job-plumbing.js';
 import type { JobReport } from '../jobs/job-report.js';
 
@@ -25,6 +25,8 @@ export const SUMMARY_JSON = 'emergency-restore.json';
 export const SUMMARY_TEXT = 'emergency-restore.txt';
 export const SQLITE_DUMP = 'catalog.db';
 export const PG_DUMP = 'catalog.pgdump';
+/** A Director's catalog job also keeps its config file, under this name. */
+export const DIR_CONFIG_COPY = 'cairn-dir.yaml';
 
 export interface PgDumpTarget {
   database: string;
@@ -32,6 +34,8 @@ export interface PgDumpTarget {
   host?: string;
   port?: number;
   password?: string;
+  /** Folder holding pg_dump; default PATH. */
+  binDir?: string;
 }
 
 export interface CatalogBackupOptions {
@@ -46,6 +50,10 @@ export interface CatalogBackupOptions {
   /** A second place the staged files are copied to. */
   copyTo?: string;
   now?: () => Date;
+  /** The job's name (default CatalogBackup; a Director runs it under its config name). */
+  jobName?: string;
+  /** What the Director's job control passes to any backup job. */
+  job?: Pick<BackupRequest, 'signal' | 'onProgress' | 'onJobId' | 'scripts'>;
 }
 
 export interface CatalogBackupResult {
@@ -121,8 +129,9 @@ export async function runCatalogBackup(plumbing: JobPlumbing, o: CatalogBackupOp
       cpSync(e.from, join(o.staging, e.as), { recursive: true });
       files.push(e.as);
     }
-    const fileset = filesetFromObject({ name: CATALOG_BACKUP_JOB, include: [o.staging], options: { compression: 'zstd', level: 3 } }, 'catalog backup');
-    const report = await runBackupJob({ ...pick(plumbing), pool: o.pool }, { fileset, jobName: CATALOG_BACKUP_JOB, level: 'full', now });
+    const jobName = o.jobName ?? CATALOG_BACKUP_JOB;
+    const fileset = filesetFromObject({ name: jobName, include: [o.staging], options: { compression: 'zstd', level: 3 } }, 'catalog backup');
+    const report = await runBackupJob({ ...pick(plumbing), pool: o.pool }, { ...o.job, fileset, jobName, level: 'full', now });
     let copiedTo: string | undefined;
     if (o.copyTo && (report.status === 'ok' || report.status === 'warning')) {
       mkdirSync(o.copyTo, { recursive: true });
@@ -137,13 +146,16 @@ export async function runCatalogBackup(plumbing: JobPlumbing, o: CatalogBackupOp
 
 /** The plumbing without autoprune: a catalog backup never prunes. */
 function pick(p: JobPlumbing): JobPlumbing {
-  return { catalog: p.catalog, notifications: p.notifications, director: p.director, files: p.files, clientName: p.clientName, pool: p.pool, targetOnClient: p.targetOnClient };
+  return {
+    catalog: p.catalog, notifications: p.notifications, director: p.director, files: p.files, clientName: p.clientName, pool: p.pool,
+    device: p.device, mirrorDevice: p.mirrorDevice, targetOnClient: p.targetOnClient, bootstrapDir: p.bootstrapDir,
+  };
 }
 
 async function pgDump(t: PgDumpTarget, file: string): Promise<void> {
   const args = ['--format=custom', `--file=${file}`, `--dbname=${t.database}`, `--username=${t.user}`, ...(t.host ? [`--host=${t.host}`] : []), ...(t.port ? [`--port=${t.port}`] : [])];
   try {
-    await promisify(execFile)('pg_dump', args, { env: { ...process.env, ...(t.password ? { PGPASSWORD: t.password } : {}) } });
+    await promisify(execFile)(t.binDir ? join(t.binDir, 'pg_dump') : 'pg_dump', args, { env: { ...process.env, ...(t.password ? { PGPASSWORD: t.password } : {}) } });
   } catch (err) {
     throw new CairnError('CAIRN_E_CATALOG_QUERY', `pg_dump of the catalog failed: ${(err as Error).message}`, { database: t.database }, { cause: err });
   }

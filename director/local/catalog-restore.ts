@@ -18,11 +18,11 @@ import { join, resolve } from 'node:path';
 import { CairnError } from '../../plugin-api/index.js';
 import { readVolume, type Bootstrap, type SessionStartLabel, type VolumeLabel } from '../../sd/index.js';
 import { Catalog } from '../catalog/index.js';
-import { CATALOG_BACKUP_JOB, SQLITE_DUMP, SUMMARY_JSON } from './catalog-backup.js';
+import { CATALOG_BACKUP_JOB, PG_DUMP, SQLITE_DUMP, SUMMARY_JSON } from './catalog-backup.js';
 import { LocalRepository, REPO_FILE, initRepository } from './repository.js';
 
 /** What a scan of the volume folder found of one session. */
-interface FoundSession {
+export interface FoundSession {
   sessionId: number;
   job: SessionStartLabel['job'];
   ok: boolean;
@@ -43,12 +43,14 @@ export interface CatalogRestoreResult {
 
 const VOLUME_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
-function volumeFiles(dir: string): string[] {
+export function volumeFiles(dir: string): string[] {
   return readdirSync(dir).filter((n) => VOLUME_NAME.test(n) && statSync(join(dir, n)).isFile()).sort();
 }
 
 /** Every session on the volumes (labels only are kept), and the highest session id seen. */
-async function scanSessions(dir: string): Promise<{ sessions: Map<number, FoundSession>; labels: Map<string, VolumeLabel>; maxSessionId: number }> {
+export type VolumeScan = { sessions: Map<number, FoundSession>; labels: Map<string, VolumeLabel>; maxSessionId: number };
+
+export async function scanSessions(dir: string): Promise<VolumeScan> {
   const sessions = new Map<number, FoundSession>();
   const labels = new Map<string, VolumeLabel>();
   let maxSessionId = 0;
@@ -80,6 +82,43 @@ async function scanSessions(dir: string): Promise<{ sessions: Map<number, FoundS
   return { sessions, labels, maxSessionId };
 }
 
+/** The newest complete session of a catalog backup job (any of `jobNames`) on the scanned volumes. */
+export function latestCatalogBackup(scan: VolumeScan, jobNames: readonly string[], from: string): FoundSession {
+  const candidates = [...scan.sessions.values()].filter((s) => s.ok && jobNames.includes(s.job.jobName)).sort((a, b) => b.job.startedAt - a.job.startedAt || b.sessionId - a.sessionId);
+  const latest = candidates[0];
+  if (!latest) throw new CairnError('CAIRN_E_CATALOG_RESTORE_NONE', `no complete session of ${jobNames.join(' or ')} on the volumes in ${from}; is this the right folder?`, { from, jobs: jobNames });
+  return latest;
+}
+
+/**
+ * Reads a catalog backup session back through the ordinary restore path of a catalog-less local
+ * repository at `repoPath` (its volumes folder holds the session's volumes) into `staged`; returns the
+ * folder there holding the dump and the summary.
+ */
+export async function readCatalogBackup(repoPath: string, latest: FoundSession, staged: string): Promise<{ found: string; source: { jobId: number; startedAt: string; volumes: string[] } }> {
+  const spans = [...latest.spans].sort((a, b) => a.time - b.time);
+  const bootstrap: Bootstrap = { entries: spans.map((s) => ({ volume: s.volume, sessionId: latest.sessionId, startFile: 0, startBlock: s.first, endFile: 0, endBlock: s.last })) };
+  rmSync(join(repoPath, 'catalog.db'), { force: true });
+  const repo = await LocalRepository.open(repoPath);
+  try {
+    const grant = await repo.director.openReadSession(bootstrap);
+    const outcome = await repo.files.restore({ mode: 'restore', restoreJobId: 0, where: staged, replace: 'always', sessions: [{ jobId: latest.job.jobId, grant }] });
+    if (outcome.error || outcome.problems.length) {
+      throw new CairnError('CAIRN_E_RESTORE_INCOMPLETE', `the catalog backup (job ${latest.job.jobId}) did not come back whole: ${outcome.error?.message ?? outcome.problems[0]?.text}`, { jobId: latest.job.jobId });
+    }
+  } finally {
+    await repo.close();
+  }
+  const found = findDump(staged);
+  if (!found) throw new CairnError('CAIRN_E_CATALOG_RESTORE_NONE', `job ${latest.job.jobId} holds no catalog copy (${SQLITE_DUMP} or ${PG_DUMP})`, { jobId: latest.job.jobId });
+  return { found, source: { jobId: latest.job.jobId, startedAt: new Date(latest.job.startedAt).toISOString(), volumes: spans.map((s) => s.volume) } };
+}
+
+/** A folder made by `catalog-backup --copy-to` (or a catalog job's copyTo): the catalog copy and the summary. */
+export function isCatalogCopy(dir: string): boolean {
+  return (existsSync(join(dir, SQLITE_DUMP)) || existsSync(join(dir, PG_DUMP))) && existsSync(join(dir, SUMMARY_JSON));
+}
+
 export async function restoreCatalog(o: { from: string; repo: string; force?: boolean; volumes?: string }): Promise<CatalogRestoreResult> {
   const from = resolve(o.from);
   const repoPath = resolve(o.repo);
@@ -87,7 +126,7 @@ export async function restoreCatalog(o: { from: string; repo: string; force?: bo
   if (existsSync(catalogFile) && !o.force) {
     throw new CairnError('CAIRN_E_CATALOG_RESTORE_EXISTS', `${repoPath} already has a catalog; restore into a new repository folder, or pass --force to replace it`, { repo: repoPath });
   }
-  const isCopy = existsSync(join(from, SQLITE_DUMP)) && existsSync(join(from, SUMMARY_JSON));
+  const isCopy = isCatalogCopy(from);
   const volumeDir = join(repoPath, 'volumes');
   initRepository(repoPath);
   // The volumes go into the repository's volume folder (from --from, or with a copy folder from --volumes).
@@ -105,27 +144,10 @@ export async function restoreCatalog(o: { from: string; repo: string; force?: bo
       found = from;
       source = { copy: from };
     } else {
-      const candidates = [...scan.sessions.values()].filter((s) => s.ok && s.job.jobName === CATALOG_BACKUP_JOB).sort((a, b) => b.job.startedAt - a.job.startedAt || b.sessionId - a.sessionId);
-      const latest = candidates[0];
-      if (!latest) throw new CairnError('CAIRN_E_CATALOG_RESTORE_NONE', `no complete ${CATALOG_BACKUP_JOB} session on the volumes in ${from}; is this the right folder?`, { from });
-      const spans = [...latest.spans].sort((a, b) => a.time - b.time);
-      const bootstrap: Bootstrap = { entries: spans.map((s) => ({ volume: s.volume, sessionId: latest.sessionId, startFile: 0, startBlock: s.first, endFile: 0, endBlock: s.last })) };
       // A catalog-less repository over the same volume folder: its SD serves the read, its FD restores.
-      rmSync(catalogFile, { force: true });
-      const repo = await LocalRepository.open(repoPath);
-      try {
-        const grant = await repo.director.openReadSession(bootstrap);
-        const outcome = await repo.files.restore({ mode: 'restore', restoreJobId: 0, where: staged, replace: 'always', sessions: [{ jobId: latest.job.jobId, grant }] });
-        if (outcome.error || outcome.problems.length) {
-          throw new CairnError('CAIRN_E_RESTORE_INCOMPLETE', `the catalog backup (job ${latest.job.jobId}) did not come back whole: ${outcome.error?.message ?? outcome.problems[0]?.text}`, { jobId: latest.job.jobId });
-        }
-      } finally {
-        await repo.close();
-      }
-      found = findDump(staged) ?? '';
-      if (!found) throw new CairnError('CAIRN_E_CATALOG_RESTORE_NONE', `job ${latest.job.jobId} holds no ${SQLITE_DUMP}`, { jobId: latest.job.jobId });
-      source = { jobId: latest.job.jobId, startedAt: new Date(latest.job.startedAt).toISOString(), volumes: spans.map((s) => s.volume) };
+      ({ found, source } = await readCatalogBackup(repoPath, latestCatalogBackup(scan, [CATALOG_BACKUP_JOB], from), staged));
     }
+    if (!existsSync(join(found, SQLITE_DUMP))) throw new CairnError('CAIRN_E_CATALOG_RESTORE_NONE', `${found} holds a PostgreSQL catalog dump (${PG_DUMP}): it belongs to a Director; restore it with catalog-restore --dir-config`, { from: found });
     for (const suffix of ['', '-wal', '-shm']) rmSync(catalogFile + suffix, { force: true });
     copyFileSync(join(found, SQLITE_DUMP), `${catalogFile}.tmp`);
     renameSync(`${catalogFile}.tmp`, catalogFile);
@@ -134,13 +156,20 @@ export async function restoreCatalog(o: { from: string; repo: string; force?: bo
   } finally {
     rmSync(staged, { recursive: true, force: true });
   }
-  return { repo: repoPath, source, ...(await reconcile(repoPath, volumeDir, scan)) };
+  const catalog = await Catalog.open(catalogFile);
+  try {
+    const r = await reconcile(catalog, volumeDir, scan);
+    mkdirSync(join(repoPath, 'logs'), { recursive: true });
+    return { repo: repoPath, source, ...r };
+  } finally {
+    await catalog.close();
+  }
 }
 
 /** The folder under `root` holding the dump and the summary (restores land under the original absolute path). */
-function findDump(root: string): string | null {
+export function findDump(root: string): string | null {
   if (!existsSync(root)) return null;
-  if (existsSync(join(root, SQLITE_DUMP)) && existsSync(join(root, SUMMARY_JSON))) return root;
+  if (isCatalogCopy(root)) return root;
   for (const e of readdirSync(root, { withFileTypes: true })) {
     if (!e.isDirectory()) continue;
     const f = findDump(join(root, e.name));
@@ -149,40 +178,39 @@ function findDump(root: string): string | null {
   return null;
 }
 
-async function reconcile(repoPath: string, volumeDir: string, scan: Awaited<ReturnType<typeof scanSessions>>): Promise<Omit<CatalogRestoreResult, 'repo' | 'source'>> {
-  const catalog = await Catalog.open(join(repoPath, 'catalog.db'));
+/**
+ * The catalog put back, made to agree with the volumes: unknown volumes registered from their labels,
+ * volumes holding more than it counts grown to their real size and marked Used (nothing trims or appends
+ * over that data), and the SD's session counter in `volumeDir` moved past every session there.
+ */
+export async function reconcile(catalog: Catalog, volumeDir: string, scan: VolumeScan): Promise<Omit<CatalogRestoreResult, 'repo' | 'source'>> {
   const adopted: CatalogRestoreResult['adopted'] = [];
-  try {
-    for (const name of volumeFiles(volumeDir)) {
-      const label = scan.labels.get(name);
-      if (!label) continue;
-      const bs = label.blockSize;
-      const bytes = Math.floor(statSync(join(volumeDir, name)).size / bs) * bs;
-      const v = await catalog.getVolume(name);
-      if (!v) {
-        await catalog.createVolume({ name, pool: label.pool, mediaType: label.mediaType, status: 'used', label });
-        await catalog.updateVolume(name, { committedBytes: bytes, committedBlocks: bytes / bs });
-        adopted.push({ volume: name, bytes, was: 'unknown' });
-      } else if (bytes > v.committedBytes && (v.status === 'append' || v.status === 'full' || v.status === 'used')) {
-        await catalog.updateVolume(name, { committedBytes: bytes, committedBlocks: bytes / bs, status: v.status === 'append' ? 'used' : v.status });
-        adopted.push({ volume: name, bytes, was: `${v.status}, ${v.committedBytes} bytes` });
-      }
+  for (const name of volumeFiles(volumeDir)) {
+    const label = scan.labels.get(name);
+    if (!label) continue;
+    const bs = label.blockSize;
+    const bytes = Math.floor(statSync(join(volumeDir, name)).size / bs) * bs;
+    const v = await catalog.getVolume(name);
+    if (!v) {
+      await catalog.createVolume({ name, pool: label.pool, mediaType: label.mediaType, status: 'used', label });
+      await catalog.updateVolume(name, { committedBytes: bytes, committedBlocks: bytes / bs });
+      adopted.push({ volume: name, bytes, was: 'unknown' });
+    } else if (bytes > v.committedBytes && (v.status === 'append' || v.status === 'full' || v.status === 'used')) {
+      await catalog.updateVolume(name, { committedBytes: bytes, committedBlocks: bytes / bs, status: v.status === 'append' ? 'used' : v.status });
+      adopted.push({ volume: name, bytes, was: `${v.status}, ${v.committedBytes} bytes` });
     }
-    // The SD's session counter (sd/session/session-counter.ts, .cairn-sd-state.json): past every session on the volumes.
-    const stateFile = join(volumeDir, '.cairn-sd-state.json');
-    let next = scan.maxSessionId + 1;
-    try {
-      next = Math.max(next, (JSON.parse(readFileSync(stateFile, 'utf8')) as { nextSessionId?: number }).nextSessionId ?? 0);
-    } catch {
-      // no counter yet
-    }
-    writeFileSync(`${stateFile}.tmp`, JSON.stringify({ nextSessionId: next }));
-    renameSync(`${stateFile}.tmp`, stateFile);
-    const jobs = (await catalog.retention.allJobs()).length;
-    const volumes = (await catalog.listVolumes()).length;
-    mkdirSync(join(repoPath, 'logs'), { recursive: true });
-    return { jobs, volumes, adopted, nextSessionId: next };
-  } finally {
-    await catalog.close();
   }
+  // The SD's session counter (sd/session/session-counter.ts, .cairn-sd-state.json): past every session on the volumes.
+  const stateFile = join(volumeDir, '.cairn-sd-state.json');
+  let next = scan.maxSessionId + 1;
+  try {
+    next = Math.max(next, (JSON.parse(readFileSync(stateFile, 'utf8')) as { nextSessionId?: number }).nextSessionId ?? 0);
+  } catch {
+    // no counter yet
+  }
+  writeFileSync(`${stateFile}.tmp`, JSON.stringify({ nextSessionId: next }));
+  renameSync(`${stateFile}.tmp`, stateFile);
+  const jobs = (await catalog.retention.allJobs()).length;
+  const volumes = (await catalog.listVolumes()).length;
+  return { jobs, volumes, adopted, nextSessionId: next };
 }

@@ -7,6 +7,7 @@
  * is still running, and holds each job to the Director's, the client's and
  * the storage's maximum of concurrent jobs (a job over a limit waits).
  */
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { CairnError, isCairnError, type Level, type ReplacePolicy } from '../../plugin-api/index.js';
@@ -27,6 +28,7 @@ import { StorageLink } from './storage-link.js';
 import { ConcurrencyGate } from './concurrency-gate.js';
 import { jobScripts } from './job-scripts.js';
 import { runPrune, type PruneOptions, type PruneReport } from '../retention/prune-run.js';
+import { DIR_CONFIG_COPY, runCatalogBackup } from '../local/catalog-backup.js';
 import type { PoolSettings } from '../catalog/index.js';
 
 export interface DirectorServiceOptions {
@@ -37,6 +39,8 @@ export interface DirectorServiceOptions {
   connectClient(client: ClientEntry): Promise<Duplex>;
   /** Opens an authenticated connection to a storage's SD. */
   connectStorage(storage: StorageEntry): Promise<Duplex>;
+  /** The Director's config file: catalog jobs back it up beside the catalog. */
+  configFile?: string;
 }
 
 export interface JobProgress {
@@ -119,26 +123,23 @@ export class DirectorService {
     }
     const client = this.client(job.client);
     const storage = this.storage(job.storage);
-    const fileset = this.fileset(job.fileset);
-    const level = opts.level ?? job.level;
+    const fileset = job.type === 'backup' ? this.fileset(job.fileset) : null;
+    const level = job.type === 'catalog' ? 'full' : (opts.level ?? job.level);
     const agentOptions = mergeOverrides(job.agentOptions, opts.agentOptions);
     return this.track({ name, type: 'backup', level, client: client.name }, storage.name, async (r) => {
       // A failed job is run again, up to maxRetries times, retryDelaySeconds apart (a cancelled one is not).
       for (let attempt = 0; ; attempt++) {
         const plumbing = { ...this.plumbing(client, storage, job.pool), mirrorDevice: job.mirrorDevice };
         const remote = plumbing.files as RemoteFd;
-        const report = await runBackupJob(plumbing, {
-          fileset,
-          jobName: name,
-          level,
+        const control = {
           signal: r.controller.signal,
-          now: opts.now,
-          onProgress: (c) => this.progress(r, c.files, c.bytes),
-          onJobId: (id) => this.identify(r, id),
-          agentOptions,
+          onProgress: (c: { files: number; bytes: number }) => this.progress(r, c.files, c.bytes),
+          onJobId: (id: number) => this.identify(r, id),
           scripts: jobScripts(job, level, { catalog: this.o.catalog, logger: this.o.logger, runOnClient: (argv, env) => remote.runCommand(argv, env) }),
-          maxBandwidth: job.maxBandwidth,
-        });
+        };
+        const report = fileset
+          ? await runBackupJob(plumbing, { ...control, fileset, jobName: name, level, now: opts.now, agentOptions, maxBandwidth: job.maxBandwidth })
+          : await this.catalogJob(plumbing, job, control, opts.now);
         if (report.status !== 'error' || attempt >= job.maxRetries || r.controller.signal.aborted) return report;
         this.o.logger.warn({ job: name, jobId: report.jobId, attempt: attempt + 1, of: job.maxRetries, delaySeconds: job.retryDelaySeconds }, 'job failed; it will be retried');
         await new Promise<void>((res) => {
@@ -148,6 +149,27 @@ export class DirectorService {
         if (r.controller.signal.aborted) return report;
       }
     });
+  }
+
+  /**
+   * A catalog job (docs/cold-start.md): the catalog (SQLite online backup or pg_dump), this config file, the
+   * bootstrap files and the emergency-restore summary, staged under the working directory, where the job's
+   * client — an FD on this host — reads them.
+   */
+  private async catalogJob(plumbing: JobPlumbing, job: JobEntry, control: NonNullable<Parameters<typeof runCatalogBackup>[1]['job']>, now?: () => Date): Promise<JobReport> {
+    const d = this.o.config.director;
+    const c = d.catalog;
+    const { report } = await runCatalogBackup(plumbing, {
+      staging: join(d.workingDirectory, `catalog-backup-${job.name.replace(/[^A-Za-z0-9._-]/g, '_')}`),
+      pool: job.pool,
+      pg: c.engine === 'postgres' ? { database: c.database, user: c.user, host: c.socketDir ?? c.host, port: c.port, password: c.password, binDir: c.binDir } : undefined,
+      extras: [...(this.o.configFile ? [{ from: this.o.configFile, as: DIR_CONFIG_COPY }] : []), { from: d.bootstrapDirectory, as: 'bootstraps' }],
+      copyTo: job.copyTo,
+      jobName: job.name,
+      job: control,
+      now,
+    });
+    return report;
   }
 
   /**
@@ -244,6 +266,7 @@ export class DirectorService {
   async estimate(name: string, opts: { level?: Level } = {}): Promise<EstimateReport> {
     const job = this.o.config.jobs.find((j) => j.name === name);
     if (!job) throw new CairnError('CAIRN_E_JOB_NOT_FOUND', `no job named "${name}" in the Director's config (jobs: ${this.o.config.jobs.map((j) => j.name).join(', ') || 'none'})`, { job: name });
+    if (job.type === 'catalog') throw new CairnError('CAIRN_E_NOT_AVAILABLE', `job "${name}" is a catalog job: what it sends is made when it runs (a catalog dump), so it has no estimate`, { job: name });
     const client = this.client(job.client);
     const plumbing = this.plumbing(client, this.storage(job.storage), job.pool);
     return estimateJob(plumbing, { fileset: this.fileset(job.fileset), jobName: name, level: opts.level ?? job.level });
@@ -397,7 +420,7 @@ export class DirectorService {
     return s;
   }
 
-  private fileset(name: string): Fileset {
+  private fileset(name: string | undefined): Fileset {
     const f = this.o.config.filesets.find((x) => x.name === name);
     if (!f) throw new CairnError('CAIRN_E_FILESET_INVALID', `no fileset named "${name}" in the Director's config`, { fileset: name });
     return filesetFromObject({ name: f.name, options: f.options, agents: [...(f.include.length ? [{ agent: 'fs', include: f.include, exclude: f.exclude, options: {} }] : []), ...f.agents] }, `fileset ${f.name}`);

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CairnError } from '../../plugin-api/index.js';
 import { readKeyringFile, type KeyWrap } from '../../core/index.js';
-import { Catalog, PgDriver } from '../catalog/index.js';
+import { Catalog, openConfiguredCatalog } from '../catalog/index.js';
 import { loadConfig } from '../../config/index.js';
 import { RepoLock } from '../local/repo-lock.js';
 import { REPO_FILE } from '../local/repository.js';
@@ -43,7 +43,7 @@ export async function bscan(argv: string[], out: Output): Promise<number> {
   } else if (values.catalog || values.config) {
     if (positionals.length === 0) throw new CairnError('CAIRN_E_USAGE', `cairn-bscan: name the volumes or device folders to read\n${USAGE}`, {});
     const volumes = volumeFiles(positionals);
-    const catalog = values.config ? await openConfiguredCatalog(String(values.config)) : await Catalog.open(resolve(String(values.catalog)));
+    const catalog = values.config ? await openConfiguredCatalog(loadConfig('dir', String(values.config)).config.director.catalog) : await Catalog.open(resolve(String(values.catalog)));
     try {
       report = await rebuildCatalog(catalog, volumes, { wraps });
     } finally {
@@ -54,15 +54,6 @@ export async function bscan(argv: string[], out: Output): Promise<number> {
   }
   out.data(report, () => formatReport(report));
   return report.badBlocks.length ? 1 : 0;
-}
-
-/** The catalog a Director's config names (as cairn-dir opens it: daemon/dir-daemon.ts openCatalog). */
-async function openConfiguredCatalog(file: string): Promise<Catalog> {
-  const c = loadConfig('dir', file).config.director.catalog;
-  if (c.engine === 'sqlite') return Catalog.open(c.path);
-  const host = c.socketDir ?? c.host;
-  if (!host) throw new CairnError('CAIRN_E_CONFIG_INVALID', 'catalog: a postgres catalog needs socketDir or host', { key: 'director.catalog' });
-  return Catalog.openWith(await PgDriver.open({ host, port: c.port, database: c.database, user: c.user, password: c.password }));
 }
 
 async function scanInto(catalogFile: string, volumes: string[], wraps: Array<{ jobId: number; wrap: KeyWrap }>): Promise<RebuildReport> {
