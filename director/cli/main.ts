@@ -175,7 +175,7 @@ function program(out: Output): Program {
         },
         run: remoteOr((m, a) => m.remotePrune(a as never, out), async (a: Record<string, unknown>) => (await retention()).cmdPrune(a as never, out)),
       },
-      { name: 'protect', describe: 'never prune a job (id) or recycle a volume (name); --off undoes it', positionals: [{ name: 'target', required: true }], options: { off: { type: 'boolean', describe: 'remove the protection' } }, run: async (a) => (await retention()).cmdProtect(a as never, out) },
+      { name: 'protect', describe: 'never prune a job (id) or recycle a volume (name); --off undoes it', positionals: [{ name: 'target', required: true }], options: { off: { type: 'boolean', describe: 'remove the protection' } }, run: remoteOr((m, a) => m.remoteProtect(a as never, out), async (a: Record<string, unknown>) => (await retention()).cmdProtect(a as never, out)) },
       { name: 'volumes', describe: 'list volumes: state, bytes, jobs, last written, expiry', options: { pool: { type: 'string', describe: 'only this pool' } }, run: remoteOr((m, a) => m.remoteList('volumes', a as never, out), async (a: Record<string, unknown>) => (await retention()).cmdVolumes(a as never, out)) },
       { name: 'pools', describe: 'list pools: settings, volumes by state, bytes, jobs', run: remoteOr((m, a) => m.remoteList('pools', a as never, out), async (a: Record<string, unknown>) => (await retention()).cmdPools(a as never, out)) },
       {

@@ -183,6 +183,14 @@ export async function remotePrune(args: RemoteArgs & Record<string, unknown> & {
   return 0;
 }
 
+/** `protect TARGET [--off]` through the Director: a job never pruned, a volume never recycled. */
+export async function remoteProtect(args: RemoteArgs & { target: string; off: boolean }, out: Output): Promise<number> {
+  const { protectionText } = await import('../retention/protection.js');
+  const r = await withDirector(args, out, async (ch) => (await ch.request('protect', { target: args.target, off: args.off })).body as import('../retention/protection.js').ProtectionResult);
+  out.data(r, () => protectionText(r));
+  return 0;
+}
+
 /** Tape media commands through the Director (protocol.md §10): media, mount, unmount, label on a storage's SD. */
 export async function remoteMedia(op: 'media' | 'mount' | 'unmount' | 'label', args: RemoteArgs & { storage?: string; device?: string; slot?: number; name?: string; pool?: string; scan?: boolean }, out: Output): Promise<Record<string, unknown>> {
   if (!args.storage) throw new CairnError('CAIRN_E_USAGE', `${op} with --config needs --storage NAME (the Director's storages[].name)`, {});

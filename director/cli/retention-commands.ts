@@ -16,6 +16,7 @@ import { restoreDirectorCatalog } from '../tools/director-catalog-restore.js';
 import { restoreCatalog } from '../local/catalog-restore.js';
 import type { PruneReport } from '../retention/prune-run.js';
 import { poolRows, volumeRows } from '../retention/reports.js';
+import { protectionText, setProtection } from '../retention/protection.js';
 import { withRepo, type CommonArgs } from './commands.js';
 import { humanBytes, type Output } from './output.js';
 
@@ -76,12 +77,8 @@ export async function cmdPrune(args: CommonArgs & Record<string, unknown> & { dr
 
 export async function cmdProtect(args: CommonArgs & { target: string; off: boolean }, out: Output): Promise<number> {
   return withRepo(args, 'protect', true, out, async (repo) => {
-    const on = !args.off;
-    const asJob = /^\d+$/.test(args.target) ? await repo.catalog.getJob(Number(args.target)) : null;
-    if (asJob) await repo.catalog.retention.setJobProtected(asJob.id, on);
-    else await repo.catalog.setVolumeProtected(args.target, on);
-    const what = asJob ? { jobId: asJob.id } : { volume: args.target };
-    out.data({ ...what, protected: on }, () => `${asJob ? `job ${asJob.id}` : `volume ${args.target}`} ${on ? 'is protected: never pruned or recycled' : 'is no longer protected'}`);
+    const r = await setProtection(repo.catalog, args.target, !args.off);
+    out.data(r, () => protectionText(r));
     return 0;
   });
 }

@@ -1,7 +1,7 @@
 /**
  * ConsoleService: the Director's side of a console connection (docs/protocol.md
  * §10). Commands: status, run, wait (progress notifications, then the job's
- * report), cancel, jobs, ls, restore, messages, prune, volumes, pools. Every answer is JSON; the
+ * report), cancel, jobs, ls, restore, messages, prune, protect, volumes, pools. Every answer is JSON; the
  * console formats it.
  */
 import type { Duplex } from 'node:stream';
@@ -13,6 +13,7 @@ import type { DirectorService, RestoreCommand } from './director-service.js';
 import type { JobReport } from '../jobs/job-report.js';
 import type { KeepRules } from '../catalog/index.js';
 import { poolRows, volumeRows } from '../retention/reports.js';
+import { setProtection } from '../retention/protection.js';
 
 const LEVELS = new Set(['full', 'incremental', 'differential']);
 
@@ -105,6 +106,8 @@ export class ConsoleService {
         const pool = body.pool as string | undefined;
         return { text: 'prune', body: await this.dir.prune({ dryRun: body.dryRun === true, keep: body.keep as KeepRules | undefined, scope: pool ? (p) => p === pool : undefined }) };
       }
+      case 'protect':
+        return { text: 'protect', body: await setProtection(this.dir.catalog, String(body.target ?? ''), body.off !== true) };
       case 'volumes': {
         const rows = await volumeRows(this.dir);
         return { text: 'volumes', body: body.pool ? rows.filter((v) => v.pool === body.pool) : rows };

@@ -64,5 +64,22 @@ test('three daemons: config pools, autoprune, recycling through the SD, reportin
   const rest = d.console(['restore', 'latest', '--job', 'demo', '--to', out, '--wait', '--json']);
   assert.equal(rest.json.status, 'ok', rest.describe);
   assertTreesEqual(src, join(out, src));
+
+  // protect through the Director: the protected job outlives "keep the last one"; --off lets the next prune take it.
+  const prot = d.console(['protect', String(j3.jobId), '--json']);
+  assert.equal(prot.status, 0, prot.describe);
+  assert.deepEqual(prot.json, { jobId: j3.jobId, protected: true });
+  writeFileSync(join(src, 'etc', 'b.conf'), 'fourth');
+  const j4 = run();
+  const backups = () => d.console(['jobs', '--json']).json.filter((j: { type: string }) => j.type === 'backup').map((j: { id: number }) => j.id).sort((a: number, b: number) => a - b);
+  assert.deepEqual(backups(), [j3.jobId, j4.jobId], 'the protected job is kept');
+  const unknown = d.console(['protect', 'NoSuchVolume', '--json']);
+  assert.notEqual(unknown.status, 0, unknown.describe);
+  assert.match(unknown.json.error.message, /no volume NoSuchVolume/);
+  assert.equal(d.console(['protect', String(j3.jobId), '--off', '--json']).json.protected, false);
+  const pruned = d.console(['prune', '--json']);
+  assert.equal(pruned.status, 0, pruned.describe);
+  assert.deepEqual(pruned.json.remove, [j3.jobId]);
+  assert.deepEqual(backups(), [j4.jobId]);
   for (const k of ['dir', 'fd', 'sd'] as const) assert.equal(await d.stop(k), 0, d.log(k).slice(-2000));
 });
