@@ -29,10 +29,15 @@ if (underShim()) {
     },
   });
 } else {
+  const fileDirs = new WeakMap<object, string>();
   deviceConformance('file', {
     async device(t) {
-      return createDevice({ type: 'file', dir: tempDir(t, 'cairn-devconf-') });
+      const dir = tempDir(t, 'cairn-devconf-');
+      const d = createDevice({ type: 'file', dir });
+      fileDirs.set(d, dir);
+      return d;
     },
+    spec: (d) => ({ type: 'file', dir: fileDirs.get(d)! }),
   });
 
   deviceConformance('vtape (VtapeDrive, vtape changer)', {

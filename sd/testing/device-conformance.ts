@@ -12,33 +12,25 @@
  * holds one volume at a time.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { describe, test, type TestContext } from 'node:test';
 import { isCairnError } from '../../plugin-api/index.js';
 import { isEndOfMedium, isUnwrittenEndOfMedium, type Device, type VolumeHandle } from '../device/device.js';
 import type { TapeVolume } from '../device/sequential-device.js';
-import { BLOCK_HEADER_BYTES, BlockKind, NO_RECORD_START, checkBlock, sealBlock } from '../volume/block.js';
-import { labelBlock, volumeLabelObject } from '../volume/labels.js';
+import type { DeviceConfig } from '../device/registry.js';
+import { checkBlock } from '../volume/block.js';
+import { CONFORMANCE_BLOCK_SIZE, dataBlock, label0 } from './conformance-blocks.js';
+import { fillVolumeUnderSizeLimit } from './fill-volume.js';
+
+export { dataBlock };
 
 export interface DeviceHarness {
   /** A fresh device for one test. Tape devices: a changer with `slots` blank tapes of `capacity` bytes. */
   device(t: TestContext, o: { blockSize: number; capacity: number; slots: number }): Promise<Device>;
+  /** Random-access devices: the registry config of a device `device()` made, so a child process can open the same one. */
+  spec?(d: Device): DeviceConfig;
 }
 
-const BS = 64 * 1024;
-
-/** A sealed data block numbered `n`, with a random payload. */
-export function dataBlock(n: number, bs = BS): Buffer {
-  const b = Buffer.alloc(bs);
-  const payload = randomBytes(1000 + (n % 7) * 5000);
-  payload.copy(b, BLOCK_HEADER_BYTES);
-  sealBlock(b, { kind: BlockKind.DATA, blockNumber: n, sessionId: 1, sessionSeq: n, payloadLength: payload.length, firstRecordOffset: NO_RECORD_START });
-  return b;
-}
-
-function label0(volume: string, bs = BS): Buffer {
-  return labelBlock(bs, BlockKind.VOLUME_LABEL, volumeLabelObject({ volumeName: volume, pool: 'Conf', mediaType: 'any', labelTime: 1, blockSize: bs }), { blockNumber: 0, sessionId: 0, sessionSeq: 0 });
-}
+const BS = CONFORMANCE_BLOCK_SIZE;
 
 /** What the suite does with a volume, for either kind of device. */
 interface Vol {
@@ -209,7 +201,16 @@ export function deviceConformance(label: string, h: DeviceHarness): void {
     test('end of medium is reported as end of medium, and the block refused is not on the volume', async (t) => {
       const d = await h.device(t, { blockSize: BS, capacity: 1 << 20, slots: 1 });
       if (d.access === 'random') {
-        t.skip('a file device meets end of medium only when the file system is full (ENOSPC → CAIRN_E_DEVICE_END_OF_MEDIUM); not simulated here');
+        // A file device's medium ends where the file system refuses to grow the file. The same device folder is
+        // written by a child process whose file size limit (RLIMIT_FSIZE) is the capacity: the kernel refuses the
+        // block that would cross it (EFBIG), exactly as a full file system (ENOSPC) would.
+        if (!h.spec) assert.fail('a random-access device harness must give spec() so the child can open the same device');
+        const spec = h.spec(d);
+        const r = await fillVolumeUnderSizeLimit(spec, 'Conf-0005', 1 << 20);
+        assert.equal(r.code, 'CAIRN_E_DEVICE_END_OF_MEDIUM', `the refused write is end of medium (${JSON.stringify(r)})`);
+        assert.equal(r.refusedAt, 16, 'label + 15 blocks fill 1 MiB; block 16 is refused');
+        const back = await readBlocks(d, 'Conf-0005', 1, 200);
+        assert.deepEqual(back.map(numberOf), Array.from({ length: r.refusedAt - 1 }, (_, i) => i + 1), 'every block before the refused one, and not it');
         return;
       }
       const v = await d.create('Conf-0005', label0('Conf-0005'));
