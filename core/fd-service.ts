@@ -16,11 +16,11 @@ import { CairnError, type AgentState, type BaseFile, type JobStatus, type Level,
 import { ControlChannel, SdSessionClient, type ControlRequest, type HandlerReply, type SessionGrant } from '../sd/index.js';
 import type { AgentBase } from './backup-session.js';
 import { FdRunner } from './fd-runner.js';
-import type { FileDaemon } from './file-daemon.js';
 import { filesetFromObject } from './fileset.js';
 import { runCommand } from './command-runner.js';
 import type { AgentOptionOverrides } from './agent-options.js';
-import { backupOutcomeToWire, decodeBaseFiles, restoreOutcomeToWire, sessionCryptoFromWire, type WireBackupOutcome, type WireRestoreOutcome, type WireSessionCrypto } from './fd-wire.js';
+import { backupOutcomeToWire, decodeBaseFiles, fetchManifest, manifestPiece, restoreOutcomeToWire, sessionCryptoFromWire, type WireBackupOutcome, type WireRestoreOutcome, type WireSessionCrypto } from './fd-wire.js';
+import type { FileDaemon, SessionCrypto } from './file-daemon.js';
 
 /**
  * How to reach the SD of an order (from the Director's storage resource): its storage name and, when it
@@ -65,6 +65,8 @@ export class FdService {
   private readonly running = new Map<number, RunningJob>();
   /** Outcomes not yet collected by a Director (its connection dropped before the reply). */
   private readonly results = new Map<number, WireBackupOutcome | WireRestoreOutcome>();
+  /** Signed manifests sent by size only, held for the Director's `manifest` requests until `job ended`. */
+  private readonly manifests = new Map<number, Buffer>();
   private readonly channels = new Set<ControlChannel>();
 
   constructor(private readonly o: FdServiceOptions) {}
@@ -120,9 +122,14 @@ export class FdService {
         this.results.delete(jobId);
         return { text: 'job result', body: r };
       }
+      case 'manifest': {
+        const piece = manifestPiece(this.manifests.get(needJob(jobId, cmd)), jobId, Number(req.args.offset));
+        return { text: `manifest Bytes=${piece.length}`, body: piece };
+      }
       case 'job ended': {
         const status = req.args.status as JobStatus;
-        await this.o.fd.jobEnded(needJob(jobId, cmd), status);
+        this.manifests.delete(needJob(jobId, cmd));
+        await this.o.fd.jobEnded(jobId, status);
         return { text: 'job ended' };
       }
       case 'cancel': {
@@ -172,7 +179,12 @@ export class FdService {
           progress(c.files, c.bytes);
         },
       });
-      return this.keep(jobId, backupOutcomeToWire(outcome), ch);
+      const wire = backupOutcomeToWire(outcome);
+      if (wire.crypto?.manifestBytes !== undefined && outcome.crypto?.manifest) {
+        this.manifests.set(jobId, outcome.crypto.manifest);
+        this.o.logger.info({ jobId, manifestBytes: wire.crypto.manifestBytes }, 'signed manifest held for the Director to fetch in pieces');
+      }
+      return this.keep(jobId, wire, ch);
     } finally {
       this.running.delete(jobId);
     }
@@ -189,7 +201,7 @@ export class FdService {
         where: order.where,
         replace: order.replace,
         recoveryTarget: order.recoveryTarget ? new Date(order.recoveryTarget) : undefined,
-        sessions: order.sessions.map((x) => ({ jobId: x.jobId, grant: x.grant, ...(x.crypto ? { crypto: sessionCryptoFromWire(x.crypto) } : {}) })),
+        sessions: await Promise.all(order.sessions.map(async (x) => ({ jobId: x.jobId, grant: x.grant, ...(x.crypto ? { crypto: await this.sessionCrypto(ch, x.jobId, x.crypto) } : {}) }))),
         digests: d ? { jobId: d.jobId, byIndex: new Map(Object.entries(d.byIndex).map(([k, v]) => [Number(k), Buffer.from(v, 'hex')])) } : undefined,
         signal: j.controller.signal,
         agentOptions: order.agentOptions,
@@ -213,6 +225,16 @@ export class FdService {
       this.o.logger.warn({ jobId }, 'the Director connection dropped during the job; its result is kept for `job result`');
     }
     return outcome;
+  }
+
+  /** A read session's encryption; a manifest the order names by size only is asked of the Director in pieces (protocol.md §9.3). */
+  private async sessionCrypto(ch: ControlChannel, jobId: number, c: WireSessionCrypto): Promise<SessionCrypto | undefined> {
+    const crypto = sessionCryptoFromWire(c);
+    if (crypto && c.manifestBytes !== undefined) {
+      crypto.manifest = await fetchManifest(jobId, c.manifestBytes, async (at) => (await ch.request(`manifest JobId=${jobId} Offset=${at}`)).body);
+      this.o.logger.info({ jobId, manifestBytes: c.manifestBytes }, 'signed manifest fetched from the Director in pieces');
+    }
+    return crypto;
   }
 
   /** The base job and agent state of one agent line, asked of the Director (protocol.md §9.2). */

@@ -41,7 +41,15 @@ export class RemoteFd implements FdPort {
     const body = await this.call(`backup JobId=${order.jobId}`, wire, order.jobId, order.signal, this.baseAnswers(order.baseFor), (files, bytes) =>
       order.onProgress?.({ files, bytes, storedBytes: 0, deleted: 0 }),
     );
-    return fdWire.backupOutcomeFromWire(body as fdWire.WireBackupOutcome);
+    return this.outcome(order.jobId, body as fdWire.WireBackupOutcome);
+  }
+
+  /** A backup outcome; a signed manifest the FD sent by size only is fetched in pieces (protocol.md §9.3). */
+  private async outcome(jobId: number, wire: fdWire.WireBackupOutcome): Promise<BackupOutcome> {
+    const o = fdWire.backupOutcomeFromWire(wire);
+    const bytes = wire.crypto?.manifestBytes;
+    if (o.crypto && bytes !== undefined) o.crypto.manifest = await fdWire.fetchManifest(jobId, bytes, (at) => this.once(`manifest JobId=${jobId} Offset=${at}`));
+    return o;
   }
 
   /** `estimate` (protocol.md §9): files and bytes a backup would send; the FD asks base state and files as for a backup. */
@@ -98,7 +106,14 @@ export class RemoteFd implements FdPort {
     };
     const jobId = order.sessions[0]?.jobId ?? 0;
     let lastBytes = 0;
-    const body = await this.call(`restore JobId=${order.restoreJobId ?? jobId}`, wire, order.restoreJobId ?? jobId, order.signal, undefined, (_files, bytes) => {
+    // The FD asks for each manifest the order names by size only (protocol.md §9.3).
+    const manifests = new Map(order.sessions.map((x) => [x.jobId, x.crypto?.manifest]));
+    const answer = async (req: ControlRequest): Promise<HandlerReply> => {
+      if (req.words.join(' ') !== 'manifest') throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `The Director does not answer "${req.line.slice(0, 80)}" during a restore.`, { command: req.line.slice(0, 80) });
+      const piece = fdWire.manifestPiece(manifests.get(Number(req.args.jobid)), Number(req.args.jobid), Number(req.args.offset));
+      return { text: `manifest Bytes=${piece.length}`, body: piece };
+    };
+    const body = await this.call(`restore JobId=${order.restoreJobId ?? jobId}`, wire, order.restoreJobId ?? jobId, order.signal, answer, (_files, bytes) => {
       if (bytes !== lastBytes) order.onFile?.('', bytes);
       lastBytes = bytes;
     });
@@ -117,7 +132,7 @@ export class RemoteFd implements FdPort {
   async backupResult(jobId: number, signal?: AbortSignal, pollMs = 2000): Promise<BackupOutcome> {
     for (;;) {
       try {
-        return fdWire.backupOutcomeFromWire((await this.once(`job result JobId=${jobId}`)) as fdWire.WireBackupOutcome);
+        return await this.outcome(jobId, (await this.once(`job result JobId=${jobId}`)) as fdWire.WireBackupOutcome);
       } catch (err) {
         if (!(isCairnError(err) && err.code === 'CAIRN_E_FD_NO_JOB' && err.fields.running === true) || signal?.aborted) throw err;
       }

@@ -92,3 +92,34 @@ test('three daemons, encrypted FD: backup and restore byte-exact; verify --level
   assert.ok(badData.json.problems.some((p: { path?: string; code: string }) => p.path === join(src, 'random.bin') && p.code === 'CAIRN_E_SEAL_BROKEN'), badData.describe);
   for (const k of ['dir', 'fd', 'sd'] as const) assert.equal(await d.stop(k), 0, d.log(k).slice(-2000));
 });
+
+test('three daemons, encrypted FD, manifests in pieces (protocol.md §9.3): the backup outcome and the restore order name the manifest by size; backup, restore, verify data and volume work', async (t) => {
+  // A 1000-byte inline limit, inherited by the daemons: this job's manifest (≈ 150 records) travels in pieces both ways.
+  process.env.CAIRN_MANIFEST_INLINE_BYTES = '1000';
+  t.after(() => delete process.env.CAIRN_MANIFEST_INLINE_BYTES);
+  const tmp = tempDir(t, 'cairn-daemons-crypt-pieces-');
+  const src = join(tmp, 'src');
+  await buildTree(src, { 'big.bin': file(1, 2 * 1024 * 1024 + 3), etc: { 'a.conf': file(2, 500) } });
+  generateSmallFiles(join(src, 'small'), { count: 120, dirs: 4, minSize: 10, maxSize: 9000, seed: 6 });
+  const keyFile = join(tmp, 'keys', 'client.key');
+  const fp = cairnOk(null, ['key', 'generate', '--out', keyFile, '--json']).json.fingerprint as string;
+  const d = await startDaemonSet(t, join(tmp, 'conf'), { source: src, edit: { fd: (doc) => (doc.encryption = { keyFile }) } });
+  const full = d.console(['run', 'demo', '--wait', '--json']);
+  assert.equal(full.json.status, 'ok', full.describe);
+  // The Director fetched the whole manifest: verify --level volume checks every record against the catalog's copy.
+  const vol = d.console(['verify', 'latest', '--job-name', 'demo', '--level', 'volume', '--wait', '--json']);
+  assert.equal(vol.json.status, 'ok', vol.describe);
+  assert.equal(vol.json.verify.manifest?.verified, true, vol.describe);
+  assert.equal(vol.json.verify.manifest.signer, fp);
+  assert.ok(vol.json.verify.manifest.listed > 0 && vol.json.verify.manifest.matched === vol.json.verify.manifest.listed, vol.describe);
+  assert.match(d.log('fd'), /signed manifest held for the Director to fetch in pieces/);
+  // The FD fetched it from the Director for the restore (it checks attributes against it) and for verify data.
+  const out = join(tmp, 'out');
+  const rest = d.console(['restore', 'latest', '--job', 'demo', '--to', out, '--wait', '--json']);
+  assert.equal(rest.json.status, 'ok', rest.describe);
+  assertTreesEqual(src, join(out, src));
+  const data = d.console(['verify', 'latest', '--job-name', 'demo', '--level', 'data', '--wait', '--json']);
+  assert.equal(data.json.status, 'ok', data.describe);
+  assert.equal(d.log('fd').match(/signed manifest fetched from the Director in pieces/g)?.length, 2, 'the restore and the data verify');
+  for (const k of ['dir', 'fd', 'sd'] as const) assert.equal(await d.stop(k), 0, d.log(k).slice(-2000));
+});
