@@ -12,6 +12,7 @@ import type { BackupOrder, BackupOutcome, EstimateOrder, FileDaemon, RestoreOutc
 import type { EstimateResult } from './estimate-session.js';
 import type { CairnKey } from './key-file.js';
 import type { AgentOptionOverrides } from './agent-options.js';
+import { checkLiveTree, type ExpectedEntry, type LiveCheckResult } from './live-tree-check.js';
 
 /** A backup order for an FD: the job's orders plus the SD session it writes to. */
 export type FdBackupOrder = Omit<BackupOrder, 'ticket'> & { grant: SessionGrant };
@@ -38,6 +39,18 @@ export interface FdRestoreOrder {
   agentOptions?: AgentOptionOverrides;
 }
 
+/** Verify at level catalog: the expected tree, checked against the FD host's live files (core/live-tree-check.ts). */
+export interface LiveVerifyOrder {
+  /** The verify job's own id in the catalog. */
+  verifyJobId: number;
+  /** In tree order, streamed once. */
+  rows: AsyncIterable<ExpectedEntry>;
+  /** The fileset's exclude globs: entries they match are not reported as new. */
+  excludes: string[];
+  signal?: AbortSignal;
+  onProgress?: (files: number, bytes: number) => void;
+}
+
 /** A File Daemon as job control sees it: in this process (local mode) or across the network. */
 export interface FdPort {
   /** Boots what a job will need (threads) while the Director still prepares; a no-op for a remote FD. */
@@ -48,6 +61,8 @@ export interface FdPort {
   restore(order: FdRestoreOrder): Promise<RestoreOutcome>;
   /** The job's final outcome, told to its agents only after the catalog commit. */
   jobEnded(jobId: number, status: JobStatus): Promise<void>;
+  /** Verify at level catalog on the FD's host: what changed since the backup. */
+  verifyLive(order: LiveVerifyOrder): Promise<LiveCheckResult>;
 }
 
 /** Opens a data connection to the SD for one session (authenticated with the grant's session key over the network). */
@@ -75,6 +90,10 @@ export class FdRunner implements FdPort {
 
   estimate(order: EstimateOrder): Promise<EstimateResult> {
     return this.fd.estimate(order);
+  }
+
+  verifyLive(order: LiveVerifyOrder): Promise<LiveCheckResult> {
+    return checkLiveTree(order.rows, order);
   }
 
   async restore(order: FdRestoreOrder): Promise<RestoreOutcome> {

@@ -21,6 +21,8 @@ import { runCommand } from './command-runner.js';
 import type { AgentOptionOverrides } from './agent-options.js';
 import { backupOutcomeToWire, decodeBaseFiles, fetchManifest, manifestPiece, restoreOutcomeToWire, sessionCryptoFromWire, type WireBackupOutcome, type WireRestoreOutcome, type WireSessionCrypto } from './fd-wire.js';
 import type { FileDaemon, SessionCrypto } from './file-daemon.js';
+import { checkLiveTree, type ExpectedEntry, type LiveCheckResult } from './live-tree-check.js';
+import { decodeTreePage } from './live-tree-wire.js';
 
 /**
  * How to reach the SD of an order (from the Director's storage resource): its storage name and, when it
@@ -110,6 +112,8 @@ export class FdService {
       }
       case 'restore':
         return { text: 'restore', body: await this.restore(needJob(jobId, cmd), req.body as WireRestoreOrder, ch) };
+      case 'verify live':
+        return { text: 'verify live', body: await this.verifyLive(needJob(jobId, cmd), req.body as { excludes?: string[] }, ch) };
       case 'run command': {
         const b = (req.body ?? {}) as { argv?: string[]; env?: Record<string, string> };
         const r = await runCommand(b.argv ?? [], { env: b.env, allow: this.o.allowedCommands ?? [] });
@@ -213,6 +217,32 @@ export class FdService {
         },
       });
       return this.keep(jobId, restoreOutcomeToWire(outcome), ch);
+    } finally {
+      this.running.delete(jobId);
+    }
+  }
+
+  /** Verify at level catalog: this host's live files against the tree the Director sends in pages (protocol.md §9.4). */
+  private async verifyLive(jobId: number, order: { excludes?: string[] }, ch: ControlChannel): Promise<LiveCheckResult> {
+    const j = this.track(jobId, 'verify', `verify ${jobId}`);
+    const progress = throttle((files: number, bytes: number) => ch.notify('progress', { jobId, files, bytes }));
+    async function* rows(): AsyncGenerator<ExpectedEntry> {
+      for (let page = 0; ; page++) {
+        const p = await ch.request(`tree JobId=${jobId} Page=${page}`);
+        if (Buffer.isBuffer(p.body)) yield* decodeTreePage(p.body);
+        if (!/\bMore=1\b/.test(p.text)) return;
+      }
+    }
+    try {
+      return await checkLiveTree(rows(), {
+        excludes: order.excludes ?? [],
+        signal: j.controller.signal,
+        onProgress: (files, bytes) => {
+          j.files = files;
+          j.bytes = bytes;
+          progress(files, bytes);
+        },
+      });
     } finally {
       this.running.delete(jobId);
     }

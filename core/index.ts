@@ -12,7 +12,9 @@
  */
 export { FileDaemon, type FdSettings, type BackupOrder, type BackupOutcome, type EstimateOrder, type RestoreOrder, type RestoreOutcome, type SessionCrypto } from './file-daemon.js';
 export type { EstimateResult, EstimateLine } from './estimate-session.js';
-export { FdRunner, type FdPort, type FdBackupOrder, type FdRestoreOrder, type SdConnector } from './fd-runner.js';
+export { FdRunner, type FdPort, type FdBackupOrder, type FdRestoreOrder, type LiveVerifyOrder, type SdConnector } from './fd-runner.js';
+export { checkLiveTree, MAX_LIVE_PROBLEMS, type ExpectedEntry, type LiveCheckResult, type LiveProblem } from './live-tree-check.js';
+export { decodeTreePage, encodeTreePage } from './live-tree-wire.js';
 export { FdService, type FdServiceOptions, type SdTarget, type WireBackupOrder, type WireRestoreOrder } from './fd-service.js';
 export * as fdWire from './fd-wire.js';
 export { runCommand, type CommandResult } from './command-runner.js';

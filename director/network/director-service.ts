@@ -18,6 +18,7 @@ import type { Catalog, CatalogJob } from '../catalog/index.js';
 import { runBackupJob } from '../jobs/backup-job.js';
 import { runRestoreJob, runVerifyJob } from '../jobs/restore-job.js';
 import { runVolumeVerifyJob } from '../jobs/verify-volume-job.js';
+import { runCatalogVerifyJob } from '../jobs/verify-catalog-job.js';
 import { resumeBackupJob } from '../jobs/resume-job.js';
 import { estimateJob, type EstimateReport } from '../jobs/estimate-job.js';
 import { resolveBackupJob, resolveRestorePoint } from '../jobs/resolve-job.js';
@@ -274,22 +275,24 @@ export class DirectorService {
 
   /**
    * `verify` (docs/protocol.md §10): level `volume` asks the job's SD to check its blocks (no data moves, no key);
-   * `data` has the job's FD read the records back and check every digest. Level `catalog` compares live files
-   * and needs them on this host: local mode only for now.
+   * `data` has the job's FD read the records back and check every digest; `catalog` has the job's FD compare its
+   * live files with the catalog's tree (`verify live`, §9.4: no volume is read).
    */
   async verify(cmd: { job: string; level?: string; jobName?: string }): Promise<RunningJob> {
     const level = cmd.level ?? 'data';
-    if (level === 'catalog') throw new CairnError('CAIRN_E_NOT_AVAILABLE', 'verify --level catalog reads the live files; through the Director it needs an FD command not built yet: run it in local mode on the client', { level });
-    if (level !== 'volume' && level !== 'data') throw new CairnError('CAIRN_E_USAGE', `verify level "${level}" is not catalog, volume or data`, { level });
+    if (level !== 'volume' && level !== 'data' && level !== 'catalog') throw new CairnError('CAIRN_E_USAGE', `verify level "${level}" is not catalog, volume or data`, { level });
     const configJob = cmd.jobName ? this.o.config.jobs.find((j) => j.name === cmd.jobName) : undefined;
     const job: CatalogJob = await resolveBackupJob(this.o.catalog, cmd.job, { name: cmd.jobName, client: configJob?.client });
     const jobDef: JobEntry | undefined = this.o.config.jobs.find((j) => j.name === job.name);
     const client = this.client(job.client);
     const storage = this.storage(jobDef?.storage ?? this.o.config.storages[0]?.name);
     const plumbing = this.plumbing(client, storage, jobDef?.pool ?? job.pool ?? 'Default');
-    return this.track({ name: job.name, type: 'verify', client: client.name }, storage.name, (r) =>
-      level === 'volume' ? runVolumeVerifyJob(plumbing, job, { onJobId: (id) => this.identify(r, id) }) : runVerifyJob(plumbing, job, r.controller.signal, { onJobId: (id) => this.identify(r, id) }),
-    );
+    return this.track({ name: job.name, type: 'verify', client: client.name }, storage.name, (r) => {
+      const onJobId = (id: number) => this.identify(r, id);
+      if (level === 'volume') return runVolumeVerifyJob(plumbing, job, { onJobId });
+      if (level === 'catalog') return runCatalogVerifyJob(plumbing, job, { onJobId, signal: r.controller.signal, onProgress: (files, bytes) => this.progress(r, files, bytes) });
+      return runVerifyJob(plumbing, job, r.controller.signal, { onJobId });
+    });
   }
 
   /** `status client NAME`: asks the FD. */

@@ -7,11 +7,13 @@
  */
 import type { Duplex } from 'node:stream';
 import { CairnError, isCairnError, type BaseFile, type JobStatus } from '../../plugin-api/index.js';
-import { fdWire, type AgentBase, type BackupOutcome, type CommandResult, type EstimateOrder, type EstimateResult, type FdBackupOrder, type FdPort, type FdRestoreOrder, type RestoreOutcome, type SdTarget, type WireBackupOrder, type WireRestoreOrder } from '../../core/index.js';
+import { encodeTreePage, fdWire, type AgentBase, type ExpectedEntry, type LiveCheckResult, type LiveVerifyOrder, type BackupOutcome, type CommandResult, type EstimateOrder, type EstimateResult, type FdBackupOrder, type FdPort, type FdRestoreOrder, type RestoreOutcome, type SdTarget, type WireBackupOrder, type WireRestoreOrder } from '../../core/index.js';
 import { ControlChannel, type ControlRequest, type HandlerReply } from '../../sd/index.js';
 
 /** Base files per `base files` page. */
 const BASE_PAGE_FILES = 2000;
+/** Expected entries per `tree` page of a verify (at most ≈ 4.3 MiB with 4 KiB paths). */
+const TREE_PAGE_ENTRIES = 1000;
 
 export interface RemoteFdOptions {
   /** The client's name (for messages). */
@@ -118,6 +120,32 @@ export class RemoteFd implements FdPort {
       lastBytes = bytes;
     });
     return fdWire.restoreOutcomeFromWire(body as fdWire.WireRestoreOutcome);
+  }
+
+  /**
+   * `verify live` (protocol.md §9.4): the FD checks its live files against the expected tree, which it asks
+   * for in pages (`tree JobId= Page=`), answered here from `order.rows`.
+   */
+  async verifyLive(order: LiveVerifyOrder): Promise<LiveCheckResult> {
+    const rows = order.rows[Symbol.asyncIterator]();
+    let page = 0;
+    const answer = async (req: ControlRequest): Promise<HandlerReply> => {
+      if (req.words.join(' ') !== 'tree') throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `The Director does not answer "${req.line.slice(0, 80)}" during a verify.`, { command: req.line.slice(0, 80) });
+      if (Number(req.args.page) !== page) throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', `The verify tree is read in order: page ${page} is next, not ${req.args.page}.`, {});
+      const batch: ExpectedEntry[] = [];
+      let more = true;
+      while (batch.length < TREE_PAGE_ENTRIES) {
+        const n = await rows.next();
+        if (n.done) {
+          more = false;
+          break;
+        }
+        batch.push(n.value);
+      }
+      page++;
+      return { text: `tree Rows=${batch.length} More=${more ? 1 : 0}`, body: encodeTreePage(batch) };
+    };
+    return (await this.call(`verify live JobId=${order.verifyJobId}`, { excludes: order.excludes }, order.verifyJobId, order.signal, answer, (files, bytes) => order.onProgress?.(files, bytes))) as LiveCheckResult;
   }
 
   async jobEnded(jobId: number, status: JobStatus): Promise<void> {
