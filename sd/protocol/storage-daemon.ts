@@ -29,7 +29,7 @@ import { DirectorCatalogLink } from './director-catalog-link.js';
 import { TicketBook } from './tickets.js';
 import { DeviceSlots } from './device-slots.js';
 import { NotificationSpool } from './notification-spool.js';
-import { verifySession } from '../volume/volume-verifier.js';
+import { verifySession, type VolumeVerifyRequest, type VolumeVerifyResult } from '../volume/volume-verifier.js';
 
 /** In the spool folder: volume updates kept while no Director is connected (director-catalog-link.ts). */
 const VOLUME_UPDATES_FILE = 'volume-updates.json';
@@ -173,7 +173,7 @@ export class StorageDaemon {
       },
       release: (jobId) => this.spool.release(jobId),
       truncateVolume: (volume, opts) => this.truncateVolume(volume, opts),
-      verifySession: async (req) => verifySession((await this.deviceHolding(req.entries[0]?.volume)).device, req),
+      verifySession: (req) => this.verify(req),
       media: this.media,
     };
     this.spool = new NotificationSpool(o.spoolDir ?? null, log);
@@ -345,6 +345,28 @@ export class StorageDaemon {
     });
     const e = this.services.tickets.issue((ticket, keyId, key) => ({ kind: 'read' as const, ticket, keyId, key, session, boundTo: null, owner }));
     return { ticket: e.ticket, keyId: e.keyId, key: e.key };
+  }
+
+  /**
+   * `verify session` (protocol.md §3.1): like a read session it takes a slot of the volume's device and, on a
+   * tape device, the drive (waiting its turn), so it never moves a tape under another session.
+   */
+  private async verify(req: VolumeVerifyRequest): Promise<VolumeVerifyResult> {
+    for (const e of req.entries ?? []) {
+      if (this.truncating.has(e.volume)) throw new CairnError('CAIRN_E_VOLUME_BUSY', `Volume ${e.volume} is being truncated for recycling.`, { volume: e.volume });
+    }
+    const dev = await this.deviceHolding(req.entries?.[0]?.volume);
+    const releaseSlot = await this.waitForSlot(dev, req.jobId ?? null);
+    try {
+      const releaseDrive = dev.reservation ? await this.waitForDrive(dev, { mode: 'read' }, req.jobId ?? null) : () => undefined;
+      try {
+        return await verifySession(dev.device, req);
+      } finally {
+        releaseDrive();
+      }
+    } finally {
+      releaseSlot();
+    }
   }
 
   private deviceNamed(name: string | undefined): SdDevice {

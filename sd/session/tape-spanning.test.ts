@@ -2,8 +2,11 @@
 // through the vtape changer and restores byte-exact; restoring a file from
 // the third volume positions there (fsf/fsr) without loading or reading the
 // first two; a write that meets hard end of medium mid-block loses nothing —
-// the block appears whole on the next volume.
+// the block appears whole on the next volume; `verify session` reads the
+// spanned session from the tapes, positioned, and names a damaged block.
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../../test/support/temp.js';
 import { BlockKind } from '../volume/block.js';
@@ -78,4 +81,46 @@ test('a write that meets hard end of medium mid-block loses nothing: that block 
   assert.equal(second[0].kind, BlockKind.SESSION_START, 'the next volume starts with the continuation label');
   assert.equal(second[1].seq, second[0].seq + 1, 'then the block that did not fit');
   assert.equal(second[1].kind, BlockKind.DATA);
+});
+
+test('verify session on tape: a session spanning three vtapes verifies clean, spaced to its ranges; a flipped byte is named by volume, tape file and block', async (t) => {
+  const dir = tempDir(t, 'cairn-span-verify-');
+  const h = await startTapeSd(dir, { slots: 4, capacity: 1536 * 1024, blockSize: BS, filemarkBytes: 4 * BS });
+  const files = makeFiles(28, 128 * 1024);
+  const report = await backup(h, 3, files);
+  assert.equal(report.ranges.length, 3);
+  const req = { entries: bootstrapOf(report).entries, jobId: 3 };
+  const clean = await h.director().verifySession(req);
+  assert.deepEqual([clean.badBlocks, clean.problems], [[], []], JSON.stringify(clean.problems.slice(0, 3)));
+  // Every block of the session over the three tapes; the end label counts those before it, the close report it too.
+  assert.equal(clean.blocks, report.blocks - 1);
+  assert.equal(clean.endLabel?.blocks, clean.blocks);
+  assert.deepEqual(clean.volumes, report.ranges.map((r) => r.volume));
+  assert.equal(clean.endLabel?.status, 'ok');
+  assert.equal(clean.files, 28);
+
+  // Flip one byte of a data record that lies on the second tape (found by its bytes in the vtape files of the folder).
+  const second = report.ranges[1];
+  const onSecond = second.firstIndex + 1;
+  const needle = Buffer.from(files.get(onSecond)![1].payload).subarray(100, 164);
+  let flipped = '';
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (!statSync(p).isFile()) continue;
+    const bytes = readFileSync(p);
+    const at = bytes.indexOf(needle);
+    if (at < 0) continue;
+    bytes[at + 10] ^= 0x20;
+    writeFileSync(p, bytes);
+    flipped = name;
+  }
+  assert.ok(flipped, 'the record was found in a vtape file');
+  const bad = await h.director().verifySession(req);
+  assert.equal(bad.badBlocks.length, 1, JSON.stringify(bad.badBlocks));
+  const [b] = bad.badBlocks;
+  assert.equal(b.volume, second.volume);
+  assert.ok(b.file >= second.startFile && b.file <= second.endFile && b.file > 0, `the tape file is named (${b.file}, range ${second.startFile}-${second.endFile})`);
+  assert.ok(b.block >= second.startBlock && b.block <= second.endBlock);
+  assert.ok(b.fileIndexes && b.fileIndexes[0] <= onSecond && b.fileIndexes[1] >= onSecond, `the damaged place may hold file ${onSecond}: ${JSON.stringify(b.fileIndexes)}`);
+  await h.cleanup();
 });

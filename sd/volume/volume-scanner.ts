@@ -131,9 +131,9 @@ export async function readVolumeLabel(handle: VolumeHandle): Promise<VolumeLabel
  * block, its tape file. A file volume reads them at their position; a tape reads them one tape block at a time
  * where it stands (the scan positioned it first), crossing filemarks.
  */
-type ChunkReader = (chunk: Buffer, blockNo: number, count: number, files: number[]) => Promise<number>;
+export type ChunkReader = (chunk: Buffer, blockNo: number, count: number, files: number[]) => Promise<number>;
 
-function chunkReader(handle: VolumeHandle | TapeVolume, bs: number): ChunkReader {
+export function chunkReader(handle: VolumeHandle | TapeVolume, bs: number): ChunkReader {
   if (handle.access === 'random') {
     return async (chunk, blockNo, count, files) => {
       files.fill(0, 0, count);

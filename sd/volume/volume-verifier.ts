@@ -16,6 +16,10 @@
  * For an encrypted job the request names the manifest's signer (and may bring
  * the manifest): every whole record is also checked against the SHA-256 the
  * FD signed for it (manifest-check.ts) — still without any key.
+ * A file volume is read at the ranges' positions; a tape is loaded (waiting
+ * for it as a read session does) and spaced to each range's start file and
+ * block, then read block by block across filemarks; findings on tape carry
+ * the tape file of the block.
  */
 import type { Bootstrap } from '../api.js';
 import type { Device } from '../device/device.js';
@@ -24,7 +28,7 @@ import { READ_CHUNK_BLOCKS } from '../defaults.js';
 import { BlockKind, NO_RECORD_START, checkBlock } from './block.js';
 import { FRAGMENT_HEADER_BYTES, readFragmentHeader, type FragmentHeader } from './fragment.js';
 import { parseLabel, type SessionEndLabel, type SessionStartLabel } from './labels.js';
-import { readVolumeLabel } from './volume-scanner.js';
+import { chunkReader, readVolumeLabel } from './volume-scanner.js';
 import { ManifestCheck, type ManifestAnchor, type ManifestCheckSummary } from './manifest-check.js';
 
 export type { ManifestAnchor, ManifestCheckSummary };
@@ -88,9 +92,6 @@ interface Open {
 
 /** Checks one session's blocks as `req` names them; never throws for what it finds on the media (only for a device that cannot be opened). */
 export async function verifySession(device: Device, req: VolumeVerifyRequest): Promise<VolumeVerifyResult> {
-  if (device.access !== 'random') {
-    throw new CairnError('CAIRN_E_DEVICE_TYPE', `Volume-level verify reads volumes by position; the ${device.type} device's sequential volumes are not verified that way in this version (verify --level data reads them).`, { device: device.type });
-  }
   const sessionId = req.entries[0]?.sessionId ?? 0;
   const r: VolumeVerifyResult = {
     sessionId, jobId: req.jobId ?? null, volumes: [], blocks: 0, records: 0, bytes: 0, files: 0, firstFileIndex: 0, lastFileIndex: 0, endLabel: null, badBlocks: [], problems: [],
@@ -105,8 +106,10 @@ export async function verifySession(device: Device, req: VolumeVerifyRequest): P
   let lost = false; // records were lost: resync at the next first-record offset
   let endSeen = false;
   const digests = req.manifest ? new ManifestCheck(req.manifest, req.jobId) : null;
+  /** The tape file of the block being looked at (0 on a random-access volume). */
+  let tapeFile = 0;
   const problem = (f: Omit<VolumeVerifyFinding, 'file'>, waitForNext = false): void => {
-    const finding: VolumeVerifyFinding = { file: 0, ...f };
+    const finding: VolumeVerifyFinding = { file: tapeFile, ...f };
     r.problems.push(finding);
     if (waitForNext) {
       finding.fileIndexes = [lastIndex, lastIndex];
@@ -127,11 +130,13 @@ export async function verifySession(device: Device, req: VolumeVerifyRequest): P
 
   for (const e of req.entries) {
     if (!r.volumes.includes(e.volume)) r.volumes.push(e.volume);
-    const handle = await device.open(e.volume, 'read');
+    // A tape is loaded (waiting for it like a read session) and spaced to the range's start (fsf/fsr): the blocks before it are not read.
+    const handle = device.access === 'sequential' ? await device.open(e.volume, 'read', { wait: true }) : await device.open(e.volume, 'read');
     try {
       let bs: number;
       try {
-        bs = (await readVolumeLabel(handle)).blockSize;
+        bs = (handle.access === 'random' ? await readVolumeLabel(handle) : handle.label).blockSize;
+        if (handle.access === 'sequential') await handle.seek(e.startFile || 1, Math.max(e.startBlock, 1));
       } catch (err) {
         const f = err as { code?: string; message?: string };
         problem({ volume: e.volume, block: 0, code: f.code ?? 'CAIRN_E_VOLUME_LABEL', text: f.message ?? String(err) }, true);
@@ -140,17 +145,20 @@ export async function verifySession(device: Device, req: VolumeVerifyRequest): P
       let blockNo = Math.max(e.startBlock, 1);
       let startChecked = false;
       const buf = Buffer.allocUnsafe(READ_CHUNK_BLOCKS * bs);
+      const read = chunkReader(handle, bs);
+      const files = new Array<number>(READ_CHUNK_BLOCKS).fill(0);
       while (blockNo <= e.endBlock) {
         const count = Math.min(READ_CHUNK_BLOCKS, e.endBlock - blockNo + 1);
         const chunk = buf.subarray(0, count * bs);
-        const got = await handle.read(chunk, blockNo * bs);
+        const got = await read(chunk, blockNo, count, files);
         const whole = Math.floor(got / bs);
         for (let i = 0; i < whole; i++, blockNo++) {
+          tapeFile = files[i];
           const block = chunk.subarray(i * bs, (i + 1) * bs);
           const check = checkBlock(block, bs);
           const badReason = !check.ok ? check.reason : check.header.blockNumber !== blockNo ? `block header says block ${check.header.blockNumber}` : null;
           if (!check.ok || badReason !== null) {
-            const f: VolumeVerifyFinding = { volume: e.volume, file: 0, block: blockNo, code: check.ok ? 'CAIRN_E_VOLUME_BAD_BLOCK' : check.code, text: badReason ?? 'bad block', fileIndexes: [lastIndex, lastIndex] };
+            const f: VolumeVerifyFinding = { volume: e.volume, file: tapeFile, block: blockNo, code: check.ok ? 'CAIRN_E_VOLUME_BAD_BLOCK' : check.code, text: badReason ?? 'bad block', fileIndexes: [lastIndex, lastIndex] };
             r.badBlocks.push(f);
             unexplained.push(f);
             awaiting.push(f);
