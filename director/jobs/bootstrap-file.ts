@@ -21,6 +21,18 @@ export interface BootstrapSession {
   client?: string;
   level?: string;
   entries: Bootstrap['entries'];
+  /**
+   * The session's last range when no entry is it (it holds none of the files wanted): where the session's end
+   * label and, for an encrypted job, its signed manifest are. Read only for the manifest, never by the SD.
+   */
+  tail?: Bootstrap['entries'][number];
+}
+
+/** `tail` for a session whose entries were chosen from its media ranges: its last range, unless an entry already is it. */
+export function sessionTail(media: ReadonlyArray<{ volume: string; sessionId: number; startFile: number; startBlock: number; endFile: number; endBlock: number }>, entries: Bootstrap['entries']): Bootstrap['entries'][number] | undefined {
+  const m = media[media.length - 1];
+  if (!m || entries.some((e) => e.volume === m.volume && e.startBlock === m.startBlock && e.endBlock === m.endBlock)) return undefined;
+  return { volume: m.volume, sessionId: m.sessionId, startFile: m.startFile, startBlock: m.startBlock, endFile: m.endFile, endBlock: m.endBlock };
 }
 
 export interface BootstrapDocument {
@@ -45,6 +57,8 @@ export function formatBootstrap(doc: BootstrapDocument): string {
     for (const e of s.entries) {
       lines.push(`volume name=${enc(e.volume)} startfile=${e.startFile} startblock=${e.startBlock} endfile=${e.endFile} endblock=${e.endBlock}${e.fileIndexes ? ` indexes=${ranges(e.fileIndexes)}` : ''}`);
     }
+    const t = s.tail;
+    if (t) lines.push(`tail name=${enc(t.volume)} startfile=${t.startFile} startblock=${t.startBlock} endfile=${t.endFile} endblock=${t.endBlock}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -101,8 +115,13 @@ export function parseBootstrap(text: string, source = '<bootstrap>'): BootstrapD
         current.entries.push(entry);
         break;
       }
+      case 'tail':
+        if (!current) throw syntax(source, i + 1, 'a tail line must follow a session line');
+        if (!kv.name) throw syntax(source, i + 1, 'tail needs name=');
+        current.tail = { volume: kv.name, sessionId: current.sessionId, startFile: int('startfile'), startBlock: int('startblock'), endFile: int('endfile'), endBlock: int('endblock') };
+        break;
       default:
-        throw syntax(source, i + 1, `unknown line "${word}" (expected job, session or volume)`);
+        throw syntax(source, i + 1, `unknown line "${word}" (expected job, session, volume or tail)`);
     }
   }
   if (version === null) throw syntax(source, 1, 'empty bootstrap file');
@@ -135,7 +154,9 @@ export async function bootstrapOfJob(catalog: Catalog, job: CatalogJob): Promise
     const indexes = perJob.get(j.id)?.sort((a, b) => a - b);
     if (!indexes?.length) continue;
     const media = await catalog.jobMedia(j.id);
-    sessions.push({ jobId: j.id, sessionId: media[0]?.sessionId ?? j.sessionId ?? 0, name: j.name, client: j.client, level: j.level ?? undefined, entries: bootstrapFor(media, indexes).entries });
+    const entries = bootstrapFor(media, indexes).entries;
+    const tail = sessionTail(media, entries);
+    sessions.push({ jobId: j.id, sessionId: media[0]?.sessionId ?? j.sessionId ?? 0, name: j.name, client: j.client, level: j.level ?? undefined, entries, ...(tail ? { tail } : {}) });
   }
   return { job: { id: job.id, name: job.name, client: job.client, level: job.level ?? '', endedAt: job.endedAt?.toISOString() }, sessions };
 }

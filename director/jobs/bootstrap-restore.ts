@@ -51,7 +51,7 @@ export async function runBootstrapRestore(repo: JobPlumbing, req: BootstrapResto
   try {
     const sessions: FdRestoreOrder['sessions'] = [];
     for (const s of doc.sessions) {
-      const crypto = req.volumePath ? await sessionCryptoFromVolumes(s.jobId, s.entries, req.volumePath, req.wraps) : null;
+      const crypto = req.volumePath ? await sessionCryptoFromVolumes(s.jobId, s.entries, req.volumePath, req.wraps, s.tail) : null;
       if (crypto && !crypto.manifest) unsigned.push(s.jobId);
       sessions.push({ jobId: s.jobId, grant: await repo.director.openReadSession({ entries: s.entries }), ...(crypto ? { crypto } : {}) });
     }

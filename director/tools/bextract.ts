@@ -26,7 +26,7 @@ import { CairnError, pathBytes, type ReplacePolicy } from '../../plugin-api/inde
 import { readKeyFile, readKeyringFile } from '../../core/index.js';
 import { LocalRepository, initRepository } from '../local/repository.js';
 import { runRestoreJob } from '../jobs/restore-job.js';
-import { parseBootstrap, type BootstrapDocument } from '../jobs/bootstrap-file.js';
+import { parseBootstrap, sessionTail, type BootstrapDocument } from '../jobs/bootstrap-file.js';
 import { runBootstrapRestore } from '../jobs/bootstrap-restore.js';
 import { toRanges } from '../jobs/selection.js';
 import type { JobReport } from '../jobs/job-report.js';
@@ -123,7 +123,9 @@ async function narrow(repo: LocalRepository, doc: BootstrapDocument, includes: s
     const entries = s.entries
       .map((e) => ({ ...e, fileIndexes: ranges.filter(([a, b]) => !e.fileIndexes || e.fileIndexes.some(([x, y]) => b >= x && a <= y)) }))
       .filter((e) => e.fileIndexes.length > 0);
-    sessions.push({ ...s, entries });
+    // The session's last range stays known (its manifest is read there) when narrowing drops it.
+    const tail = s.tail ?? sessionTail(s.entries, entries);
+    sessions.push({ ...s, entries, ...(tail ? { tail } : {}) });
   }
   return { ...doc, sessions };
 }
