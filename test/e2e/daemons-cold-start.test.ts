@@ -15,8 +15,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertTreesEqual, buildTree, file, requireTool, tempDir } from '../support/index.js';
-import { startPostgres } from '../support/postgres.js';
+import { assertTreesEqual, buildTree, file, tempDir } from '../support/index.js';
+import { postgresCatalog, type PostgresCatalogConfig } from '../support/postgres.js';
 import { cairn } from './cli-runner.js';
 import { startDaemonSet } from './daemon-set.js';
 
@@ -25,20 +25,16 @@ for (const engine of ['sqlite', 'postgres'] as const) {
     const tmp = tempDir(t, 'cairn-dir-cold-');
     const src = join(tmp, 'src');
     await buildTree(src, { 'a.bin': file(1, 400_000), etc: { 'b.conf': file(2, 3000), 'c.conf': file(3, 90) } });
-    let catalog: Record<string, unknown> | undefined;
+    let catalog: PostgresCatalogConfig | undefined;
     let recreate = async (): Promise<void> => undefined;
     if (engine === 'postgres') {
-      const pg = await startPostgres(t);
-      if (!pg) {
-        requireTool('initdb', t);
-        return;
-      }
-      t.after(() => pg.stop());
-      const database = await pg.createDatabase();
-      catalog = { engine: 'postgres', socketDir: pg.host, port: pg.port, user: pg.user, database };
+      const p = await postgresCatalog(t);
+      if (!p) return;
+      const { pg, catalog: c } = p;
+      catalog = c;
       recreate = async () => {
-        await pg.query(`DROP DATABASE ${database}`);
-        await pg.query(`CREATE DATABASE ${database} OWNER ${pg.user}`);
+        await pg.query(`DROP DATABASE ${c.database}`);
+        await pg.query(`CREATE DATABASE ${c.database} OWNER ${pg.user}`);
       };
     }
     const d = await startDaemonSet(t, join(tmp, 'conf'), {

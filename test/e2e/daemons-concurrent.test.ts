@@ -10,13 +10,13 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freeLoopbackPorts } from '../../config/index.js';
-import { startPostgres } from '../support/postgres.js';
+import { postgresCatalog, type PostgresCatalogConfig } from '../support/postgres.js';
 import { catalog as catalogPart } from '../../director/index.js';
-import { assertTreesEqual, generateSmallFiles, requireTool, tempDir } from '../support/index.js';
+import { assertTreesEqual, generateSmallFiles, tempDir } from '../support/index.js';
 import { CAIRN_BIN, PROJECT_ROOT, lastJson } from './cli-runner.js';
 import { editYaml, spawnDaemon, startDaemonSet } from './daemon-set.js';
 
-const { Catalog, PgDriver } = catalogPart;
+const { Catalog } = catalogPart;
 type Catalog = catalogPart.Catalog;
 
 /** `cairn --config … ARGS` as a live child: the four jobs must run at once, so not spawnSync. */
@@ -34,18 +34,13 @@ function consoleRun(consoleFile: string, args: string[]): Promise<{ status: numb
 for (const engine of ['sqlite', 'postgres'] as const) {
   test(`four concurrent jobs from two FDs into one SD device (${engine} catalog): all OK, interleaved, each restores byte-exact`, async (t) => {
     const tmp = tempDir(t, 'cairn-concurrent-');
-    let catalog: Record<string, unknown> | undefined;
+    let catalog: PostgresCatalogConfig | undefined;
     let openCatalog = (): Promise<Catalog> => Catalog.open(join(tmp, 'conf', 'dir', 'catalog.db'));
     if (engine === 'postgres') {
-      const pg = await startPostgres(t);
-      if (!pg) {
-        requireTool('initdb', t);
-        return;
-      }
-      t.after(() => pg.stop());
-      const database = await pg.createDatabase();
-      catalog = { engine: 'postgres', socketDir: pg.host, port: pg.port, user: pg.user, database };
-      openCatalog = async () => Catalog.openWith(await PgDriver.open({ host: pg.host, port: pg.port, user: pg.user, database }));
+      const p = await postgresCatalog(t);
+      if (!p) return;
+      const c = (catalog = p.catalog);
+      openCatalog = () => catalogPart.openConfiguredCatalog(c);
     }
     const sources = [1, 2, 3, 4].map((i) => join(tmp, `src${i}`));
     sources.forEach((s, i) => {

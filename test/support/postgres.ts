@@ -149,6 +149,27 @@ export async function startPostgres(t?: import('node:test').TestContext, opts: P
   };
 }
 
+/** The `director.catalog` of a cairn-dir.yaml for one database of a test cluster. */
+export interface PostgresCatalogConfig {
+  engine: 'postgres';
+  socketDir: string;
+  port: number;
+  user: string;
+  database: string;
+}
+
+/**
+ * A cluster (stopped when the test ends) with a fresh database, and the Director's catalog setting for it;
+ * null as startPostgres (PostgreSQL missing outside CI: the test is marked skipped).
+ */
+export async function postgresCatalog(t: import('node:test').TestContext): Promise<{ pg: PostgresCluster; catalog: PostgresCatalogConfig } | null> {
+  const pg = await startPostgres(t);
+  if (!pg) return null;
+  t.after(() => pg.stop());
+  const database = await pg.createDatabase();
+  return { pg, catalog: { engine: 'postgres', socketDir: pg.host, port: pg.port, user: pg.user, database } };
+}
+
 /**
  * Starts a cluster from an existing data directory (a restored one, owned by
  * the server's user) on a socket folder of its own; `stop()` stops it and
