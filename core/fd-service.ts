@@ -60,6 +60,9 @@ interface RunningJob {
   bytes: number;
 }
 
+/** Signed manifests held for `manifest` requests at most (each until its `job ended`). */
+const MANIFESTS_HELD = 16;
+
 /** How often progress notifications go out at most. */
 const PROGRESS_EVERY_MS = 1000;
 
@@ -185,6 +188,12 @@ export class FdService {
       });
       const wire = backupOutcomeToWire(outcome);
       if (wire.crypto?.manifestBytes !== undefined && outcome.crypto?.manifest) {
+        // A Director that never comes back never says `job ended`: only the newest few are kept.
+        while (this.manifests.size >= MANIFESTS_HELD) {
+          const oldest = this.manifests.keys().next().value as number;
+          this.manifests.delete(oldest);
+          this.o.logger.warn({ jobId: oldest }, 'signed manifest no Director collected was dropped (too many held)');
+        }
         this.manifests.set(jobId, outcome.crypto.manifest);
         this.o.logger.info({ jobId, manifestBytes: wire.crypto.manifestBytes }, 'signed manifest held for the Director to fetch in pieces');
       }
