@@ -6,17 +6,20 @@
  * through the Director console has the SD check every stored record against
  * the job's signed manifest without any key, and after a sealed chunk is
  * altered on the SD (its block CRC fixed up) it names that file with volume
- * and block; `--level data` (the FD with its key) names it too.
+ * and block; `--level data` (the FD with its key) names it too. A
+ * write-only FD backs up and signs but cannot restore (CAIRN_E_KEY_NEEDED);
+ * `restore --client` onto a recovery FD holding the private key works.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StreamType } from '../../plugin-api/index.js';
 import { assertTreesEqual, buildTree, file, generateSmallFiles, tempDir } from '../support/index.js';
 import { cairnOk } from './cli-runner.js';
-import { startDaemonSet } from './daemon-set.js';
+import { editYaml, spawnDaemon, startDaemonSet } from './daemon-set.js';
+import { freeLoopbackPorts } from '../../config/index.js';
 import { fixCrc, mapVolume, recordPlaces } from './volume-map.js';
 
 const MARKER = Buffer.from('<<CAIRN-NET-MARKER:0f1e2d3c4b5a69788796a5b4c3d2e1f0-network-mode-test>>', 'latin1').subarray(0, 64);
@@ -122,4 +125,50 @@ test('three daemons, encrypted FD, manifests in pieces (protocol.md §9.3): the 
   assert.equal(data.json.status, 'ok', data.describe);
   assert.equal(d.log('fd').match(/signed manifest fetched from the Director in pieces/g)?.length, 2, 'the restore and the data verify');
   for (const k of ['dir', 'fd', 'sd'] as const) assert.equal(await d.stop(k), 0, d.log(k).slice(-2000));
+});
+
+test('three daemons, write-only FD: it backs up and signs, cannot restore its own jobs (CAIRN_E_KEY_NEEDED, nothing written); a restore onto a recovery FD holding the private key is byte-exact', async (t) => {
+  const tmp = tempDir(t, 'cairn-daemons-wo-');
+  const src = join(tmp, 'src');
+  await buildTree(src, { 'big.bin': file(7, 2 * 1024 * 1024 + 5), etc: { 'a.conf': file(8, 700) } });
+  generateSmallFiles(join(src, 'small'), { count: 60, dirs: 3, minSize: 10, maxSize: 9000, seed: 8 });
+  const keyFile = join(tmp, 'keys', 'client.key');
+  const woFile = join(tmp, 'keys', 'client.wo');
+  const fp = cairnOk(null, ['key', 'generate', '--out', keyFile, '--write-only', woFile, '--json']).json.fingerprint as string;
+  const [recoveryPort] = await freeLoopbackPorts(1);
+  const d = await startDaemonSet(t, join(tmp, 'conf'), {
+    source: src,
+    edit: {
+      fd: (doc) => (doc.encryption = { keyFile: woFile }),
+      dir: (doc) => doc.clients.push({ ...doc.clients[0], name: 'recovery', port: recoveryPort }),
+    },
+  });
+  // The recovery FD: the same Director, the private key.
+  const recoveryConf = join(tmp, 'conf', 'cairn-fd-recovery.yaml');
+  copyFileSync(d.qs.files.fd, recoveryConf);
+  editYaml(recoveryConf, (doc) => {
+    doc.fd.name = 'recovery';
+    doc.fd.listen.port = recoveryPort;
+    doc.fd.workingDirectory = join(tmp, 'conf', 'fd-recovery');
+    doc.encryption = { keyFile };
+  });
+  const recovery = await spawnDaemon('fd', recoveryConf, recoveryPort, join(tmp, 'conf', 'fd-recovery.out'));
+  t.after(() => recovery.kill('SIGKILL'));
+
+  const full = d.console(['run', 'demo', '--wait', '--json']);
+  assert.equal(full.json.status, 'ok', full.describe);
+  const vol = d.console(['verify', 'latest', '--job-name', 'demo', '--level', 'volume', '--wait', '--json']);
+  assert.equal(vol.json.verify.manifest?.verified, true, 'the write-only FD signed the manifest');
+  assert.equal(vol.json.verify.manifest.signer, fp);
+
+  const own = join(tmp, 'own');
+  const refused = d.console(['restore', 'latest', '--job', 'demo', '--to', own, '--wait', '--json']);
+  assert.notEqual(refused.status, 0, refused.describe);
+  assert.equal(refused.json.error?.code, 'CAIRN_E_KEY_NEEDED', refused.describe);
+  assert.ok(!existsSync(own) || readdirSync(own).length === 0, 'nothing written by the write-only FD');
+
+  const out = join(tmp, 'out');
+  const ok = d.console(['restore', 'latest', '--job', 'demo', '--client', 'recovery', '--to', out, '--wait', '--json']);
+  assert.equal(ok.json.status, 'ok', ok.describe);
+  assertTreesEqual(src, join(out, src));
 });
