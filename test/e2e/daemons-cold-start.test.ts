@@ -91,6 +91,11 @@ for (const engine of ['sqlite', 'postgres'] as const) {
     const again = cairn(null, ['catalog-restore', '--from', volumes, '--dir-config', d.qs.files.dir, '--json']);
     assert.equal(again.status, 2, again.describe);
     assert.match(again.json.error.message, /CAIRN_E_CATALOG_RESTORE_EXISTS|not empty/);
+    // --force replaces it (PostgreSQL: pg_restore --clean --if-exists in one transaction).
+    const forced = cairn(null, ['catalog-restore', '--from', volumes, '--dir-config', d.qs.files.dir, '--force', '--json']);
+    assert.equal(forced.status, 0, forced.describe);
+    assert.equal(forced.json.jobs, rc.json.jobs);
+    assert.deepEqual(forced.json.adopted, rc.json.adopted, 'the catalog put back again is reconciled the same way');
 
     await d.start('dir');
     const jobs = d.console(['jobs', '--json']);
