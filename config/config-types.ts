@@ -20,6 +20,12 @@ export interface ListenConfig {
   port: number;
 }
 
+/** A Prometheus endpoint (docs/metrics.md): GET /metrics on `listen`, for the addresses `allow` grants (CIDR). */
+export interface MetricsConfig {
+  listen: ListenConfig;
+  allow: string[];
+}
+
 /** A Director that may command an FD or SD. */
 export interface PeerDirector {
   name: string;
@@ -44,6 +50,7 @@ export interface DirectorSection {
   tls: TlsConfig;
   /** Absolute: where bootstrap files are written after each backup job. */
   bootstrapDirectory: string;
+  metrics?: MetricsConfig;
 }
 
 export interface ConsoleEntry {
@@ -159,7 +166,7 @@ export interface DirConfig {
 // ---- cairn-fd.yaml -----------------------------------------------------
 
 export interface FdConfig {
-  fd: { name: string; listen: ListenConfig; workingDirectory: string; maxConcurrentJobs: number; heartbeatSeconds: number; tls: TlsConfig };
+  fd: { name: string; listen: ListenConfig; workingDirectory: string; maxConcurrentJobs: number; heartbeatSeconds: number; tls: TlsConfig; metrics?: MetricsConfig };
   directors: PeerDirector[];
   /** directories are absolute. */
   plugins: { directories: string[]; allow: string[]; isolation: Record<string, 'inprocess' | 'process'> };
@@ -197,7 +204,7 @@ export interface DeviceEntry {
 
 export interface SdConfig {
   /** listen absent: the SD is reached only through `cairn-sd --stdio` (its Unix socket in the working directory). */
-  sd: { name: string; listen?: ListenConfig; workingDirectory: string; maxConcurrentJobs: number; heartbeatSeconds: number; tls: TlsConfig };
+  sd: { name: string; listen?: ListenConfig; workingDirectory: string; maxConcurrentJobs: number; heartbeatSeconds: number; tls: TlsConfig; metrics?: MetricsConfig };
   directors: PeerDirector[];
   devices: DeviceEntry[];
 }

@@ -16,7 +16,7 @@
  */
 export { loadConfig, parseConfig, validatorFor, type ParseOptions } from './loader.js';
 export type {
-  ConfigByKind, LoadedConfig, TlsMode, TlsConfig, ListenConfig, PeerDirector,
+  ConfigByKind, LoadedConfig, TlsMode, TlsConfig, ListenConfig, MetricsConfig, PeerDirector,
   DirConfig, DirectorSection, CatalogConfig, ConsoleEntry, ClientEntry, StorageEntry, PoolEntry, FilesetEntry, ScheduleEntry, RunScript, JobEntry, MessagesConfig,
   FdConfig, SdConfig, DeviceEntry, ConsoleConfig,
 } from './config-types.js';

@@ -250,3 +250,15 @@ test('catalog jobs: no fileset, copyTo made absolute, level forced to full; a ba
   assert.equal(copyTo.fields.key, 'jobs[0].copyTo');
   assert.match(copyTo.message, /copyTo is for catalog jobs/);
 });
+
+test('metrics: listen defaults to loopback, allow defaults to loopback and bare addresses get their prefix; a bad entry is an error', () => {
+  const withMetrics = (m: string) => DIR.replace('  workingDirectory: /var/lib/cairn/dir\n', `  workingDirectory: /var/lib/cairn/dir\n  metrics: ${m}\n`);
+  const a = parseConfig('dir', withMetrics('{ listen: { port: 9181 } }'), 'cairn-dir.yaml').config.director.metrics;
+  assert.deepEqual(a, { listen: { address: '127.0.0.1', port: 9181 }, allow: ['127.0.0.1/32', '::1/128'] });
+  const b = parseConfig('dir', withMetrics('{ listen: { address: 0.0.0.0, port: 9181 }, allow: [10.0.0.5, 192.168.0.0/16] }'), 'cairn-dir.yaml').config.director.metrics;
+  assert.deepEqual(b?.allow, ['10.0.0.5/32', '192.168.0.0/16']);
+  const bad = fails(() => parseConfig('dir', withMetrics('{ listen: { port: 9181 }, allow: [nowhere] }'), 'cairn-dir.yaml'));
+  assert.equal(bad.fields.key, 'director.metrics.allow[0]');
+  const noPort = fails(() => parseConfig('dir', withMetrics('{ listen: { address: 127.0.0.1 } }'), 'cairn-dir.yaml'));
+  assert.match(noPort.message, /director\.metrics\.listen: missing required key "port"/);
+});

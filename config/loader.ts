@@ -48,6 +48,7 @@ function finish(kind: ConfigKind, c: Obj, baseDir: string): void {
   if (kind !== 'console') {
     self.workingDirectory = abs(self.workingDirectory);
     tls(self.tls);
+    if (self.metrics) allow([self.metrics]);
   }
   if (kind === 'dir') {
     const wd = self.workingDirectory as string;

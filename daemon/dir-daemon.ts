@@ -9,7 +9,9 @@ import { loadConfig, type CatalogConfig, type DirConfig, type TlsConfig } from '
 import { connect, connectCommand } from '../net/index.js';
 import { catalog as catalogPart, ConsoleService, DirectorService, Scheduler } from '../director/index.js';
 import { daemonMain, onShutdownSignal, startDaemon, type DaemonArgs } from './runtime.js';
-import { listenForPeers } from './peers.js';
+import { ConnectionTotals, listenForPeers } from './peers.js';
+import { startMetricsServer } from './metrics-server.js';
+import { collector, directorMetrics } from './daemon-metrics.js';
 
 type Catalog = catalogPart.Catalog;
 
@@ -45,7 +47,9 @@ export async function runDir(a: DaemonArgs): Promise<void> {
   await dir.recover();
   const consoles = new ConsoleService(dir);
   const heartbeatMs = c.director.heartbeatSeconds * 1000;
+  const totals = new ConnectionTotals();
   const listener = await listenForPeers({
+    totals,
     serverName: me,
     listen: c.director.listen,
     tls: c.director.tls,
@@ -69,7 +73,9 @@ export async function runDir(a: DaemonArgs): Promise<void> {
   });
   scheduler.start();
   log.info({ address: listener.address, port: listener.port, catalog: c.director.catalog.engine }, 'cairn-dir listening');
+  const metrics = c.director.metrics ? await startMetricsServer(c.director.metrics, log, collector({ daemon: 'dir', name: me, startedAt: new Date(), totals }, (m) => directorMetrics(m, dir))) : null;
   onShutdownSignal(log, async () => {
+    await metrics?.close();
     scheduler.stop();
     await listener.close();
     await dir.close();

@@ -11,7 +11,9 @@ import { FdService, FileDaemon, isolationFromMapping, isolationWithEnv, publicKe
 import { connect, connectCommand, type TlsMode } from '../net/index.js';
 import { platformFileServices, nativeStatus } from '../native/index.js';
 import { daemonMain, onShutdownSignal, startDaemon, type DaemonArgs } from './runtime.js';
-import { listenForPeers } from './peers.js';
+import { ConnectionTotals, listenForPeers } from './peers.js';
+import { startMetricsServer } from './metrics-server.js';
+import { collector, fileDaemonMetrics } from './daemon-metrics.js';
 
 export async function runFd(a: DaemonArgs): Promise<void> {
   const { config: c, warnings } = loadConfig('fd', a.config);
@@ -63,7 +65,9 @@ export async function runFd(a: DaemonArgs): Promise<void> {
       return conn.stream;
     },
   });
+  const totals = new ConnectionTotals();
   const listener = await listenForPeers({
+    totals,
     serverName: c.fd.name,
     listen: c.fd.listen,
     tls: c.fd.tls,
@@ -76,7 +80,9 @@ export async function runFd(a: DaemonArgs): Promise<void> {
     },
   });
   log.info({ address: listener.address, port: listener.port }, 'cairn-fd listening');
+  const metrics = c.fd.metrics ? await startMetricsServer(c.fd.metrics, log, collector({ daemon: 'fd', name: c.fd.name, startedAt: new Date(), totals }, (m) => fileDaemonMetrics(m, service))) : null;
   onShutdownSignal(log, async () => {
+    await metrics?.close();
     await service.shutdown();
     await listener.close();
     await fd.close();

@@ -2,7 +2,8 @@
  * A daemon's listener from its config: the authenticated peers it accepts
  * (each Director or console with its own secret and allow-list), TLS from the
  * config's tls section, and per-connection statistics logged when a
- * connection ends (bytes in and out, duration, rate).
+ * connection ends (bytes in and out, duration, rate) and summed by peer role
+ * for the metrics endpoint.
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -29,6 +30,25 @@ export interface DaemonListenOptions {
   maxConnections: number;
   logger: Logger;
   onSession(stream: Duplex, peer: SessionPeer): Promise<void>;
+  /** Each ended session's bytes are also added here (the metrics endpoint's counters). */
+  totals?: ConnectionTotals;
+}
+
+/** Sessions ended and bytes moved, by peer role, since the daemon started. */
+export class ConnectionTotals {
+  private readonly byRole = new Map<string, { sessions: number; bytesIn: number; bytesOut: number }>();
+
+  add(role: string, bytesIn: number, bytesOut: number): void {
+    const t = this.byRole.get(role) ?? { sessions: 0, bytesIn: 0, bytesOut: 0 };
+    t.sessions++;
+    t.bytesIn += bytesIn;
+    t.bytesOut += bytesOut;
+    this.byRole.set(role, t);
+  }
+
+  rows(): Array<{ role: string; sessions: number; bytesIn: number; bytesOut: number }> {
+    return [...this.byRole].map(([role, t]) => ({ role, ...t }));
+  }
 }
 
 /** Hosts a dynamic-secret peer may connect from: anywhere (its key is random and single-use). */
@@ -58,17 +78,18 @@ export async function listenForPeers(o: DaemonListenOptions): Promise<Listener> 
       try {
         await o.onSession(stream, peer);
       } finally {
-        logStatistics(o.logger, stream, peer, started);
+        logStatistics(o.logger, stream, peer, started, o.totals);
       }
     },
   });
 }
 
-function logStatistics(log: Logger, stream: Duplex, peer: SessionPeer, started: number): void {
+function logStatistics(log: Logger, stream: Duplex, peer: SessionPeer, started: number, totals?: ConnectionTotals): void {
   const s = stream as Duplex & { bytesRead?: number; bytesWritten?: number };
   const durationMs = Math.max(1, Date.now() - started);
   const bytesIn = s.bytesRead ?? 0;
   const bytesOut = s.bytesWritten ?? 0;
+  totals?.add(peer.role, bytesIn, bytesOut);
   log.info(
     { role: peer.role, peer: peer.name, address: peer.address, bytesIn, bytesOut, durationMs, rateBytesPerSec: Math.round(((bytesIn + bytesOut) * 1000) / durationMs) },
     'connection statistics',

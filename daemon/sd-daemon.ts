@@ -18,7 +18,9 @@ import { CairnError } from '../plugin-api/index.js';
 import { loadConfig, type SdConfig } from '../config/index.js';
 import { StorageDaemon } from '../sd/index.js';
 import { daemonMain, onShutdownSignal, startDaemon, type DaemonArgs } from './runtime.js';
-import { listenForPeers, type DaemonListenOptions } from './peers.js';
+import { ConnectionTotals, listenForPeers, type DaemonListenOptions } from './peers.js';
+import { startMetricsServer } from './metrics-server.js';
+import { collector, storageMetrics } from './daemon-metrics.js';
 
 /** Longest Unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
@@ -72,7 +74,9 @@ export async function runSd(a: DaemonArgs): Promise<void> {
     heartbeatMs: c.sd.heartbeatSeconds * 1000,
   });
   const devices = c.devices.map((d) => `${d.name} (${d.path})`);
+  const totals = new ConnectionTotals();
   const peers: Omit<DaemonListenOptions, 'listen'> = {
+    totals,
     serverName: c.sd.name,
     tls: c.sd.tls,
     peers: c.directors.map((d) => ({ role: 'director', name: d.name, secret: d.password, allow: d.allow })),
@@ -88,7 +92,9 @@ export async function runSd(a: DaemonArgs): Promise<void> {
   const tcp = c.sd.listen ? await listenForPeers({ ...peers, listen: c.sd.listen }) : null;
   if (tcp) log.info({ address: tcp.address, port: tcp.port, socket: local.address, devices }, 'cairn-sd listening');
   else log.info({ socket: local.address, devices }, 'cairn-sd listening on its Unix socket only (reached through cairn-sd --stdio)');
+  const metrics = c.sd.metrics ? await startMetricsServer(c.sd.metrics, log, collector({ daemon: 'sd', name: c.sd.name, startedAt: new Date(), totals }, (m) => storageMetrics(m, sd))) : null;
   onShutdownSignal(log, async () => {
+    await metrics?.close();
     await tcp?.close();
     await local.close();
     await sd.close();

@@ -27,7 +27,7 @@ export * from './api.js';
 export { SD_ERRORS, type SdErrorCode } from './errors.js';
 export * as SD_DEFAULTS from './defaults.js';
 export { DEFAULT_BLOCK_SIZE, DEFAULT_MAX_VOLUME_BYTES, DEFAULT_MAX_VOLUME_JOBS, MAX_FRAME_BYTES } from './defaults.js';
-export { StorageDaemon, type StorageDaemonOptions } from './protocol/storage-daemon.js';
+export { StorageDaemon, type StorageDaemonOptions, type StorageDaemonStatus } from './protocol/storage-daemon.js';
 export { SdDirectorClient, type SessionGrant } from './protocol/director-client.js';
 export type { SdPeer } from './protocol/sd-connection.js';
 export { ControlChannel, type ControlChannelOptions, type HandlerReply } from './wire/control-channel.js';

@@ -84,6 +84,14 @@ export const sharedDefs: Record<string, JsonSchema> = {
       port: prop('Port', 'The TCP port to bind.', port),
     }, ['port']),
   },
+  metrics: {
+    title: 'Metrics',
+    description: 'A Prometheus text-format endpoint, GET /metrics over plain HTTP (read-only: counters and gauges, no secrets), for monitoring (docs/metrics.md). Off unless given.',
+    ...mapping({
+      listen: prop('Listen', 'Where the endpoint listens; keep it on loopback or a management network.', ref('listen')),
+      allow: prop('Allowed addresses', 'Addresses and networks that may scrape it; others get 403. Default: loopback only.', { type: 'array', minItems: 1, items: ref('cidr'), default: LOOPBACK_ALLOW }),
+    }, ['listen']),
+  },
   peer: {
     title: 'Director allowed to command this daemon',
     description: 'A Director that may connect, by name, with its password and the addresses it may connect from.',
@@ -94,6 +102,8 @@ export const sharedDefs: Record<string, JsonSchema> = {
     }, ['name', 'password']),
   },
 };
+
+export const metricsProp = (daemon: string): JsonSchema => prop('Metrics', `Prometheus metrics of ${daemon} at http://ADDRESS:PORT/metrics (docs/metrics.md). Off unless given.`, ref('metrics'));
 
 export const tlsProp = (what: string): JsonSchema =>
   prop('TLS', `How ${what} is protected. Default { mode: auto }: TLS-PSK for non-loopback addresses, plain on loopback.`, { ...ref('tls'), default: { mode: 'auto' } });

@@ -5,7 +5,7 @@
  * Filesets follow core/fileset.ts (docs/fileset.md) key for key.
  */
 import type { JsonSchema } from '../schema-validator.js';
-import { LOOPBACK_ALLOW, heartbeatSeconds, mapping, maxConcurrentJobs, name, nonEmptyString, port, prop, ref, rootSchema, sharedDefs, stringList, tlsProp } from './common.js';
+import { LOOPBACK_ALLOW, heartbeatSeconds, mapping, maxConcurrentJobs, name, nonEmptyString, port, prop, ref, rootSchema, sharedDefs, stringList, tlsProp, metricsProp } from './common.js';
 
 const relPath = (what: string, dflt?: string): JsonSchema => prop('Path', `${what}`, dflt === undefined ? nonEmptyString : { ...nonEmptyString, default: dflt });
 
@@ -97,6 +97,7 @@ const director = mapping({
   heartbeatSeconds,
   tls: tlsProp('the console connection'),
   bootstrapDirectory: relPath('Where a bootstrap file (docs/bootstrap.md) is written after every successful backup job, one per client and job name; relative paths are relative to director.workingDirectory.', 'bootstrap'),
+  metrics: metricsProp('the Director: jobs running and finished, each configured job\'s last run and last success, volumes by pool and state'),
 }, ['name', 'listen', 'workingDirectory']);
 
 const consoleEntry = mapping({

@@ -4,7 +4,7 @@
  * and commands it runs) that no Director can override.
  */
 import type { JsonSchema } from '../schema-validator.js';
-import { heartbeatSeconds, mapping, maxConcurrentJobs, name, nonEmptyString, prop, ref, rootSchema, sharedDefs, tlsProp } from './common.js';
+import { heartbeatSeconds, mapping, maxConcurrentJobs, name, nonEmptyString, prop, ref, rootSchema, sharedDefs, tlsProp, metricsProp } from './common.js';
 
 export const fdSchema: JsonSchema = rootSchema('cairn-fd', 'Cairn File Daemon configuration (cairn-fd.yaml)', 'The File Daemon (client): who may command it and which agents and commands it may run.', mapping({
   fd: prop('File Daemon', 'The File Daemon itself.', mapping({
@@ -14,6 +14,7 @@ export const fdSchema: JsonSchema = rootSchema('cairn-fd', 'Cairn File Daemon co
     maxConcurrentJobs: maxConcurrentJobs(2, 'this File Daemon'),
     heartbeatSeconds,
     tls: tlsProp('the Director connection'),
+    metrics: metricsProp('this File Daemon'),
   }, ['name', 'listen', 'workingDirectory'])),
   directors: prop('Directors', 'Directors that may command this File Daemon.', { type: 'array', minItems: 1, items: ref('peer') }),
   plugins: prop('Plugins', 'Which agents beyond the bundled ones this File Daemon loads.', {

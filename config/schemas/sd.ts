@@ -3,7 +3,7 @@
  * the Directors that may command it, and its devices.
  */
 import type { JsonSchema } from '../schema-validator.js';
-import { heartbeatSeconds, mapping, maxConcurrentJobs, name, nonEmptyString, prop, ref, rootSchema, sharedDefs, tlsProp } from './common.js';
+import { heartbeatSeconds, mapping, maxConcurrentJobs, name, nonEmptyString, prop, ref, rootSchema, sharedDefs, tlsProp, metricsProp } from './common.js';
 
 const device = mapping({
   name: name('device (the Director\'s storages[].device)'),
@@ -37,6 +37,7 @@ export const sdSchema: JsonSchema = rootSchema('cairn-sd', 'Cairn Storage Daemon
     maxConcurrentJobs: maxConcurrentJobs(20, 'this Storage Daemon'),
     heartbeatSeconds,
     tls: tlsProp('connections to this Storage Daemon'),
+    metrics: metricsProp('this Storage Daemon'),
   }, ['name', 'workingDirectory'])),
   directors: prop('Directors', 'Directors that may command this Storage Daemon.', { type: 'array', minItems: 1, items: ref('peer') }),
   devices: prop('Devices', 'Where volumes are written.', { type: 'array', minItems: 1, items: device }),

@@ -89,6 +89,8 @@ export class DirectorService {
   private readonly links = new Map<string, StorageLink>();
   private readonly running = new Map<number, RunningJob>();
   private readonly finished = new Map<number, JobReport>();
+  /** Jobs ended since the Director started, by type and status (the metrics endpoint's counter). */
+  private readonly endedCounts = new Map<string, number>();
   private readonly gate: ConcurrencyGate;
   private nextWaitingHandle = -1;
 
@@ -111,6 +113,14 @@ export class DirectorService {
 
   jobs(): Array<Omit<RunningJob, 'controller' | 'done' | 'identified' | 'listeners'>> {
     return [...new Set(this.running.values())].map(({ controller: _c, done: _d, identified: _i, listeners: _l, identify: _f, ...j }: RunningJob & { identify?: unknown }) => j);
+  }
+
+  /** How many jobs ended since the Director started, by type and status. */
+  endedTotals(): Array<{ type: string; status: string; count: number }> {
+    return [...this.endedCounts].map(([k, count]) => {
+      const [type, status] = k.split('\t');
+      return { type, status, count };
+    });
   }
 
   /** Starts a backup job by its config name. Resolves when it is queued, with its handle. */
@@ -393,6 +403,8 @@ export class DirectorService {
       if (r.jobId !== null) this.running.delete(r.jobId);
       this.finished.set(handle, report);
       if (report.jobId) this.finished.set(report.jobId, report);
+      const key = `${r.type}\t${report.status}`;
+      this.endedCounts.set(key, (this.endedCounts.get(key) ?? 0) + 1);
       r.identify(report.jobId || handle);
       this.o.logger.info({ jobId: report.jobId, name: r.name, status: report.status, files: report.files, bytes: report.bytes }, 'job finished');
       return report;

@@ -18,6 +18,7 @@ import { createDevice, type DeviceConfig } from '../device/registry.js';
 import { AppendSession } from '../session/append-session.js';
 import { JobSpool } from '../session/job-spool.js';
 import { MediaCommands } from './media-commands.js';
+import type { MediaStatus } from '../device/sequential-device.js';
 import { DriveReservation } from './drive-reservation.js';
 import { truncateVolume } from '../session/volume-truncate.js';
 import { silentLogger, type SdLogger } from '../session/logger.js';
@@ -75,6 +76,23 @@ export interface StorageDaemonOptions extends Partial<Omit<SdDeviceOptions, 'nam
   spoolDir?: string;
   /** Heartbeat interval on authenticated (network) connections, ms; default none. */
   heartbeatMs?: number;
+}
+
+/** The Storage Daemon's state as `status` reports it. */
+export interface StorageDaemonStatus {
+  connections: number;
+  device: { type: string };
+  devices: Array<{
+    name: string;
+    type: string;
+    mediaType: string;
+    sessions: number;
+    waiting: number;
+    maxConcurrentJobs: number;
+    drive?: DriveReservation['state'];
+    media?: MediaStatus;
+    spool?: { dir: string; maxJobBytes: number };
+  }>;
 }
 
 /** A device with its volume pool and its session slots. */
@@ -149,21 +167,7 @@ export class StorageDaemon {
       tickets,
       log,
       heartbeatMs: o.heartbeatMs ?? 0,
-      status: () => ({
-        connections: this.connections.size,
-        device: { type: this.device.type },
-        devices: this.devices.map((d) => ({
-          name: d.name,
-          type: d.device.type,
-          mediaType: d.device.mediaType,
-          sessions: d.slots.inUse,
-          waiting: d.slots.waiting,
-          maxConcurrentJobs: d.slots.max,
-          ...(d.reservation ? { drive: d.reservation.state } : {}),
-          ...(d.device.access === 'sequential' ? { media: d.device.mediaStatus() } : {}),
-          ...(d.spool ? { spool: d.spool } : {}),
-        })),
-      }),
+      status: () => ({ ...this.status() }),
       openAppend: (job, owner) => this.openAppend(job, owner),
       openRead: (bootstrap, owner) => this.openRead(bootstrap, owner),
       // A claiming Director hears the volume updates kept while it was away before the job's notifications.
@@ -183,6 +187,25 @@ export class StorageDaemon {
    * Serves one connection until it ends. Never rejects. `peer` is who authenticated on it (net/): a Director
    * connection also carries the SD's catalog requests when the daemon runs with a DirectorCatalogLink.
    */
+  /** What `status` answers (protocol.md §3) and the metrics endpoint shows: connections and each device's sessions, drive and media. */
+  status(): StorageDaemonStatus {
+    return {
+      connections: this.connections.size,
+      device: { type: this.device.type },
+      devices: this.devices.map((d) => ({
+        name: d.name,
+        type: d.device.type,
+        mediaType: d.device.mediaType,
+        sessions: d.slots.inUse,
+        waiting: d.slots.waiting,
+        maxConcurrentJobs: d.slots.max,
+        ...(d.reservation ? { drive: d.reservation.state } : {}),
+        ...(d.device.access === 'sequential' ? { media: d.device.mediaStatus() } : {}),
+        ...(d.spool ? { spool: d.spool } : {}),
+      })),
+    };
+  }
+
   async handleConnection(stream: Duplex, peer: SdPeer | null = null): Promise<void> {
     const conn = new SdConnection(stream, this.services, peer);
     this.connections.add(conn);
