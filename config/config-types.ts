@@ -145,10 +145,18 @@ export interface JobEntry {
   agentOptions: Record<string, Record<string, unknown>>;
 }
 
+/** A command the Director runs when a job of `types` ends with a status in `on`. */
+export interface NotifyEntry {
+  command: string[];
+  on: Array<'ok' | 'warning' | 'error' | 'cancelled'>;
+  types: Array<'backup' | 'restore' | 'verify'>;
+}
+
 export interface MessagesConfig {
   /** Absolute; default <workingDirectory>/cairn-dir.log. */
   logFile: string;
   jobLogDays?: number;
+  notify: NotifyEntry[];
 }
 
 export interface DirConfig {

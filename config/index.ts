@@ -17,7 +17,7 @@
 export { loadConfig, parseConfig, validatorFor, type ParseOptions } from './loader.js';
 export type {
   ConfigByKind, LoadedConfig, TlsMode, TlsConfig, ListenConfig, MetricsConfig, PeerDirector,
-  DirConfig, DirectorSection, CatalogConfig, ConsoleEntry, ClientEntry, StorageEntry, PoolEntry, FilesetEntry, ScheduleEntry, RunScript, JobEntry, MessagesConfig,
+  DirConfig, DirectorSection, CatalogConfig, ConsoleEntry, ClientEntry, StorageEntry, PoolEntry, FilesetEntry, ScheduleEntry, RunScript, JobEntry, MessagesConfig, NotifyEntry,
   FdConfig, SdConfig, DeviceEntry, ConsoleConfig,
 } from './config-types.js';
 export { SCHEMAS, SCHEMA_FILES, CONFIG_KINDS, type ConfigKind } from './schemas/index.js';

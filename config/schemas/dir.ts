@@ -173,6 +173,12 @@ const job = mapping({
   }),
 }, ['name', 'client', 'storage', 'pool']);
 
+const notify = mapping({
+  command: prop('Command', 'The program and its arguments (argv; no shell unless it names one), run on the Director\'s host, e.g. [/usr/sbin/sendmail, -t] behind a script, or [/usr/bin/curl, -sf, --data-binary, @-, URL].', { type: 'array', minItems: 1, items: nonEmptyString }),
+  on: prop('On', 'The job statuses that trigger it.', { type: 'array', minItems: 1, items: { enum: ['ok', 'warning', 'error', 'cancelled'] }, default: ['error'] }),
+  types: prop('Job types', 'The job types it is for.', { type: 'array', minItems: 1, items: { enum: ['backup', 'restore', 'verify'] }, default: ['backup', 'restore', 'verify'] }),
+}, ['command']);
+
 const list = (title: string, description: string, item: JsonSchema, min: number): JsonSchema =>
   prop(title, description, min ? { type: 'array', minItems: min, items: item } : { type: 'array', items: item, default: [] });
 
@@ -189,6 +195,7 @@ export const dirSchema: JsonSchema = rootSchema('cairn-dir', 'Cairn Director con
     ...mapping({
       logFile: prop('Log file', 'The Director\'s log file (JSON lines). Default: cairn-dir.log in the working directory; relative paths are relative to it.', nonEmptyString),
       jobLogDays: prop('Job log retention (days)', 'How long job logs are kept in the catalog. Default: as long as the job\'s record.', { type: 'integer', minimum: 1 }),
+      notify: prop('Notifications', 'Commands the Director runs when a job ends (mail, a chat webhook…): the job report as JSON on stdin, CAIRN_JOB_* in the environment (docs/config.md, messages).', { type: 'array', items: notify, default: [] }),
     }),
     default: {},
   }),

@@ -28,6 +28,7 @@ import { RemoteFd } from '../remote/remote-fd.js';
 import { StorageLink } from './storage-link.js';
 import { ConcurrencyGate } from './concurrency-gate.js';
 import { jobScripts } from './job-scripts.js';
+import { JobNotifier } from './job-notifications.js';
 import { runPrune, type PruneOptions, type PruneReport } from '../retention/prune-run.js';
 import { DIR_CONFIG_COPY, runCatalogBackup } from '../local/catalog-backup.js';
 import type { PoolSettings } from '../catalog/index.js';
@@ -94,8 +95,11 @@ export class DirectorService {
   private readonly gate: ConcurrencyGate;
   private nextWaitingHandle = -1;
 
+  private readonly notifier: JobNotifier;
+
   constructor(private readonly o: DirectorServiceOptions) {
     const c = o.config;
+    this.notifier = new JobNotifier(c.messages.notify ?? [], o.logger);
     this.gate = new ConcurrencyGate({
       director: c.director.maxConcurrentJobs,
       clients: Object.fromEntries(c.clients.map((x) => [x.name, x.maxConcurrentJobs])),
@@ -339,6 +343,7 @@ export class DirectorService {
   async close(): Promise<void> {
     for (const r of this.running.values()) r.controller.abort(new CairnError('CAIRN_E_JOB_CANCELLED', 'the Director is shutting down', { jobId: r.jobId }));
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    await this.notifier.drain();
     for (const l of this.links.values()) await l.close();
   }
 
@@ -405,6 +410,7 @@ export class DirectorService {
       if (report.jobId) this.finished.set(report.jobId, report);
       const key = `${r.type}\t${report.status}`;
       this.endedCounts.set(key, (this.endedCounts.get(key) ?? 0) + 1);
+      this.notifier.jobEnded(r.type, report, { client: r.client, level: r.level });
       r.identify(report.jobId || handle);
       this.o.logger.info({ jobId: report.jobId, name: r.name, status: report.status, files: report.files, bytes: report.bytes }, 'job finished');
       return report;
