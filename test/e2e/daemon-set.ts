@@ -5,7 +5,7 @@
  * acceptance tests; not a test file itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -70,6 +70,25 @@ export async function spawnDaemon(kind: Kind, config: string, port: number | str
 }
 
 export { editYaml };
+
+/**
+ * Another File Daemon beside a set's own: its config is the set's cairn-fd.yaml under another name, port and
+ * working directory (then `edit`), started in the background and killed when the test ends. The Director's
+ * config must list it as a client of that name and port.
+ */
+export async function startExtraFd(t: TestContext, d: DaemonSet, o: { name: string; port: number; edit?: (doc: any) => void }): Promise<ChildProcess> {
+  const conf = join(d.dir, `cairn-fd-${o.name}.yaml`);
+  copyFileSync(d.qs.files.fd, conf);
+  editYaml(conf, (doc) => {
+    doc.fd.name = o.name;
+    doc.fd.listen.port = o.port;
+    doc.fd.workingDirectory = join(d.dir, `fd-${o.name}`);
+    o.edit?.(doc);
+  });
+  const child = await spawnDaemon('fd', conf, o.port, join(d.dir, `fd-${o.name}.out`));
+  t.after(() => child.kill('SIGKILL'));
+  return child;
+}
 
 export async function startDaemonSet(t: TestContext, dir: string, o: DaemonSetOptions): Promise<DaemonSet> {
   const qs = await writeQuickstart(dir, { source: o.source });

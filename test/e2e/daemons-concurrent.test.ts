@@ -7,14 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freeLoopbackPorts } from '../../config/index.js';
 import { postgresCatalog, type PostgresCatalogConfig } from '../support/postgres.js';
 import { catalog as catalogPart } from '../../director/index.js';
 import { assertTreesEqual, generateSmallFiles, tempDir } from '../support/index.js';
 import { CAIRN_BIN, PROJECT_ROOT, lastJson } from './cli-runner.js';
-import { editYaml, spawnDaemon, startDaemonSet } from './daemon-set.js';
+import { startDaemonSet, startExtraFd } from './daemon-set.js';
 
 const { Catalog } = catalogPart;
 type Catalog = catalogPart.Catalog;
@@ -62,15 +62,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       },
     });
     // The second FD: the first one's config under another name, port and working directory.
-    const fd2Conf = join(tmp, 'conf', 'cairn-fd2.yaml');
-    copyFileSync(d.qs.files.fd, fd2Conf);
-    editYaml(fd2Conf, (doc) => {
-      doc.fd.name = 'fd2';
-      doc.fd.listen.port = fd2Port;
-      doc.fd.workingDirectory = join(tmp, 'conf', 'fd2');
-    });
-    const fd2 = await spawnDaemon('fd', fd2Conf, fd2Port, join(tmp, 'conf', 'fd2.out'));
-    t.after(() => fd2.kill('SIGKILL'));
+    await startExtraFd(t, d, { name: 'fd2', port: fd2Port });
 
     const runs = await Promise.all([1, 2, 3, 4].map((i) => consoleRun(d.qs.files.console, ['run', `job${i}`, '--wait', '--json'])));
     for (const r of runs) {

@@ -12,13 +12,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StreamType } from '../../plugin-api/index.js';
 import { assertTreesEqual, buildTree, file, generateSmallFiles, tempDir } from '../support/index.js';
 import { cairnOk } from './cli-runner.js';
-import { editYaml, spawnDaemon, startDaemonSet } from './daemon-set.js';
+import { startDaemonSet, startExtraFd } from './daemon-set.js';
 import { freeLoopbackPorts } from '../../config/index.js';
 import { fixCrc, mapVolume, recordPlaces } from './volume-map.js';
 
@@ -144,16 +144,7 @@ test('three daemons, write-only FD: it backs up and signs, cannot restore its ow
     },
   });
   // The recovery FD: the same Director, the private key.
-  const recoveryConf = join(tmp, 'conf', 'cairn-fd-recovery.yaml');
-  copyFileSync(d.qs.files.fd, recoveryConf);
-  editYaml(recoveryConf, (doc) => {
-    doc.fd.name = 'recovery';
-    doc.fd.listen.port = recoveryPort;
-    doc.fd.workingDirectory = join(tmp, 'conf', 'fd-recovery');
-    doc.encryption = { keyFile };
-  });
-  const recovery = await spawnDaemon('fd', recoveryConf, recoveryPort, join(tmp, 'conf', 'fd-recovery.out'));
-  t.after(() => recovery.kill('SIGKILL'));
+  await startExtraFd(t, d, { name: 'recovery', port: recoveryPort, edit: (doc) => (doc.encryption = { keyFile }) });
 
   const full = d.console(['run', 'demo', '--wait', '--json']);
   assert.equal(full.json.status, 'ok', full.describe);
