@@ -40,7 +40,7 @@ export async function startMetricsServer(cfg: MetricsConfig, log: Logger, collec
     collect().then(
       (text) => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : text),
       (err) => {
-        const code = isCairnError(err) ? err.code : 'CAIRN_E_METRICS';
+        const code = isCairnError(err) ? err.code : 'CAIRN_E_INTERNAL';
         log.error({ err: (err as Error).message, code }, 'metrics could not be collected');
         res.writeHead(500, { 'content-type': 'text/plain' }).end(`${code}: metrics could not be collected\n`);
       },
