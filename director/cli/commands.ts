@@ -60,15 +60,15 @@ function cancelSignal(): AbortSignal {
 }
 
 export async function cmdInit(args: CommonArgs & { encrypt?: boolean; key?: string; masterPublicKey?: string[]; cipher?: string; vtape?: string; slots?: number; capacity?: number; filemarkBytes?: number; spool?: boolean }, out: Output): Promise<number> {
-  if (args.encrypt && args.vtape) throw new CairnError('CAIRN_E_USAGE', '--encrypt and --vtape cannot be given together in this version: an encrypted repository keeps file volumes', {});
-  if (args.encrypt) return (await import('./key-commands.js')).cmdInitEncrypted(args, out);
-  if (args.key || args.masterPublicKey?.length) throw new CairnError('CAIRN_E_USAGE', '--key and --master-public-key go with --encrypt', {});
-  const path = defaultRepoPath(args.repo);
   const device = args.vtape
     ? { type: 'vtape' as const, path: args.vtape, ...(args.slots !== undefined ? { slots: args.slots } : {}), ...(args.capacity !== undefined ? { capacity: args.capacity } : {}), ...(args.filemarkBytes !== undefined ? { filemarkBytes: args.filemarkBytes } : {}), ...(args.spool ? { spool: true } : {}) }
     : undefined;
   // Tape blocks: the SD's tape default, 256 KiB (docs/tape.md); file volumes keep the repository's 1 MiB.
-  const { created } = initRepository(path, device ? { device, blockSize: 256 * 1024 } : {});
+  const settings = device ? { device, blockSize: 256 * 1024 } : {};
+  if (args.encrypt) return (await import('./key-commands.js')).cmdInitEncrypted(args, out, settings);
+  if (args.key || args.masterPublicKey?.length) throw new CairnError('CAIRN_E_USAGE', '--key and --master-public-key go with --encrypt', {});
+  const path = defaultRepoPath(args.repo);
+  const { created } = initRepository(path, settings);
   const repo = await LocalRepository.open(path);
   await repo.close();
   out.data({ repo: path, created }, () => (created ? `created repository ${path}` : `repository ${path} already exists`));
@@ -167,7 +167,7 @@ export async function cmdRestore(
     const wraps = (args.keyring ?? []).flatMap((f) => readKeyringFile(f));
     const report = await withRepo(args, 'restore', true, out, (repo) =>
       runBootstrapRestore(repo, {
-        bootstrap: doc, to: args.to, replace: args.replace, signal: cancelSignal(), keys, wraps, volumePath: (name) => join(repo.path, 'volumes', name),
+        bootstrap: doc, to: args.to, replace: args.replace, signal: cancelSignal(), keys, wraps, scan: (volume, opts) => repo.sd.scanVolume(volume, opts),
         onFile: (_p, bytes) => out.live && out.progress({ op: 'restore', bytes, rate: bytes / Math.max((Date.now() - started) / 1000, 0.001) }, () => `restore: ${humanBytes(bytes)}`),
       }),
     );

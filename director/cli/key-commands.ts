@@ -39,7 +39,7 @@ function publicFrom(path: string): CairnKey {
   return publicKeyOf(readKeyFile(path));
 }
 
-export async function cmdInitEncrypted(args: CommonArgs & { key?: string; masterPublicKey?: string[]; cipher?: string }, out: Output): Promise<number> {
+export async function cmdInitEncrypted(args: CommonArgs & { key?: string; masterPublicKey?: string[]; cipher?: string }, out: Output, settings: Parameters<typeof initRepository>[1] = {}): Promise<number> {
   const path = defaultRepoPath(args.repo);
   if (existsSync(join(path, REPO_FILE))) throw new CairnError('CAIRN_E_USAGE', `repository ${path} already exists; encryption is chosen when a repository is created`, { repo: path });
   let client: CairnKey;
@@ -55,7 +55,7 @@ export async function cmdInitEncrypted(args: CommonArgs & { key?: string; master
   }
   const masters = (args.masterPublicKey ?? []).map(publicFrom);
   const enc = repoEncryption(client, keyFile, masters, (args.cipher ?? undefined) as CipherName | undefined);
-  const { created } = initRepository(path, {}, enc);
+  const { created } = initRepository(path, settings, enc);
   const repo = await LocalRepository.open(path);
   await repo.close();
   const data = { repo: path, created, encrypted: true, cipher: enc.cipher, keyFile, keyKind: enc.keyKind, generated, fingerprint: client.fingerprint, recipients: enc.recipients };

@@ -6,7 +6,7 @@
  * empty catalog serves. Files the bootstrap names that did not come back
  * whole are listed by job and file index (or by path when the FD saw their
  * attributes).
- * Encrypted sessions: with the volumes at hand (`volumePath`), each session's
+ * Encrypted sessions: with the volumes at hand (`scan`), each session's
  * encryption header is read from its start label and its signed manifest from
  * its MANIFEST records (volume-session-crypto.ts); the data key is unwrapped
  * with the keys given (or a keyring file's later wraps) — every session's,
@@ -19,7 +19,7 @@ import type { FdRestoreOrder, JobPlumbing } from './job-plumbing.js';
 import type { JobReport } from './job-report.js';
 import type { BootstrapDocument } from './bootstrap-file.js';
 import { finish, prepareTarget } from './restore-job.js';
-import { sessionCryptoFromVolumes } from './volume-session-crypto.js';
+import { sessionCryptoFromVolumes, type VolumeScanner } from './volume-session-crypto.js';
 
 export interface BootstrapRestoreRequest {
   bootstrap: BootstrapDocument;
@@ -32,8 +32,8 @@ export interface BootstrapRestoreRequest {
   keys?: CairnKey[];
   /** Later wraps of the jobs' data keys (a keyring file from `cairn key rotate` / `export-keyring`). */
   wraps?: Array<{ jobId: number; wrap: KeyWrap }>;
-  /** Where a volume's file is (local volumes): each session's start label and manifest are read from it. Absent: sessions are read as unencrypted. */
-  volumePath?: (name: string) => string;
+  /** Reads the volumes directly: each session's start label and manifest are read with it. Absent: sessions are read as unencrypted. */
+  scan?: VolumeScanner;
 }
 
 export async function runBootstrapRestore(repo: JobPlumbing, req: BootstrapRestoreRequest): Promise<JobReport> {
@@ -51,7 +51,7 @@ export async function runBootstrapRestore(repo: JobPlumbing, req: BootstrapResto
   try {
     const sessions: FdRestoreOrder['sessions'] = [];
     for (const s of doc.sessions) {
-      const crypto = req.volumePath ? await sessionCryptoFromVolumes(s.jobId, s.entries, req.volumePath, req.wraps, s.tail) : null;
+      const crypto = req.scan ? await sessionCryptoFromVolumes(s.jobId, s.entries, req.scan, req.wraps, s.tail) : null;
       if (crypto && !crypto.manifest) unsigned.push(s.jobId);
       sessions.push({ jobId: s.jobId, grant: await repo.director.openReadSession({ entries: s.entries }), ...(crypto ? { crypto } : {}) });
     }

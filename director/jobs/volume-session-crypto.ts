@@ -6,19 +6,24 @@
  * manifest from its MANIFEST records, the last records of the session —
  * found by reading its last range's tail, twice as many blocks each try, so
  * only about the manifest's own size is read; a manifest that began on the
- * volume before is joined from that range's tail and the last range. Later wraps (a keyring file) are
- * added by the caller. The volumes are local files (local mode, bextract).
+ * volume before is joined from that range's tail and the last range. Later
+ * wraps (a keyring file) are added by the caller. The volumes are read with
+ * a VolumeScanner: volume files (bextract), or the local repository's SD
+ * device (file volumes, or a tape spaced to the blocks wanted).
  */
 import { Buffer } from 'node:buffer';
-import { StreamType } from '../../plugin-api/index.js';
+import { StreamType, isCairnError } from '../../plugin-api/index.js';
 import { encryptionOfLabel, parseManifest, type KeyWrap, type SessionCrypto } from '../../core/index.js';
-import { ScanState, readVolume, type Bootstrap } from '../../sd/index.js';
+import { ScanState, type Bootstrap, type ScanItem, type ScanOptions } from '../../sd/index.js';
 
 export type BootstrapEntry = Bootstrap['entries'][number];
 
+/** Reads one volume's blocks as `opts` says (labels and records, as the SD's scanner yields them). */
+export type VolumeScanner = (volume: string, opts: ScanOptions) => AsyncIterable<ScanItem>;
+
 /** The header of the session's start label (null: the session is not encrypted). */
-async function headerOf(entry: BootstrapEntry, path: string): Promise<SessionCrypto['header'] | null> {
-  for await (const it of readVolume(path, { startBlock: entry.startBlock, endBlock: entry.startBlock, sessionId: entry.sessionId })) {
+async function headerOf(entry: BootstrapEntry, scan: VolumeScanner): Promise<SessionCrypto['header'] | null> {
+  for await (const it of scan(entry.volume, { startFile: entry.startFile, startBlock: entry.startBlock, endBlock: entry.startBlock, sessionId: entry.sessionId })) {
     if (it.kind === 'session-start' && it.label.sessionId === entry.sessionId) return encryptionOfLabel(it.label);
   }
   return null;
@@ -27,19 +32,44 @@ async function headerOf(entry: BootstrapEntry, path: string): Promise<SessionCry
 /** One stretch of a session's blocks to read: a range of a volume from block `from` to its end. */
 interface Stretch {
   entry: BootstrapEntry;
-  path: string;
   from: number;
+}
+
+/**
+ * The items of one stretch. A tape is spaced to the tape file holding `from`: the range's first file when
+ * `from` is its first block, else the last file that does not start after it (tried from the range's last file
+ * back; a tape file starting after the block is CAIRN_E_VOLUME_MISMATCH). A file volume ignores the file.
+ */
+async function* stretchItems(s: Stretch, scan: VolumeScanner, state: ScanState): AsyncGenerator<ScanItem> {
+  const e = s.entry;
+  const opts = { startBlock: s.from, endBlock: e.endBlock, sessionId: e.sessionId, state };
+  if (s.from === e.startBlock || e.endFile <= e.startFile) {
+    yield* scan(e.volume, { ...opts, startFile: e.startFile });
+    return;
+  }
+  for (let file = e.endFile; ; file--) {
+    let started = false;
+    try {
+      for await (const it of scan(e.volume, { ...opts, startFile: file })) {
+        started = true;
+        yield it;
+      }
+      return;
+    } catch (err) {
+      if (started || file <= e.startFile || !(isCairnError(err) && err.code === 'CAIRN_E_VOLUME_MISMATCH')) throw err;
+    }
+  }
 }
 
 /**
  * The MANIFEST records met reading the stretches in order with one scan state (so a record that spans a
  * volume change comes back whole), concatenated once they decode; null while the manifest is not whole.
  */
-async function manifestIn(stretches: Stretch[]): Promise<Buffer | null> {
+async function manifestIn(stretches: Stretch[], scan: VolumeScanner): Promise<Buffer | null> {
   const state = new ScanState();
   const parts: Buffer[] = [];
   for (const s of stretches) {
-    for await (const it of readVolume(s.path, { startBlock: s.from, endBlock: s.entry.endBlock, sessionId: s.entry.sessionId, state })) {
+    for await (const it of stretchItems(s, scan, state)) {
       if (it.kind !== 'record') continue;
       const r = it.record;
       if (r.fileIndex === 0 && r.streamType === StreamType.MANIFEST) parts[r.streamNo] = Buffer.from(r.payload);
@@ -61,12 +91,12 @@ async function manifestIn(stretches: Stretch[]): Promise<Buffer | null> {
  * that range starts inside the manifest (the session rolled over to this volume while writing it), the tail
  * of the range before it joined to the whole last range, the same way.
  */
-async function manifestOf(entries: BootstrapEntry[], volumePath: (name: string) => string): Promise<Buffer | null> {
+async function manifestOf(entries: BootstrapEntry[], scan: VolumeScanner): Promise<Buffer | null> {
   const last = entries[entries.length - 1];
   const tail = (e: BootstrapEntry, span: number) => Math.max(e.startBlock, e.endBlock - span + 1);
   for (let span = 2; ; span *= 2) {
     const from = tail(last, span);
-    const m = await manifestIn([{ entry: last, path: volumePath(last.volume), from }]);
+    const m = await manifestIn([{ entry: last, from }], scan);
     if (m) return m;
     if (from === last.startBlock) break;
   }
@@ -74,7 +104,7 @@ async function manifestOf(entries: BootstrapEntry[], volumePath: (name: string) 
   if (!prev) return null;
   for (let span = 2; ; span *= 2) {
     const from = tail(prev, span);
-    const m = await manifestIn([{ entry: prev, path: volumePath(prev.volume), from }, { entry: last, path: volumePath(last.volume), from: last.startBlock }]);
+    const m = await manifestIn([{ entry: prev, from }, { entry: last, from: last.startBlock }], scan);
     if (m) return m;
     if (from === prev.startBlock) return null;
   }
@@ -87,16 +117,16 @@ async function manifestOf(entries: BootstrapEntry[], volumePath: (name: string) 
 export async function sessionCryptoFromVolumes(
   jobId: number,
   entries: BootstrapEntry[],
-  volumePath: (name: string) => string,
+  scan: VolumeScanner,
   wraps: Array<{ jobId: number; wrap: KeyWrap }> = [],
   /** The session's last range when no entry is it (a bootstrap file's `tail` line): the manifest is read there. */
   tail?: BootstrapEntry,
 ): Promise<SessionCrypto | null> {
   const first = entries[0];
   if (!first) return null;
-  const header = await headerOf(first, volumePath(first.volume));
+  const header = await headerOf(first, scan);
   if (!header) return null;
-  const manifest = await manifestOf(tail ? [...entries, tail] : entries, volumePath);
+  const manifest = await manifestOf(tail ? [...entries, tail] : entries, scan);
   const mine = wraps.filter((w) => w.jobId === jobId);
   return { header, ...(mine.length ? { wraps: mine } : {}), ...(manifest ? { manifest } : {}) };
 }

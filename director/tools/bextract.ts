@@ -28,6 +28,7 @@ import { LocalRepository, initRepository } from '../local/repository.js';
 import { runRestoreJob } from '../jobs/restore-job.js';
 import { parseBootstrap, sessionTail, type BootstrapDocument } from '../jobs/bootstrap-file.js';
 import { runBootstrapRestore } from '../jobs/bootstrap-restore.js';
+import type { ScanOptions } from '../../sd/index.js';
 import { toRanges } from '../jobs/selection.js';
 import type { JobReport } from '../jobs/job-report.js';
 import type { Output } from '../cli/output.js';
@@ -69,16 +70,16 @@ export async function bextract(argv: string[], out: Output): Promise<number> {
     // The SD finds a volume by its name: link each volume file under the name its label gives.
     for (const v of volumes) symlinkSync(v.path, join(repoPath, 'volumes', v.label.volumeName));
     const repo = await LocalRepository.open(repoPath, { logger: pino({ level: 'silent' }) });
-    const volumePath = (name: string) => join(repoPath, 'volumes', name);
+    const scan = (volume: string, opts: ScanOptions) => repo.sd.scanVolume(volume, opts);
     let report: JobReport;
     try {
       if (doc && includes.length === 0) {
-        report = await runBootstrapRestore(repo, { bootstrap: doc, to: String(values.to), replace, keys, wraps, volumePath });
+        report = await runBootstrapRestore(repo, { bootstrap: doc, to: String(values.to), replace, keys, wraps, scan });
       } else {
         // The rebuilt catalog holds each encrypted job's header and manifest (from the volumes) and the keyring's wraps.
         await rebuildCatalog(repo.catalog, volumes.map((v) => v.path), { wraps });
         if (doc) {
-          report = await runBootstrapRestore(repo, { bootstrap: await narrow(repo, doc, includes), to: String(values.to), replace, keys, wraps, volumePath });
+          report = await runBootstrapRestore(repo, { bootstrap: await narrow(repo, doc, includes), to: String(values.to), replace, keys, wraps, scan });
         } else {
           const job = await pickJob(repo, values.job as string | undefined);
           report = await runRestoreJob(repo, { job, to: String(values.to), paths: includes, replace, keys });

@@ -46,7 +46,8 @@ export class DriveVolume implements TapeVolume {
   }
 
   private io(err: unknown, op: string): CairnError {
-    if (isCairnError(err) && err.code.startsWith('CAIRN_E_DEVICE_')) return err;
+    // Device errors, and what the tape holds (CAIRN_E_VOLUME_*: a file that starts after the block sought, a bad first block), keep their codes.
+    if (isCairnError(err) && (err.code.startsWith('CAIRN_E_DEVICE_') || err.code.startsWith('CAIRN_E_VOLUME_'))) return err;
     return new CairnError('CAIRN_E_DEVICE_IO', `Tape ${op} failed on volume ${this.volume} (${this.drive.device}): ${(err as Error)?.message ?? String(err)}`, { volume: this.volume, op, device: this.drive.device, tapeCode: code(err) }, { cause: err, retryable: true });
   }
 

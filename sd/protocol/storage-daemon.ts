@@ -31,6 +31,7 @@ import { TicketBook } from './tickets.js';
 import { DeviceSlots } from './device-slots.js';
 import { NotificationSpool } from './notification-spool.js';
 import { verifySession, type VolumeVerifyRequest, type VolumeVerifyResult } from '../volume/volume-verifier.js';
+import { scanVolume, type ScanItem, type ScanOptions } from '../volume/volume-scanner.js';
 
 /** In the spool folder: volume updates kept while no Director is connected (director-catalog-link.ts). */
 const VOLUME_UPDATES_FILE = 'volume-updates.json';
@@ -354,18 +355,7 @@ export class StorageDaemon {
       if (this.truncating.has(e.volume)) throw new CairnError('CAIRN_E_VOLUME_BUSY', `Volume ${e.volume} is being truncated for recycling.`, { volume: e.volume });
     }
     const dev = bootstrap.device !== undefined ? this.deviceNamed(bootstrap.device) : await this.deviceHolding(bootstrap.entries[0]?.volume);
-    const releaseSlot = await this.waitForSlot(dev, null);
-    let releaseDrive: () => void = () => undefined;
-    try {
-      if (dev.reservation) releaseDrive = await this.waitForDrive(dev, { mode: 'read' }, null);
-    } catch (err) {
-      releaseSlot();
-      throw err;
-    }
-    const session = new ReadSession(bootstrap, dev.device, () => {
-      releaseDrive();
-      releaseSlot();
-    });
+    const session = new ReadSession(bootstrap, dev.device, await this.holdForRead(dev, null));
     const e = this.services.tickets.issue((ticket, keyId, key) => ({ kind: 'read' as const, ticket, keyId, key, session, boundTo: null, owner }));
     return { ticket: e.ticket, keyId: e.keyId, key: e.key };
   }
@@ -379,16 +369,33 @@ export class StorageDaemon {
       if (this.truncating.has(e.volume)) throw new CairnError('CAIRN_E_VOLUME_BUSY', `Volume ${e.volume} is being truncated for recycling.`, { volume: e.volume });
     }
     const dev = await this.deviceHolding(req.entries?.[0]?.volume);
-    const releaseSlot = await this.waitForSlot(dev, req.jobId ?? null);
+    const release = await this.holdForRead(dev, req.jobId ?? null);
     try {
-      const releaseDrive = dev.reservation ? await this.waitForDrive(dev, { mode: 'read' }, req.jobId ?? null) : () => undefined;
+      return await verifySession(dev.device, req);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Reads one volume directly, as a read session would (a slot of its device and, on tape, the drive, waiting
+   * their turn; a tape loaded and spaced to `opts.startFile`/`startBlock`): its labels and records, for tools
+   * that need what no read session hands out (a session's start label, its MANIFEST records).
+   */
+  async *scanVolume(volume: string, opts: ScanOptions = {}): AsyncGenerator<ScanItem> {
+    if (this.truncating.has(volume)) throw new CairnError('CAIRN_E_VOLUME_BUSY', `Volume ${volume} is being truncated for recycling.`, { volume });
+    const dev = await this.deviceHolding(volume);
+    const release = await this.holdForRead(dev, null);
+    try {
+      const d = dev.device;
+      const handle = d.access === 'sequential' ? await d.open(volume, 'read', { wait: true }) : await d.open(volume, 'read');
       try {
-        return await verifySession(dev.device, req);
+        yield* scanVolume(handle, opts);
       } finally {
-        releaseDrive();
+        await handle.close();
       }
     } finally {
-      releaseSlot();
+      release();
     }
   }
 
@@ -404,6 +411,21 @@ export class StorageDaemon {
     if (volume === undefined || this.devices.length === 1) return this.devices[0];
     for (const d of this.devices) if ((await d.device.list()).includes(volume)) return d;
     return this.devices[0];
+  }
+
+  /** A device slot and, on a tape device, the drive for reading (each waiting its turn); the returned function frees both. */
+  private async holdForRead(dev: SdDevice, jobId: number | null): Promise<() => void> {
+    const releaseSlot = await this.waitForSlot(dev, jobId);
+    try {
+      const releaseDrive = dev.reservation ? await this.waitForDrive(dev, { mode: 'read' }, jobId) : () => undefined;
+      return () => {
+        releaseDrive();
+        releaseSlot();
+      };
+    } catch (err) {
+      releaseSlot();
+      throw err;
+    }
   }
 
   private async waitForDrive(dev: SdDevice, use: { mode: 'read' } | { mode: 'append'; pool: string }, jobId: number | null): Promise<() => void> {

@@ -5,10 +5,13 @@
  * slots and volumes with their catalog state, a restore that names the
  * volumes it needs before it starts and restores byte-exact, `label` naming
  * a blank tape by the template and refusing to overwrite a volume in use.
+ * An encrypted repository on tapes: sealed on the tapes, restored from the
+ * catalog and, with no catalog, from its bootstrap file (header and manifest
+ * read from the tapes through the SD's device).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertTreesEqual, contentBytes, tempDir } from '../support/index.js';
 import { cairn, cairnOk } from './cli-runner.js';
@@ -52,4 +55,40 @@ test('local mode on a vtape changer: backup spans tapes named by the label templ
   const refused = cairn(repo, ['label', 'Other-0001', '--slot', String(usedSlot), '--json']);
   assert.notEqual(refused.status, 0);
   assert.equal(refused.json?.error?.code, 'CAIRN_E_VOLUME_LABELLED', refused.describe);
+});
+
+test('an encrypted repository on a vtape changer: backups span tapes sealed, the catalog restore and a catalog-less bootstrap restore (header and manifest read from the tapes) are byte-exact; a wrong key is refused before writing', async (t) => {
+  const base = tempDir(t, 'cairn-tape-crypt-');
+  const repo = join(base, 'repo');
+  const src = join(base, 'src');
+  mkdirSync(join(src, 'sub'), { recursive: true });
+  for (let i = 0; i < 4; i++) writeFileSync(join(src, `big-${i}.bin`), contentBytes(i, 0, 700_000));
+  for (let i = 0; i < 300; i++) writeFileSync(join(src, 'sub', `small-${i}.txt`), contentBytes(100 + i, 0, 1500));
+  const key = join(base, 'client.key');
+  const stranger = join(base, 'stranger.key');
+  cairnOk(null, ['key', 'generate', '--out', stranger]);
+  const init = cairnOk(repo, ['init', '--encrypt', '--key', key, '--vtape', 'tapes', '--slots', '5', '--capacity', String(1536 * 1024), '--filemark-bytes', String(256 * 1024), '--json']).json;
+  assert.equal(init.encrypted, true);
+  const backup = cairnOk(repo, ['backup', src, '--level', 'full', '--json']).json as { status: string; volumes: string[] };
+  assert.equal(backup.status, 'ok');
+  assert.ok(backup.volumes.length >= 2, `the backup spanned tapes: ${backup.volumes.join(', ')}`);
+  // Sealed on the tapes: no stretch of a source file is in any vtape file.
+  const marker = contentBytes(2, 1000, 64);
+  for (const f of readdirSync(join(repo, 'tapes'))) assert.ok(!readFileSync(join(repo, 'tapes', f)).includes(marker), `plaintext in ${f}`);
+
+  const out = join(base, 'out');
+  assert.equal(cairnOk(repo, ['restore', 'latest', '--to', out, '--json']).json.status, 'ok');
+  assertTreesEqual(src, join(out, src));
+
+  // No catalog: the bootstrap file, the key, and the tapes; the session's header and manifest come from the tapes.
+  const bsr = join(base, 'job.bsr');
+  copyFileSync(join(repo, 'bootstrap', readdirSync(join(repo, 'bootstrap'))[0]), bsr);
+  for (const f of readdirSync(repo)) if (f.startsWith('catalog.db')) unlinkSync(join(repo, f));
+  const wrong = cairn(repo, ['restore', '--bootstrap', bsr, '--to', join(base, 'wrong'), '--key', stranger, '--json']);
+  assert.equal(wrong.json?.error?.code, 'CAIRN_E_KEY_WRONG', wrong.describe);
+  assert.ok(!existsSync(join(base, 'wrong')) || readdirSync(join(base, 'wrong')).length === 0, 'nothing written with the wrong key');
+  const r = cairnOk(repo, ['restore', '--bootstrap', bsr, '--to', join(base, 'bsr'), '--key', key, '--json']).json;
+  assert.equal(r.status, 'ok', JSON.stringify(r.warnings));
+  assert.deepEqual(r.warnings, [], 'the signed manifest was found on the tapes: no CAIRN_W_MANIFEST');
+  assertTreesEqual(src, join(base, 'bsr', src));
 });
