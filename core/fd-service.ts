@@ -23,6 +23,8 @@ import { backupOutcomeToWire, decodeBaseFiles, fetchManifest, manifestPiece, res
 import type { FileDaemon, SessionCrypto } from './file-daemon.js';
 import { checkLiveTree, type ExpectedEntry, type LiveCheckResult } from './live-tree-check.js';
 import { decodeTreePage } from './live-tree-wire.js';
+import { parseEncryptionHeader, type KeyWrap } from './key-wrap.js';
+import { keyFromDescription } from './key-file.js';
 
 /**
  * How to reach the SD of an order (from the Director's storage resource): its storage name and, when it
@@ -115,6 +117,14 @@ export class FdService {
       }
       case 'restore':
         return { text: 'restore', body: await this.restore(needJob(jobId, cmd), req.body as WireRestoreOrder, ch) };
+      case 'rewrap': {
+        const b = req.body as { recipient: { boxPublicKey: string; signPublicKey: string }; jobs: Array<{ jobId: number; header: unknown; wraps: KeyWrap[] }> };
+        const recipient = keyFromDescription(b.recipient);
+        const jobs = b.jobs.map((j) => ({ jobId: j.jobId, header: parseEncryptionHeader(j.header, `the encryption header of job ${j.jobId}`), wraps: j.wraps }));
+        const r = this.o.fd.rewrap(jobs, recipient);
+        this.o.logger.info({ to: recipient.fingerprint, rewrapped: r.wraps.length, failed: r.failed.length }, 'data keys re-wrapped for the Director (key rotation)');
+        return { text: `rewrap Wraps=${r.wraps.length} Failed=${r.failed.length}`, body: r };
+      }
       case 'verify live':
         return { text: 'verify live', body: await this.verifyLive(needJob(jobId, cmd), req.body as { excludes?: string[] }, ch) };
       case 'run command': {

@@ -20,7 +20,7 @@ import { DEFAULT_FILESET_OPTIONS, type Fileset } from './fileset.js';
 import { RestoreRun, type RestoreProblem } from './restore-session.js';
 import { JobSealer, type FdCrypto } from './job-sealer.js';
 import type { CairnKey } from './key-file.js';
-import { unwrapJobKey, type EncryptionHeader, type KeyWrap } from './key-wrap.js';
+import { rewrapDataKeys, unwrapJobKey, type EncryptionHeader, type KeyWrap, type RewrapJob } from './key-wrap.js';
 import { attributeDigests, parseManifest, verifyManifest } from './job-manifest.js';
 import { RecordOpener } from './record-opener.js';
 import { applyOptionOrigin, assertNoLocalOnly, prepareAgentOptions, type AgentOptionOverrides, type OptionOrigin } from './agent-options.js';
@@ -277,6 +277,16 @@ export class FileDaemon {
       await run.close();
     }
     return { files: run.files, bytes: run.bytes, completed: run.completed, problems: run.problems, messages: run.messages, error };
+  }
+
+  /**
+   * Key rotation (protocol.md §9 `rewrap`): opens each job's data key with this FD's own private key and wraps it
+   * to `recipient`. A write-only FD cannot: CAIRN_E_KEY_NEEDED.
+   */
+  rewrap(jobs: readonly RewrapJob[], recipient: CairnKey): ReturnType<typeof rewrapDataKeys> {
+    const own = this.settings.restoreKeys?.() ?? [];
+    if (own.length === 0) throw new CairnError('CAIRN_E_KEY_NEEDED', 'this File Daemon holds no private key (write-only or no encryption.keyFile): it cannot open its jobs\' data keys to re-wrap them', {});
+    return rewrapDataKeys(jobs, own, recipient);
   }
 
   /** Unwraps a session's data key and checks its signed manifest; throws CAIRN_E_KEY_* / CAIRN_E_MANIFEST_*. */

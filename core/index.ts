@@ -56,9 +56,11 @@ export {
   encodeKeyring,
   writeKeyringFile,
   readKeyringFile,
+  rewrapDataKeys,
   type KeyWrap,
   type EncryptionHeader,
   type Keyring,
+  type RewrapJob,
 } from './key-wrap.js';
 export { ManifestBuilder, manifestRecords, parseManifest, verifyManifest, attributeDigests, type Manifest, type ManifestHead, type RecordDigest, type StreamDigestEntry } from './job-manifest.js';
 export { RecordOpener, type OpenProblem, type Opened } from './record-opener.js';

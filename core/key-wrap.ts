@@ -159,3 +159,35 @@ export function readKeyringFile(path: string): Array<{ jobId: number; wrap: KeyW
   if (!o || o.type !== KEYRING_TAG || o.version !== 1 || !Array.isArray(o.wraps)) throw new CairnError('CAIRN_E_KEY_FILE', `${path} is not a Cairn keyring file (version 1)`, { path });
   return o.wraps;
 }
+
+/** One job to re-wrap: its header (from the catalog) and the later wraps it already has. */
+export interface RewrapJob {
+  jobId: number;
+  header: EncryptionHeader;
+  wraps: KeyWrap[];
+}
+
+/**
+ * Key rotation's core: each job's data key opened with `openers` (private keys) and wrapped again to
+ * `recipient` (a public key suffices), the data never touched. Jobs the keys cannot open are listed in
+ * `failed` with the code (CAIRN_E_KEY_WRONG / _NEEDED) and message that name both sides.
+ */
+export function rewrapDataKeys(jobs: readonly RewrapJob[], openers: CairnKey[], recipient: CairnKey): { wraps: Array<{ jobId: number; wrap: KeyWrap }>; failed: Array<{ jobId: number; code: string; message: string }> } {
+  const wraps: Array<{ jobId: number; wrap: KeyWrap }> = [];
+  const failed: Array<{ jobId: number; code: string; message: string }> = [];
+  for (const j of jobs) {
+    let dataKey: Buffer;
+    try {
+      dataKey = unwrapJobKey(j.header, { keys: openers, wraps: j.wraps.map((wrap) => ({ jobId: j.jobId, wrap })) });
+    } catch (err) {
+      failed.push({ jobId: j.jobId, code: err instanceof CairnError ? err.code : 'CAIRN_E_KEY_WRONG', message: (err as Error).message });
+      continue;
+    }
+    try {
+      wraps.push({ jobId: j.jobId, wrap: wrapDataKey(dataKey, j.jobId, recipient) });
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+  return { wraps, failed };
+}

@@ -249,14 +249,15 @@ function program(out: Output): Program {
           },
           {
             name: 'rotate',
-            describe: "replace the repository's client key; existing jobs' data keys are re-wrapped (catalog + keyring file), volumes untouched",
+            describe: "replace the repository's client key; existing jobs' data keys are re-wrapped (catalog + keyring file), volumes untouched; with --config: a client's, by its FD",
             options: {
               key: { type: 'string', describe: 'the current private key (default: the repository key file)' },
-              new: { type: 'string', describe: 'an existing key file to rotate to (default: generate one)' },
+              new: { type: 'string', describe: 'an existing key file to rotate to (default: generate one); with --config required, its public half is what is sent' },
               out: { type: 'string', describe: 'where to write the generated key' },
-              keyring: { type: 'string', describe: 'keyring file to write (default: keyring-<fingerprint>.json in the repository)' },
+              keyring: { type: 'string', describe: 'keyring file to write (default: keyring-<fingerprint>.json in the repository; with --config in the current folder)' },
+              client: { type: 'string', describe: 'with --config: the client (FD) whose jobs are re-wrapped; its FD opens them with its current key' },
             },
-            run: async (a) => (await import('./key-commands.js')).cmdKeyRotate(a as never, out),
+            run: remoteOr((m, a) => m.remoteKeyRotate(a as never, out), async (a: Record<string, unknown>) => (await import('./key-commands.js')).cmdKeyRotate(a as never, out)),
           },
           {
             name: 'export-keyring',

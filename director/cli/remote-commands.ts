@@ -183,6 +183,31 @@ export async function remotePrune(args: RemoteArgs & Record<string, unknown> & {
   return 0;
 }
 
+/**
+ * `key rotate --client NAME --new FILE` through the Director: the client's FD re-wraps its jobs' data keys to the
+ * new key's public half (protocol.md §10); the console writes the keyring it gets back. Then the FD's
+ * encryption.keyFile is switched to the new private key.
+ */
+export async function remoteKeyRotate(args: RemoteArgs & { client?: string; new?: string; keyring?: string }, out: Output): Promise<number> {
+  if (!args.client || !args.new) throw new CairnError('CAIRN_E_USAGE', 'key rotate with --config needs --client NAME (whose jobs) and --new FILE (the key to rotate to; only its public half is sent)', {});
+  const { describeKey, publicKeyOf, readKeyFile, writeKeyringFile } = await import('../../core/index.js');
+  const next = readKeyFile(resolve(args.new));
+  const d = describeKey(publicKeyOf(next));
+  type Reply = { client: string; to: string; rewrapped: number; skipped: number; failed: Array<{ jobId: number; code: string; message: string }>; keyring: Array<{ jobId: number; wrap: import('../../core/index.js').KeyWrap }> };
+  const r = await withDirector(args, out, async (ch) => (await ch.request('key rotate', { client: args.client, recipient: { boxPublicKey: d.boxPublicKey, signPublicKey: d.signPublicKey } })).body as Reply);
+  const keyring = resolve(args.keyring ?? `keyring-${r.to.slice(0, 8)}.json`);
+  writeKeyringFile(keyring, r.keyring);
+  const { keyring: _wraps, ...summary } = r;
+  out.data({ ...summary, keyring }, () =>
+    [
+      `client ${r.client}: data keys of ${r.rewrapped} job(s) wrapped to key ${r.to} (catalog, and keyring ${keyring})${r.skipped ? `; ${r.skipped} already were` : ''}`,
+      ...r.failed.map((f) => `  job ${f.jobId}: not re-wrapped: ${f.code}: ${f.message}`),
+      `next: set encryption.keyFile in ${r.client}'s cairn-fd.yaml to the new private key and restart cairn-fd`,
+    ].join('\n'),
+  );
+  return r.failed.length ? 1 : 0;
+}
+
 /** `protect TARGET [--off]` through the Director: a job never pruned, a volume never recycled. */
 export async function remoteProtect(args: RemoteArgs & { target: string; off: boolean }, out: Output): Promise<number> {
   const { protectionText } = await import('../retention/protection.js');

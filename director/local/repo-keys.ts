@@ -22,12 +22,12 @@ import {
   parseEncryptionHeader,
   publicKeyOf,
   readKeyFile,
-  unwrapJobKey,
-  wrapDataKey,
+  rewrapDataKeys,
   type CairnKey,
   type CipherName,
   type FdCrypto,
   type KeyWrap,
+  type RewrapJob,
 } from '../../core/index.js';
 import type { Catalog } from '../catalog/index.js';
 
@@ -99,19 +99,20 @@ export function repoRestoreKeys(e: RepoEncryption): CairnKey[] {
  * of `to`, stores the wraps in the catalog and returns them (for a keyring file). Volumes are not touched.
  */
 export async function rewrapJobs(catalog: Catalog, opener: CairnKey, to: CairnKey[]): Promise<Array<{ jobId: number; wrap: KeyWrap }>> {
-  const out: Array<{ jobId: number; wrap: KeyWrap }> = [];
+  const jobs: Array<RewrapJob & { have: Set<string> }> = [];
   for (const jobId of await catalog.encryptedJobIds()) {
     const c = await catalog.jobCrypto(jobId);
     if (!c) continue;
     const header = parseEncryptionHeader(c.header, `catalog encryption header of job ${jobId}`);
-    const later = (await catalog.keyWraps(jobId)).map((w) => ({ jobId, wrap: w.wrap as unknown as KeyWrap }));
-    const have = new Set([...header.wraps.map((w) => w.fingerprint), ...later.map((w) => w.wrap.fingerprint)]);
-    const dataKey = unwrapJobKey(header, { keys: [opener], wraps: later });
-    try {
-      for (const k of to) if (!have.has(k.fingerprint)) out.push({ jobId, wrap: wrapDataKey(dataKey, jobId, k) });
-    } finally {
-      dataKey.fill(0);
-    }
+    const wraps = (await catalog.keyWraps(jobId)).map((w) => w.wrap as unknown as KeyWrap);
+    jobs.push({ jobId, header, wraps, have: new Set([...header.wraps, ...wraps].map((w) => w.fingerprint)) });
+  }
+  const out: Array<{ jobId: number; wrap: KeyWrap }> = [];
+  for (const k of to) {
+    const r = rewrapDataKeys(jobs.filter((j) => !j.have.has(k.fingerprint)), [opener], k);
+    const [bad] = r.failed;
+    if (bad) throw new CairnError(bad.code, bad.message, { jobId: bad.jobId });
+    out.push(...r.wraps);
   }
   await catalog.addKeyWraps(out);
   return out;

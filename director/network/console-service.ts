@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { CairnError, displayPath, pathBytes, type Level } from '../../plugin-api/index.js';
-import { HOST_VERSION, parseOptionArgs } from '../../core/index.js';
+import { HOST_VERSION, keyFromDescription, parseOptionArgs } from '../../core/index.js';
 import { ControlChannel, type ControlRequest, type HandlerReply } from '../../sd/index.js';
 import { resolveRestorePoint } from '../jobs/resolve-job.js';
 import type { DirectorService, RestoreCommand } from './director-service.js';
@@ -105,6 +105,11 @@ export class ConsoleService {
       case 'prune': {
         const pool = body.pool as string | undefined;
         return { text: 'prune', body: await this.dir.prune({ dryRun: body.dryRun === true, keep: body.keep as KeepRules | undefined, scope: pool ? (p) => p === pool : undefined }) };
+      }
+      case 'key rotate': {
+        const b = body as { client?: string; recipient?: { boxPublicKey: string; signPublicKey: string } };
+        if (!b.client || !b.recipient) throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', 'key rotate needs { client, recipient: { boxPublicKey, signPublicKey } }', {});
+        return { text: 'key rotate', body: await this.dir.rotateClientKey(b.client, keyFromDescription(b.recipient)) };
       }
       case 'protect':
         return { text: 'protect', body: await setProtection(this.dir.catalog, String(body.target ?? ''), body.off !== true) };

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { CairnError, isCairnError, type Level, type ReplacePolicy } from '../../plugin-api/index.js';
-import { filesetFromObject, mergeOverrides, parseOptionArgs, type AgentOptionOverrides, type Fileset } from '../../core/index.js';
+import { filesetFromObject, mergeOverrides, parseEncryptionHeader, parseOptionArgs, type AgentOptionOverrides, type CairnKey, type Fileset, type KeyWrap, type RewrapJob } from '../../core/index.js';
 import type { SdNotification } from '../../sd/index.js';
 import type { ClientEntry, DirConfig, JobEntry, StorageEntry } from '../../config/index.js';
 import type { Catalog, CatalogJob } from '../catalog/index.js';
@@ -32,6 +32,9 @@ import { JobNotifier } from './job-notifications.js';
 import { runPrune, type PruneOptions, type PruneReport } from '../retention/prune-run.js';
 import { DIR_CONFIG_COPY, runCatalogBackup } from '../local/catalog-backup.js';
 import type { PoolSettings } from '../catalog/index.js';
+
+/** Jobs per `rewrap` request to an FD (each a header of about a kilobyte). */
+const REWRAP_PAGE_JOBS = 200;
 
 export interface DirectorServiceOptions {
   config: DirConfig;
@@ -307,6 +310,45 @@ export class DirectorService {
       if (level === 'catalog') return runCatalogVerifyJob(plumbing, job, { onJobId, signal: r.controller.signal, onProgress: (files, bytes) => this.progress(r, files, bytes) });
       return runVerifyJob(plumbing, job, r.controller.signal, { onJobId });
     });
+  }
+
+  /**
+   * `key rotate --client NAME` (protocol.md §10): the client's FD opens the data key of each of its encrypted jobs
+   * with its current key and wraps it to `recipient` (a public key: the private half stays with the admin); the
+   * new wraps go into the catalog, so restores work with the new key, and come back as a keyring for restores from
+   * the volumes alone. Nothing on the volumes is rewritten. Jobs already wrapped to the recipient are skipped.
+   */
+  async rotateClientKey(clientName: string, recipient: CairnKey): Promise<{ client: string; to: string; rewrapped: number; skipped: number; failed: Array<{ jobId: number; code: string; message: string }>; keyring: Array<{ jobId: number; wrap: KeyWrap }> }> {
+    const client = this.client(clientName);
+    const cat = this.o.catalog;
+    const jobs: RewrapJob[] = [];
+    const mine = new Set<number>();
+    let skipped = 0;
+    for (const jobId of await cat.encryptedJobIds()) {
+      const job = await cat.getJob(jobId);
+      const c = await cat.jobCrypto(jobId);
+      if (!job || job.client !== client.name || !c) continue;
+      mine.add(jobId);
+      const header = parseEncryptionHeader(c.header, `catalog encryption header of job ${jobId}`);
+      const wraps = (await cat.keyWraps(jobId)).map((w) => w.wrap as unknown as KeyWrap);
+      if ([...header.wraps, ...wraps].some((w) => w.fingerprint === recipient.fingerprint)) {
+        skipped++;
+        continue;
+      }
+      jobs.push({ jobId, header, wraps });
+    }
+    const remote = this.plumbing(client, this.o.config.storages[0], 'Default').files as RemoteFd;
+    const failed: Array<{ jobId: number; code: string; message: string }> = [];
+    let rewrapped = 0;
+    for (let i = 0; i < jobs.length; i += REWRAP_PAGE_JOBS) {
+      const r = await remote.rewrap(recipient, jobs.slice(i, i + REWRAP_PAGE_JOBS));
+      await cat.addKeyWraps(r.wraps);
+      rewrapped += r.wraps.length;
+      failed.push(...r.failed);
+    }
+    const keyring = (await cat.keyWraps()).filter((w) => mine.has(w.jobId)).map((w) => ({ jobId: w.jobId, wrap: w.wrap as unknown as KeyWrap }));
+    this.o.logger.info({ client: client.name, to: recipient.fingerprint, rewrapped, skipped, failed: failed.length }, 'client key rotation: data keys re-wrapped');
+    return { client: client.name, to: recipient.fingerprint, rewrapped, skipped, failed, keyring };
   }
 
   /** `status client NAME`: asks the FD. */

@@ -7,7 +7,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { CairnError, isCairnError, type BaseFile, type JobStatus } from '../../plugin-api/index.js';
-import { encodeTreePage, fdWire, type AgentBase, type ExpectedEntry, type LiveCheckResult, type LiveVerifyOrder, type BackupOutcome, type CommandResult, type EstimateOrder, type EstimateResult, type FdBackupOrder, type FdPort, type FdRestoreOrder, type RestoreOutcome, type SdTarget, type WireBackupOrder, type WireRestoreOrder } from '../../core/index.js';
+import { describeKey, encodeTreePage, fdWire, type rewrapDataKeys, type AgentBase, type CairnKey, type RewrapJob, type ExpectedEntry, type LiveCheckResult, type LiveVerifyOrder, type BackupOutcome, type CommandResult, type EstimateOrder, type EstimateResult, type FdBackupOrder, type FdPort, type FdRestoreOrder, type RestoreOutcome, type SdTarget, type WireBackupOrder, type WireRestoreOrder } from '../../core/index.js';
 import { ControlChannel, type ControlRequest, type HandlerReply } from '../../sd/index.js';
 
 /** Base files per `base files` page. */
@@ -197,6 +197,12 @@ export class RemoteFd implements FdPort {
       signal?.removeEventListener('abort', onAbort);
       await ch.close();
     }
+  }
+
+  /** Key rotation (protocol.md §9 `rewrap`): the FD opens each job's data key with its own key and wraps it to `recipient`. */
+  async rewrap(recipient: CairnKey, jobs: readonly RewrapJob[]): Promise<ReturnType<typeof rewrapDataKeys>> {
+    const d = describeKey(recipient);
+    return (await this.once('rewrap', { recipient: { boxPublicKey: d.boxPublicKey, signPublicKey: d.signPublicKey }, jobs })) as ReturnType<typeof rewrapDataKeys>;
   }
 
   /** The FD's name and running jobs. */

@@ -11,14 +11,15 @@
  * `restore --client` onto a recovery FD holding the private key works.
  */
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StreamType } from '../../plugin-api/index.js';
 import { assertTreesEqual, buildTree, file, generateSmallFiles, tempDir } from '../support/index.js';
-import { cairnOk } from './cli-runner.js';
-import { startDaemonSet, startExtraFd } from './daemon-set.js';
+import { PROJECT_ROOT, cairnOk } from './cli-runner.js';
+import { editYaml, startDaemonSet, startExtraFd } from './daemon-set.js';
 import { freeLoopbackPorts } from '../../config/index.js';
 import { fixCrc, mapVolume, recordPlaces } from './volume-map.js';
 
@@ -162,4 +163,40 @@ test('three daemons, write-only FD: it backs up and signs, cannot restore its ow
   const ok = d.console(['restore', 'latest', '--job', 'demo', '--client', 'recovery', '--to', out, '--wait', '--json']);
   assert.equal(ok.json.status, 'ok', ok.describe);
   assertTreesEqual(src, join(out, src));
+});
+
+test('three daemons, key rotation for a client: its FD re-wraps its jobs to the new key (catalog + keyring), the FD switched to the new key restores the old job, bextract with the volumes, the new key and the keyring too', async (t) => {
+  const tmp = tempDir(t, 'cairn-daemons-rotate-');
+  const src = join(tmp, 'src');
+  await buildTree(src, { 'big.bin': file(11, 1024 * 1024 + 9), etc: { 'a.conf': file(12, 400) } });
+  const oldKey = join(tmp, 'keys', 'old.key');
+  const newKey = join(tmp, 'keys', 'new.key');
+  cairnOk(null, ['key', 'generate', '--out', oldKey]);
+  const to = cairnOk(null, ['key', 'generate', '--out', newKey, '--json']).json.fingerprint as string;
+  const d = await startDaemonSet(t, join(tmp, 'conf'), { source: src, edit: { fd: (doc) => (doc.encryption = { keyFile: oldKey }) } });
+  const full = d.console(['run', 'demo', '--level', 'full', '--wait', '--json']);
+  assert.equal(full.json.status, 'ok', full.describe);
+
+  const keyring = join(tmp, 'keyring.json');
+  const rot = d.console(['key', 'rotate', '--client', 'local-fd', '--new', `${newKey}.pub`, '--keyring', keyring, '--json']);
+  assert.equal(rot.status, 0, rot.describe);
+  assert.deepEqual([rot.json.to, rot.json.rewrapped, rot.json.skipped, rot.json.failed], [to, 1, 0, []]);
+  assert.ok(existsSync(keyring));
+  const again = d.console(['key', 'rotate', '--client', 'local-fd', '--new', `${newKey}.pub`, '--keyring', keyring, '--json']);
+  assert.deepEqual([again.json.rewrapped, again.json.skipped], [0, 1], 'already wrapped to that key');
+
+  // The FD now holds only the new key: the old job opens through the catalog's new wrap.
+  assert.equal(await d.stop('fd'), 0);
+  editYaml(d.qs.files.fd, (doc) => (doc.encryption = { keyFile: newKey }));
+  await d.start('fd');
+  const out = join(tmp, 'out');
+  const rest = d.console(['restore', String(full.json.jobId), '--to', out, '--wait', '--json']);
+  assert.equal(rest.json.status, 'ok', rest.describe);
+  assertTreesEqual(src, join(out, src));
+  // And from the volumes alone: the new key plus the keyring.
+  const bx = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'cairn-bextract.js'), join(d.dir, 'volumes'), '--to', join(tmp, 'bx'), '--key', newKey, '--keyring', keyring, '--json'], { encoding: 'utf8' });
+  assert.equal(bx.status, 0, bx.stdout.slice(-2000) + bx.stderr.slice(-2000));
+  assertTreesEqual(src, join(tmp, 'bx', src));
+  const next = d.console(['run', 'demo', '--wait', '--json']);
+  assert.equal(next.json.status, 'ok', next.describe);
 });
