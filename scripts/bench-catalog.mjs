@@ -17,13 +17,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { args, option, positional, median } from './bench/cli.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
-const positional = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--')));
 const DIST = resolve(positional[0] ?? new URL('../dist', import.meta.url).pathname);
 const N = Number(option('--rows', 200_000));
 const ROUNDS = Number(option('--rounds', 3));
@@ -71,8 +66,6 @@ async function measure(cat, rowSets) {
   }
   return total / s;
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const one = [makeRows(N, 0)];
 const two = [makeRows(N / 2, 1), makeRows(N / 2, 2)];

@@ -14,14 +14,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { datasetSpecs, ensureDataset } from './bench/dataset.mjs';
 import { runMeasured } from './bench/measure.mjs';
+import { ROOT, BENCH, args, option, median } from './bench/cli.mjs';
 
-const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const BENCH = join(ROOT, '.bench');
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
 const ROUNDS = Number(option('--rounds', 3));
 const CIPHERS = args.includes('--both') ? ['aes-256-gcm', 'chacha20-poly1305'] : [option('--cipher', 'aes-256-gcm')];
 const log = (msg) => console.error(`[bench:crypto] ${msg}`);
@@ -35,8 +29,6 @@ async function cairn(what, argv, env) {
   if (report.status && report.status !== 'ok') throw new Error(`cairn ${what}: status ${report.status} ${JSON.stringify(report.error)}`);
   return { seconds: m.seconds, rss: m.peakRssKiB, report };
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const spec = datasetSpecs(SEED, args.includes('--quick')).large;
 const data = await ensureDataset(ROOT, BENCH, spec, log);

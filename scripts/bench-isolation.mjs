@@ -23,15 +23,11 @@ import { join, resolve } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { datasetSpecs, ensureDataset } from './bench/dataset.mjs';
 import { haveGnuTime, runMeasured, runShell, shq } from './bench/measure.mjs';
+import { ROOT, BENCH, args, flag, option, median } from './bench/cli.mjs';
 
-const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const BENCH = join(ROOT, '.bench');
 /** The seed of scripts/bench.mjs: the same bytes. */
 const SEED = 20_240_601;
 const TARGET = 0.8;
-const args = process.argv.slice(2);
-const flag = (n) => args.includes(n);
-const option = (n, d) => (args.indexOf(n) >= 0 ? args[args.indexOf(n) + 1] : d);
 const CLI = resolve(ROOT, option('--cli', 'bin/cairn.js'));
 const rounds = Number(option('--rounds', '3'));
 const log = (m) => console.error(`[bench:isolation] ${m}`);
@@ -73,10 +69,6 @@ async function cairn(what, mode, cliArgs) {
   return { seconds: m.seconds, cpuSeconds: m.cpuSeconds, peakRssMiB: Math.round(m.peakRssKiB / 1024), report };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main() {
   const spec = datasetSpecs(SEED, flag('--quick')).large;

@@ -20,14 +20,8 @@ import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { datasetSpecs, ensureDataset } from './bench/dataset.mjs';
 import { runMeasured } from './bench/measure.mjs';
+import { ROOT, BENCH, args, option, median } from './bench/cli.mjs';
 
-const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const BENCH = join(ROOT, '.bench');
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
 const ROUNDS = Number(option('--rounds', 3));
 const log = (msg) => console.error(`[bench:network] ${msg}`);
 const CLI = join(ROOT, 'bin', 'cairn.js');
@@ -64,8 +58,6 @@ async function startDaemons(conf, qs) {
   }
   return children;
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   const spec = datasetSpecs(20_240_601, args.includes('--quick')).large;

@@ -18,13 +18,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, stat
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ROOT, args, option, median } from './bench/cli.mjs';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
 const MB = Number(option('--mb', 1100));
 const ROUNDS = Number(option('--rounds', 2));
 const log = (msg) => console.error(`[bench:pgsql] ${msg}`);
@@ -52,10 +47,6 @@ function run(cmd, argv, { stdoutFile, env } = {}) {
   });
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const cluster = await startPostgres();
 if (!cluster) throw new Error('PostgreSQL (initdb, pg_ctl) is not installed');

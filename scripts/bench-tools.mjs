@@ -15,13 +15,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { args, option, positional, median } from './bench/cli.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
-const positional = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--')));
 const DIST = resolve(positional[0] ?? new URL('../dist', import.meta.url).pathname);
 const ROOT = resolve(DIST, '..');
 const N = Number(option('--files', 20_000));
@@ -77,7 +72,6 @@ try {
       checked.push(Number(process.hrtime.bigint() - t) / 1e6);
       if (a.problems.length || b.problems.length || !b.manifest?.verified) throw new Error(`verify session found problems: ${JSON.stringify([a.problems, b.problems]).slice(0, 500)}`);
     }
-    const median = (xs) => xs.slice().sort((x, y) => x - y)[Math.floor(xs.length / 2)];
     walk = { plain: median(plain), checked: median(checked), records: (await verifySession(device, { entries, jobId: report.jobId, manifest })).manifest.listed };
   }
   for (const f of readdirSync(repo)) if (f.startsWith('catalog.db')) unlinkSync(join(repo, f));

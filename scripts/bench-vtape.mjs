@@ -16,13 +16,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomFillSync } from 'node:crypto';
+import { ROOT, args, option, median } from './bench/cli.mjs';
 
-const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
 const MIB = Number(option('--mib', 512));
 const ROUNDS = Number(option('--rounds', 3));
 const BLOCK = Number(option('--block', 256 * 1024));
@@ -65,8 +60,6 @@ async function vtape(round) {
   await d.close();
   return s;
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const times = { file: [], vtape: [] };
 try {
   log(`${blocks} blocks of ${BLOCK} bytes (${MIB} MiB) per run, ${ROUNDS} rounds, in ${base}`);

@@ -22,20 +22,13 @@ import { pathToFileURL } from 'node:url';
 import { datasetSpecs, ensureDataset } from './bench/dataset.mjs';
 import { haveGnuTime, runMeasured, runShell, shq } from './bench/measure.mjs';
 import { addRatios, formatTable, medianRows, row } from './bench/report.mjs';
+import { ROOT, BENCH, args, flag, option } from './bench/cli.mjs';
 
-const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const BENCH = join(ROOT, '.bench');
 /** Fixed seed: the datasets are the same bytes on every machine and every run. */
 const SEED = 20_240_601;
 /** Peak RSS target for the 4 GiB single-file backup (DESIGN: streaming, bounded buffers). */
 const BIGFILE_RSS_TARGET_MIB = 256;
 
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(name);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
 const CLI = resolve(ROOT, option('--cli', 'bin/cairn.js'));
 const log = (msg) => console.error(`[bench] ${msg}`);
 
