@@ -69,7 +69,9 @@ async function main() {
   const conf = join(run, 'conf');
   const qs = await writeQuickstart(conf, { source: data.path });
   const files = readdirSync(data.path).sort();
-  const quarters = [0, 1, 2, 3].map((q) => files.filter((_f, i) => i % 4 === q).map((f) => join(data.path, f)));
+  // Four jobs, or as many as there are files (the --quick set has two): no job may back up nothing.
+  const jobs = Math.min(4, files.length);
+  const quarters = Array.from({ length: jobs }, (_j, q) => files.filter((_f, i) => i % jobs === q).map((f) => join(data.path, f)));
   const dirDoc = yaml.parse(readFileSync(qs.files.dir, 'utf8'));
   dirDoc.filesets.push(...quarters.map((inc, q) => ({ name: `quarter${q}`, include: inc })));
   dirDoc.jobs.push(...quarters.map((_inc, q) => ({ ...dirDoc.jobs[0], name: `quarter${q}`, fileset: `quarter${q}` })));
