@@ -5,7 +5,7 @@
  * acceptance tests; not a test file itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -70,6 +70,16 @@ export async function spawnDaemon(kind: Kind, config: string, port: number | str
 }
 
 export { editYaml };
+
+/** Every file under `dir` (recursively) whose name `match` accepts: the volumes, bootstrap files… daemons wrote. */
+export function findFiles(dir: string, match: (name: string) => boolean, out: string[] = []): string[] {
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) findFiles(p, match, out);
+    else if (match(n)) out.push(p);
+  }
+  return out;
+}
 
 /**
  * Another File Daemon beside a set's own: its config is the set's cairn-fd.yaml under another name, port and

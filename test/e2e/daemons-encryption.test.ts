@@ -13,26 +13,17 @@
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StreamType } from '../../plugin-api/index.js';
 import { assertTreesEqual, buildTree, file, generateSmallFiles, tempDir } from '../support/index.js';
 import { PROJECT_ROOT, cairnOk } from './cli-runner.js';
-import { editYaml, startDaemonSet, startExtraFd } from './daemon-set.js';
+import { editYaml, startDaemonSet, startExtraFd, findFiles } from './daemon-set.js';
 import { freeLoopbackPorts } from '../../config/index.js';
 import { fixCrc, mapVolume, recordPlaces } from './volume-map.js';
 
 const MARKER = Buffer.from('<<CAIRN-NET-MARKER:0f1e2d3c4b5a69788796a5b4c3d2e1f0-network-mode-test>>', 'latin1').subarray(0, 64);
-
-function findFiles(dir: string, match: (name: string) => boolean, out: string[] = []): string[] {
-  for (const n of readdirSync(dir)) {
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) findFiles(p, match, out);
-    else if (match(n)) out.push(p);
-  }
-  return out;
-}
 
 test('three daemons, encrypted FD: backup and restore byte-exact; verify --level volume through the Director checks the signed manifest without a key and names an altered file', async (t) => {
   const tmp = tempDir(t, 'cairn-daemons-crypt-');

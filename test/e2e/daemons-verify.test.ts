@@ -9,20 +9,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, closeSync, openSync, readFileSync, readSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTree, file, generateSmallFiles, tempDir } from '../support/index.js';
-import { startDaemonSet } from './daemon-set.js';
+import { startDaemonSet, findFiles } from './daemon-set.js';
 import { mapVolume } from './volume-map.js';
-
-function findFiles(dir: string, match: (name: string) => boolean, out: string[] = []): string[] {
-  for (const n of readdirSync(dir)) {
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) findFiles(p, match, out);
-    else if (match(n)) out.push(p);
-  }
-  return out;
-}
 
 test('three daemons: verify --level volume, data and catalog through the Director; bootstrap file written', async (t) => {
   const tmp = tempDir(t, 'cairn-daemons-verify-');
