@@ -46,6 +46,8 @@ export class DriveReservation {
           if (i < 0) return;
           this.queue.splice(i, 1);
           reject(new CairnError('CAIRN_E_SESSION_ABORTED', `Stopped waiting for tape drive ${this.device}.`, { device: this.device }));
+          // The one that gave up may have held back others that fit now (appends of the pool in use).
+          this.grantWaiting();
         },
         { once: true },
       );
@@ -65,13 +67,17 @@ export class DriveReservation {
       done = true;
       this.holders--;
       if (this.holders === 0) this.use = null;
-      // Grant waiters in order while they fit (several appends of one pool may go together).
-      while (this.queue.length > 0 && this.fits(this.queue[0].use)) {
-        const w = this.queue.shift() as Waiter;
-        this.holders++;
-        this.use = w.use;
-        w.grant();
-      }
+      this.grantWaiting();
     };
+  }
+
+  /** Grants waiters in order while they fit (several appends of one pool may go together). */
+  private grantWaiting(): void {
+    while (this.queue.length > 0 && this.fits(this.queue[0].use)) {
+      const w = this.queue.shift() as Waiter;
+      this.holders++;
+      this.use = w.use;
+      w.grant();
+    }
   }
 }
