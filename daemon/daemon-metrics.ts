@@ -13,6 +13,7 @@ import { MetricsText, type Sample } from './metrics-text.js';
 import type { ConnectionTotals } from './peers.js';
 
 const JOB_TYPES = ['backup', 'restore', 'verify'] as const;
+const ALL_LEVELS = ['full', 'differential', 'incremental'] as const;
 const secs = (d: Date | null | undefined): number => (d ? d.getTime() / 1000 : 0);
 
 /** Build info, start time and connection totals: every daemon has them. */
@@ -47,8 +48,7 @@ export async function directorMetrics(m: MetricsText, dir: DirectorService): Pro
       lastRun.push({ labels, value: secs(last.endedAt ?? last.startedAt) });
       lastStatus.push({ labels: { ...labels, status: last.status }, value: 1 });
     }
-    const good = [...(await dir.catalog.listJobs({ name: job.name, type: 'backup', status: 'ok', limit: 1 })), ...(await dir.catalog.listJobs({ name: job.name, type: 'backup', status: 'warning', limit: 1 }))]
-      .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime())[0];
+    const good = await dir.catalog.lastSuccessfulJob({ client: job.client, name: job.name, levels: ALL_LEVELS });
     if (good) {
       lastOk.push({ labels, value: secs(good.endedAt) });
       okBytes.push({ labels, value: good.bytes });
