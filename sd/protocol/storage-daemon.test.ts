@@ -395,3 +395,36 @@ test('a device at its maxConcurrentJobs: the next session waits until one ends, 
     await h.cleanup();
   }
 });
+
+test('a volume being scanned is not truncated for recycling until the scan ends (as with a read session); a verify lets its volumes go', async () => {
+  // One job per volume: the job's volume is Used, not kept open for the next append.
+  const h = startSd({ blockSize: BS, maxVolumeJobs: 1 });
+  try {
+    const report = await backup(h, 1, makeRecords(1, 3, 50_000));
+    await backup(h, 2, makeRecords(1, 1, 1000)); // on the next volume: the first is no longer open for appending
+    const volume = report.ranges[0].volume;
+    const dir = h.director();
+    const busy = async () => {
+      try {
+        await dir.truncateVolume(volume);
+        return 'truncated';
+      } catch (err) {
+        return isCairnError(err) ? `${err.code}: ${err.message}` : String(err);
+      }
+    };
+    // A direct scan holds the volume while it is being read.
+    const scan = h.sd.scanVolume(volume, {});
+    assert.equal((await scan.next()).value?.kind, 'volume-label');
+    assert.match(await busy(), /^CAIRN_E_VOLUME_BUSY: .*being read/);
+    await scan.return(undefined);
+    assert.deepEqual([...h.sd.volumesInUse()], []);
+    // A verify holds it the same way (holdForRead) and lets it go when done.
+    const verified = await dir.verifySession({ entries: bootstrapOf(report).entries, jobId: 1 });
+    assert.deepEqual(verified.problems, []);
+    assert.deepEqual([...h.sd.volumesInUse()], [], 'nothing held after the verify');
+    assert.equal(await busy(), 'truncated', 'once the reads are over, recycling goes ahead');
+    await dir.close();
+  } finally {
+    await h.cleanup();
+  }
+});

@@ -319,9 +319,9 @@ export class StorageDaemon {
     }
   }
 
-  /** Volumes a live read session (ticketed or reading) names. */
+  /** Volumes a live read session (ticketed or reading) names, or a volume verify or scan is reading. */
   volumesInUse(): Set<string> {
-    return this.services.tickets.readVolumes();
+    return new Set([...this.services.tickets.readVolumes(), ...this.reading.keys()]);
   }
 
   /**
@@ -333,7 +333,7 @@ export class StorageDaemon {
     if (this.truncating.has(volume)) throw busy('being truncated already');
     const dev = await this.deviceHolding(volume);
     if (dev.pool.isOpen(volume)) throw busy('open for appending');
-    if (this.volumesInUse().has(volume)) throw busy('being read by a read session');
+    if (this.volumesInUse().has(volume)) throw busy('being read (a read session, a verify or a scan)');
     if (dev.reservation && dev.reservation.state.holders + dev.reservation.state.waiting > 0) throw busy('on a tape drive in use');
     this.truncating.add(volume);
     const releaseDrive = dev.reservation ? await dev.reservation.acquire({ mode: 'read' }) : () => undefined;
@@ -351,11 +351,8 @@ export class StorageDaemon {
     if (!bootstrap || !Array.isArray(bootstrap.entries)) {
       throw new CairnError('CAIRN_E_PROTOCOL_COMMAND', 'open read session needs a Bootstrap body with entries.', {});
     }
-    for (const e of bootstrap.entries) {
-      if (this.truncating.has(e.volume)) throw new CairnError('CAIRN_E_VOLUME_BUSY', `Volume ${e.volume} is being truncated for recycling.`, { volume: e.volume });
-    }
     const dev = bootstrap.device !== undefined ? this.deviceNamed(bootstrap.device) : await this.deviceHolding(bootstrap.entries[0]?.volume);
-    const session = new ReadSession(bootstrap, dev.device, await this.holdForRead(dev, null));
+    const session = new ReadSession(bootstrap, dev.device, await this.holdForRead(dev, null, bootstrap.entries.map((e) => e.volume)));
     const e = this.services.tickets.issue((ticket, keyId, key) => ({ kind: 'read' as const, ticket, keyId, key, session, boundTo: null, owner }));
     return { ticket: e.ticket, keyId: e.keyId, key: e.key };
   }
@@ -365,11 +362,8 @@ export class StorageDaemon {
    * tape device, the drive (waiting its turn), so it never moves a tape under another session.
    */
   private async verify(req: VolumeVerifyRequest): Promise<VolumeVerifyResult> {
-    for (const e of req.entries ?? []) {
-      if (this.truncating.has(e.volume)) throw new CairnError('CAIRN_E_VOLUME_BUSY', `Volume ${e.volume} is being truncated for recycling.`, { volume: e.volume });
-    }
     const dev = await this.deviceHolding(req.entries?.[0]?.volume);
-    const release = await this.holdForRead(dev, req.jobId ?? null);
+    const release = await this.holdForRead(dev, req.jobId ?? null, (req.entries ?? []).map((e) => e.volume));
     try {
       return await verifySession(dev.device, req);
     } finally {
@@ -383,9 +377,8 @@ export class StorageDaemon {
    * that need what no read session hands out (a session's start label, its MANIFEST records).
    */
   async *scanVolume(volume: string, opts: ScanOptions = {}): AsyncGenerator<ScanItem> {
-    if (this.truncating.has(volume)) throw new CairnError('CAIRN_E_VOLUME_BUSY', `Volume ${volume} is being truncated for recycling.`, { volume });
     const dev = await this.deviceHolding(volume);
-    const release = await this.holdForRead(dev, null);
+    const release = await this.holdForRead(dev, null, [volume]);
     try {
       const d = dev.device;
       const handle = d.access === 'sequential' ? await d.open(volume, 'read', { wait: true }) : await d.open(volume, 'read');
@@ -413,20 +406,44 @@ export class StorageDaemon {
     return this.devices[0];
   }
 
-  /** A device slot and, on a tape device, the drive for reading (each waiting its turn); the returned function frees both. */
-  private async holdForRead(dev: SdDevice, jobId: number | null): Promise<() => void> {
-    const releaseSlot = await this.waitForSlot(dev, jobId);
+  /**
+   * What every read of volumes (a read session, a volume verify, a direct scan) holds: its volumes, which are
+   * then not truncated for recycling (and are refused while one is being truncated), a device slot and, on a
+   * tape device, the drive (each waiting its turn). The returned function frees them all.
+   */
+  private async holdForRead(dev: SdDevice, jobId: number | null, volumes: readonly string[]): Promise<() => void> {
+    for (const v of volumes) {
+      if (this.truncating.has(v)) throw new CairnError('CAIRN_E_VOLUME_BUSY', `Volume ${v} is being truncated for recycling.`, { volume: v });
+    }
+    for (const v of volumes) this.reading.set(v, (this.reading.get(v) ?? 0) + 1);
+    const unread = () => {
+      for (const v of volumes) {
+        const n = (this.reading.get(v) ?? 1) - 1;
+        if (n > 0) this.reading.set(v, n);
+        else this.reading.delete(v);
+      }
+    };
+    let releaseSlot: () => void = () => undefined;
     try {
+      releaseSlot = await this.waitForSlot(dev, jobId);
       const releaseDrive = dev.reservation ? await this.waitForDrive(dev, { mode: 'read' }, jobId) : () => undefined;
+      let done = false;
       return () => {
+        if (done) return;
+        done = true;
         releaseDrive();
         releaseSlot();
+        unread();
       };
     } catch (err) {
       releaseSlot();
+      unread();
       throw err;
     }
   }
+
+  /** Volumes being read (read sessions, verifies, scans), with how many reads hold each. */
+  private readonly reading = new Map<string, number>();
 
   private async waitForDrive(dev: SdDevice, use: { mode: 'read' } | { mode: 'append'; pool: string }, jobId: number | null): Promise<() => void> {
     const r = dev.reservation as DriveReservation;
