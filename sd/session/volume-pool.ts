@@ -73,7 +73,10 @@ export class VolumePool {
       })();
       this.rolling.set(full, p);
     }
-    return p.then((app) => {
+    return p.then(async (next) => {
+      // Sessions that met the same full volume share its successor; one that comes late may find it already
+      // closed (every session on it released it: a tape drive is then free). It gets the pool's current volume.
+      const app = this.open.get(next.volume) === next ? next : await this.currentFor(pool, false);
       app.refs++;
       return app;
     });
